@@ -1,0 +1,69 @@
+# zatsudan: every command a person runs. Each target builds what it needs.
+#   make run    start the local stack, seed the demo corpus, chat in the terminal
+#   make test   the whole test suite (starts and stops its own stack)
+
+SHELL := /bin/bash
+PYTHON ?= python3
+# local-bigquery needs Python 3.13: pyenv's if present, else one on PATH that runs.
+PY313 ?= $(shell ls -d $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -n 1 || true)
+ifeq ($(PY313),)
+PY313 := $(shell python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null)
+endif
+VENV := .venv
+BQ_VENV := .venv-bigquery
+STACK_PORT_BASE ?= 8600
+export STACK_PORT_BASE
+PY := $(VENV)/bin/python
+STACK := PYTHONPATH=$(CURDIR) $(PY) -m infra.local.stack
+
+.PHONY: help deps up down status run seed chat test test-unit bench clean
+
+help:
+	@grep -E '^#   make' Makefile | sed 's/^#   //'
+
+$(VENV)/.ready: requirements.txt
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(BQ_VENV)/.ready: infra/local/requirements-bigquery.txt infra/local/install_duckdb_extensions.py
+	@test -n "$(PY313)" || { echo "local-bigquery needs Python 3.13 (pyenv install 3.13)"; exit 1; }
+	test -d $(BQ_VENV) || $(PY313) -m venv $(BQ_VENV)
+	$(BQ_VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/local/requirements-bigquery.txt
+	mkdir -p $(BQ_VENV)/home
+	HOME=$(CURDIR)/$(BQ_VENV)/home $(BQ_VENV)/bin/python infra/local/install_duckdb_extensions.py \
+	  "$$($(BQ_VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+	touch $@
+
+deps: $(VENV)/.ready $(BQ_VENV)/.ready
+
+up: deps
+	$(STACK) up
+
+down: $(VENV)/.ready
+	$(STACK) down
+
+status: $(VENV)/.ready
+	$(STACK) status
+
+seed: up
+	PYTHONPATH=$(CURDIR) $(PY) -m jobs.seed --env .run/stack.env
+
+chat: $(VENV)/.ready
+	PYTHONPATH=$(CURDIR) $(PY) -m jobs.chat --env .run/stack.env
+
+run: seed
+	@echo "chat: type a line (Japanese or English); Ctrl-D to leave. The stack keeps running: make down."
+	PYTHONPATH=$(CURDIR) $(PY) -m jobs.chat --env .run/stack.env
+
+test: deps
+	PYTHONPATH=$(CURDIR) $(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: $(VENV)/.ready
+	PYTHONPATH=$(CURDIR) $(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+bench: deps
+	PYTHONPATH=$(CURDIR) $(PY) bench/e2e_latency.py
+
+clean: down
+	rm -rf .run

@@ -1,0 +1,15 @@
+"""log_sink (Pub/Sub push on `selection-logs`): one BigQuery row per reply.
+
+Logic: shared/log_sink.py; rows BigQuery rejects are dead-lettered.
+"""
+
+import functions_framework
+
+from shared.app import build_log_sink, lazy
+
+_handle = lazy(build_log_sink)
+
+
+@functions_framework.cloud_event
+def log_sink(cloud_event):
+    _handle()(cloud_event.data)

@@ -1,0 +1,409 @@
+"""Start and stop the local stack: emulators, local BigQuery and the functions.
+
+    python -m infra.local.stack up      # start everything, write .run/stack.env
+    python -m infra.local.stack down    # stop exactly what `up` started
+    python -m infra.local.stack status
+
+Every process runs in its own session (process group) and is recorded in
+``<run_dir>/pids.json`` with its start time, so ``down`` stops those processes
+and nothing else, even if a pid was reused. Ports are ``port_base + offset``
+(see ``SERVICES``), so a second stack (the tests', a helper's) runs beside the
+first with another base.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import requests
+
+from infra.local import topology
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_PROJECT = "zatsudan-local"
+DEFAULT_PORT_BASE = 8600
+BIGQUERY_VENV = REPO / ".venv-bigquery"
+SDK_ROOT_FALLBACK = Path("/usr/lib/google-cloud-sdk")
+READY_TIMEOUT_S = 90.0
+STOP_TIMEOUT_S = 10.0
+
+
+class StackError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    offset: int
+    kind: str  # "emulator" starts first; "function" needs the emulators
+
+
+SERVICES = [
+    Service("pubsub", 0, "emulator"),
+    Service("firestore", 1, "emulator"),
+    Service("bigquery", 2, "emulator"),  # REST; gRPC (Storage APIs) on offset 3
+    Service("ingress", 4, "function"),
+    Service("scorer", 5, "function"),
+    Service("log_sink", 6, "function"),
+]
+BIGQUERY_GRPC_OFFSET = 3
+
+
+def sdk_root() -> Path:
+    try:
+        out = subprocess.run(
+            ["gcloud", "info", "--format=value(installation.sdk_root)"],
+            capture_output=True, text=True, timeout=60, check=True,
+        ).stdout.strip()
+        if out:
+            return Path(out)
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return SDK_ROOT_FALLBACK
+
+
+def _process_start_time(pid: int) -> str | None:
+    """Field 22 of /proc/<pid>/stat: identifies a process beyond its pid."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # SO_REUSEADDR: connections in TIME_WAIT from a stopped stack do not
+        # make a port busy; only a listener does (servers set it too).
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _http_ok(url: str, accept: Callable[[requests.Response], bool]) -> bool:
+    try:
+        return accept(requests.get(url, timeout=1.0))
+    except requests.RequestException:
+        return False
+
+
+class Stack:
+    def __init__(
+        self,
+        run_dir: Path | str = REPO / ".run",
+        port_base: int = DEFAULT_PORT_BASE,
+        project: str = DEFAULT_PROJECT,
+        reply_store: str = "firestore",
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.run_dir = Path(run_dir)
+        self.port_base = port_base
+        self.project = project
+        self.reply_store = reply_store
+        self.extra_env = dict(extra_env or {})
+        self.logs_dir = self.run_dir / "logs"
+        self.pids_file = self.run_dir / "pids.json"
+        self.env_file = self.run_dir / "stack.env"
+
+    # ----- addresses -------------------------------------------------------
+    def port(self, name: str) -> int:
+        return self.port_base + next(s.offset for s in SERVICES if s.name == name)
+
+    def host(self, name: str) -> str:
+        return f"127.0.0.1:{self.port(name)}"
+
+    def url(self, name: str) -> str:
+        return f"http://{self.host(name)}"
+
+    def env(self) -> dict[str, str]:
+        """What a client needs to talk to this stack (written to stack.env)."""
+        env = {
+            "GOOGLE_CLOUD_PROJECT": self.project,
+            "INGRESS_URL": self.url("ingress"),
+            "PUBSUB_EMULATOR_HOST": self.host("pubsub"),
+            "FIRESTORE_EMULATOR_HOST": self.host("firestore"),
+            "BIGQUERY_EMULATOR_HOST": self.host("bigquery"),
+            "REPLY_STORE": self.reply_store,
+        }
+        env.update(self.extra_env)
+        return env
+
+    # ----- state -----------------------------------------------------------
+    def _recorded(self) -> list[dict]:
+        if not self.pids_file.exists():
+            return []
+        return json.loads(self.pids_file.read_text())
+
+    def _record(self, entries: list[dict]) -> None:
+        self.pids_file.write_text(json.dumps(entries, indent=2))
+
+    @staticmethod
+    def _alive(entry: dict) -> bool:
+        return _process_start_time(entry["pid"]) == entry["start_time"]
+
+    def running(self) -> bool:
+        recorded = self._recorded()
+        return bool(recorded) and all(self._alive(e) for e in recorded)
+
+    # ----- commands --------------------------------------------------------
+    def _command(self, service: Service) -> list[str]:
+        port = str(self.port(service.name))
+        if service.name == "pubsub":
+            binary = sdk_root() / "platform/pubsub-emulator/bin/cloud-pubsub-emulator"
+            return [str(binary), "--host=127.0.0.1", f"--port={port}"]
+        if service.name == "firestore":
+            binary = sdk_root() / "platform/cloud-firestore-emulator/cloud_firestore_emulator"
+            return [str(binary), "start", "--host=127.0.0.1", f"--port={port}", f"--project_id={self.project}"]
+        if service.name == "bigquery":
+            return [
+                str(BIGQUERY_VENV / "bin/local-bigquery"), "serve",
+                "--host", "127.0.0.1", "--port", port,
+                "--grpc-port", str(self.port_base + BIGQUERY_GRPC_OFFSET),
+                "--project", self.project,
+                "--data-dir", str(self.run_dir / "bigquery-data"),
+            ]
+        return [
+            str(REPO / ".venv/bin/functions-framework"),
+            f"--source={REPO / 'functions' / service.name / 'main.py'}",
+            f"--target={service.name}",
+            "--host=127.0.0.1",
+            f"--port={port}",
+        ]
+
+    def _process_env(self, service: Service) -> dict[str, str]:
+        env = dict(os.environ)
+        # A developer's shell may point at another stack; this one wins.
+        env.update(self.env())
+        env["PYTHONPATH"] = str(REPO)
+        env["PYTHONUNBUFFERED"] = "1"
+        if service.name in ("pubsub", "firestore"):
+            env["JAVA_TOOL_OPTIONS"] = "-Xmx256m"
+        if service.name == "bigquery":
+            # DuckDB extensions were installed under this HOME (see Makefile).
+            env["HOME"] = str(BIGQUERY_VENV / "home")
+        return env
+
+    def _ready(self, service: Service) -> bool:
+        if service.name in ("pubsub", "firestore"):
+            return _http_ok(self.url(service.name), lambda r: r.text.strip() == "Ok")
+        if service.name == "bigquery":
+            return _http_ok(
+                f"{self.url('bigquery')}/bigquery/v2/projects/{self.project}/datasets",
+                lambda r: r.status_code == 200,
+            )
+        if service.name == "ingress":
+            return _http_ok(f"{self.url('ingress')}/healthz", lambda r: r.status_code == 200)
+        return _http_ok(self.url(service.name), lambda r: True)  # any answer: it serves
+
+    # ----- up / down -------------------------------------------------------
+    def _check_prerequisites(self) -> None:
+        if not (BIGQUERY_VENV / "bin/local-bigquery").exists():
+            raise StackError(f"{BIGQUERY_VENV} is missing: run `make .venv-bigquery` (make up does it)")
+        busy = [f"{s.name} ({self.port(s.name)})" for s in SERVICES if not _port_is_free(self.port(s.name))]
+        if not _port_is_free(self.port_base + BIGQUERY_GRPC_OFFSET):
+            busy.append(f"bigquery grpc ({self.port_base + BIGQUERY_GRPC_OFFSET})")
+        if busy:
+            raise StackError(
+                "refusing to start, port(s) busy: " + ", ".join(busy)
+                + ". Another stack? `make down`, or choose another STACK_PORT_BASE."
+            )
+
+    def _start(self, service: Service, entries: list[dict]) -> subprocess.Popen:
+        log_path = self.logs_dir / f"{service.name}.log"
+        with open(log_path, "ab") as log_file:
+            process = subprocess.Popen(
+                self._command(service),
+                cwd=REPO,
+                env=self._process_env(service),
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        entries.append({"name": service.name, "pid": process.pid, "start_time": _process_start_time(process.pid)})
+        self._record(entries)  # recorded at once: a failed `up` can still be torn down
+        return process
+
+    def _wait(self, started: dict[str, subprocess.Popen]) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        pending = dict(started)
+        while pending:
+            for name, process in list(pending.items()):
+                service = next(s for s in SERVICES if s.name == name)
+                if process.poll() is not None:
+                    raise StackError(f"{name} exited with {process.returncode}:\n{self._log_tail(name)}")
+                if self._ready(service):
+                    del pending[name]
+            if pending and time.monotonic() > deadline:
+                names = ", ".join(pending)
+                raise StackError(f"not ready after {READY_TIMEOUT_S:.0f}s: {names}\n" + self._log_tail(next(iter(pending))))
+            time.sleep(0.1)
+
+    def _log_tail(self, name: str, lines: int = 20) -> str:
+        path = self.logs_dir / f"{name}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+    def up(self) -> dict[str, str]:
+        if self.running():
+            return self.env()
+        if self._recorded():
+            self.down()  # a half-dead stack from before: clear it first
+        self._check_prerequisites()
+        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(self.run_dir / "bigquery-data", ignore_errors=True)
+        entries: list[dict] = []
+        try:
+            emulators = {s.name: self._start(s, entries) for s in SERVICES if s.kind == "emulator"}
+            self._wait(emulators)
+            provision(self)
+            functions = {s.name: self._start(s, entries) for s in SERVICES if s.kind == "function"}
+            self._wait(functions)
+            provision_push_subscriptions(self)
+        except BaseException:
+            self.down()
+            raise
+        self.env_file.write_text("".join(f"{k}={v}\n" for k, v in self.env().items()))
+        return self.env()
+
+    def down(self) -> list[str]:
+        """Stops the recorded processes (and their process groups); returns their names."""
+        entries = [e for e in self._recorded() if self._alive(e)]
+        for entry in entries:
+            _signal_group(entry["pid"], signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while time.monotonic() < deadline and any(self._alive(e) for e in entries):
+            time.sleep(0.1)
+        for entry in entries:
+            if self._alive(entry):
+                _signal_group(entry["pid"], signal.SIGKILL)
+        # Children of a stopped leader (e.g. the JVM under an emulator's
+        # wrapper script) share its group: make sure none is left.
+        for entry in entries:
+            _signal_group(entry["pid"], signal.SIGKILL)
+        for path in (self.pids_file, self.env_file):
+            path.unlink(missing_ok=True)
+        return [e["name"] for e in entries]
+
+    def describe(self) -> str:
+        rows = [f"  {s.name:<10} {self.url(s.name)}" for s in SERVICES]
+        return "\n".join(
+            ["zatsudan local stack (project %s):" % self.project, *rows,
+             f"  env        {self.env_file}", f"  logs       {self.logs_dir}/"]
+        )
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)  # pid is the group id: each service leads its own session
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def provision(stack: Stack) -> None:
+    """Topics, dead-letter topics and their keeper subscriptions, BigQuery tables."""
+    os.environ["PUBSUB_EMULATOR_HOST"] = stack.host("pubsub")
+    from google.cloud import bigquery, pubsub_v1
+    from google.auth.credentials import AnonymousCredentials
+    from shared import schemas
+
+    publisher = pubsub_v1.PublisherClient()
+    subscriber = pubsub_v1.SubscriberClient()
+    with subscriber:
+        for topic in topology.TOPICS:
+            for name in (topic, topology.dead_letter_topic(topic)):
+                publisher.create_topic(name=publisher.topic_path(stack.project, name))
+            subscriber.create_subscription(
+                name=subscriber.subscription_path(stack.project, topology.dead_letter_subscription(topic)),
+                topic=publisher.topic_path(stack.project, topology.dead_letter_topic(topic)),
+            )
+    client = bigquery.Client(
+        project=stack.project,
+        credentials=AnonymousCredentials(),
+        client_options={"api_endpoint": stack.url("bigquery")},
+    )
+    dataset = client.create_dataset("zatsudan", exists_ok=True)
+    for table_name, (partition, clustering) in topology.BIGQUERY_TABLES.items():
+        table = bigquery.Table(dataset.table(table_name), schema=schemas.bigquery_schema(table_name))
+        table.time_partitioning = bigquery.TimePartitioning(type_=bigquery.TimePartitioningType.DAY, field=partition)
+        table.clustering_fields = clustering
+        client.create_table(table, exists_ok=True)
+
+
+def provision_push_subscriptions(stack: Stack) -> None:
+    """Push subscriptions to the functions, each with retry and dead-letter policy."""
+    from google.cloud import pubsub_v1
+    from google.protobuf import duration_pb2
+
+    subscriber = pubsub_v1.SubscriberClient()
+    with subscriber:
+        for sub in topology.PUSH_SUBSCRIPTIONS:
+            topic_path = f"projects/{stack.project}/topics/{sub.topic}"
+            subscriber.create_subscription(
+                request={
+                    "name": subscriber.subscription_path(stack.project, sub.name),
+                    "topic": topic_path,
+                    # The topic path in the URL lets functions-framework fill
+                    # the CloudEvent source, as in production.
+                    "push_config": {"push_endpoint": f"{stack.url(sub.function)}/{topic_path}"},
+                    "ack_deadline_seconds": topology.ACK_DEADLINE_S,
+                    "enable_message_ordering": sub.ordered,
+                    "retry_policy": {
+                        "minimum_backoff": duration_pb2.Duration(seconds=topology.MIN_BACKOFF_S),
+                        "maximum_backoff": duration_pb2.Duration(seconds=topology.MAX_BACKOFF_S),
+                    },
+                    "dead_letter_policy": {
+                        "dead_letter_topic": f"projects/{stack.project}/topics/{topology.dead_letter_topic(sub.topic)}",
+                        "max_delivery_attempts": topology.MAX_DELIVERY_ATTEMPTS,
+                    },
+                }
+            )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.local.stack", description=__doc__.split("\n")[0])
+    parser.add_argument("command", choices=["up", "down", "status", "env"])
+    parser.add_argument("--run-dir", default=os.environ.get("STACK_RUN_DIR", str(REPO / ".run")))
+    parser.add_argument("--port-base", type=int, default=int(os.environ.get("STACK_PORT_BASE", DEFAULT_PORT_BASE)))
+    parser.add_argument("--project", default=os.environ.get("STACK_PROJECT", DEFAULT_PROJECT))
+    parser.add_argument("--reply-store", default=os.environ.get("REPLY_STORE", "firestore"), choices=["firestore"])
+    args = parser.parse_args(argv)
+    passthrough = {k: os.environ[k] for k in ("ALGORITHM_WEIGHTS", "ROUTER_SEED") if k in os.environ}
+    stack = Stack(args.run_dir, args.port_base, args.project, args.reply_store, passthrough)
+    try:
+        if args.command == "up":
+            was_running = stack.running()
+            started = time.monotonic()
+            stack.up()
+            print(("already running" if was_running else f"started in {time.monotonic() - started:.1f}s"))
+            print(stack.describe())
+        elif args.command == "down":
+            stopped = stack.down()
+            print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+        elif args.command == "status":
+            print(("running" if stack.running() else "not running"))
+            print(stack.describe())
+        else:
+            print("".join(f"{k}={v}\n" for k, v in stack.env().items()), end="")
+    except StackError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

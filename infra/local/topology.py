@@ -1,0 +1,48 @@
+"""Topics, subscriptions and tables the system uses, as data.
+
+The local stack creates exactly these; Terraform declares the same names
+(checked by a test), and the code reads the topic names from shared/config.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.config import Topics
+
+# Retry and dead-letter policy of every push subscription.
+MAX_DELIVERY_ATTEMPTS = 5
+MIN_BACKOFF_S = 1
+MAX_BACKOFF_S = 10
+ACK_DEADLINE_S = 60
+
+
+@dataclass(frozen=True)
+class PushSubscription:
+    topic: str
+    name: str
+    function: str  # the stack service that receives the pushes
+    ordered: bool = False
+
+
+TOPICS = [Topics.utterances, Topics.selection_logs]
+
+PUSH_SUBSCRIPTIONS = [
+    PushSubscription(Topics.utterances, "utterances-scorer", "scorer", ordered=True),
+    PushSubscription(Topics.selection_logs, "selection-logs-sink", "log_sink"),
+]
+
+
+def dead_letter_topic(topic: str) -> str:
+    return Topics.dead_letter(topic)
+
+
+def dead_letter_subscription(topic: str) -> str:
+    """A pull subscription that keeps dead letters until someone reads them."""
+    return f"{dead_letter_topic(topic)}-sub"
+
+
+BIGQUERY_TABLES = {
+    # table -> (partition column, clustering columns)
+    "selections": ("received_at", ["algorithm"]),
+}

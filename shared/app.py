@@ -1,0 +1,90 @@
+"""Composition root: builds each function's service from settings and clients.
+
+Entry points call ``lazy(build_x)`` at import and the built object on each
+request: nothing connects until the first request, and tests call the
+``build_*`` functions with their own emulator-backed ``Clients``.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable, TypeVar
+
+from shared import config, logs
+from shared.clients import Clients
+from shared.config import Settings
+from shared.events import SelectionLog, UtteranceEvent
+from shared.http import Route, serve
+from shared.ingress import IngressService
+from shared.log_sink import LogSinkService
+from shared.pubsub import Publisher
+from shared.push import PushHandler
+from shared.ranking import RankerRegistry
+from shared.replies import make_reply_store
+from shared.router import WeightedRouter
+from shared.scorer import ScorerService
+from shared.stores import CandidateStore, ConversationStore, DecisionStore, SinkLedger
+
+T = TypeVar("T")
+
+
+def lazy(build: Callable[[Settings, Clients], T]) -> Callable[[], T]:
+    """Build once, on first call, from the environment's settings."""
+    lock = threading.Lock()
+    built: list[T] = []
+
+    def get() -> T:
+        if not built:
+            with lock:
+                if not built:
+                    settings = config.load()
+                    logs.setup(settings.project)
+                    built.append(build(settings, Clients(settings)))
+        return built[0]
+
+    return get
+
+
+def build_ingress(settings: Settings, clients: Clients) -> Callable:
+    rankers = RankerRegistry()
+    router = WeightedRouter.from_spec(settings.algorithm_weights, settings.router_seed, known=rankers.names())
+    service = IngressService(settings, router, Publisher(clients.publisher, settings.project))
+    routes = {
+        ("POST", "/v1/utterances"): Route(service.accept_utterance, status=202, takes_json=True),
+        ("GET", "/healthz"): Route(lambda: {"status": "ok"}),
+    }
+    return lambda request: serve(request, routes)
+
+
+def build_scorer_service(settings: Settings, clients: Clients) -> ScorerService:
+    db = clients.firestore
+    return ScorerService(
+        settings,
+        db,
+        ConversationStore(db),
+        CandidateStore(db, ttl_s=settings.candidate_cache_ttl_s, max_keywords=settings.candidate_cache_size),
+        DecisionStore(db),
+        make_reply_store(settings.reply_store, clients),
+        Publisher(clients.publisher, settings.project),
+        RankerRegistry(),
+    )
+
+
+def build_scorer(settings: Settings, clients: Clients) -> PushHandler:
+    service = build_scorer_service(settings, clients)
+    return PushHandler(
+        "scorer",
+        lambda data: service.handle(UtteranceEvent.from_json(data)),
+        Publisher(clients.publisher, settings.project),
+        settings.topics.dead_letter(settings.topics.utterances),
+    )
+
+
+def build_log_sink(settings: Settings, clients: Clients) -> PushHandler:
+    service = LogSinkService(clients.bigquery, settings.selections_table_id, SinkLedger(clients.firestore))
+    return PushHandler(
+        "log_sink",
+        lambda data: service.handle(SelectionLog.from_json(data)),
+        Publisher(clients.publisher, settings.project),
+        settings.topics.dead_letter(settings.topics.selection_logs),
+    )

@@ -1,0 +1,75 @@
+"""Configuration, read from the environment in one place.
+
+Defaults match the local stack (``make up``); production sets the variables
+in the deploy step. Nothing else in the code base reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Mapping
+
+DEFAULT_WEIGHTS = "tfidf:0.5,bm25:0.5"
+
+
+@dataclass(frozen=True)
+class Topics:
+    utterances: str = "utterances"
+    selection_logs: str = "selection-logs"
+
+    @staticmethod
+    def dead_letter(topic: str) -> str:
+        """Every push subscription dead-letters into ``<topic>-dead``."""
+        return f"{topic}-dead"
+
+
+@dataclass(frozen=True)
+class Settings:
+    project: str = "zatsudan-local"
+    reply_store: str = "firestore"
+    algorithm_weights: str = DEFAULT_WEIGHTS
+    router_seed: int | None = None
+    topics: Topics = field(default_factory=Topics)
+    bigquery_dataset: str = "zatsudan"
+    bigquery_table: str = "selections"
+    bigquery_emulator_host: str | None = None
+    # Conversation context: how many earlier turns feed keyword extraction.
+    context_turns: int = 4
+    max_keywords: int = 4
+    candidate_cache_ttl_s: float = 60.0
+    candidate_cache_size: int = 4096
+    max_text_chars: int = 1000
+
+    @property
+    def selections_table_id(self) -> str:
+        return f"{self.project}.{self.bigquery_dataset}.{self.bigquery_table}"
+
+    def topic_path(self, topic: str) -> str:
+        return f"projects/{self.project}/topics/{topic}"
+
+
+def _optional_int(value: str | None) -> int | None:
+    return int(value) if value not in (None, "") else None
+
+
+def load(env: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from ``env`` (defaults to ``os.environ``)."""
+    env = os.environ if env is None else env
+    project = env.get("GOOGLE_CLOUD_PROJECT") or env.get("GCP_PROJECT") or Settings.project
+    return Settings(
+        project=project,
+        reply_store=env.get("REPLY_STORE", Settings.reply_store),
+        algorithm_weights=env.get("ALGORITHM_WEIGHTS", DEFAULT_WEIGHTS),
+        router_seed=_optional_int(env.get("ROUTER_SEED")),
+        topics=Topics(
+            utterances=env.get("UTTERANCES_TOPIC", Topics.utterances),
+            selection_logs=env.get("SELECTION_LOGS_TOPIC", Topics.selection_logs),
+        ),
+        bigquery_dataset=env.get("BIGQUERY_DATASET", Settings.bigquery_dataset),
+        bigquery_table=env.get("BIGQUERY_SELECTIONS_TABLE", Settings.bigquery_table),
+        bigquery_emulator_host=env.get("BIGQUERY_EMULATOR_HOST") or None,
+        context_turns=int(env.get("CONTEXT_TURNS", Settings.context_turns)),
+        max_keywords=int(env.get("MAX_KEYWORDS", Settings.max_keywords)),
+        candidate_cache_ttl_s=float(env.get("CANDIDATE_CACHE_TTL_S", Settings.candidate_cache_ttl_s)),
+    )

@@ -1,0 +1,104 @@
+"""Ingress methods: validate an utterance, route it, publish it, answer.
+
+The HTTP plumbing lives in ``shared/http.py``; this module sees plain dicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from shared import ids, text, timeutil
+from shared.config import Settings
+from shared.errors import ApiError
+from shared.events import LANGUAGES, UtteranceEvent
+from shared.replies import reply_path
+from shared.router import WeightedRouter
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    required: bool
+    max_chars: int
+    check: Callable[[str], bool] = lambda value: True
+    expected: str = "a string"
+
+
+def utterance_rules(settings: Settings) -> dict[str, FieldRule]:
+    """The request body of ``POST /v1/utterances``, as data."""
+    return {
+        "user_id": FieldRule(required=True, max_chars=128),
+        "text": FieldRule(required=True, max_chars=settings.max_text_chars),
+        "conversation_id": FieldRule(
+            required=False,
+            max_chars=128,
+            check=ids.is_valid_conversation_id,
+            expected="1-128 characters of A-Z a-z 0-9 _ -",
+        ),
+        "lang": FieldRule(required=False, max_chars=2, check=lambda v: v in LANGUAGES, expected="'ja' or 'en'"),
+    }
+
+
+def validate(body: Any, rules: dict[str, FieldRule]) -> dict[str, str]:
+    if not isinstance(body, dict):
+        raise ApiError("invalid_argument", "the body must be a JSON object")
+    unknown = sorted(set(body) - set(rules))
+    if unknown:
+        raise ApiError("unknown_field", f"unknown field(s): {', '.join(unknown)}")
+    values: dict[str, str] = {}
+    for name, rule in rules.items():
+        if name not in body:
+            if rule.required:
+                raise ApiError("invalid_argument", f"{name} is required")
+            continue
+        value = body[name]
+        if not isinstance(value, str):
+            raise ApiError("invalid_argument", f"{name} must be a string")
+        if not value.strip():
+            raise ApiError("invalid_argument", f"{name} must not be empty")
+        if len(value) > rule.max_chars:
+            raise ApiError("invalid_argument", f"{name} is longer than {rule.max_chars} characters")
+        if not rule.check(value):
+            raise ApiError("invalid_argument", f"{name} must be {rule.expected}")
+        values[name] = value
+    return values
+
+
+class IngressService:
+    def __init__(self, settings: Settings, router: WeightedRouter, publisher) -> None:
+        self.settings = settings
+        self.router = router
+        self.publisher = publisher
+        self._rules = utterance_rules(settings)
+
+    def accept_utterance(self, body: Any) -> dict[str, str]:
+        request = validate(body, self._rules)
+        conversation_id = request.get("conversation_id") or ids.new_conversation_id()
+        message_id = ids.new_message_id()
+        choice = self.router.choose()
+        event = UtteranceEvent(
+            message_id=message_id,
+            conversation_id=conversation_id,
+            user_id=request["user_id"],
+            text=request["text"],
+            lang=request.get("lang") or text.detect_lang(request["text"]),
+            algorithm=choice.algorithm,
+            propensity=choice.propensity,
+            reply_path=reply_path(self.settings.reply_store, conversation_id, message_id),
+            received_at=timeutil.iso(timeutil.now()),
+        )
+        try:
+            self.publisher.publish(
+                self.settings.topics.utterances,
+                event.to_json(),
+                ordering_key=conversation_id,
+                attributes={"message_id": message_id, "algorithm": choice.algorithm},
+            )
+        except Exception as exc:
+            raise ApiError("unavailable", f"could not queue the utterance, try again ({type(exc).__name__})") from exc
+        return {
+            "conversation_id": conversation_id,
+            "message_id": message_id,
+            "algorithm": choice.algorithm,
+            "reply_path": event.reply_path,
+        }

@@ -1,0 +1,79 @@
+"""Pub/Sub on both sides: publishing events, and decoding push deliveries."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from shared.events import SchemaError
+
+PUBLISH_TIMEOUT_S = 10.0
+
+
+class Publisher:
+    """Publishes bytes to a topic of the configured project and waits for the ack."""
+
+    def __init__(self, client, project: str) -> None:
+        self._client = client
+        self._project = project
+
+    def publish(
+        self, topic: str, data: bytes, ordering_key: str = "", attributes: Mapping[str, str] | None = None
+    ) -> str:
+        path = self._client.topic_path(self._project, topic)
+        future = self._client.publish(path, data, ordering_key=ordering_key, **dict(attributes or {}))
+        try:
+            return future.result(timeout=PUBLISH_TIMEOUT_S)
+        except Exception:
+            if ordering_key:
+                # A failed publish pauses its ordering key until resumed.
+                self._client.resume_publish(path, ordering_key)
+            raise
+
+
+@dataclass(frozen=True)
+class PushedMessage:
+    data: bytes
+    attributes: dict[str, str]
+    pubsub_message_id: str
+    delivery_attempt: int | None
+
+
+def decode_push(envelope: Any) -> PushedMessage:
+    """The Pub/Sub message inside a push delivery (CloudEvent data or raw body)."""
+    if not isinstance(envelope, Mapping) or not isinstance(envelope.get("message"), Mapping):
+        raise SchemaError("push body has no message")
+    message = envelope["message"]
+    try:
+        data = base64.b64decode(message.get("data", ""), validate=True)
+    except (binascii.Error, TypeError, ValueError):
+        raise SchemaError("message data is not base64") from None
+    attributes = message.get("attributes") or {}
+    if not isinstance(attributes, Mapping):
+        raise SchemaError("message attributes are not a map")
+    attempt = envelope.get("deliveryAttempt")
+    return PushedMessage(
+        data=data,
+        attributes={str(k): str(v) for k, v in attributes.items()},
+        pubsub_message_id=str(message.get("messageId") or message.get("message_id") or ""),
+        delivery_attempt=attempt if isinstance(attempt, int) else None,
+    )
+
+
+def dead_letter_attributes(message: PushedMessage, reason: str, source: str) -> dict[str, str]:
+    attributes = dict(message.attributes)
+    attributes.update({"dead_letter_reason": reason[:1024], "dead_letter_source": source})
+    if message.pubsub_message_id:
+        attributes["original_message_id"] = message.pubsub_message_id
+    return attributes
+
+
+def preview(data: bytes, limit: int = 200) -> str:
+    """A short, safe rendering of a payload for logs."""
+    try:
+        return json.dumps(data[:limit].decode("utf-8", "replace"), ensure_ascii=False)
+    except Exception:  # pragma: no cover - defensive: logging must not fail
+        return repr(data[:limit])

@@ -1,0 +1,92 @@
+"""Ranking: one seam every algorithm plugs into.
+
+``Ranker.rank(context, candidates)`` returns the candidates scored and sorted
+best first. Implementations are interchangeable and named; the router picks a
+name, the scorer looks it up in ``RANKERS``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Protocol, Sequence
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A stored reply: ``text`` answered ``context`` somewhere in the corpus."""
+
+    text: str
+    context: str = ""
+    source: str = ""
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Candidate":
+        return cls(text=data["text"], context=data.get("context", ""), source=data.get("source", ""))
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "context": self.context, "source": self.source}
+
+
+@dataclass(frozen=True)
+class Context:
+    """The conversation so far, oldest turn first; the last turn is answered."""
+
+    turns: tuple[str, ...]
+    lang: str
+
+
+@dataclass(frozen=True)
+class Scored:
+    candidate: Candidate
+    score: float
+
+
+class Ranker(Protocol):
+    name: str
+
+    def rank(self, context: Context, candidates: Sequence[Candidate]) -> list[Scored]: ...
+
+
+def sort_scored(candidates: Sequence[Candidate], scores: Sequence[float]) -> list[Scored]:
+    """Best first; ties keep candidate order, so ranking is deterministic."""
+    order = sorted(range(len(candidates)), key=lambda i: (-scores[i], i))
+    return [Scored(candidates[i], float(scores[i])) for i in order]
+
+
+def _lexical(name: str) -> Callable[[], Ranker]:
+    def build() -> Ranker:
+        from shared.ranking import lexical
+
+        return lexical.RANKERS[name]()
+
+    return build
+
+
+# name -> factory. Factories import lazily so a heavy ranker (TensorFlow)
+# costs nothing until it is chosen.
+RANKERS: dict[str, Callable[[], Ranker]] = {
+    "tfidf": _lexical("tfidf"),
+    "bm25": _lexical("bm25"),
+}
+
+
+class UnknownAlgorithm(KeyError):
+    pass
+
+
+class RankerRegistry:
+    """Builds each ranker once per process, on first use."""
+
+    def __init__(self, factories: dict[str, Callable[[], Ranker]] | None = None) -> None:
+        self._factories = RANKERS if factories is None else factories
+        self._built: dict[str, Ranker] = {}
+
+    def names(self) -> list[str]:
+        return sorted(self._factories)
+
+    def get(self, name: str) -> Ranker:
+        if name not in self._built:
+            if name not in self._factories:
+                raise UnknownAlgorithm(name)
+            self._built[name] = self._factories[name]()
+        return self._built[name]

@@ -1,0 +1,63 @@
+"""Where replies go: the key clients watch, and the stores that write it.
+
+Ingress tells the caller ``reply_path`` before the reply exists; the scorer
+later writes the reply there with one idempotent ``set``. The path template
+per store is data, so ingress needs no store client to compute it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Protocol
+
+REPLY_PATHS = {
+    "firestore": "replies/{conversation_id}/messages/{message_id}",
+    "rtdb": "/replies/{conversation_id}/{message_id}",
+}
+
+
+def reply_path(store: str, conversation_id: str, message_id: str) -> str:
+    return REPLY_PATHS[store].format(conversation_id=conversation_id, message_id=message_id)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a client sees at ``reply_path``."""
+
+    text: str
+    algorithm: str
+    score: float
+    keywords: list[str]
+    message_id: str
+    created_at: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Reply":
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+
+
+class ReplyStore(Protocol):
+    def write(self, conversation_id: str, reply: Reply) -> None:
+        """Write ``reply`` at its path; writing the same reply twice is a no-op."""
+
+
+class FirestoreReplyStore:
+    def __init__(self, firestore_client) -> None:
+        self._db = firestore_client
+
+    def write(self, conversation_id: str, reply: Reply) -> None:
+        self._db.document(reply_path("firestore", conversation_id, reply.message_id)).set(reply.to_dict())
+
+    def read(self, conversation_id: str, message_id: str) -> Reply | None:
+        snapshot = self._db.document(reply_path("firestore", conversation_id, message_id)).get()
+        return Reply.from_dict(snapshot.to_dict()) if snapshot.exists else None
+
+
+def make_reply_store(store: str, clients) -> ReplyStore:
+    factories = {"firestore": lambda: FirestoreReplyStore(clients.firestore)}
+    if store not in factories:
+        raise ValueError(f"REPLY_STORE={store!r} is not one of {sorted(factories)}")
+    return factories[store]()

@@ -1,0 +1,77 @@
+"""The router: which algorithm answers an utterance, and with what probability.
+
+Ingress decides once and puts the choice and its propensity into the event,
+so the scorer never re-decides and the selection log can evaluate the router
+offline (inverse propensity weighting needs the probability of the choice).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass
+from typing import Iterable
+
+
+class RouterConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Choice:
+    algorithm: str
+    propensity: float
+
+
+def parse_weights(spec: str) -> dict[str, float]:
+    """``"tfidf:0.5,bm25:0.5"`` -> ``{"tfidf": 0.5, "bm25": 0.5}``, normalised."""
+    weights: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        name, sep, value = part.partition(":")
+        name = name.strip()
+        try:
+            weight = float(value) if sep else 1.0
+        except ValueError:
+            raise RouterConfigError(f"bad weight in {part!r}") from None
+        if not name or weight < 0 or weight != weight:
+            raise RouterConfigError(f"bad weight in {part!r}")
+        if name in weights:
+            raise RouterConfigError(f"{name} appears twice")
+        weights[name] = weight
+    total = sum(weights.values())
+    if total <= 0:
+        raise RouterConfigError(f"no positive weight in {spec!r}")
+    return {name: w / total for name, w in weights.items() if w > 0}
+
+
+class WeightedRouter:
+    """Chooses by fixed weights. Seeded, it repeats its sequence (for tests)."""
+
+    def __init__(self, weights: dict[str, float], seed: int | None = None) -> None:
+        self.weights = dict(weights)
+        self._names = sorted(self.weights)
+        self._cumulative = []
+        running = 0.0
+        for name in self._names:
+            running += self.weights[name]
+            self._cumulative.append(running)
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()  # Random is shared by request threads
+
+    @classmethod
+    def from_spec(cls, spec: str, seed: int | None = None, known: Iterable[str] | None = None):
+        weights = parse_weights(spec)
+        if known is not None:
+            unknown = sorted(set(weights) - set(known))
+            if unknown:
+                raise RouterConfigError(f"unknown algorithm(s): {', '.join(unknown)}")
+        return cls(weights, seed)
+
+    def choose(self) -> Choice:
+        with self._lock:
+            draw = self._random.random() * self._cumulative[-1]
+        for name, edge in zip(self._names, self._cumulative):
+            if draw < edge:
+                return Choice(name, self.weights[name])
+        name = self._names[-1]
+        return Choice(name, self.weights[name])

@@ -1,0 +1,150 @@
+"""Scorer methods: from an utterance event to a reply and a selection log.
+
+Idempotent on ``message_id``: the decision (reply + log) is created once in
+``decisions/{message_id}`` together with the conversation turns, in one
+atomic batch. A redelivered event finds it and replays the same reply and the
+same log, so the reply never changes once written and the log sink sees one
+message id however often the event arrives.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from google.api_core import exceptions as api_exceptions
+
+from shared import text, timeutil
+from shared.config import Settings
+from shared.events import SCHEMA_VERSION, SchemaError, ScoredText, SelectionLog, UtteranceEvent
+from shared.ranking import Context, RankerRegistry, UnknownAlgorithm
+from shared.replies import Reply, ReplyStore
+from shared.stores import CandidateStore, ConversationStore, DecisionStore
+
+log = logging.getLogger(__name__)
+
+# Said when no candidate matches: a reply that keeps the conversation going.
+FALLBACK_REPLIES = {
+    "ja": "なるほど。もう少し詳しく聞かせてください。",
+    "en": "I see. Tell me more?",
+}
+
+
+@dataclass(frozen=True)
+class Decision:
+    reply: Reply
+    log: SelectionLog
+
+    def to_dict(self) -> dict:
+        return {"reply": self.reply.to_dict(), "log": self.log.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Decision":
+        return cls(Reply.from_dict(data["reply"]), SelectionLog.from_dict(data["log"]))
+
+
+class ScorerService:
+    def __init__(
+        self,
+        settings: Settings,
+        db,
+        conversations: ConversationStore,
+        candidates: CandidateStore,
+        decisions: DecisionStore,
+        replies: ReplyStore,
+        publisher,
+        rankers: RankerRegistry,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.conversations = conversations
+        self.candidates = candidates
+        self.decisions = decisions
+        self.replies = replies
+        self.publisher = publisher
+        self.rankers = rankers
+
+    def handle(self, event: UtteranceEvent) -> Decision:
+        stored = self.decisions.get(event.message_id)
+        decision = Decision.from_dict(stored) if stored else self._decide_once(event)
+        self.replies.write(event.conversation_id, decision.reply)
+        self.publisher.publish(
+            self.settings.topics.selection_logs,
+            decision.log.to_json(),
+            attributes={"message_id": event.message_id, "algorithm": event.algorithm},
+        )
+        return decision
+
+    def _decide_once(self, event: UtteranceEvent) -> Decision:
+        decision = self.decide(event)
+        batch = self.db.batch()
+        self.decisions.add_create(batch, event.message_id, decision.to_dict())
+        self.conversations.add_turns(
+            batch,
+            event.conversation_id,
+            event.user_id,
+            event.message_id,
+            event.text,
+            decision.reply.text,
+            decision.reply.created_at,
+        )
+        try:
+            batch.commit()
+        except (api_exceptions.AlreadyExists, api_exceptions.Conflict):
+            # A concurrent delivery decided first; its decision stands.
+            log.info("decision already recorded, replaying it", extra={"labels": {"message_id": event.message_id}})
+            return Decision.from_dict(self.decisions.get(event.message_id))
+        return decision
+
+    def decide(self, event: UtteranceEvent) -> Decision:
+        """Pure of side effects except reads: keywords, candidates, ranking."""
+        started = timeutil.now()
+        try:
+            ranker = self.rankers.get(event.algorithm)
+        except UnknownAlgorithm:
+            raise SchemaError(f"unknown algorithm {event.algorithm!r}") from None
+        history = self.conversations.recent_turns(
+            event.conversation_id, event.message_id, self.settings.context_turns
+        )
+        turns = (*history, event.text)
+        keywords = text.topic_keywords(turns, event.lang, self.settings.max_keywords)
+        pool = self.candidates.load(keywords)
+        rank_started = time.perf_counter()
+        scored = ranker.rank(Context(turns, event.lang), pool) if pool else []
+        rank_ms = round((time.perf_counter() - rank_started) * 1000.0, 3)
+
+        fallback = not scored
+        reply_text = FALLBACK_REPLIES[event.lang] if fallback else scored[0].candidate.text
+        reply_score = 0.0 if fallback else scored[0].score
+        decided = timeutil.now()
+        received = timeutil.parse(event.received_at)
+        reply = Reply(
+            text=reply_text,
+            algorithm=event.algorithm,
+            score=reply_score,
+            keywords=keywords,
+            message_id=event.message_id,
+            created_at=timeutil.iso(decided),
+        )
+        selection = SelectionLog(
+            message_id=event.message_id,
+            conversation_id=event.conversation_id,
+            user_id=event.user_id,
+            lang=event.lang,
+            algorithm=event.algorithm,
+            propensity=event.propensity,
+            keywords=keywords,
+            candidates=[ScoredText(s.candidate.text, s.score) for s in scored[: SelectionLog.TOP_N]],
+            candidate_count=len(pool),
+            reply_text=reply_text,
+            reply_score=reply_score,
+            fallback=fallback,
+            received_at=event.received_at,
+            replied_at=reply.created_at,
+            queue_ms=timeutil.ms_between(received, started),
+            rank_ms=rank_ms,
+            total_ms=timeutil.ms_between(received, decided),
+            schema_version=SCHEMA_VERSION,
+        )
+        return Decision(reply, selection)

@@ -1,0 +1,144 @@
+"""The Firestore data layer: conversations, candidates, decisions, ledgers.
+
+Layout (collection/document):
+- ``conversations/{c}``: owner and last update; ``conversations/{c}/turns/{t}``
+  one document per turn, ``t`` = ``{message_id}-0`` (user) or ``-1`` (bot), so
+  document ids sort in conversation order and a rewrite is idempotent.
+- ``candidates/{keyword}``: the reply candidates for one topic keyword.
+- ``decisions/{message_id}``: the scorer's decision, created once; a
+  redelivered event replays it instead of deciding again.
+- ``log_sink_ledger/{message_id}``: rows the log sink has written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Iterable, Sequence
+
+from cachetools import TTLCache
+
+from shared.ranking import Candidate
+from shared.text import keyword_doc_id
+
+TURN_ROLES = {"user": "0", "bot": "1"}
+# How long idempotency records are kept (a Firestore TTL policy on expire_at).
+LEDGER_RETENTION = dt.timedelta(days=7)
+
+
+def turn_id(message_id: str, role: str) -> str:
+    return f"{message_id}-{TURN_ROLES[role]}"
+
+
+def _expire_at(now: dt.datetime | None = None) -> dt.datetime:
+    return (now or dt.datetime.now(dt.timezone.utc)) + LEDGER_RETENTION
+
+
+class ConversationStore:
+    def __init__(self, db) -> None:
+        self._db = db
+
+    def _turns(self, conversation_id: str):
+        return self._db.collection("conversations").document(conversation_id).collection("turns")
+
+    def recent_turns(self, conversation_id: str, before_message_id: str, limit: int) -> list[str]:
+        """Texts of up to ``limit`` turns before ``before_message_id``, oldest first."""
+        if limit <= 0:
+            return []
+        from google.cloud.firestore_v1 import FieldFilter
+
+        # Ordered by a stored copy of the document id: the emulator cannot
+        # scan document keys in descending order.
+        query = (
+            self._turns(conversation_id)
+            .where(filter=FieldFilter("turn_id", "<", turn_id(before_message_id, "user")))
+            .order_by("turn_id", direction="DESCENDING")
+            .limit(limit)
+        )
+        return [snapshot.get("text") for snapshot in query.stream()][::-1]
+
+    def add_turns(self, batch, conversation_id: str, user_id: str, message_id: str, user_text: str, bot_text: str, at: str) -> None:
+        """Adds the exchange to ``batch`` (committed by the caller, atomically)."""
+        conversation = self._db.collection("conversations").document(conversation_id)
+        batch.set(conversation, {"user_id": user_id, "updated_at": at}, merge=True)
+        for role, body in (("user", user_text), ("bot", bot_text)):
+            batch.set(
+                self._turns(conversation_id).document(turn_id(message_id, role)),
+                {
+                    "turn_id": turn_id(message_id, role),
+                    "role": role,
+                    "text": body,
+                    "message_id": message_id,
+                    "created_at": at,
+                },
+            )
+
+
+class CandidateStore:
+    """Candidates per keyword, behind a per-instance TTL cache (the design's
+    Memcache): a keyword's document is read at most once per TTL per instance."""
+
+    def __init__(self, db, ttl_s: float = 60.0, max_keywords: int = 4096) -> None:
+        self._db = db
+        self._cache: TTLCache[str, tuple[Candidate, ...]] = TTLCache(maxsize=max_keywords, ttl=ttl_s)
+
+    def load(self, keywords: Sequence[str]) -> list[Candidate]:
+        """Candidates of all ``keywords``, in keyword order, without repeats."""
+        missing = [k for k in dict.fromkeys(keywords) if k not in self._cache]
+        if missing:
+            refs = [self._db.collection("candidates").document(keyword_doc_id(k)) for k in missing]
+            found = {snap.id: snap for snap in self._db.get_all(refs)}
+            for keyword in missing:
+                snapshot = found.get(keyword_doc_id(keyword))
+                data = snapshot.to_dict() if snapshot is not None and snapshot.exists else None
+                # Absent keywords are cached too, so misses stay cheap.
+                self._cache[keyword] = tuple(Candidate.from_dict(c) for c in (data or {}).get("candidates", []))
+        merged: dict[str, Candidate] = {}
+        for keyword in keywords:
+            for candidate in self._cache.get(keyword, ()):
+                merged.setdefault(candidate.text, candidate)
+        return list(merged.values())
+
+    def put(self, keyword: str, candidates: Iterable[Candidate], lang: str, batch=None) -> None:
+        ref = self._db.collection("candidates").document(keyword_doc_id(keyword))
+        doc = {
+            "keyword": keyword,
+            "lang": lang,
+            "candidates": [c.to_dict() for c in candidates],
+            "updated_at": dt.datetime.now(dt.timezone.utc),
+        }
+        if batch is None:
+            ref.set(doc)
+        else:
+            batch.set(ref, doc)
+        self._cache.pop(keyword, None)
+
+
+class DecisionStore:
+    """First decision wins: ``create`` fails if one exists, and the caller
+    replays the stored one."""
+
+    def __init__(self, db) -> None:
+        self._db = db
+
+    def ref(self, message_id: str):
+        return self._db.collection("decisions").document(message_id)
+
+    def get(self, message_id: str) -> dict | None:
+        snapshot = self.ref(message_id).get()
+        return snapshot.to_dict() if snapshot.exists else None
+
+    def add_create(self, batch, message_id: str, decision: dict) -> None:
+        batch.create(self.ref(message_id), {**decision, "expire_at": _expire_at()})
+
+
+class SinkLedger:
+    """Message ids whose row the log sink has inserted."""
+
+    def __init__(self, db, collection: str = "log_sink_ledger") -> None:
+        self._collection = db.collection(collection)
+
+    def seen(self, message_id: str) -> bool:
+        return self._collection.document(message_id).get().exists
+
+    def mark(self, message_id: str) -> None:
+        self._collection.document(message_id).set({"expire_at": _expire_at()})

@@ -1,0 +1,173 @@
+"""Text analysis: language detection, terms for ranking, topic keywords.
+
+Japanese goes through SudachiPy (mode C, the ``core`` dictionary that ships in
+``sudachidict-core``: no download); English through a regular expression and a
+stop-word list. The corpus pipeline and the scorer use this same module, so a
+keyword means the same thing when candidates are stored and when they are
+looked up.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+import unicodedata
+from collections import Counter
+from typing import Iterable, Sequence
+
+import stopwordsiso
+
+_JAPANESE_CHARS = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
+_ENGLISH_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_WHITESPACE = re.compile(r"\s+")
+
+# Parts of speech that carry no content for matching (particles, auxiliaries,
+# symbols, whitespace). Data, not branches: extend the table to tune.
+_JA_SKIP_POS = frozenset({"助詞", "助動詞", "補助記号", "記号", "空白"})
+# (POS level 1, POS level 2) pairs that make a topic keyword.
+_JA_KEYWORD_POS = frozenset({("名詞", "普通名詞"), ("名詞", "固有名詞")})
+# Nouns that work as adverbs (昨日, 今, 最近) name a time, not a topic.
+_JA_NOT_KEYWORD_POS2 = frozenset({"副詞可能"})
+
+# How much an earlier turn counts towards the topic, per turn of age.
+TURN_DECAY = 0.5
+
+
+def normalize(text: str) -> str:
+    """NFKC, collapsed whitespace: the form every stage compares."""
+    return _WHITESPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+
+
+def detect_lang(text: str) -> str:
+    """``ja`` if the text has any kana or kanji, else ``en``."""
+    return "ja" if _JAPANESE_CHARS.search(text) else "en"
+
+
+@functools.lru_cache(maxsize=None)
+def _stop_words(lang: str) -> frozenset[str]:
+    return frozenset(stopwordsiso.stopwords(lang))
+
+
+class _Sudachi:
+    """One SudachiPy dictionary per process, one tokenizer per thread
+    (tokenizers are not thread-safe; the dictionary is)."""
+
+    def __init__(self) -> None:
+        self._dictionary = None
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    def tokenize(self, text: str):
+        tokenizer = getattr(self._local, "tokenizer", None)
+        if tokenizer is None:
+            with self._lock:
+                if self._dictionary is None:
+                    from sudachipy import Dictionary
+
+                    self._dictionary = Dictionary(dict="core")
+            from sudachipy import SplitMode
+
+            tokenizer = self._dictionary.create(SplitMode.C)
+            self._local.tokenizer = tokenizer
+        return tokenizer.tokenize(text)
+
+
+_sudachi = _Sudachi()
+
+
+@functools.lru_cache(maxsize=65536)
+def _analyse(text: str, lang: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(terms, keywords) of one text; cached because candidates repeat."""
+    text = normalize(text)
+    if lang == "ja":
+        return _analyse_japanese(text)
+    return _analyse_english(text)
+
+
+def _analyse_japanese(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    stop = _stop_words("ja")
+    terms: list[str] = []
+    keywords: list[str] = []
+    for morpheme in _sudachi.tokenize(text):
+        pos = morpheme.part_of_speech()
+        if pos[0] in _JA_SKIP_POS:
+            continue
+        term = morpheme.dictionary_form().lower()
+        terms.append(term)
+        if (
+            (pos[0], pos[1]) in _JA_KEYWORD_POS
+            and pos[2] not in _JA_NOT_KEYWORD_POS2
+            and term not in stop and not _is_short_kana(term)
+        ):
+            keywords.append(term)
+    return tuple(terms), tuple(keywords)
+
+
+def _is_short_kana(term: str) -> bool:
+    return len(term) == 1 and not re.match(r"[\u4e00-\u9fff]", term)
+
+
+def _analyse_english(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    stop = _stop_words("en")
+    terms = tuple(_ENGLISH_TOKEN.findall(text.lower()))
+    keywords = tuple(t for t in terms if t not in stop and len(t) > 1 and not t.isdigit())
+    return terms, keywords
+
+
+def terms(text: str, lang: str) -> tuple[str, ...]:
+    """Content-bearing terms, in order, for lexical similarity."""
+    return _analyse(text, lang)[0]
+
+
+def keywords(text: str, lang: str) -> list[str]:
+    """Topic keywords of one text, in order of first appearance.
+
+    Nouns for Japanese, non-stop words for English. A text with none (a bare
+    greeting such as こんにちは or "hello") falls back to its terms, so that
+    greetings still find their candidates.
+    """
+    found = _analyse(text, lang)[1] or _analyse(text, lang)[0]
+    return list(dict.fromkeys(found))
+
+
+def topic_keywords(turns: Sequence[str], lang: str, limit: int) -> list[str]:
+    """Keywords of a conversation, the last turn weighing most.
+
+    ``turns`` runs oldest first; the last turn is the utterance being
+    answered. Each earlier turn counts ``TURN_DECAY`` times less than the one
+    after it. Ties keep the order in which keywords appear, latest turn first.
+    """
+    weights: Counter[str] = Counter()
+    order: dict[str, int] = {}
+    for age, turn in enumerate(reversed(turns)):
+        weight = TURN_DECAY**age
+        for keyword in keywords(turn, lang):
+            weights[keyword] += weight
+            order.setdefault(keyword, len(order))
+    ranked = sorted(weights, key=lambda k: (-weights[k], order[k]))
+    return ranked[:limit]
+
+
+def weighted_terms(turns: Sequence[str], lang: str) -> Counter[str]:
+    """Term weights of a conversation context, decayed like ``topic_keywords``."""
+    counts: Counter[str] = Counter()
+    for age, turn in enumerate(reversed(turns)):
+        weight = TURN_DECAY**age
+        for term in terms(turn, lang):
+            counts[term] += weight
+    return counts
+
+
+def keyword_doc_id(keyword: str) -> str:
+    """A Firestore document id for a keyword (no '/', not '.', '..' or __x__)."""
+    escaped = keyword.replace("%", "%25").replace("/", "%2F")
+    if escaped in (".", "..") or (escaped.startswith("__") and escaped.endswith("__")):
+        escaped = "%" + escaped
+    return escaped
+
+
+def warm_up(langs: Iterable[str] = ("ja", "en")) -> None:
+    """Load dictionaries now rather than on the first request."""
+    for lang in langs:
+        terms("準備" if lang == "ja" else "ready", lang)
