@@ -68,7 +68,7 @@ class _Sudachi:
                     self._dictionary = Dictionary(dict="core")
             from sudachipy import SplitMode
 
-            tokenizer = self._dictionary.create(SplitMode.C)
+            tokenizer = self._dictionary.tokenizer(mode=SplitMode.C)
             self._local.tokenizer = tokenizer
         return tokenizer.tokenize(text)
 
@@ -137,15 +137,20 @@ def topic_keywords(turns: Sequence[str], lang: str, limit: int) -> list[str]:
     ``turns`` runs oldest first; the last turn is the utterance being
     answered. Each earlier turn counts ``TURN_DECAY`` times less than the one
     after it. Ties keep the order in which keywords appear, latest turn first.
+    When the utterance itself has no topic word ("what do you think?",
+    "hello"), its own terms follow the conversation's keywords, so both the
+    ongoing topic and the bare phrase can find candidates.
     """
     weights: Counter[str] = Counter()
     order: dict[str, int] = {}
     for age, turn in enumerate(reversed(turns)):
         weight = TURN_DECAY**age
-        for keyword in keywords(turn, lang):
+        for keyword in dict.fromkeys(_analyse(turn, lang)[1]):
             weights[keyword] += weight
             order.setdefault(keyword, len(order))
     ranked = sorted(weights, key=lambda k: (-weights[k], order[k]))
+    if turns and not _analyse(turns[-1], lang)[1]:
+        ranked += [term for term in keywords(turns[-1], lang) if term not in weights]
     return ranked[:limit]
 
 

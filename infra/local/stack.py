@@ -75,12 +75,16 @@ def sdk_root() -> Path:
 
 
 def _process_start_time(pid: int) -> str | None:
-    """Field 22 of /proc/<pid>/stat: identifies a process beyond its pid."""
+    """Field 22 of /proc/<pid>/stat: identifies a process beyond its pid.
+
+    None when there is no such process, or only its zombie (stopped, not yet
+    reaped by a parent that started it in-process, as the tests do)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return stat.rsplit(")", 1)[1].split()[19]
+    fields = stat.rsplit(")", 1)[1].split()
+    return None if fields[0] in ("Z", "X") else fields[19]
 
 
 def _port_is_free(port: int) -> bool:
@@ -119,6 +123,7 @@ class Stack:
         self.logs_dir = self.run_dir / "logs"
         self.pids_file = self.run_dir / "pids.json"
         self.env_file = self.run_dir / "stack.env"
+        self._children: list[subprocess.Popen] = []  # started by this object: reaped on down
 
     # ----- addresses -------------------------------------------------------
     def port(self, name: str) -> int:
@@ -235,6 +240,7 @@ class Stack:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        self._children.append(process)
         entries.append({"name": service.name, "pid": process.pid, "start_time": _process_start_time(process.pid)})
         self._record(entries)  # recorded at once: a failed `up` can still be torn down
         return process
@@ -295,6 +301,9 @@ class Stack:
         # wrapper script) share its group: make sure none is left.
         for entry in entries:
             _signal_group(entry["pid"], signal.SIGKILL)
+        for child in self._children:
+            child.poll()  # reap, so no zombie outlives the stack in this process
+        self._children.clear()
         for path in (self.pids_file, self.env_file):
             path.unlink(missing_ok=True)
         return [e["name"] for e in entries]
@@ -305,6 +314,17 @@ class Stack:
             ["zatsudan local stack (project %s):" % self.project, *rows,
              f"  env        {self.env_file}", f"  logs       {self.logs_dir}/"]
         )
+
+
+def load_env_file(path: Path | str) -> dict[str, str]:
+    """Read ``KEY=value`` lines (as written to stack.env) into ``os.environ``."""
+    values = {}
+    for line in Path(path).read_text().splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.strip() and not key.lstrip().startswith("#"):
+            values[key.strip()] = value.strip()
+    os.environ.update(values)
+    return values
 
 
 def _signal_group(pid: int, sig: int) -> None:

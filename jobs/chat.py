@@ -1,0 +1,130 @@
+"""Terminal chat: post each line to ingress, watch the reply key, print the reply.
+
+    python -m jobs.chat --env .run/stack.env            # interactive
+    python -m jobs.chat --env .run/stack.env --once こんにちは
+
+The reply is awaited with a Firestore listener on ``reply_path`` (never by
+polling), exactly as a mobile client would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass
+
+import requests
+
+REPLY_TIMEOUT_S = 15.0
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    algorithm: str
+    keywords: list[str]
+    elapsed_ms: float
+
+
+class FirestoreReplyWatcher:
+    """Waits for a document to exist, by an ``on_snapshot`` listener."""
+
+    def __init__(self, db) -> None:
+        self._db = db
+
+    def wait(self, path: str, timeout: float) -> dict | None:
+        arrived = threading.Event()
+        found: list[dict] = []
+
+        def on_snapshot(snapshots, _changes, _read_time):
+            for snapshot in snapshots:
+                if snapshot.exists and not arrived.is_set():
+                    found.append(snapshot.to_dict())
+                    arrived.set()
+
+        watch = self._db.document(path).on_snapshot(on_snapshot)
+        try:
+            arrived.wait(timeout)
+        finally:
+            watch.unsubscribe()
+        return found[0] if found else None
+
+
+class ChatClient:
+    def __init__(self, ingress_url: str, watcher, user_id: str, session: requests.Session | None = None) -> None:
+        self.ingress_url = ingress_url.rstrip("/")
+        self.watcher = watcher
+        self.user_id = user_id
+        self.conversation_id: str | None = None
+        self.session = session or requests.Session()
+
+    def say(self, line: str, timeout: float = REPLY_TIMEOUT_S) -> Answer:
+        started = time.perf_counter()
+        body = {"user_id": self.user_id, "text": line}
+        if self.conversation_id:
+            body["conversation_id"] = self.conversation_id
+        response = self.session.post(f"{self.ingress_url}/v1/utterances", json=body, timeout=10)
+        accepted = response.json()
+        if response.status_code != 202:
+            error = accepted.get("error", {})
+            raise RuntimeError(f"{response.status_code} {error.get('code')}: {error.get('message')}")
+        self.conversation_id = accepted["conversation_id"]
+        reply = self.watcher.wait(accepted["reply_path"], timeout)
+        if reply is None:
+            raise TimeoutError(f"no reply at {accepted['reply_path']} after {timeout:.0f}s")
+        elapsed_ms = (time.perf_counter() - started) * 1000.0
+        return Answer(reply["text"], reply["algorithm"], list(reply.get("keywords", [])), elapsed_ms)
+
+
+def render(answer: Answer) -> str:
+    keywords = ", ".join(answer.keywords) or "-"
+    return f"bot> {answer.text}\n     [{answer.algorithm} · {answer.elapsed_ms:.0f} ms · keywords: {keywords}]"
+
+
+def make_watcher(store: str):
+    from shared import config
+    from shared.clients import Clients
+
+    clients = Clients(config.load())
+    watchers = {"firestore": lambda: FirestoreReplyWatcher(clients.firestore)}
+    return watchers[store]()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--env", help="stack.env of a local stack (omit to use the environment)")
+    parser.add_argument("--user", default=os.environ.get("USER") or "terminal")
+    parser.add_argument("--once", metavar="TEXT", help="say one line, print the reply, exit")
+    args = parser.parse_args(argv)
+    if args.env:
+        from infra.local.stack import load_env_file
+
+        load_env_file(args.env)
+    client = ChatClient(os.environ["INGRESS_URL"], make_watcher(os.environ.get("REPLY_STORE", "firestore")), args.user)
+    lines = [args.once] if args.once else _prompt_lines()
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            print(render(client.say(line)), flush=True)
+        except (RuntimeError, TimeoutError, requests.RequestException) as error:
+            print(f"error: {error}", flush=True)
+            if args.once:
+                return 1
+    return 0
+
+
+def _prompt_lines():
+    while True:
+        try:
+            yield input("you> ")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""The log sink against local BigQuery (local-bigquery) and the Pub/Sub emulator."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from shared import ids, timeutil
+from shared.events import ScoredText, SelectionLog
+from shared.log_sink import LogSinkService, RowRejected
+from shared.stores import SinkLedger
+from tests.support import eventually, query_rows
+
+
+def make_log(conversation_id: str = "c", **changes) -> SelectionLog:
+    now = timeutil.iso(timeutil.now())
+    log = SelectionLog(
+        message_id=ids.new_message_id(),
+        conversation_id=conversation_id,
+        user_id="tester",
+        lang="ja",
+        algorithm="bm25",
+        propensity=0.5,
+        keywords=["猫"],
+        candidates=[ScoredText("猫はかわいい", 1.5), ScoredText("こんにちは", 0.0)],
+        candidate_count=2,
+        reply_text="猫はかわいい",
+        reply_score=1.5,
+        fallback=False,
+        received_at=now,
+        replied_at=now,
+        queue_ms=50.0,
+        rank_ms=0.2,
+        total_ms=60.0,
+    )
+    return dataclasses.replace(log, **changes)
+
+
+@pytest.fixture
+def sink(settings, clients):
+    return LogSinkService(clients.bigquery, settings.selections_table_id, SinkLedger(clients.firestore))
+
+
+def rows_for(clients, settings, message_id: str) -> list[dict]:
+    return query_rows(
+        clients.bigquery,
+        f"SELECT * FROM `{settings.selections_table_id}` WHERE message_id = '{message_id}'",
+    )
+
+
+def test_a_log_becomes_one_row_with_every_field(sink, clients, settings):
+    log = make_log()
+    assert sink.handle(log) is True
+    (row,) = rows_for(clients, settings, log.message_id)
+    assert row["keywords"] == ["猫"]
+    assert row["candidates"][0] == {"text": "猫はかわいい", "score": 1.5}
+    assert (row["algorithm"], row["propensity"], row["fallback"]) == ("bm25", 0.5, False)
+
+
+def test_a_duplicate_message_id_is_dropped(sink, clients, settings):
+    log = make_log()
+    assert sink.handle(log) is True
+    assert sink.handle(log) is False
+    assert len(rows_for(clients, settings, log.message_id)) == 1
+
+
+def test_the_insert_id_deduplicates_even_without_the_ledger(settings, clients):
+    """If the sink dies between insert and ledger write, the redelivery is
+    caught by BigQuery's insert-id de-duplication."""
+
+    class ForgetfulLedger(SinkLedger):
+        def seen(self, message_id: str) -> bool:
+            return False
+
+    sink = LogSinkService(clients.bigquery, settings.selections_table_id, ForgetfulLedger(clients.firestore))
+    log = make_log()
+    sink.handle(log)
+    sink.handle(log)
+    assert len(rows_for(clients, settings, log.message_id)) == 1
+
+
+def test_a_row_bigquery_rejects_raises_row_rejected(settings, clients):
+    sink = LogSinkService(clients.bigquery, settings.selections_table_id, SinkLedger(clients.firestore))
+    with pytest.raises(RowRejected):
+        sink.handle(make_log(received_at="not a timestamp"))
+
+
+def publish(clients, settings, data: bytes) -> None:
+    topic = clients.publisher.topic_path(settings.project, settings.topics.selection_logs)
+    clients.publisher.publish(topic, data, message_id="m").result()
+
+
+def test_pushed_log_lands_in_bigquery_once_even_when_published_twice(clients, settings):
+    log = make_log()
+    publish(clients, settings, log.to_json())
+    publish(clients, settings, log.to_json())
+    assert eventually(lambda: rows_for(clients, settings, log.message_id), timeout=20)
+    # Give the second delivery time to be processed, then count again.
+    ledger = SinkLedger(clients.firestore)
+    assert eventually(lambda: ledger.seen(log.message_id), timeout=10)
+    eventually(lambda: False, timeout=2)
+    assert len(rows_for(clients, settings, log.message_id)) == 1
+
+
+@pytest.mark.parametrize(
+    "payload, reason",
+    [
+        (b"{oops", "not JSON"),
+        (json.dumps({**make_log().to_dict(), "propensity": "high"}).encode(), "wrong type"),
+        (make_log(received_at="yesterday-ish").to_json(), "BigQuery rejected"),
+    ],
+    ids=["not-json", "schema", "bigquery-rejects"],
+)
+def test_malformed_log_is_dead_lettered_with_its_reason(clients, settings, pull, payload, reason):
+    dead = pull("selection-logs-dead")
+    publish(clients, settings, payload)
+    (message,) = dead.read(expect=1, timeout=20)
+    assert message.data == payload
+    assert reason in message.attributes["dead_letter_reason"]
+    assert message.attributes["dead_letter_source"] == "log_sink"

@@ -1,0 +1,156 @@
+"""The scorer against the Firestore and Pub/Sub emulators: in process, and as
+the stack's function receiving pushes."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+import requests
+
+from shared import ids, timeutil
+from shared.app import build_scorer_service
+from shared.events import SelectionLog, UtteranceEvent
+from shared.ranking import Candidate
+from shared.replies import Reply, reply_path
+from shared.scorer import FALLBACK_REPLIES
+from shared.stores import CandidateStore
+from tests.support import eventually
+
+
+def make_event(conversation_id: str, text: str, lang: str = "en", algorithm: str = "tfidf") -> UtteranceEvent:
+    message_id = ids.new_message_id()
+    return UtteranceEvent(
+        message_id=message_id,
+        conversation_id=conversation_id,
+        user_id="tester",
+        text=text,
+        lang=lang,
+        algorithm=algorithm,
+        propensity=0.5,
+        reply_path=reply_path("firestore", conversation_id, message_id),
+        received_at=timeutil.iso(timeutil.now()),
+    )
+
+
+@pytest.fixture
+def service(settings, clients):
+    return build_scorer_service(settings, clients)
+
+
+@pytest.fixture
+def topic_word(clients, unique):
+    """A made-up keyword with its own candidates, shared by no other test."""
+    word = f"zq{unique}"
+    CandidateStore(clients.firestore).put(
+        word,
+        [
+            Candidate(text="hello", context="hi"),
+            Candidate(text=f"I love {word} too, especially in winter", context=f"do you like {word}"),
+        ],
+        "en",
+    )
+    return word
+
+
+def read_reply(clients, event: UtteranceEvent) -> Reply | None:
+    snapshot = clients.firestore.document(event.reply_path).get()
+    return Reply.from_dict(snapshot.to_dict()) if snapshot.exists else None
+
+
+@pytest.mark.parametrize("algorithm", ["tfidf", "bm25"])
+def test_reply_is_the_best_candidate_written_at_reply_path(service, clients, pull, unique, topic_word, algorithm):
+    logs = pull("selection-logs")
+    event = make_event(unique, f"I really like {topic_word}", algorithm=algorithm)
+    service.handle(event)
+
+    reply = read_reply(clients, event)
+    assert reply.text.startswith(f"I love {topic_word}")
+    assert (reply.algorithm, reply.message_id) == (algorithm, event.message_id)
+    assert topic_word in reply.keywords
+    (message,) = logs.read(expect=1)
+    log = SelectionLog.from_json(message.data)
+    assert (log.message_id, log.reply_text, log.fallback) == (event.message_id, reply.text, False)
+    assert log.candidate_count == 2 and log.candidates[0].text == reply.text
+
+
+def test_no_candidates_gives_a_clear_fallback_reply(service, clients, unique):
+    event = make_event(unique, "qqqxyzzy wibblefrotz", lang="en")
+    decision = service.handle(event)
+    assert read_reply(clients, event).text == FALLBACK_REPLIES["en"]
+    assert decision.log.fallback is True
+
+
+def test_redelivery_replays_the_same_reply_and_log(service, clients, pull, unique, topic_word):
+    logs = pull("selection-logs")
+    event = make_event(unique, f"tell me about {topic_word}")
+    first = service.handle(event)
+    # New candidates between deliveries must not change a reply already given.
+    CandidateStore(clients.firestore).put(topic_word, [Candidate(text=f"{topic_word} is overrated")], "en")
+    second = service.handle(event)
+    assert second == first
+    assert read_reply(clients, event) == first.reply
+    # Both deliveries publish the log (the first publish may have been lost);
+    # it is the same log, and the sink keeps one row per message id.
+    assert [SelectionLog.from_json(m.data) for m in logs.read(expect=2)] == [first.log, first.log]
+
+
+def test_recent_turns_shape_the_topic(service, clients, unique, topic_word):
+    service.handle(make_event(unique, f"I keep thinking about {topic_word}"))
+    follow_up = make_event(unique, "what do you think")
+    decision = service.handle(follow_up)
+    assert topic_word in decision.reply.keywords
+    turns = clients.firestore.collection("conversations").document(unique).collection("turns").stream()
+    assert [t.get("role") for t in turns] == ["user", "bot", "user", "bot"]
+
+
+def publish_raw(clients, settings, data: bytes, **attributes) -> None:
+    topic = clients.publisher.topic_path(settings.project, settings.topics.utterances)
+    clients.publisher.publish(topic, data, ordering_key=attributes.pop("ordering_key", ""), **attributes).result()
+
+
+def test_pushed_utterance_gets_a_reply_from_the_stack_scorer(clients, settings, unique, topic_word):
+    event = make_event(unique, f"{topic_word} is great", algorithm="bm25")
+    publish_raw(clients, settings, event.to_json(), ordering_key=unique)
+    reply = eventually(lambda: read_reply(clients, event), timeout=15)
+    assert reply and reply.algorithm == "bm25"
+
+
+@pytest.mark.parametrize(
+    "payload, reason",
+    [
+        (b"not json at all", "not JSON"),
+        (json.dumps({"message_id": "x"}).encode(), "missing field"),
+        (b"", "not JSON"),
+    ],
+)
+def test_poison_utterance_is_dead_lettered_with_its_reason(clients, settings, pull, payload, reason):
+    dead = pull("utterances-dead")
+    publish_raw(clients, settings, payload, message_id="poison")
+    (message,) = dead.read(expect=1, timeout=15)
+    assert message.data == payload
+    assert reason in message.attributes["dead_letter_reason"]
+    assert message.attributes["dead_letter_source"] == "scorer"
+
+
+def test_unknown_algorithm_is_dead_lettered(clients, settings, pull, unique):
+    dead = pull("utterances-dead")
+    event = make_event(unique, "hello", algorithm="no_such_ranker")
+    publish_raw(clients, settings, event.to_json())
+    (message,) = dead.read(expect=1, timeout=15)
+    assert "unknown algorithm" in message.attributes["dead_letter_reason"]
+
+
+def test_a_push_that_is_not_pubsub_is_rejected_not_crashed(stack):
+    response = requests.post(
+        f"{stack.url('scorer')}/projects/{stack.project}/topics/utterances",
+        data=b"garbage",
+        headers={"content-type": "application/json"},
+        timeout=5,
+    )
+    assert 400 <= response.status_code < 500
+    envelope = {"message": {"data": base64.b64encode(b"{}").decode(), "messageId": "1"}, "subscription": "s"}
+    assert requests.post(
+        f"{stack.url('scorer')}/projects/{stack.project}/topics/utterances", json=envelope, timeout=5
+    ).status_code < 300

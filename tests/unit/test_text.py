@@ -1,0 +1,168 @@
+"""Text analysis: language, keywords (nouns / non-stop words), topic, doc ids."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared import text
+
+
+@pytest.mark.parametrize(
+    "value, lang",
+    [
+        ("猫が好きです", "ja"),
+        ("こんにちは", "ja"),
+        ("カタカナ", "ja"),
+        ("ｶﾀｶﾅ", "ja"),  # half-width katakana
+        ("漢字", "ja"),
+        ("I like 寿司", "ja"),  # any kana or kanji makes it Japanese
+        ("Hello!", "en"),
+        ("I love cats", "en"),
+        ("123 !?", "en"),
+        ("", "en"),
+        ("안녕하세요", "en"),  # neither kana nor kanji
+    ],
+)
+def test_detect_lang(value, lang):
+    assert text.detect_lang(value) == lang
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("ＡＢＣ１２３", "ABC123"),  # full-width -> half-width (NFKC)
+        ("ｶﾀｶﾅ", "カタカナ"),  # half-width katakana -> full-width
+        ("a \t\n b", "a b"),
+        ("　全角　スペース　", "全角 スペース"),  # ideographic spaces collapse and strip
+        ("  padded  ", "padded"),
+        ("", ""),
+    ],
+)
+def test_normalize_applies_nfkc_and_collapses_whitespace(value, expected):
+    assert text.normalize(value) == expected
+
+
+# -- keywords ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value, lang, expected",
+    [
+        ("猫が好きです", "ja", ["猫"]),  # the noun, not the adjective or particles
+        ("昨日猫を見た", "ja", ["猫"]),  # time nouns (昨日) name no topic
+        ("今日は寿司を食べたい", "ja", ["寿司"]),
+        ("最近ラーメンにはまってる", "ja", ["ラーメン"]),
+        ("こんにちは", "ja", ["こんにちは"]),  # a bare greeting falls back to its terms
+        ("おはよう", "ja", ["おはよう"]),
+        ("Hello!", "en", ["hello"]),
+        ("I really love pizza and pasta", "en", ["love", "pizza", "pasta"]),  # stop words dropped
+        ("ｐｉｚｚａ", "en", ["pizza"]),  # normalised before analysis
+    ],
+)
+def test_keywords(value, lang, expected):
+    assert text.keywords(value, lang) == expected
+
+
+def test_english_keywords_drop_stop_words_digits_and_single_letters():
+    found = text.keywords("The cat and I ate 3 fish in 2024", "en")
+    assert found == ["cat", "ate", "fish"]
+
+
+def test_keywords_are_unique_in_order_of_first_appearance():
+    assert text.keywords("pizza pasta pizza pasta salad", "en") == ["pizza", "pasta", "salad"]
+    assert text.keywords("猫と犬と猫", "ja") == ["猫", "犬"]
+
+
+def test_text_without_any_terms_has_no_keywords():
+    assert text.keywords("!!! ???", "en") == []
+
+
+def test_terms_keep_content_words_but_not_particles():
+    assert text.terms("猫が好きです", "ja") == ("猫", "好き")
+
+
+def test_terms_are_lowercased():
+    assert text.terms("Cats LOVE Fish", "en") == ("cats", "love", "fish")
+
+
+# -- topic keywords -----------------------------------------------------------------
+
+
+def test_topic_keywords_put_the_latest_turn_first():
+    assert text.topic_keywords(["猫が好きです", "犬を飼っています"], "ja", 4) == ["犬", "猫"]
+    assert text.topic_keywords(["I like cats", "my dogs"], "en", 4)[0] == "dogs"
+
+
+def test_topic_keywords_of_one_turn_are_its_keywords():
+    assert text.topic_keywords(["I really love pizza and pasta"], "en", 4) == ["love", "pizza", "pasta"]
+
+
+def test_a_keyword_repeated_across_turns_rises_above_a_newer_one_said_once():
+    # In the latest turn fish comes first, but dogs and cats were said before too.
+    turns = ["cats", "dogs", "fish dogs cats"]
+    ranked = text.topic_keywords(turns, "en", 4)
+    assert ranked[0] == "dogs"
+    assert ranked.index("cats") < ranked.index("fish")
+
+
+def test_a_keyword_of_earlier_turns_only_never_outranks_one_of_the_latest_turn():
+    # However often it was said before, the decayed sum stays below one latest mention.
+    turns = ["guitar", "guitar", "guitar", "guitar", "piano"]
+    assert text.topic_keywords(turns, "en", 4) == ["piano", "guitar"]
+
+
+def test_topic_keywords_respect_the_limit():
+    turns = ["cats dogs fish birds", "pizza pasta salad soup"]
+    assert len(text.topic_keywords(turns, "en", 3)) == 3
+    assert text.topic_keywords(turns, "en", 0) == []
+
+
+def test_topic_keywords_of_no_turns_are_empty():
+    assert text.topic_keywords([], "en", 4) == []
+
+
+def test_weighted_terms_decay_by_age():
+    weights = text.weighted_terms(["cats", "dogs"], "en")
+    assert weights["dogs"] == 1.0
+    assert weights["cats"] == text.TURN_DECAY
+
+
+# -- keyword document ids -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "keyword, doc_id",
+    [
+        ("猫", "猫"),
+        ("pizza", "pizza"),
+        ("a/b", "a%2Fb"),
+        ("50%", "50%25"),
+        ("%2F", "%252F"),  # an escape-looking keyword stays distinct from an escaped '/'
+        (".", "%."),
+        ("..", "%.."),
+        ("__x__", "%__x__"),
+        ("__", "%__"),
+        ("._.", "._."),
+        ("a.b", "a.b"),
+    ],
+)
+def test_keyword_doc_id_escapes_what_firestore_forbids(keyword, doc_id):
+    assert text.keyword_doc_id(keyword) == doc_id
+
+
+@pytest.mark.parametrize("keyword", ["a/b", "a%2Fb", "%2F", "/", "%", ".", "%.", "..", "__x__", "%__x__", "x"])
+def test_keyword_doc_ids_are_valid_firestore_ids(keyword):
+    doc_id = text.keyword_doc_id(keyword)
+    assert "/" not in doc_id
+    assert doc_id not in (".", "..")
+    assert not (doc_id.startswith("__") and doc_id.endswith("__"))
+
+
+def test_keyword_doc_id_is_injective_on_tricky_keywords():
+    keywords = ["a/b", "a%2Fb", "a%252Fb", "%2F", "/", "%", "%25", ".", "%.", "..", "%..", "__x__", "%__x__"]
+    assert len({text.keyword_doc_id(k) for k in keywords}) == len(keywords)
+
+
+def test_warm_up_loads_both_analysers():
+    text.warm_up()  # must not raise; later calls are then cheap
+    assert text.terms("準備", "ja")
