@@ -168,7 +168,7 @@ def test_a_caller_mistake_is_4xx_and_a_failed_publish_is_503():
 
 
 @pytest.mark.xfail(
-    reason="BUG: a JSON body with a lone surrogate ('\\\\ud800') gets 503 'unavailable, try again' "
+    reason="BUG: a JSON body with a lone surrogate ('\\ud800') gets 503 'unavailable, try again' "
     "(UnicodeEncodeError caught as a publish failure) instead of a 4xx",
     strict=True,
 )
