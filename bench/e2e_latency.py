@@ -14,7 +14,8 @@ warm-up that is not counted:
 Both paths send at a fixed rate (open loop: a slow answer does not delay the
 next send) and time from just before the send to the listener's callback. A
 message not visible within ``--timeout`` is lost. Each path has one listener
-registered before anything is sent, so listener setup is never timed.
+per conversation, registered before anything is sent, so listener setup is
+never timed.
 
 The benchmark starts its own stack (``.run/bench-<port base>``, ports from
 ``--port-base``, 8900 by default) and stops it at the end, so it never touches
@@ -50,15 +51,16 @@ from google.cloud.firestore_v1.watch import ChangeType
 from infra.local.stack import REPO, Stack
 from shared import text
 from shared.ranking import Candidate
+from shared.replies import reply_path
 from shared.stores import CandidateStore
 
 FLOOR_TOPIC = "bench-floor"
-FLOOR_COLLECTION = "bench_floor"
 FLOOR_PORT_OFFSET = 9  # the stack uses port_base + 0..6
-REPLY_COLLECTION = "messages"  # reply_path is replies/{conversation}/messages/{message}
-# Utterances rotate over this many users, each in one conversation: replies
-# then read real history, and ingress's per-conversation ordering key does not
-# serialise the whole run.
+# Messages rotate over this many users, each in one conversation: replies then
+# read real history, and ingress's per-conversation ordering key does not
+# serialise the whole run. Each conversation has its own listener, as a chat
+# client would; one collection-group listener over all replies instead slows
+# the emulator down as documents accumulate, and would be measured too.
 USERS = 10
 WARM_UP_TIMEOUT_S = 60.0  # the first reply loads the tokenizer dictionary
 SENDER_THREADS = 16
@@ -79,21 +81,28 @@ CONVERSATION = [
 
 # ----- measuring -------------------------------------------------------------
 class Arrivals:
-    """When a Firestore listener first saw each document, by document id."""
+    """When Firestore listeners first saw each document, by document id."""
 
     def __init__(self) -> None:
         self._seen: dict[str, float] = {}
         self._changed = threading.Condition()
-        self.listening = threading.Event()
 
-    def on_snapshot(self, _documents, changes, _read_time) -> None:
-        now = time.perf_counter()  # first thing: the callback is the moment of visibility
-        with self._changed:
-            for change in changes:
-                if change.type == ChangeType.ADDED:
-                    self._seen.setdefault(change.document.id, now)
-            self._changed.notify_all()
-        self.listening.set()  # the first callback is the initial (empty) snapshot
+    def listen(self, collection) -> None:
+        """Adds a listener on ``collection``; returns once it is live."""
+        live = threading.Event()
+
+        def on_snapshot(_documents, changes, _read_time) -> None:
+            now = time.perf_counter()  # first thing: the callback is the moment of visibility
+            with self._changed:
+                for change in changes:
+                    if change.type == ChangeType.ADDED:
+                        self._seen.setdefault(change.document.id, now)
+                self._changed.notify_all()
+            live.set()  # the first callback is the initial (empty) snapshot
+
+        collection.on_snapshot(on_snapshot)
+        if not live.wait(READY_TIMEOUT_S):
+            raise RuntimeError(f"the listener on {collection.id} did not start")
 
     def wait_for(self, doc_ids: list[str], deadline: float) -> dict[str, float]:
         """Arrival times of ``doc_ids``, waiting until all arrived or ``deadline``."""
@@ -200,20 +209,30 @@ def seed_candidates(db) -> None:
             store.put(keyword, [Candidate(text=reply, context=utterance) for reply in replies], lang)
 
 
+def conversation_id(run_id: str, user: int) -> str:
+    return f"bench-{run_id}-{user}"
+
+
+def reply_collection(conversation: str) -> str:
+    """What a chat client watches: the collection its reply paths lie in."""
+    return reply_path("firestore", conversation, "-").rsplit("/", 1)[0]
+
+
 def utterance_sender(ingress_url: str, run_id: str, timeout_s: float) -> Send:
     def send(number: int) -> tuple[str, float]:
         user = number % USERS
+        conversation = conversation_id(run_id, user)
         body = {
             "user_id": f"bench-user-{user}",
-            "conversation_id": f"bench-{run_id}-{user}",
+            "conversation_id": conversation,
             "text": CONVERSATION[number % len(CONVERSATION)][0],
         }
         sent_at = time.perf_counter()
         answer = requests.post(f"{ingress_url}/v1/utterances", json=body, timeout=timeout_s)
         answer.raise_for_status()
-        collection, doc_id = answer.json()["reply_path"].split("/")[-2:]
-        if collection != REPLY_COLLECTION:
-            raise RuntimeError(f"reply_path outside the watched collection: {answer.json()['reply_path']}")
+        collection, doc_id = answer.json()["reply_path"].rsplit("/", 1)
+        if collection != reply_collection(conversation):
+            raise RuntimeError(f"reply_path {answer.json()['reply_path']} is not where the listener watches")
         return doc_id, sent_at
 
     return send
@@ -284,26 +303,31 @@ def create_floor_subscription(project: str, push_port: int) -> None:
         )
 
 
+def floor_collection(user: int) -> str:
+    """Laid out like the replies: one small collection per user."""
+    return f"bench_floor/user-{user}/messages"
+
+
 def floor_sender(project: str, timeout_s: float) -> Send:
     # One message per batch: the default 10 ms batching window would be timed too.
     publisher = pubsub_v1.PublisherClient(batch_settings=pubsub_v1.types.BatchSettings(max_messages=1))
     topic_path = publisher.topic_path(project, FLOOR_TOPIC)
 
-    def send(_number: int) -> tuple[str, float]:
+    def send(number: int) -> tuple[str, float]:
         doc_id = uuid.uuid4().hex
         sent_at = time.perf_counter()
-        publisher.publish(topic_path, doc_id.encode()).result(timeout=timeout_s)
+        # The function writes the document whose path it is sent.
+        publisher.publish(topic_path, f"{floor_collection(number % USERS)}/{doc_id}".encode()).result(timeout=timeout_s)
         return doc_id, sent_at
 
     return send
 
 
 # ----- the run ---------------------------------------------------------------
-def listen(query) -> Arrivals:
+def listen(db, collection_paths: list[str]) -> Arrivals:
     arrivals = Arrivals()
-    query.on_snapshot(arrivals.on_snapshot)
-    if not arrivals.listening.wait(READY_TIMEOUT_S):
-        raise RuntimeError("the Firestore listener did not start")
+    for path in collection_paths:
+        arrivals.listen(db.collection(path))
     return arrivals
 
 
@@ -327,11 +351,11 @@ def run(args: argparse.Namespace) -> tuple[Summary, Summary]:
         seed_candidates(db)
         floor_function = start_floor_function(stack, env)
         create_floor_subscription(stack.project, stack.port_base + FLOOR_PORT_OFFSET)
-        replies = listen(db.collection_group(REPLY_COLLECTION))
-        floor_docs = listen(db.collection(FLOOR_COLLECTION))
+        run_id = uuid.uuid4().hex[:8]
+        replies = listen(db, [reply_collection(conversation_id(run_id, user)) for user in range(USERS)])
+        floor_docs = listen(db, [floor_collection(user) for user in range(USERS)])
 
         floor = run_path("floor", floor_sender(stack.project, args.timeout), floor_docs, args)
-        run_id = uuid.uuid4().hex[:8]
         system = run_path("system", utterance_sender(env["INGRESS_URL"], run_id, args.timeout), replies, args)
         return system, floor
     finally:
@@ -353,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
 
     system, floor = run(args)
     if args.json:
-        config = {"rate": args.rate, "count": args.count, "timeout_s": args.timeout}
+        config = {"rate": args.rate, "count": args.count, "timeout_s": args.timeout, "unit": "ms"}
         results = {"config": config, "system": asdict(system), "floor": asdict(floor), "ratio": ratios(system, floor)}
         print(json.dumps(results, indent=2))
     else:

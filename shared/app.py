@@ -20,7 +20,7 @@ from shared.log_sink import LogSinkService
 from shared.pubsub import Publisher
 from shared.push import PushHandler
 from shared.ranking import RankerRegistry
-from shared.replies import make_reply_store
+from shared.replies import REPLY_PATHS, make_reply_store
 from shared.router import WeightedRouter
 from shared.scorer import ScorerService
 from shared.stores import CandidateStore, ConversationStore, DecisionStore, SinkLedger
@@ -46,6 +46,8 @@ def lazy(build: Callable[[Settings, Clients], T]) -> Callable[[], T]:
 
 
 def build_ingress(settings: Settings, clients: Clients) -> Callable:
+    if settings.reply_store not in REPLY_PATHS:
+        raise ValueError(f"REPLY_STORE={settings.reply_store!r} is not one of {sorted(REPLY_PATHS)}")
     rankers = RankerRegistry()
     router = WeightedRouter.from_spec(settings.algorithm_weights, settings.router_seed, known=rankers.names())
     service = IngressService(settings, router, Publisher(clients.publisher, settings.project))

@@ -72,4 +72,6 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         context_turns=int(env.get("CONTEXT_TURNS", Settings.context_turns)),
         max_keywords=int(env.get("MAX_KEYWORDS", Settings.max_keywords)),
         candidate_cache_ttl_s=float(env.get("CANDIDATE_CACHE_TTL_S", Settings.candidate_cache_ttl_s)),
+        candidate_cache_size=int(env.get("CANDIDATE_CACHE_SIZE", Settings.candidate_cache_size)),
+        max_text_chars=int(env.get("MAX_TEXT_CHARS", Settings.max_text_chars)),
     )

@@ -19,6 +19,8 @@ STATUS_BY_CODE: dict[str, HTTPStatus] = {
     "unsupported_media_type": HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
     # Not the caller's fault: the publish did not go through. Safe to retry.
     "unavailable": HTTPStatus.SERVICE_UNAVAILABLE,
+    # A bug on our side; logged with its traceback.
+    "internal": HTTPStatus.INTERNAL_SERVER_ERROR,
 }
 
 

@@ -9,10 +9,14 @@ Bump ``SCHEMA_VERSION`` on an incompatible change.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
+import math
 import typing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+
+from shared import ids
 
 SCHEMA_VERSION = 1
 
@@ -32,8 +36,8 @@ def _is_instance(value: Any, expected: Any) -> bool:
         return any(_is_instance(value, option) for option in typing.get_args(expected))
     if expected is type(None):
         return value is None
-    if expected is float:  # JSON does not distinguish 1 from 1.0
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if expected is float:  # JSON does not distinguish 1 from 1.0; NaN is not JSON
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if expected is int:
         return isinstance(value, int) and not isinstance(value, bool)
     if dataclasses.is_dataclass(expected):
@@ -72,22 +76,49 @@ class _Event:
             if nested is not None:
                 value = [nested.from_dict(v) for v in value]
             values[name] = value
-        event = cls(**values)
-        event.validate()
-        return event
+        return cls(**values)
 
     @classmethod
     def from_json(cls, raw: bytes | str):
         try:
             data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise SchemaError(f"{cls.__name__}: not JSON ({exc})") from None
         return cls.from_dict(data)
+
+    def __post_init__(self) -> None:
+        # Every event is checked where it is made, so ingress cannot publish
+        # an event the scorer would reject.
+        self.validate()
 
     def validate(self) -> None:
         version = getattr(self, "schema_version", SCHEMA_VERSION)
         if version != SCHEMA_VERSION:
             raise SchemaError(f"unsupported schema_version {version}")
+
+
+def _require_timestamp(name: str, value: str) -> None:
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except (ValueError, AttributeError):
+        raise SchemaError(f"{name} is not an RFC 3339 timestamp") from None
+    if moment.tzinfo is None:
+        raise SchemaError(f"{name} has no time zone")
+
+
+def _require_keys(message_id: str, conversation_id: str) -> None:
+    # Both become Firestore and RTDB path segments.
+    if not ids.is_valid_message_id(message_id):
+        raise SchemaError("message_id is not a ULID")
+    if not ids.is_valid_conversation_id(conversation_id):
+        raise SchemaError("conversation_id is not 1-128 characters of A-Z a-z 0-9 _ -")
+
+
+def _require_routing(lang: str, propensity: float) -> None:
+    if lang not in LANGUAGES:
+        raise SchemaError(f"unsupported lang {lang[:20]!r}")
+    if not 0.0 < propensity <= 1.0:
+        raise SchemaError("propensity must be in (0, 1]")
 
 
 def _nested_dataclass(expected: Any):
@@ -115,12 +146,11 @@ class UtteranceEvent(_Event):
 
     def validate(self) -> None:
         super().validate()
-        if self.lang not in LANGUAGES:
-            raise SchemaError(f"unsupported lang {self.lang!r}")
+        _require_keys(self.message_id, self.conversation_id)
+        _require_routing(self.lang, self.propensity)
+        _require_timestamp("received_at", self.received_at)
         if not self.text.strip():
             raise SchemaError("empty text")
-        if not 0.0 < self.propensity <= 1.0:
-            raise SchemaError("propensity must be in (0, 1]")
 
 
 @dataclass(frozen=True)
@@ -157,8 +187,10 @@ class SelectionLog(_Event):
 
     def validate(self) -> None:
         super().validate()
-        if not self.message_id:
-            raise SchemaError("empty message_id")
+        _require_keys(self.message_id, self.conversation_id)
+        _require_routing(self.lang, self.propensity)
+        _require_timestamp("received_at", self.received_at)
+        _require_timestamp("replied_at", self.replied_at)
 
     def to_row(self) -> dict[str, Any]:
         """The BigQuery row (see ``shared/schemas/selections.json``)."""

@@ -66,4 +66,5 @@ def serve(request: flask.Request, routes: Mapping[tuple[str, str], Route]) -> fl
         return respond(error.body(), error.status)
     except Exception:
         log.exception("unhandled error")
-        return respond({"error": {"code": "internal", "message": "internal error"}}, 500)
+        error = ApiError("internal", "internal error")
+        return respond(error.body(), error.status)

@@ -56,12 +56,22 @@ def validate(body: Any, rules: dict[str, FieldRule]) -> dict[str, str]:
             raise ApiError("invalid_argument", f"{name} must be a string")
         if not value.strip():
             raise ApiError("invalid_argument", f"{name} must not be empty")
+        if not _is_encodable(value):
+            raise ApiError("invalid_argument", f"{name} is not valid Unicode (lone surrogate)")
         if len(value) > rule.max_chars:
             raise ApiError("invalid_argument", f"{name} is longer than {rule.max_chars} characters")
         if not rule.check(value):
             raise ApiError("invalid_argument", f"{name} must be {rule.expected}")
         values[name] = value
     return values
+
+
+def _is_encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class IngressService:

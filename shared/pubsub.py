@@ -65,10 +65,15 @@ def decode_push(envelope: Any) -> PushedMessage:
 
 def dead_letter_attributes(message: PushedMessage, reason: str, source: str) -> dict[str, str]:
     attributes = dict(message.attributes)
-    attributes.update({"dead_letter_reason": reason[:1024], "dead_letter_source": source})
+    attributes.update({"dead_letter_reason": _truncate_utf8(reason, 1024), "dead_letter_source": source})
     if message.pubsub_message_id:
         attributes["original_message_id"] = message.pubsub_message_id
     return attributes
+
+
+def _truncate_utf8(value: str, max_bytes: int) -> str:
+    """Pub/Sub limits attribute values to 1024 bytes, not characters."""
+    return value.encode("utf-8")[:max_bytes].decode("utf-8", "ignore")
 
 
 def preview(data: bytes, limit: int = 200) -> str:

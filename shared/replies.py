@@ -12,7 +12,6 @@ from typing import Protocol
 
 REPLY_PATHS = {
     "firestore": "replies/{conversation_id}/messages/{message_id}",
-    "rtdb": "/replies/{conversation_id}/{message_id}",
 }
 
 

@@ -7,6 +7,7 @@ offline (inverse propensity weighting needs the probability of the choice).
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 from dataclasses import dataclass
@@ -33,22 +34,23 @@ def parse_weights(spec: str) -> dict[str, float]:
             weight = float(value) if sep else 1.0
         except ValueError:
             raise RouterConfigError(f"bad weight in {part!r}") from None
-        if not name or weight < 0 or weight != weight:
+        if not name or not math.isfinite(weight) or weight < 0:
             raise RouterConfigError(f"bad weight in {part!r}")
         if name in weights:
             raise RouterConfigError(f"{name} appears twice")
         weights[name] = weight
     total = sum(weights.values())
-    if total <= 0:
-        raise RouterConfigError(f"no positive weight in {spec!r}")
-    return {name: w / total for name, w in weights.items() if w > 0}
+    if not total > 0 or not math.isfinite(total):
+        raise RouterConfigError(f"weights in {spec!r} must add up to a finite positive number")
+    return {name: w / total for name, w in weights.items()}
 
 
 class WeightedRouter:
     """Chooses by fixed weights. Seeded, it repeats its sequence (for tests)."""
 
     def __init__(self, weights: dict[str, float], seed: int | None = None) -> None:
-        self.weights = dict(weights)
+        # A zero weight names an algorithm (checked) that is never chosen.
+        self.weights = {name: w for name, w in weights.items() if w > 0}
         self._names = sorted(self.weights)
         self._cumulative = []
         running = 0.0

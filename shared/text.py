@@ -25,6 +25,9 @@ _WHITESPACE = re.compile(r"\s+")
 # Parts of speech that carry no content for matching (particles, auxiliaries,
 # symbols, whitespace). Data, not branches: extend the table to tune.
 _JA_SKIP_POS = frozenset({"助詞", "助動詞", "補助記号", "記号", "空白"})
+# Adverbs and interjections (どう, とても, ねえ) are filler for matching
+# unless a text has nothing else (こんにちは).
+_JA_FILLER_POS = frozenset({"副詞", "感動詞", "接続詞"})
 # (POS level 1, POS level 2) pairs that make a topic keyword.
 _JA_KEYWORD_POS = frozenset({("名詞", "普通名詞"), ("名詞", "固有名詞")})
 # Nouns that work as adverbs (昨日, 今, 最近) name a time, not a topic.
@@ -32,6 +35,8 @@ _JA_NOT_KEYWORD_POS2 = frozenset({"副詞可能"})
 
 # How much an earlier turn counts towards the topic, per turn of age.
 TURN_DECAY = 0.5
+# How much more a topic keyword counts than any other term of its turn.
+KEYWORD_WEIGHT = 3.0
 
 
 def normalize(text: str) -> str:
@@ -78,45 +83,57 @@ _sudachi = _Sudachi()
 
 @functools.lru_cache(maxsize=65536)
 def _analyse(text: str, lang: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(terms, keywords) of one text; cached because candidates repeat."""
+    """(terms, keywords) of one text; cached because candidates repeat.
+
+    Terms leave out stop words, so that filler ("hello, I think that", どう)
+    does not outweigh the topic, unless the text is nothing but filler (a bare
+    greeting), which then keeps all its terms so greetings match greetings.
+    """
     text = normalize(text)
-    if lang == "ja":
-        return _analyse_japanese(text)
-    return _analyse_english(text)
+    all_terms, content, keywords_ = _analyse_japanese(text) if lang == "ja" else _analyse_english(text)
+    return content or all_terms, keywords_
 
 
-def _analyse_japanese(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _analyse_japanese(text: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(all terms, content terms, keywords)."""
     stop = _stop_words("ja")
-    terms: list[str] = []
-    keywords: list[str] = []
+    terms_: list[str] = []
+    content: list[str] = []
+    keywords_: list[str] = []
     for morpheme in _sudachi.tokenize(text):
         pos = morpheme.part_of_speech()
         if pos[0] in _JA_SKIP_POS:
             continue
         term = morpheme.dictionary_form().lower()
-        terms.append(term)
+        terms_.append(term)
+        if pos[0] not in _JA_FILLER_POS and term not in stop:
+            content.append(term)
         if (
             (pos[0], pos[1]) in _JA_KEYWORD_POS
             and pos[2] not in _JA_NOT_KEYWORD_POS2
-            and term not in stop and not _is_short_kana(term)
+            and term not in stop
+            and not _is_short_kana(term)
         ):
-            keywords.append(term)
-    return tuple(terms), tuple(keywords)
+            keywords_.append(term)
+    return tuple(terms_), tuple(content), tuple(keywords_)
 
 
 def _is_short_kana(term: str) -> bool:
     return len(term) == 1 and not re.match(r"[\u4e00-\u9fff]", term)
 
 
-def _analyse_english(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _analyse_english(text: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(all terms, content terms, keywords)."""
     stop = _stop_words("en")
-    terms = tuple(_ENGLISH_TOKEN.findall(text.lower()))
-    keywords = tuple(t for t in terms if t not in stop and len(t) > 1 and not t.isdigit())
-    return terms, keywords
+    terms_ = tuple(_ENGLISH_TOKEN.findall(text.lower()))
+    content = tuple(t for t in terms_ if t not in stop)
+    keywords_ = tuple(t for t in content if len(t) > 1 and not t.isdigit())
+    return terms_, content, keywords_
 
 
 def terms(text: str, lang: str) -> tuple[str, ...]:
-    """Content-bearing terms, in order, for lexical similarity."""
+    """Content-bearing terms, in order, for lexical similarity (stop words
+    only when there is nothing else)."""
     return _analyse(text, lang)[0]
 
 
@@ -155,12 +172,15 @@ def topic_keywords(turns: Sequence[str], lang: str, limit: int) -> list[str]:
 
 
 def weighted_terms(turns: Sequence[str], lang: str) -> Counter[str]:
-    """Term weights of a conversation context, decayed like ``topic_keywords``."""
+    """Term weights of a conversation context: decayed like ``topic_keywords``,
+    and topic keywords ``KEYWORD_WEIGHT`` times heavier than other terms, so a
+    reply on the topic outranks one that only repeats the phrasing."""
     counts: Counter[str] = Counter()
     for age, turn in enumerate(reversed(turns)):
         weight = TURN_DECAY**age
+        topic = set(_analyse(turn, lang)[1])
         for term in terms(turn, lang):
-            counts[term] += weight
+            counts[term] += weight * (KEYWORD_WEIGHT if term in topic else 1.0)
     return counts
 
 

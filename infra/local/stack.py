@@ -14,6 +14,8 @@ first with another base.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import json
 import os
 import shutil
@@ -61,6 +63,7 @@ SERVICES = [
 BIGQUERY_GRPC_OFFSET = 3
 
 
+@functools.cache
 def sdk_root() -> Path:
     try:
         out = subprocess.run(
@@ -334,16 +337,35 @@ def _signal_group(pid: int, sig: int) -> None:
         pass
 
 
+@contextlib.contextmanager
+def _pubsub_clients(stack: Stack):
+    """Publisher and subscriber clients bound to this stack's emulator.
+
+    The clients read PUBSUB_EMULATOR_HOST when they are made; it is set only
+    for that moment, so the caller's environment (a test session talking to
+    another stack) is left as it was."""
+    from google.cloud import pubsub_v1
+
+    saved = os.environ.get("PUBSUB_EMULATOR_HOST")
+    os.environ["PUBSUB_EMULATOR_HOST"] = stack.host("pubsub")
+    try:
+        publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
+    finally:
+        if saved is None:
+            del os.environ["PUBSUB_EMULATOR_HOST"]
+        else:
+            os.environ["PUBSUB_EMULATOR_HOST"] = saved
+    with subscriber:
+        yield publisher, subscriber
+
+
 def provision(stack: Stack) -> None:
     """Topics, dead-letter topics and their keeper subscriptions, BigQuery tables."""
-    os.environ["PUBSUB_EMULATOR_HOST"] = stack.host("pubsub")
-    from google.cloud import bigquery, pubsub_v1
+    from google.cloud import bigquery
     from google.auth.credentials import AnonymousCredentials
     from shared import schemas
 
-    publisher = pubsub_v1.PublisherClient()
-    subscriber = pubsub_v1.SubscriberClient()
-    with subscriber:
+    with _pubsub_clients(stack) as (publisher, subscriber):
         for topic in topology.TOPICS:
             for name in (topic, topology.dead_letter_topic(topic)):
                 publisher.create_topic(name=publisher.topic_path(stack.project, name))
@@ -366,11 +388,9 @@ def provision(stack: Stack) -> None:
 
 def provision_push_subscriptions(stack: Stack) -> None:
     """Push subscriptions to the functions, each with retry and dead-letter policy."""
-    from google.cloud import pubsub_v1
     from google.protobuf import duration_pb2
 
-    subscriber = pubsub_v1.SubscriberClient()
-    with subscriber:
+    with _pubsub_clients(stack) as (_, subscriber):
         for sub in topology.PUSH_SUBSCRIPTIONS:
             topic_path = f"projects/{stack.project}/topics/{sub.topic}"
             subscriber.create_subscription(

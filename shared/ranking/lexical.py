@@ -41,16 +41,16 @@ class TfidfRanker:
         def idf(term: str) -> float:
             return math.log((1 + n) / (1 + df[term])) + 1.0
 
-        def vector(counts: Counter[str] | dict[str, float]) -> dict[str, float]:
-            weights = {t: (1.0 + math.log(c)) * idf(t) for t, c in counts.items() if c > 0}
+        def unit(weights: dict[str, float]) -> dict[str, float]:
             norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
             return {t: w / norm for t, w in weights.items()}
 
-        # Decayed weights can fall below 1; sublinear tf needs counts >= 1.
-        query = vector({t: 1.0 + w for t, w in text.weighted_terms(context.turns, context.lang).items()})
+        # The query keeps its turn-decayed weights as they are (an earlier
+        # turn counts TURN_DECAY times less); documents get sublinear tf.
+        query = unit({t: w * idf(t) for t, w in text.weighted_terms(context.turns, context.lang).items()})
         scores = []
         for document in documents:
-            doc_vector = vector(document)
+            doc_vector = unit({t: (1.0 + math.log(c)) * idf(t) for t, c in document.items()})
             scores.append(sum(w * doc_vector.get(t, 0.0) for t, w in query.items()))
         return sort_scored(candidates, scores)
 

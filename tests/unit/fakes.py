@@ -35,3 +35,37 @@ class FakePublisher:
             raise self.error
         self.calls.append(Published(topic, data, ordering_key, dict(attributes or {})))
         return str(len(self.calls))
+
+
+class FakeFuture:
+    def __init__(self, result=None, error: Exception | None = None) -> None:
+        self._result, self._error = result, error
+        self.timeouts: list[float | None] = []
+
+    def result(self, timeout=None):
+        self.timeouts.append(timeout)
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+
+class FakePubsubClient:
+    """The slice of ``pubsub_v1.PublisherClient`` that ``Publisher`` uses."""
+
+    def __init__(self, error: Exception | None = None) -> None:
+        self.error = error
+        self.published: list[tuple] = []
+        self.resumed: list[tuple[str, str]] = []
+        self.futures: list[FakeFuture] = []
+
+    @staticmethod
+    def topic_path(project: str, topic: str) -> str:
+        return f"projects/{project}/topics/{topic}"
+
+    def publish(self, topic, data, ordering_key="", **attributes):
+        self.published.append((topic, data, ordering_key, attributes))
+        self.futures.append(FakeFuture(result=str(len(self.published)), error=self.error))
+        return self.futures[-1]
+
+    def resume_publish(self, topic, ordering_key):
+        self.resumed.append((topic, ordering_key))

@@ -130,11 +130,6 @@ def test_schema_error_is_a_value_error():
     assert issubclass(SchemaError, ValueError)
 
 
-@pytest.mark.xfail(
-    reason="BUG: from_json lets RecursionError escape for deeply nested JSON, so the push handler "
-    "retries a poison message instead of dead-lettering it (http.read_json does catch it)",
-    strict=True,
-)
 def test_deeply_nested_json_is_a_schema_error_not_a_recursion_error():
     with pytest.raises(SchemaError):
         UtteranceEvent.from_json(b"[" * 200_000 + b"]" * 200_000)

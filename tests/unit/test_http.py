@@ -167,11 +167,6 @@ def test_a_caller_mistake_is_4xx_and_a_failed_publish_is_503():
     assert (status, _error(response)["code"]) == (503, "unavailable")
 
 
-@pytest.mark.xfail(
-    reason="BUG: a JSON body with a lone surrogate ('\\ud800') gets 503 'unavailable, try again' "
-    "(UnicodeEncodeError caught as a publish failure) instead of a 4xx",
-    strict=True,
-)
 def test_a_lone_surrogate_in_the_body_is_a_4xx_not_503():
     status, _ = _call(
         path="/v1/utterances", data=b'{"user_id": "u", "text": "\\ud800"}', routes=_ingress_routes(FakePublisher())

@@ -186,12 +186,6 @@ def test_dead_letter_reason_is_truncated_to_1024_characters():
     assert "original_message_id" not in attributes  # no id, no attribute
 
 
-@pytest.mark.xfail(
-    reason="BUG: dead_letter_reason is cut to 1024 *characters*, but Pub/Sub limits attribute "
-    "values to 1024 *bytes*; a non-ASCII reason (e.g. from SchemaError(f'unsupported lang {lang!r}')) "
-    "makes the dead-letter publish itself fail, so the poison message is retried instead",
-    strict=True,
-)
 def test_dead_letter_reason_fits_pubsubs_1024_byte_attribute_limit():
     message = PushedMessage(b"", {}, "", None)
     attributes = dead_letter_attributes(message, "unsupported lang " + "猫" * 1000, "scorer")

@@ -120,32 +120,12 @@ def test_later_turns_of_the_context_matter_more_than_earlier_ones(
     assert _rank(registry, algorithm, [later, earlier], lang, corpus)[0] == about_earlier
 
 
-@pytest.mark.parametrize(
-    "algorithm",
-    [
-        pytest.param(
-            "tfidf",
-            marks=pytest.mark.xfail(
-                reason="DESIGN: TfidfRanker shifts query weights by +1 before sublinear tf, so a turn "
-                "of age 1 counts ~0.83 of the latest (not TURN_DECAY=0.5); document length "
-                "normalisation then outweighs recency",
-                strict=True,
-            ),
-        ),
-        "bm25",
-    ],
-)
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
 def test_the_latest_topic_wins_even_when_its_reply_is_a_little_longer(registry, algorithm):
     corpus = [Candidate("猫はかわいい"), Candidate("犬の散歩は楽しい")]
     assert _rank(registry, algorithm, ["猫が好きです", "犬も好きです"], "ja", corpus)[0] == "犬の散歩は楽しい"
 
 
-@pytest.mark.xfail(
-    reason="BUG vs lexical.py's promise ('a reply that shares the topic outranks one that only "
-    "shares filler'): terms keep stop words and idf comes from the tiny pool, so filler overlap "
-    "(hello, I think that, どう思う) beats the topic word",
-    strict=True,
-)
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize(
     "turns, lang, filler_only, on_topic",

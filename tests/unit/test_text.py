@@ -123,8 +123,13 @@ def test_topic_keywords_of_no_turns_are_empty():
 
 def test_weighted_terms_decay_by_age():
     weights = text.weighted_terms(["cats", "dogs"], "en")
-    assert weights["dogs"] == 1.0
-    assert weights["cats"] == text.TURN_DECAY
+    assert weights["cats"] / weights["dogs"] == text.TURN_DECAY
+
+
+def test_weighted_terms_weigh_topic_keywords_above_other_terms():
+    weights = text.weighted_terms(["ねえ、猫ってどう思う？"], "ja")
+    assert weights["猫"] == text.KEYWORD_WEIGHT * weights["思う"]
+    assert "どう" not in weights and "ねえ" not in weights  # filler
 
 
 # -- keyword document ids -------------------------------------------------------------

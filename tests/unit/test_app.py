@@ -1,0 +1,119 @@
+"""Composition root: each function builds from settings and (here, fake) clients
+without connecting anywhere, and behaves at its edges."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+
+import flask
+import pytest
+
+from shared import app as app_module
+from shared.config import Settings
+from shared.events import UtteranceEvent
+from shared.router import RouterConfigError
+
+from .fakes import FakePubsubClient, load_golden
+
+
+class NoCalls:
+    """A client stand-in that fails the test if the code under test uses it."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute):
+        pytest.fail(f"{self._name}.{attribute} used")
+
+
+class LocalFirestore(NoCalls):
+    """Collection references are local objects; any read or write fails the test."""
+
+    def collection(self, name: str) -> NoCalls:
+        return NoCalls(f"firestore.collection({name!r})")
+
+
+class FakeClients:
+    def __init__(self) -> None:
+        self.publisher = FakePubsubClient()
+        self.firestore = LocalFirestore("firestore")
+        self.bigquery = NoCalls("bigquery")
+
+
+def _post(handler, path, body):
+    with flask.Flask(__name__).test_request_context(path, method="POST", json=body):
+        return handler(flask.request)
+
+
+def test_ingress_accepts_an_utterance_and_publishes_it_ordered_by_conversation():
+    clients = FakeClients()
+    handler = app_module.build_ingress(Settings(project="p", router_seed=1), clients)
+    response = _post(handler, "/v1/utterances", {"user_id": "u", "text": "猫が好きです", "conversation_id": "c-1"})
+    assert response.status_code == 202
+    ((topic, data, ordering_key, attributes),) = clients.publisher.published
+    assert (topic, ordering_key) == ("projects/p/topics/utterances", "c-1")
+    event = UtteranceEvent.from_json(data)
+    assert event.algorithm in ("tfidf", "bm25") and event.propensity == 0.5
+    assert attributes == {"message_id": event.message_id, "algorithm": event.algorithm}
+
+
+def test_ingress_answers_healthz():
+    handler = app_module.build_ingress(Settings(), FakeClients())
+    with flask.Flask(__name__).test_request_context("/healthz"):
+        response = handler(flask.request)
+    assert (response.status_code, response.get_json()) == (200, {"status": "ok"})
+
+
+@pytest.mark.parametrize("weights", ["word2vec:1", "tfidf:1,use:1", ""])
+def test_ingress_refuses_to_start_with_weights_for_unknown_algorithms(weights):
+    with pytest.raises(RouterConfigError):
+        app_module.build_ingress(Settings(algorithm_weights=weights), FakeClients())
+
+
+def _push(data: bytes) -> dict:
+    return {"message": {"data": base64.b64encode(data).decode(), "attributes": {}, "messageId": "1"}}
+
+
+def test_the_scorer_dead_letters_a_malformed_event_without_touching_firestore():
+    clients = FakeClients()
+    handler = app_module.build_scorer(Settings(project="p"), clients)
+    bad = {**load_golden("utterance-event.json"), "schema_version": 99}
+    handler(_push(json.dumps(bad).encode()))
+    ((topic, _, _, attributes),) = clients.publisher.published
+    assert topic == "projects/p/topics/utterances-dead"
+    assert "schema_version" in attributes["dead_letter_reason"]
+    assert attributes["dead_letter_source"] == "scorer"
+
+
+def test_the_log_sink_dead_letters_a_malformed_log_without_touching_bigquery():
+    clients = FakeClients()
+    handler = app_module.build_log_sink(Settings(project="p"), clients)
+    handler(_push(b"not json"))
+    ((topic, _, _, attributes),) = clients.publisher.published
+    assert topic == "projects/p/topics/selection-logs-dead"
+    assert attributes["dead_letter_source"] == "log_sink"
+
+
+def test_lazy_builds_once_from_the_environment(monkeypatch):
+    monkeypatch.setattr(app_module.logs, "setup", lambda project: None)
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "lazy-project")
+    built = []
+
+    def build(settings, clients):
+        built.append(settings.project)
+        return object()
+
+    get = app_module.lazy(build)
+    assert built == []
+    assert get() is get()
+    assert built == ["lazy-project"]
+
+
+def test_the_shared_package_never_imports_tensorflow():
+    import shared.ranking.lexical  # noqa: F401  (every ranker the registry knows)
+    import shared.scorer  # noqa: F401
+
+    app_module.build_scorer(Settings(), FakeClients())  # building loads no model
+    assert "tensorflow" not in sys.modules

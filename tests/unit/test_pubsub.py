@@ -1,0 +1,36 @@
+"""Publisher: waits for the ack, and unpauses an ordering key after a failure."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.pubsub import PUBLISH_TIMEOUT_S, Publisher
+
+from .fakes import FakePubsubClient
+
+
+def test_publish_sends_to_the_projects_topic_and_returns_the_server_id():
+    client = FakePubsubClient()
+    server_id = Publisher(client, "p").publish("utterances", b"{}", ordering_key="c-1", attributes={"message_id": "m"})
+    assert server_id == "1"
+    assert client.published == [("projects/p/topics/utterances", b"{}", "c-1", {"message_id": "m"})]
+
+
+def test_publish_waits_for_the_ack_with_a_bounded_timeout():
+    client = FakePubsubClient()
+    Publisher(client, "p").publish("t", b"x")
+    assert client.futures[0].timeouts == [PUBLISH_TIMEOUT_S]
+
+
+def test_a_failed_ordered_publish_resumes_its_ordering_key_and_raises():
+    client = FakePubsubClient(error=RuntimeError("deadline"))
+    with pytest.raises(RuntimeError):
+        Publisher(client, "p").publish("utterances", b"x", ordering_key="c-1")
+    assert client.resumed == [("projects/p/topics/utterances", "c-1")]
+
+
+def test_a_failed_unordered_publish_resumes_nothing():
+    client = FakePubsubClient(error=RuntimeError("deadline"))
+    with pytest.raises(RuntimeError):
+        Publisher(client, "p").publish("selection-logs", b"x")
+    assert client.resumed == []

@@ -1,0 +1,54 @@
+"""Reply paths per store, and the store factory."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.replies import REPLY_PATHS, Reply, make_reply_store, reply_path
+
+
+@pytest.mark.parametrize(
+    "store, expected",
+    [
+        ("firestore", "replies/c-1/messages/01HZX3V8Q4N6M2K7R9T0B5C1D2"),
+    ],
+)
+def test_reply_path_templates(store, expected):
+    assert reply_path(store, "c-1", "01HZX3V8Q4N6M2K7R9T0B5C1D2") == expected
+
+
+def test_a_firestore_reply_path_names_a_document():
+    # collection/doc/collection/doc: an even number of segments.
+    assert len(reply_path("firestore", "c", "m").split("/")) % 2 == 0
+
+
+def test_reply_path_of_an_unknown_store_fails():
+    with pytest.raises(KeyError):
+        reply_path("dynamodb", "c", "m")
+
+
+class _Clients:
+    firestore = object()
+
+
+def test_make_reply_store_builds_the_firestore_store():
+    store = make_reply_store("firestore", _Clients())
+    assert hasattr(store, "write")
+
+
+@pytest.mark.parametrize("store", ["dynamodb", "", "Firestore"])
+def test_make_reply_store_rejects_an_unknown_store(store):
+    with pytest.raises(ValueError, match="REPLY_STORE"):
+        make_reply_store(store, _Clients())
+
+
+@pytest.mark.parametrize("store", sorted(REPLY_PATHS))
+def test_every_store_that_hands_out_a_reply_path_can_be_built(store):
+    """Ingress must never promise a path that no store writes."""
+    assert hasattr(make_reply_store(store, _Clients()), "write")
+
+
+def test_reply_round_trips_through_its_dict():
+    reply = Reply("猫はかわいい", "bm25", 2.5, ["猫"], "m-1", "2024-05-01T12:00:00.120Z")
+    assert Reply.from_dict(reply.to_dict()) == reply
+    assert Reply.from_dict({**reply.to_dict(), "extra": 1}) == reply  # stored documents may carry more

@@ -1,0 +1,308 @@
+"""Scorer: from an utterance event to a reply and a selection log.
+
+``decide`` is exercised with small in-memory fakes for the conversation and
+candidate stores; ``handle`` with fakes for the decision ledger, the batch,
+the reply store and the publisher (no Firestore involved).
+"""
+
+from __future__ import annotations
+
+import pytest
+from google.api_core import exceptions as api_exceptions
+
+from shared import text
+from shared.config import Settings
+from shared.events import SchemaError, SelectionLog, UtteranceEvent
+from shared.ranking import Candidate, RankerRegistry
+from shared.scorer import FALLBACK_REPLIES, Decision, ScorerService
+
+from .fakes import FakePublisher, load_golden
+
+CAT_REPLY = "猫はかわいいですよね。うちの猫も寝てばかりです"
+
+
+class FakeConversations:
+    def __init__(self, history: list[str] | None = None) -> None:
+        self.history = history or []
+        self.asked: list[tuple[str, str, int]] = []
+        self.added: list[tuple] = []
+
+    def recent_turns(self, conversation_id: str, before_message_id: str, limit: int) -> list[str]:
+        self.asked.append((conversation_id, before_message_id, limit))
+        return self.history[-limit:] if limit > 0 else []
+
+    def add_turns(self, batch, *args) -> None:
+        batch.ops.append(("turns", args))
+
+
+class FakeCandidates:
+    """Candidates per keyword, merged without repeats like ``CandidateStore.load``."""
+
+    def __init__(self, by_keyword: dict[str, list[Candidate]] | None = None) -> None:
+        self.by_keyword = by_keyword or {}
+        self.asked: list[list[str]] = []
+
+    def load(self, keywords) -> list[Candidate]:
+        self.asked.append(list(keywords))
+        merged: dict[str, Candidate] = {}
+        for keyword in keywords:
+            for candidate in self.by_keyword.get(keyword, []):
+                merged.setdefault(candidate.text, candidate)
+        return list(merged.values())
+
+
+class FakeBatch:
+    def __init__(self, error: Exception | None = None) -> None:
+        self.ops: list[tuple] = []
+        self.error = error
+        self.committed = False
+
+    def commit(self) -> None:
+        if self.error is not None:
+            raise self.error
+        self.committed = True
+
+
+class FakeDb:
+    def __init__(self, commit_error: Exception | None = None) -> None:
+        self.batches: list[FakeBatch] = []
+        self.commit_error = commit_error
+
+    def batch(self) -> FakeBatch:
+        self.batches.append(FakeBatch(self.commit_error))
+        return self.batches[-1]
+
+
+class FakeDecisions:
+    def __init__(self, stored: dict | None = None, after_conflict: dict | None = None) -> None:
+        self.stored = stored
+        self.after_conflict = after_conflict
+        self.gets = 0
+
+    def get(self, message_id: str) -> dict | None:
+        self.gets += 1
+        if self.gets > 1 and self.after_conflict is not None:
+            return self.after_conflict
+        return self.stored
+
+    def add_create(self, batch, message_id: str, decision: dict) -> None:
+        batch.ops.append(("create", message_id, decision))
+
+
+class FakeReplies:
+    def __init__(self) -> None:
+        self.written: list[tuple] = []
+
+    def write(self, conversation_id: str, reply) -> None:
+        self.written.append((conversation_id, reply))
+
+
+def _event(**changes) -> UtteranceEvent:
+    return UtteranceEvent.from_dict({**load_golden("utterance-event.json"), **changes})
+
+
+def _service(
+    candidates=None,
+    history=None,
+    settings=Settings(),
+    rankers=None,
+    db=None,
+    decisions=None,
+    replies=None,
+    publisher=None,
+) -> ScorerService:
+    return ScorerService(
+        settings,
+        db,
+        FakeConversations(history) if not isinstance(history, FakeConversations) else history,
+        candidates if isinstance(candidates, FakeCandidates) else FakeCandidates(candidates),
+        decisions,
+        replies,
+        publisher,
+        rankers or RankerRegistry(),
+    )
+
+
+JA_POOL = {
+    "猫": [Candidate("こんにちは", context="猫"), Candidate(CAT_REPLY, context="猫が好き"), Candidate("電車が遅れました")],
+}
+
+
+# -- decide ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang, text_", [("ja", "猫が好きです"), ("en", "I love cats")])
+@pytest.mark.parametrize("algorithm", ["tfidf", "bm25"])
+def test_no_candidates_gives_the_fallback_reply_of_the_language(lang, text_, algorithm):
+    decision = _service(candidates={}).decide(_event(text=text_, lang=lang, algorithm=algorithm))
+    assert decision.reply.text == FALLBACK_REPLIES[lang]
+    assert decision.reply.score == 0.0
+    log = decision.log
+    assert (log.fallback, log.reply_text, log.reply_score) == (True, FALLBACK_REPLIES[lang], 0.0)
+    assert (log.candidates, log.candidate_count) == ([], 0)
+
+
+def test_there_is_a_fallback_reply_for_every_language():
+    from shared.events import LANGUAGES
+
+    assert set(FALLBACK_REPLIES) == set(LANGUAGES)
+    assert all(reply.strip() for reply in FALLBACK_REPLIES.values())
+
+
+def test_a_text_without_keywords_falls_back():
+    candidates = FakeCandidates(JA_POOL)
+    decision = _service(candidates=candidates).decide(_event(text="!!!", lang="en"))
+    assert decision.log.fallback is True
+    assert decision.log.keywords == []
+
+
+@pytest.mark.parametrize("algorithm", ["tfidf", "bm25"])
+def test_the_best_candidate_is_the_reply(algorithm):
+    decision = _service(candidates=JA_POOL).decide(_event(algorithm=algorithm))
+    log = decision.log
+    assert decision.reply.text == CAT_REPLY
+    assert log.fallback is False
+    assert log.reply_text == CAT_REPLY
+    assert log.candidates[0].text == CAT_REPLY
+    assert decision.reply.score == log.reply_score == log.candidates[0].score > 0
+    assert log.candidate_count == 3
+    assert [c.text for c in log.candidates].index("こんにちは") > 0
+
+
+def test_the_reply_and_log_echo_the_event():
+    event = _event(algorithm="tfidf", propensity=0.25)
+    decision = _service(candidates=JA_POOL).decide(event)
+    reply, log = decision.reply, decision.log
+    assert (reply.algorithm, reply.message_id) == ("tfidf", event.message_id)
+    for name in ("message_id", "conversation_id", "user_id", "lang", "algorithm", "propensity", "received_at"):
+        assert getattr(log, name) == getattr(event, name)
+    assert log.replied_at == reply.created_at
+
+
+def test_the_log_carries_at_most_top_n_candidates_but_counts_all():
+    pool = {"猫": [Candidate(f"猫の話その{i}です", context="猫") for i in range(SelectionLog.TOP_N + 15)]}
+    log = _service(candidates=pool).decide(_event()).log
+    assert len(log.candidates) == SelectionLog.TOP_N
+    assert log.candidate_count == SelectionLog.TOP_N + 15
+    scores = [c.score for c in log.candidates]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_an_unknown_algorithm_is_a_schema_error_before_any_read():
+    conversations, candidates = FakeConversations(), FakeCandidates(JA_POOL)
+    with pytest.raises(SchemaError, match="word2vec"):
+        _service(candidates=candidates, history=conversations).decide(_event(algorithm="word2vec"))
+    assert conversations.asked == [] and candidates.asked == []
+
+
+def test_the_reply_carries_the_topic_keywords():
+    decision = _service(candidates=JA_POOL).decide(_event())
+    assert decision.reply.keywords == ["猫"]
+    assert decision.log.keywords == ["猫"]
+
+
+def test_earlier_turns_feed_the_keywords_with_the_latest_first():
+    conversations = FakeConversations(["猫が好きです"])
+    candidates = FakeCandidates({"犬": [Candidate("犬はかわいい")], "猫": [Candidate("猫はかわいい")]})
+    event = _event(text="犬も飼っています")
+    decision = _service(candidates=candidates, history=conversations).decide(event)
+    assert candidates.asked == [["犬", "猫"]]
+    assert decision.reply.keywords == ["犬", "猫"]
+    assert decision.reply.text == "犬はかわいい"
+    assert conversations.asked == [(event.conversation_id, event.message_id, Settings().context_turns)]
+
+
+def test_context_turns_and_max_keywords_come_from_settings():
+    conversations = FakeConversations(["cats", "dogs", "fish", "birds"])
+    candidates = FakeCandidates()
+    settings = Settings(context_turns=2, max_keywords=2)
+    _service(candidates=candidates, history=conversations, settings=settings).decide(
+        _event(text="pizza pasta", lang="en")
+    )
+    assert conversations.asked[0][2] == 2
+    assert candidates.asked == [text.topic_keywords(["fish", "birds", "pizza pasta"], "en", 2)]
+    assert len(candidates.asked[0]) == 2
+
+
+@pytest.mark.parametrize("fallback", [True, False])
+def test_the_decision_round_trips_through_its_stored_form(fallback):
+    decision = _service(candidates={} if fallback else JA_POOL).decide(_event())
+    assert Decision.from_dict(decision.to_dict()) == decision
+    assert SelectionLog.from_json(decision.log.to_json()) == decision.log
+
+
+@pytest.mark.parametrize("received_at", ["yesterday", "2024-05-01T12:00:00"], ids=["garbage", "no-timezone"])
+def test_a_malformed_received_at_is_a_schema_error(received_at):
+    with pytest.raises(SchemaError):
+        event = _event(received_at=received_at)
+        _service(candidates=JA_POOL).decide(event)
+
+
+@pytest.mark.parametrize("changes", [{"message_id": ""}, {"conversation_id": "a/b"}], ids=["empty-message-id", "slash"])
+def test_an_event_with_unusable_ids_is_a_schema_error(changes):
+    with pytest.raises(SchemaError):
+        _event(**changes)
+
+
+# -- handle ---------------------------------------------------------------------------
+
+
+def _handle_service(decisions, db=None, rankers=None, candidates=JA_POOL):
+    return _service(
+        candidates=candidates,
+        db=db or FakeDb(),
+        decisions=decisions,
+        replies=FakeReplies(),
+        publisher=FakePublisher(),
+        rankers=rankers,
+    )
+
+
+def test_a_new_event_records_the_decision_and_turns_atomically_then_replies_and_logs():
+    db, decisions = FakeDb(), FakeDecisions(stored=None)
+    service = _handle_service(decisions, db=db)
+    event = _event()
+    decision = service.handle(event)
+
+    (batch,) = db.batches
+    assert batch.committed
+    kinds = [op[0] for op in batch.ops]
+    assert sorted(kinds) == ["create", "turns"]
+    create = next(op for op in batch.ops if op[0] == "create")
+    assert create[1] == event.message_id and create[2] == decision.to_dict()
+    assert service.replies.written == [(event.conversation_id, decision.reply)]
+    (published,) = service.publisher.calls
+    assert published.topic == "selection-logs"
+    assert SelectionLog.from_json(published.data) == decision.log
+    assert published.attributes == {"message_id": event.message_id, "algorithm": event.algorithm}
+
+
+def test_a_redelivered_event_replays_the_stored_decision_without_ranking_again():
+    first = _service(candidates=JA_POOL).decide(_event())
+    stored = {**first.to_dict(), "expire_at": "2024-05-08T12:00:00Z"}  # as DecisionStore keeps it
+    never = RankerRegistry({name: (lambda: pytest.fail("ranked again")) for name in ("tfidf", "bm25")})
+    db = FakeDb()
+    service = _handle_service(FakeDecisions(stored=stored), db=db, rankers=never)
+    replayed = service.handle(_event())
+    assert replayed == first
+    assert db.batches == []
+    assert service.replies.written == [(first.log.conversation_id, first.reply)]
+    assert SelectionLog.from_json(service.publisher.calls[0].data) == first.log
+
+
+@pytest.mark.parametrize("conflict", [api_exceptions.AlreadyExists("exists"), api_exceptions.Conflict("conflict")])
+def test_a_concurrent_first_decision_wins_over_ours(conflict):
+    winner = _service(candidates={}).decide(_event())  # the fallback, decided "elsewhere"
+    decisions = FakeDecisions(stored=None, after_conflict=winner.to_dict())
+    service = _handle_service(decisions, db=FakeDb(commit_error=conflict))
+    decision = service.handle(_event())
+    assert decision == winner
+    assert service.replies.written[0][1].text == FALLBACK_REPLIES["ja"]
+    assert SelectionLog.from_json(service.publisher.calls[0].data) == winner.log
+
+
+def test_a_transient_commit_failure_propagates_and_nothing_is_replied():
+    service = _handle_service(FakeDecisions(), db=FakeDb(commit_error=api_exceptions.ServiceUnavailable("down")))
+    with pytest.raises(api_exceptions.ServiceUnavailable):
+        service.handle(_event())
+    assert service.replies.written == [] and service.publisher.calls == []
