@@ -81,10 +81,17 @@ def test_the_insert_id_deduplicates_even_without_the_ledger(settings, clients):
     assert len(rows_for(clients, settings, log.message_id)) == 1
 
 
-def test_a_row_bigquery_rejects_raises_row_rejected(settings, clients):
-    sink = LogSinkService(clients.bigquery, settings.selections_table_id, SinkLedger(clients.firestore))
-    with pytest.raises(RowRejected):
-        sink.handle(make_log(received_at="not a timestamp"))
+def test_a_row_bigquery_rejects_raises_row_rejected(settings, clients, unique):
+    """A table that drifted from the event schema: BigQuery names the bad
+    fields, and the sink raises RowRejected (dead-lettered by the push
+    handler, never retried)."""
+    from google.cloud import bigquery
+
+    narrow = f"{settings.project}.{settings.bigquery_dataset}.drifted_{unique}"
+    clients.bigquery.create_table(bigquery.Table(narrow, schema=[bigquery.SchemaField("message_id", "STRING")]))
+    sink = LogSinkService(clients.bigquery, narrow, SinkLedger(clients.firestore))
+    with pytest.raises(RowRejected, match="no such field"):
+        sink.handle(make_log())
 
 
 def publish(clients, settings, data: bytes) -> None:
@@ -109,9 +116,9 @@ def test_pushed_log_lands_in_bigquery_once_even_when_published_twice(clients, se
     [
         (b"{oops", "not JSON"),
         (json.dumps({**make_log().to_dict(), "propensity": "high"}).encode(), "wrong type"),
-        (make_log(received_at="yesterday-ish").to_json(), "BigQuery rejected"),
+        (json.dumps({**make_log().to_dict(), "received_at": "yesterday-ish"}).encode(), "timestamp"),
     ],
-    ids=["not-json", "schema", "bigquery-rejects"],
+    ids=["not-json", "schema", "timestamp"],
 )
 def test_malformed_log_is_dead_lettered_with_its_reason(clients, settings, pull, payload, reason):
     dead = pull("selection-logs-dead")
