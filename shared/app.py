@@ -7,10 +7,12 @@ request: nothing connects until the first request, and tests call the
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from typing import Callable, TypeVar
 
-from shared import config, logs
+from shared import config, logs, text
 from shared.clients import Clients
 from shared.config import Settings
 from shared.events import SelectionLog, UtteranceEvent
@@ -29,7 +31,14 @@ T = TypeVar("T")
 
 
 def lazy(build: Callable[[Settings, Clients], T]) -> Callable[[], T]:
-    """Build once, on first call, from the environment's settings."""
+    """Build once, on first call, from the environment's settings.
+
+    functions-framework imports the function, then gunicorn forks the worker
+    that serves it. Clients must be made after that fork (gRPC channels do not
+    survive one), so the build starts in a thread as soon as a child process
+    begins: the first request finds it done, or waits for it, instead of
+    paying for it alone.
+    """
     lock = threading.Lock()
     built: list[T] = []
 
@@ -42,6 +51,13 @@ def lazy(build: Callable[[Settings, Clients], T]) -> Callable[[], T]:
                     built.append(build(settings, Clients(settings)))
         return built[0]
 
+    def warm_up() -> None:
+        try:
+            get()
+        except Exception:  # the first request will raise it again, with context
+            logging.getLogger(__name__).exception("warm-up failed")
+
+    os.register_at_fork(after_in_child=lambda: threading.Thread(target=warm_up, name="warm-up", daemon=True).start())
     return get
 
 
@@ -59,6 +75,7 @@ def build_ingress(settings: Settings, clients: Clients) -> Callable:
 
 
 def build_scorer_service(settings: Settings, clients: Clients) -> ScorerService:
+    text.warm_up()  # the Japanese dictionary, before the first event needs it
     db = clients.firestore
     return ScorerService(
         settings,

@@ -81,9 +81,7 @@ class FakeDecisions:
 
     def get(self, message_id: str) -> dict | None:
         self.gets += 1
-        if self.gets > 1 and self.after_conflict is not None:
-            return self.after_conflict
-        return self.stored
+        return self.after_conflict if self.after_conflict is not None else self.stored
 
     def add_create(self, batch, message_id: str, decision: dict) -> None:
         batch.ops.append(("create", message_id, decision))
@@ -277,15 +275,14 @@ def test_a_new_event_records_the_decision_and_turns_atomically_then_replies_and_
     assert published.attributes == {"message_id": event.message_id, "algorithm": event.algorithm}
 
 
-def test_a_redelivered_event_replays_the_stored_decision_without_ranking_again():
+def test_a_redelivered_event_replays_the_stored_decision_even_if_ranking_now_differs():
     first = _service(candidates=JA_POOL).decide(_event())
     stored = {**first.to_dict(), "expire_at": "2024-05-08T12:00:00Z"}  # as DecisionStore keeps it
-    never = RankerRegistry({name: (lambda: pytest.fail("ranked again")) for name in ("tfidf", "bm25")})
-    db = FakeDb()
-    service = _handle_service(FakeDecisions(stored=stored), db=db, rankers=never)
+    db = FakeDb(commit_error=api_exceptions.AlreadyExists("decided"))
+    service = _handle_service(FakeDecisions(after_conflict=stored), db=db)  # no candidates now
     replayed = service.handle(_event())
     assert replayed == first
-    assert db.batches == []
+    assert not db.batches[0].committed
     assert service.replies.written == [(first.log.conversation_id, first.reply)]
     assert SelectionLog.from_json(service.publisher.calls[0].data) == first.log
 
