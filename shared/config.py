@@ -17,6 +17,7 @@ DEFAULT_WEIGHTS = "tfidf:0.5,bm25:0.5"
 class Topics:
     utterances: str = "utterances"
     selection_logs: str = "selection-logs"
+    feedback: str = "feedback"
 
     @staticmethod
     def dead_letter(topic: str) -> str:
@@ -40,10 +41,23 @@ class Settings:
     candidate_cache_ttl_s: float = 60.0
     candidate_cache_size: int = 4096
     max_text_chars: int = 1000
+    bigquery_feedback_table: str = "feedback"
+    # Router: "weighted" (fixed ALGORITHM_WEIGHTS) or "thompson" (bandit on the
+    # reward statistics in Firestore router/stats, refreshed by a job).
+    router: str = "weighted"
+    router_stats_ttl_s: float = 60.0
+    router_min_propensity: float = 0.05
 
     @property
     def selections_table_id(self) -> str:
         return f"{self.project}.{self.bigquery_dataset}.{self.bigquery_table}"
+
+    @property
+    def feedback_table_id(self) -> str:
+        return f"{self.project}.{self.bigquery_dataset}.{self.bigquery_feedback_table}"
+
+    def table_id(self, table: str) -> str:
+        return f"{self.project}.{self.bigquery_dataset}.{table}"
 
     def topic_path(self, topic: str) -> str:
         return f"projects/{self.project}/topics/{topic}"
@@ -65,6 +79,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         topics=Topics(
             utterances=env.get("UTTERANCES_TOPIC", Topics.utterances),
             selection_logs=env.get("SELECTION_LOGS_TOPIC", Topics.selection_logs),
+            feedback=env.get("FEEDBACK_TOPIC", Topics.feedback),
         ),
         bigquery_dataset=env.get("BIGQUERY_DATASET", Settings.bigquery_dataset),
         bigquery_table=env.get("BIGQUERY_SELECTIONS_TABLE", Settings.bigquery_table),
@@ -74,4 +89,8 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         candidate_cache_ttl_s=float(env.get("CANDIDATE_CACHE_TTL_S", Settings.candidate_cache_ttl_s)),
         candidate_cache_size=int(env.get("CANDIDATE_CACHE_SIZE", Settings.candidate_cache_size)),
         max_text_chars=int(env.get("MAX_TEXT_CHARS", Settings.max_text_chars)),
+        bigquery_feedback_table=env.get("BIGQUERY_FEEDBACK_TABLE", Settings.bigquery_feedback_table),
+        router=env.get("ROUTER", Settings.router),
+        router_stats_ttl_s=float(env.get("ROUTER_STATS_TTL_S", Settings.router_stats_ttl_s)),
+        router_min_propensity=float(env.get("ROUTER_MIN_PROPENSITY", Settings.router_min_propensity)),
     )
