@@ -1,6 +1,8 @@
 # zatsudan: every command a person runs. Each target builds what it needs.
 #   make run    start the local stack, seed the demo corpus, chat in the terminal
 #   make test   the whole test suite (starts and stops its own stack)
+#   make report per-algorithm traffic, reward and latency from BigQuery, and report.png
+#   make router-stats  refresh the Thompson router's statistics (BigQuery -> Firestore)
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -16,7 +18,7 @@ export STACK_PORT_BASE
 PY := $(VENV)/bin/python
 STACK := PYTHONPATH=$(CURDIR) $(PY) -m infra.local.stack
 
-.PHONY: help deps up down status run seed chat test test-unit bench clean
+.PHONY: help deps up down status run seed chat test test-unit bench clean report router-stats bench-log-sink
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -67,3 +69,12 @@ bench: deps
 
 clean: down
 	rm -rf .run
+
+report: $(VENV)/.ready
+	PYTHONPATH=$(CURDIR) $(PY) -m jobs.report --env .run/stack.env --chart .run/report.png
+
+router-stats: $(VENV)/.ready
+	PYTHONPATH=$(CURDIR) $(PY) -m jobs.refresh_router_stats --env .run/stack.env
+
+bench-log-sink: deps
+	PYTHONPATH=$(CURDIR) $(PY) bench/log_sink.py

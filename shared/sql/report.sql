@@ -13,7 +13,7 @@ SELECT
   COUNT(*) / SUM(COUNT(*)) OVER () AS traffic_share,
   COUNT(rewards.reward) AS rated,
   AVG(rewards.reward) AS mean_reward,
-  1.96 * STDDEV_SAMP(rewards.reward) / SQRT(COUNT(rewards.reward)) AS reward_ci95,
+  SAFE_DIVIDE(1.96 * STDDEV_SAMP(rewards.reward), SQRT(COUNT(rewards.reward))) AS reward_ci95,
   APPROX_QUANTILES(replies.total_ms, 100)[OFFSET(50)] AS p50_ms,
   APPROX_QUANTILES(replies.total_ms, 100)[OFFSET(90)] AS p90_ms,
   APPROX_QUANTILES(replies.total_ms, 100)[OFFSET(99)] AS p99_ms
