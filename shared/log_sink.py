@@ -8,7 +8,9 @@ de-duplication covers the window between the insert and the ledger write; the
 
 Rows are written by a ``RowBatcher``: concurrent deliveries share one
 ``insertAll`` call, and each delivery returns (is acknowledged) only after
-its own row was written.
+its own row was written. (Measured with bench/log_sink.py: the Pub/Sub
+emulator pushes one or two messages at a time, so locally batches stay
+small; production push delivers concurrently.)
 """
 
 from __future__ import annotations
@@ -36,66 +38,85 @@ class Loggable(Protocol):
     def to_row(self) -> dict[str, Any]: ...
 
 
-class RowBatcher:
-    """Buffers rows for at most ``max_wait_s`` and writes them in one ``insertAll``.
+class _Slot:
+    def __init__(self, row: dict, insert_id: str) -> None:
+        self.row = row
+        self.insert_id = insert_id
+        self.done: Future = Future()
+        self.wake = threading.Event()  # set when done, or when it is this slot's turn to write
 
-    The first caller of a batch waits out the window and writes it; callers
-    that join meanwhile wait for that write. Each caller gets its own row's
-    fate: returned (written), ``RowRejected`` (BigQuery refused that row), or
-    the transport error (retry). A batch BigQuery refuses is retried row by
-    row, because one bad row stops every row of its request.
+
+class RowBatcher:
+    """Group commit: rows that arrive while an ``insertAll`` is in flight are
+    written together by the next one, so concurrent deliveries share calls and
+    a lone delivery waits for nothing.
+
+    Each caller gets its own row's fate: a return (written; the value is the
+    batch size), ``RowRejected`` (BigQuery refused that row), or the transport
+    error (the delivery is retried). A batch BigQuery refuses is retried row
+    by row, because one bad row stops every row of its request.
     """
 
-    def __init__(self, bigquery_client, table_id: str, max_rows: int = 500, max_wait_s: float = 0.02) -> None:
+    def __init__(self, bigquery_client, table_id: str, max_rows: int = 500) -> None:
         self.bigquery = bigquery_client
         self.table_id = table_id
         self.max_rows = max_rows
-        self.max_wait_s = max_wait_s
         self._lock = threading.Lock()
-        self._pending: list[tuple[dict, str, Future]] = []
-        self._full = threading.Event()
+        self._pending: list[_Slot] = []
+        self._writing = False
 
-    def insert(self, row: dict, insert_id: str) -> None:
-        done: Future = Future()
+    def insert(self, row: dict, insert_id: str) -> int:
+        """Returns once the row is written: the number of rows written with it."""
+        slot = _Slot(row, insert_id)
         with self._lock:
-            self._pending.append((row, insert_id, done))
-            leader = len(self._pending) == 1
-            if len(self._pending) >= self.max_rows:
-                self._full.set()
-        if leader:
-            if self.max_wait_s > 0:
-                self._full.wait(self.max_wait_s)
-            with self._lock:
-                batch, self._pending = self._pending, []
-                self._full.clear()
-            self._write(batch)
-        done.result()
+            self._pending.append(slot)
+            lead = not self._writing
+            self._writing = True
+        if not lead:
+            slot.wake.wait()
+            lead = not slot.done.done()  # woken to write the next batch
+        if lead:
+            self._write_next_batch()
+        return slot.done.result()
 
-    def _write(self, batch: list[tuple[dict, str, Future]]) -> None:
+    def _write_next_batch(self) -> None:
+        with self._lock:
+            batch, self._pending = self._pending[: self.max_rows], self._pending[self.max_rows :]
+        self._write(batch)
+        with self._lock:
+            successor = self._pending[0] if self._pending else None
+            self._writing = successor is not None
+        if successor is not None:
+            successor.wake.set()  # hand over: it writes what queued up meanwhile
+
+    def _write(self, batch: list[_Slot]) -> None:
         try:
-            errors = self._insert([row for row, _, _ in batch], [key for _, key, _ in batch])
-        except BaseException as error:  # transient: every caller answers 500, Pub/Sub retries
-            for _, _, done in batch:
-                done.set_exception(error)
-            return
-        if not errors:
-            for _, _, done in batch:
-                done.set_result(None)
-        elif len(batch) == 1:
-            batch[0][2].set_exception(RowRejected(f"BigQuery rejected the row: {errors}"))
+            errors = self.bigquery.insert_rows_json(
+                self.table_id, [slot.row for slot in batch], row_ids=[slot.insert_id for slot in batch]
+            )
+        except Exception as error:  # transient: each caller answers 500, Pub/Sub retries
+            errors, failure = None, error
         else:
-            for item in batch:
-                self._write([item])
-
-    def _insert(self, rows: list[dict], row_ids: list[str]) -> list:
-        return self.bigquery.insert_rows_json(self.table_id, rows, row_ids=row_ids)
+            failure = None
+        if failure is None and errors and len(batch) > 1:
+            for slot in batch:
+                self._write([slot])
+            return
+        for slot in batch:
+            if failure is not None:
+                slot.done.set_exception(failure)
+            elif errors:
+                slot.done.set_exception(RowRejected(f"BigQuery rejected the row: {errors}"))
+            else:
+                slot.done.set_result(len(batch))
+            slot.wake.set()
 
 
 class LogSinkService:
-    def __init__(self, bigquery_client, table_id: str, ledger: SinkLedger, max_wait_s: float = 0.02) -> None:
+    def __init__(self, bigquery_client, table_id: str, ledger: SinkLedger) -> None:
         self.table_id = table_id
         self.ledger = ledger
-        self.writer = RowBatcher(bigquery_client, table_id, max_wait_s=max_wait_s)
+        self.writer = RowBatcher(bigquery_client, table_id)
 
     def handle(self, event: Loggable) -> bool:
         """Writes the row; returns False when it was a duplicate."""
@@ -104,7 +125,12 @@ class LogSinkService:
             log.info("duplicate dropped: %s already in %s", key, self.table_id)
             return False
         started = time.perf_counter()
-        self.writer.insert(event.to_row(), key)
+        batch_size = self.writer.insert(event.to_row(), key)
         self.ledger.mark(key)
-        log.info("row written to %s in %.0f ms", self.table_id, (time.perf_counter() - started) * 1000.0)
+        log.info(
+            "row written to %s in %.0f ms (batch of %d)",
+            self.table_id,
+            (time.perf_counter() - started) * 1000.0,
+            batch_size,
+        )
         return True
