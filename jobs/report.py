@@ -30,9 +30,12 @@ class AlgorithmReport:
     p99_ms: float | None
 
 
-def run_report(bigquery_client, dataset: str) -> list[AlgorithmReport]:
-    """``dataset`` is fully qualified: ``project.dataset``."""
-    rows = bigquery_client.query(sql.render("report", dataset)).result()
+def run_report(bigquery_client, dataset: str, user_id: str | None = None) -> list[AlgorithmReport]:
+    """``dataset`` is fully qualified: ``project.dataset``; ``user_id`` narrows it to one user."""
+    from google.cloud import bigquery
+
+    config = bigquery.QueryJobConfig(query_parameters=[bigquery.ScalarQueryParameter("user_id", "STRING", user_id)])
+    rows = bigquery_client.query(sql.render("report", dataset), job_config=config).result()
     return [AlgorithmReport(**{k: row[k] for k in AlgorithmReport.__dataclass_fields__}) for row in rows]
 
 
@@ -98,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--env", help="stack.env of a local stack (omit to use the environment)")
     parser.add_argument("--chart", default="report.png", help="where to write the PNG chart")
+    parser.add_argument("--user", help="only this user's replies")
     args = parser.parse_args(argv)
     if args.env:
         from infra.local.stack import load_env_file
@@ -107,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     from shared.clients import Clients
 
     settings = config.load()
-    reports = run_report(Clients(settings).bigquery, f"{settings.project}.{settings.bigquery_dataset}")
+    reports = run_report(Clients(settings).bigquery, f"{settings.project}.{settings.bigquery_dataset}", args.user)
     print(render_table(reports))
     print(f"chart: {write_chart(reports, args.chart)}")
     return 0

@@ -1,8 +1,10 @@
 -- Per algorithm: traffic share, mean reward with a 95% confidence interval
 -- (normal approximation), and latency percentiles (received -> reply decided).
+-- @user_id: NULL for everyone, or one user's replies only.
 WITH replies AS (
   SELECT message_id, algorithm, total_ms
   FROM `{dataset}.selections_dedup`
+  WHERE @user_id IS NULL OR user_id = @user_id
 ),
 rewards AS (
 {rewards}
