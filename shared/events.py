@@ -211,7 +211,7 @@ class FeedbackEvent(_Event):
     ``feedback_id`` (a ULID per request) is the idempotency key of the row;
     ``message_id`` names the reply being rated. ``source`` says how the reward
     was given: ``explicit`` (thumbs up/down) or ``continued`` (the user went on
-    talking, see docs/feedback.md).
+    talking; see "Feedback, reports and the bandit" in README.md).
     """
 
     feedback_id: str
