@@ -90,7 +90,9 @@ def make_router(settings: Settings, clients: Clients, known):
 
         arms = sorted(WeightedRouter.from_spec(settings.algorithm_weights, known=known).weights)
         stats = RouterStatsStore(clients.firestore, ttl_s=settings.router_stats_ttl_s)
-        return ThompsonRouter(arms, stats.get, min_propensity=settings.router_min_propensity, seed=settings.router_seed)
+        router = ThompsonRouter(arms, stats.get, min_propensity=settings.router_min_propensity, seed=settings.router_seed)
+        router.propensities()  # read router/stats while building (the warm-up), not on the first request
+        return router
     raise ValueError(f"ROUTER={settings.router!r} is not one of weighted, thompson")
 
 
