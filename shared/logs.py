@@ -37,6 +37,10 @@ class TraceContext:
         """W3C Trace Context header value."""
         return f"00-{self.trace_id}-{self.span_id}-{'01' if self.sampled else '00'}"
 
+    def child(self) -> "TraceContext":
+        """The same trace, a new span: the next hop's own work."""
+        return TraceContext(self.trace_id, secrets.token_hex(8), self.sampled)
+
 
 _trace: contextvars.ContextVar[TraceContext | None] = contextvars.ContextVar("log_trace", default=None)
 

@@ -37,7 +37,7 @@ class PushHandler:
         attributes = message.attributes
         with (
             logs.labels(message_id=attributes.get("message_id", ""), feedback_id=attributes.get("feedback_id", "")),
-            logs.trace(logs.parse_traceparent(attributes.get("traceparent"))),
+            logs.trace(_child_span(attributes.get("traceparent"))),
         ):
             try:
                 self.process(message.data)
@@ -55,6 +55,11 @@ class PushHandler:
         self.publisher.publish(
             self.dead_letter_topic, message.data, attributes=dead_letter_attributes(message, reason, self.name)
         )
+
+
+def _child_span(traceparent: str | None) -> logs.TraceContext | None:
+    parent = logs.parse_traceparent(traceparent)
+    return parent.child() if parent else None
 
 
 class TopicRouter:
