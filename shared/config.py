@@ -56,9 +56,6 @@ class Settings:
     def feedback_table_id(self) -> str:
         return f"{self.project}.{self.bigquery_dataset}.{self.bigquery_feedback_table}"
 
-    def table_id(self, table: str) -> str:
-        return f"{self.project}.{self.bigquery_dataset}.{table}"
-
     def topic_path(self, topic: str) -> str:
         return f"projects/{self.project}/topics/{topic}"
 

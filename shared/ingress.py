@@ -15,7 +15,7 @@ from shared.config import Settings
 from shared.errors import ApiError
 from shared.events import FEEDBACK_SOURCES, LANGUAGES, FeedbackEvent, UtteranceEvent
 from shared.replies import reply_path
-from shared.router import WeightedRouter
+from shared.router import Router
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def _is_encodable(value: str) -> bool:
 
 
 class IngressService:
-    def __init__(self, settings: Settings, router: WeightedRouter, publisher) -> None:
+    def __init__(self, settings: Settings, router: Router, publisher) -> None:
         self.settings = settings
         self.router = router
         self.publisher = publisher
