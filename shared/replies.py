@@ -12,6 +12,7 @@ from typing import Protocol
 
 REPLY_PATHS = {
     "firestore": "replies/{conversation_id}/messages/{message_id}",
+    "rtdb": "/replies/{conversation_id}/{message_id}",
 }
 
 
@@ -55,8 +56,32 @@ class FirestoreReplyStore:
         return Reply.from_dict(snapshot.to_dict()) if snapshot.exists else None
 
 
+class RtdbReplyStore:
+    """Replies in the Realtime Database, under the key ingress handed out.
+
+    ``set`` of the same value twice leaves the node as it was (listeners see
+    no change), so a redelivered event is harmless."""
+
+    def __init__(self, root_reference) -> None:
+        self._root = root_reference
+
+    def write(self, conversation_id: str, reply: Reply) -> None:
+        self._node(conversation_id, reply.message_id).set(reply.to_dict())
+
+    def read(self, conversation_id: str, message_id: str) -> Reply | None:
+        data = self._node(conversation_id, message_id).get()
+        # An empty keyword list is not stored: RTDB drops empty values.
+        return Reply.from_dict({"keywords": [], **data}) if data else None
+
+    def _node(self, conversation_id: str, message_id: str):
+        return self._root.child(reply_path("rtdb", conversation_id, message_id).lstrip("/"))
+
+
 def make_reply_store(store: str, clients) -> ReplyStore:
-    factories = {"firestore": lambda: FirestoreReplyStore(clients.firestore)}
+    factories = {
+        "firestore": lambda: FirestoreReplyStore(clients.firestore),
+        "rtdb": lambda: RtdbReplyStore(clients.rtdb),
+    }
     if store not in factories:
         raise ValueError(f"REPLY_STORE={store!r} is not one of {sorted(factories)}")
     return factories[store]()
