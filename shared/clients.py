@@ -18,7 +18,7 @@ from shared.config import Settings
 class Clients:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # one client may be made from another (rtdb from firebase_app)
         self._made: dict[str, Any] = {}
 
     def _once(self, name: str, make: Callable[[], Any]) -> Any:
