@@ -16,6 +16,10 @@ REPLY_PATHS = {
 }
 
 
+# Who may read a conversation's RTDB replies (see infra/database.rules.json).
+OWNER_PATH = "/conversations/{conversation_id}/owner"
+
+
 def reply_path(store: str, conversation_id: str, message_id: str) -> str:
     return REPLY_PATHS[store].format(conversation_id=conversation_id, message_id=message_id)
 
@@ -40,15 +44,19 @@ class Reply:
 
 
 class ReplyStore(Protocol):
-    def write(self, conversation_id: str, reply: Reply) -> None:
-        """Write ``reply`` at its path; writing the same reply twice is a no-op."""
+    def write(self, conversation_id: str, reply: Reply, owner: str | None = None) -> None:
+        """Write ``reply`` at its path; writing the same reply twice is a no-op.
+
+        ``owner`` (the conversation's user id) is what the security rules let
+        read the reply; a store records it where its rules look."""
 
 
 class FirestoreReplyStore:
     def __init__(self, firestore_client) -> None:
         self._db = firestore_client
 
-    def write(self, conversation_id: str, reply: Reply) -> None:
+    def write(self, conversation_id: str, reply: Reply, owner: str | None = None) -> None:
+        # The owner is conversations/{c}.user_id, written by the scorer with the turns.
         self._db.document(reply_path("firestore", conversation_id, reply.message_id)).set(reply.to_dict())
 
     def read(self, conversation_id: str, message_id: str) -> Reply | None:
@@ -60,12 +68,17 @@ class RtdbReplyStore:
     """Replies in the Realtime Database, under the key ingress handed out.
 
     ``set`` of the same value twice leaves the node as it was (listeners see
-    no change), so a redelivered event is harmless."""
+    no change), so a redelivered event is harmless. The conversation's owner
+    goes to ``/conversations/{c}/owner`` first, so the security rules
+    (infra/database.rules.json) let that user read the reply the moment it
+    appears."""
 
     def __init__(self, root_reference) -> None:
         self._root = root_reference
 
-    def write(self, conversation_id: str, reply: Reply) -> None:
+    def write(self, conversation_id: str, reply: Reply, owner: str | None = None) -> None:
+        if owner is not None:
+            self._root.child(OWNER_PATH.format(conversation_id=conversation_id).lstrip("/")).set(owner)
         self._node(conversation_id, reply.message_id).set(reply.to_dict())
 
     def read(self, conversation_id: str, message_id: str) -> Reply | None:

@@ -79,9 +79,10 @@ def test_the_rtdb_store_writes_the_path_ingress_handed_out_idempotently():
     tree: dict = {}
     store = RtdbReplyStore(_Node(tree))
     reply = Reply("hi", "tfidf", 1.0, [], "m-1", "2024-05-01T12:00:00.120Z")
-    store.write("c-1", reply)
-    store.write("c-1", reply)
-    assert list(tree) == [reply_path("rtdb", "c-1", "m-1")]
+    store.write("c-1", reply, owner="u-1")
+    store.write("c-1", reply, owner="u-1")
+    assert tree["/conversations/c-1/owner"] == "u-1"
+    assert sorted(tree) == ["/conversations/c-1/owner", reply_path("rtdb", "c-1", "m-1")]
     tree[reply_path("rtdb", "c-1", "m-1")].pop("keywords")  # RTDB drops an empty list
     assert store.read("c-1", "m-1") == reply
     assert store.read("c-1", "other") is None
