@@ -50,9 +50,9 @@ def test_up_writes_env_and_down_stops_exactly_what_up_started(tmp_path: Path, by
     finally:
         stopped = stack.down()
 
-    assert sorted(stopped) == sorted(s.name for s in SERVICES)
+    assert sorted(stopped) == sorted(s.name for s in stack.services())
     assert all(_process_start_time(e["pid"]) != e["start_time"] for e in recorded)
-    assert all(_port_is_free(stack.port(s.name)) for s in SERVICES)
+    assert all(_port_is_free(stack.port(s.name)) for s in stack.services())
     assert not stack.env_file.exists()
     assert bystander.poll() is None
     # No process of this stack is left, children (the emulators' JVMs) included.
