@@ -13,6 +13,7 @@ import threading
 from typing import Callable, TypeVar
 
 from shared import config, logs, text
+from shared.auth import Authenticator, warn_if_off
 from shared.clients import Clients
 from shared.config import Settings
 from shared.events import FeedbackEvent, SelectionLog, UtteranceEvent
@@ -67,16 +68,27 @@ def build_ingress(settings: Settings, clients: Clients) -> Callable:
     rankers = RankerRegistry()
     router = make_router(settings, clients, known=rankers.names())
     service = IngressService(settings, router, Publisher(clients.publisher, settings.project))
+    authenticator = Authenticator(
+        settings.auth_mode,
+        settings.webhook_secret,
+        lambda token: clients.verify_id_token(token),
+        settings.webhook_tolerance_s,
+    )
+    warn_if_off(settings.auth_mode)
     routes = {
-        ("POST", "/v1/utterances"): Route(service.accept_utterance, status=202, takes_json=True),
-        ("POST", "/v1/feedback"): Route(service.accept_feedback, status=202, takes_json=True),
+        ("POST", "/v1/utterances"): Route(
+            service.accept_utterance, status=202, takes_json=True, authenticate=authenticator.check
+        ),
+        ("POST", "/v1/feedback"): Route(
+            service.accept_feedback, status=202, takes_json=True, authenticate=authenticator.check
+        ),
         ("GET", "/healthz"): Route(lambda: {"status": "ok"}),
     }
 
     def handle(request):
         # The caller's trace, or a new one: every utterance can be followed.
         with logs.trace(logs.from_headers(request.headers) or logs.new_trace()):
-            return serve(request, routes)
+            return serve(request, routes, settings.cors_origins)
 
     return handle
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from shared import ids, logs, text, timeutil
+from shared.auth import Authenticator, Caller
 from shared.config import Settings
 from shared.errors import ApiError
 from shared.events import FEEDBACK_SOURCES, LANGUAGES, FeedbackEvent, UtteranceEvent
@@ -112,8 +113,10 @@ class IngressService:
         self._rules = utterance_rules(settings)
         self._feedback_rules = feedback_rules()
 
-    def accept_utterance(self, body: Any) -> dict[str, str]:
+    def accept_utterance(self, body: Any, caller: Caller | None = None) -> dict[str, str]:
         request = validate(body, self._rules)
+        if caller is not None:
+            Authenticator.check_user(caller, request["user_id"])
         conversation_id = request.get("conversation_id") or ids.new_conversation_id()
         message_id = ids.new_message_id()
         choice = self.router.choose()
@@ -146,14 +149,19 @@ class IngressService:
             "reply_path": event.reply_path,
         }
 
-    def accept_feedback(self, body: Any) -> dict[str, str]:
-        """A reward in [-1, 1] for the reply to ``message_id``; one row in ``feedback``."""
+    def accept_feedback(self, body: Any, caller: Caller | None = None) -> dict[str, str]:
+        """A reward in [-1, 1] for the reply to ``message_id``; one row in ``feedback``.
+
+        A signed-in user rates as themselves (``user_id`` defaults to their uid)."""
         reward = validate_reward(body)
         request = validate({k: v for k, v in body.items() if k != "reward"}, self._feedback_rules)
+        user_id = request.get("user_id") or (caller.uid if caller is not None and caller.uid else "")
+        if caller is not None:
+            Authenticator.check_user(caller, user_id)
         event = FeedbackEvent(
             feedback_id=ids.new_message_id(),
             message_id=request["message_id"],
-            user_id=request.get("user_id", ""),
+            user_id=user_id,
             reward=reward,
             source=request.get("source", "explicit"),
             given_at=timeutil.iso(timeutil.now()),

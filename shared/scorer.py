@@ -75,7 +75,7 @@ class ScorerService:
             decision.log.candidate_count,
             decision.log.total_ms,
         )
-        self.replies.write(event.conversation_id, decision.reply)
+        self.replies.write(event.conversation_id, decision.reply, owner=event.user_id)
         self.publisher.publish(
             self.settings.topics.selection_logs,
             decision.log.to_json(),

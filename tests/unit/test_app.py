@@ -50,7 +50,7 @@ def _post(handler, path, body):
 
 def test_ingress_accepts_an_utterance_and_publishes_it_ordered_by_conversation():
     clients = FakeClients()
-    handler = app_module.build_ingress(Settings(project="p", router_seed=1), clients)
+    handler = app_module.build_ingress(Settings(project="p", router_seed=1, auth_mode="off"), clients)
     response = _post(handler, "/v1/utterances", {"user_id": "u", "text": "猫が好きです", "conversation_id": "c-1"})
     assert response.status_code == 202
     ((topic, data, ordering_key, attributes),) = clients.publisher.published
@@ -73,7 +73,7 @@ def test_ingress_accepts_an_utterance_and_publishes_it_ordered_by_conversation()
 )
 def test_ingress_passes_the_callers_trace_on_to_the_event(header, value, trace_id):
     clients = FakeClients()
-    handler = app_module.build_ingress(Settings(project="p", router_seed=1), clients)
+    handler = app_module.build_ingress(Settings(project="p", router_seed=1, auth_mode="off"), clients)
     with flask.Flask(__name__).test_request_context(
         "/v1/utterances", method="POST", json={"user_id": "u", "text": "猫"}, headers={header: value}
     ):
@@ -84,7 +84,7 @@ def test_ingress_passes_the_callers_trace_on_to_the_event(header, value, trace_i
 
 def test_ingress_accepts_feedback_and_publishes_it_on_the_feedback_topic():
     clients = FakeClients()
-    handler = app_module.build_ingress(Settings(project="p"), clients)
+    handler = app_module.build_ingress(Settings(project="p", auth_mode="off"), clients)
     message_id = "01KB0000000000000000000000"
     response = _post(handler, "/v1/feedback", {"message_id": message_id, "reward": -1})
     assert response.status_code == 202
@@ -153,3 +153,11 @@ def test_the_shared_package_never_imports_tensorflow():
 
     app_module.build_scorer(Settings(), FakeClients())  # building loads no model
     assert "tensorflow" not in sys.modules
+
+
+def test_feedback_needs_the_same_credentials_as_utterances():
+    clients = FakeClients()
+    handler = app_module.build_ingress(Settings(project="p"), clients)  # AUTH_MODE=required
+    response = _post(handler, "/v1/feedback", {"message_id": "01KB0000000000000000000000", "reward": 1})
+    assert response.status_code == 401
+    assert clients.publisher.published == []

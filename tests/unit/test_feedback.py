@@ -124,3 +124,14 @@ def test_the_log_sink_picks_its_handler_by_the_events_topic(source, expected):
 def test_every_statement_is_filled_in(name):
     text = sql.render(name, "proj.zatsudan")
     assert "{" not in text and "`proj.zatsudan." in text
+
+
+def test_a_signed_in_user_rates_only_as_themselves():
+    from shared.auth import Caller
+
+    publisher = FakePublisher()
+    answer = service(publisher).accept_feedback({"message_id": MESSAGE_ID, "reward": 1}, Caller("user", "alice"))
+    assert FeedbackEvent.from_json(publisher.calls[0].data).user_id == "alice" and answer["message_id"] == MESSAGE_ID
+    with pytest.raises(ApiError) as raised:
+        service(publisher).accept_feedback({"message_id": MESSAGE_ID, "reward": 1, "user_id": "bob"}, Caller("user", "alice"))
+    assert raised.value.code == "permission_denied"
