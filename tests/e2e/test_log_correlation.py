@@ -55,6 +55,9 @@ def test_feedback_is_logged_with_the_rated_message_id(stack, unique):
     assert response.status_code == 202
     assert eventually(lambda: records_for(stack, "log_sink", message_id), timeout=20)
     for function in ("ingress", "log_sink"):
-        (record,) = [r for r in records_for(stack, function, message_id) if "feedback" in r.get("message", "")]
+        (record,) = [
+            r for r in records_for(stack, function, message_id)
+            if r.get("message", "").startswith(("feedback accepted", "row written to"))
+        ]
         assert record["logging.googleapis.com/labels"]["feedback_id"] == response.json()["feedback_id"]
         assert record["logging.googleapis.com/trace"].endswith(TRACE_ID)
