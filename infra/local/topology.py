@@ -45,4 +45,23 @@ def dead_letter_subscription(topic: str) -> str:
 BIGQUERY_TABLES = {
     # table -> (partition column, clustering columns)
     "selections": ("received_at", ["algorithm"]),
+    "posts": ("created_at", ["keyword", "lang"]),  # raw corpus (jobs/corpus)
 }
+
+# Corpus pipeline: shard tasks, leased by workers from a pull subscription.
+CORPUS_TASKS_TOPIC = "corpus-tasks"
+TOPICS.append(CORPUS_TASKS_TOPIC)
+
+
+@dataclass(frozen=True)
+class PullSubscription:
+    topic: str
+    name: str
+    # The lease: a worker extends it while working; if the worker dies the
+    # task returns to the queue this long after the last extension.
+    ack_deadline_s: int
+
+
+PULL_SUBSCRIPTIONS = [
+    PullSubscription(CORPUS_TASKS_TOPIC, "corpus-tasks-workers", ack_deadline_s=10),
+]
