@@ -143,15 +143,19 @@ def worker_command(args: list[str]) -> list[str]:
     return [sys.executable, "-m", "jobs.corpus", "worker", *args]
 
 
-def start_workers(count: int, args: list[str], env: dict[str, str] | None = None, log_dir: Path | None = None) -> list[subprocess.Popen]:
+def start_workers(
+    count: int, args: list[str], log_dir: Path | None = None, name_prefix: str = "worker"
+) -> list[subprocess.Popen]:
+    """``count`` worker processes (``<name_prefix>-<i>``), output in ``log_dir``."""
     processes = []
     for i in range(count):
-        output = open(log_dir / f"worker-{i}.log", "ab") if log_dir else subprocess.DEVNULL
+        name = f"{name_prefix}-{i}"
+        output = open(log_dir / f"{name}.log", "ab") if log_dir else subprocess.DEVNULL
         processes.append(
             subprocess.Popen(
-                worker_command([*args, "--name", f"worker-{i}"]),
+                worker_command([*args, "--name", name]),
                 cwd=REPO,
-                env={**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1", **(env or {})},
+                env={**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"},
                 stdin=subprocess.DEVNULL,
                 stdout=output,
                 stderr=subprocess.STDOUT,
