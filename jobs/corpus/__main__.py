@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from collections import Counter
 from pathlib import Path
 
 from jobs.corpus import pipeline, sources
@@ -77,74 +75,28 @@ def cmd_worker(args) -> int:
 
 def cmd_run(args) -> int:
     _load_env(args.env)
-    from google.cloud import pubsub_v1
-    from tqdm import tqdm
-
     settings, clients = _clients()
-    tables = pipeline.Tables(settings.project, args.dataset)
-    rules = rules_lib.load(args.rules)
-    run_id = pipeline.new_run_id()
-    summary = pipeline.Summary(run_id=run_id)
-    started = time.monotonic()
-
-    def timed(step: str, since: float) -> float:
-        now = time.monotonic()
-        summary.seconds[step] = now - since
-        return now
-
-    mark = time.monotonic()
-    if not args.skip_load:
-        pairs = sources.pairs(args.source or list(sources.SOURCES), None if args.full else args.sample)
-        summary.rows_in = pipeline.load_posts(clients.bigquery, tables, sources.rows(pairs))
-        mark = timed("load", mark)
-    summary.outcomes = pipeline.filter_posts(clients.bigquery, tables, rules)
-    if args.skip_load:
-        summary.rows_in = sum(summary.outcomes.values())
-    mark = timed("filter", mark)
-    tasks = pipeline.export_shards(
-        clients.bigquery, tables, pipeline.shards_lib.ShardStore(args.shard_url), run_id, args.rows_per_shard
-    )
-    summary.shards, summary.rows_out = len(tasks), sum(t.rows for t in tasks)
-    publisher = pubsub_v1.PublisherClient()
-    subscriber = pubsub_v1.SubscriberClient()
-    subscription = subscriber.get_subscription(
-        request={"subscription": subscriber.subscription_path(settings.project, args.subscription)}
-    )
-    pipeline.publish_tasks(publisher, subscription.topic, tasks)
-    mark = timed("export", mark)
-
-    log_dir = Path(args.log_dir) / run_id
-    log_dir.mkdir(parents=True, exist_ok=True)
-    worker_args = ["--subscription", args.subscription, "--candidates-collection", args.candidates_collection]
-    processes = pipeline.start_workers(args.workers, worker_args, log_dir=log_dir)
-    shard_bar = tqdm(total=len(tasks), desc="shards", unit="shard", disable=args.no_progress, position=0)
-    row_bar = tqdm(total=summary.rows_out, desc="rows  ", unit="row", disable=args.no_progress, position=1)
-
-    def show(done: list[dict]) -> None:
-        shard_bar.update(len(done) - shard_bar.n)
-        row_bar.update(sum(d["rows"] for d in done) - row_bar.n)
-
+    pairs = None if args.skip_load else sources.pairs(args.source or list(sources.SOURCES), None if args.full else args.sample)
     try:
-        done = pipeline.wait_for_shards(clients.firestore, run_id, tasks, processes, on_progress=show)
+        summary = pipeline.run(
+            clients,
+            pipeline.RunOptions(
+                tables=pipeline.Tables(settings.project, args.dataset),
+                rules=rules_lib.load(args.rules),
+                shard_url=args.shard_url,
+                rows_per_shard=args.rows_per_shard,
+                subscription=args.subscription,
+                candidates_collection=args.candidates_collection,
+                workers=args.workers,
+                log_dir=Path(args.log_dir),
+                progress=not args.no_progress,
+            ),
+            pairs,
+        )
     except pipeline.WorkersGone as error:
-        print(f"error: {error}; worker logs in {log_dir}", file=sys.stderr)
+        print(f"error: {error}", file=sys.stderr)
         return 1
-    finally:
-        shard_bar.close()
-        row_bar.close()
-        pipeline.stop_workers(processes)
-        subscriber.close()
-    timed("workers", mark)
-    langs: Counter = Counter()
-    for marker in done:
-        langs.update(marker["keywords"])
-    summary.langs = langs
-    summary.keywords = sum(langs.values())
-    summary.candidates = sum(d["candidates"] for d in done)
-    summary.documents_changed = sum(d["written"] for d in done)
-    summary.seconds["total"] = time.monotonic() - started
     print(summary.render())
-    print("  keywords by lang   " + ", ".join(f"{lang} {n}" for lang, n in sorted(langs.items())))
     return 0
 
 

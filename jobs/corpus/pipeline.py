@@ -231,9 +231,88 @@ class Summary:
             f"  keywords           {self.keywords}",
             f"  candidates written {self.candidates} ({self.documents_changed} documents changed)",
             "  time               " + ", ".join(f"{k} {v:.1f}s" for k, v in self.seconds.items()),
+            "  keywords by lang   " + ", ".join(f"{lang} {n}" for lang, n in sorted(self.langs.items())),
         ]
         return "\n".join(lines)
 
 
 def new_run_id() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+
+
+@dataclass
+class RunOptions:
+    tables: Tables
+    rules: rules_lib.Rules
+    shard_url: str
+    rows_per_shard: int = 2000
+    subscription: str = "corpus-tasks-workers"
+    candidates_collection: str = "candidates"
+    workers: int = 2
+    log_dir: Path = REPO / ".run" / "corpus-logs"
+    progress: bool = True
+
+
+def run(clients, options: RunOptions, pairs: Iterable[sources.Pair] | None) -> Summary:
+    """The whole pipeline; ``pairs`` None keeps the posts table as it is."""
+    from google.cloud import pubsub_v1
+    from tqdm import tqdm
+
+    run_id = new_run_id()
+    summary = Summary(run_id=run_id)
+    started = mark = time.monotonic()
+
+    def timed(step: str) -> None:
+        nonlocal mark
+        now = time.monotonic()
+        summary.seconds[step] = now - mark
+        mark = now
+
+    if pairs is not None:
+        summary.rows_in = load_posts(clients.bigquery, options.tables, sources.rows(pairs))
+        timed("load")
+    summary.outcomes = filter_posts(clients.bigquery, options.tables, options.rules)
+    if pairs is None:
+        summary.rows_in = sum(summary.outcomes.values())
+    timed("filter")
+    tasks = export_shards(
+        clients.bigquery, options.tables, shards_lib.ShardStore(options.shard_url), run_id, options.rows_per_shard
+    )
+    summary.shards, summary.rows_out = len(tasks), sum(t.rows for t in tasks)
+    subscriber = pubsub_v1.SubscriberClient()
+    try:
+        subscription = subscriber.get_subscription(
+            request={"subscription": subscriber.subscription_path(clients.settings.project, options.subscription)}
+        )
+    finally:
+        subscriber.close()
+    publish_tasks(pubsub_v1.PublisherClient(), subscription.topic, tasks)
+    timed("export")
+
+    log_dir = Path(options.log_dir) / run_id
+    log_dir.mkdir(parents=True, exist_ok=True)
+    worker_args = ["--subscription", options.subscription, "--candidates-collection", options.candidates_collection]
+    processes = start_workers(options.workers, worker_args, log_dir=log_dir)
+    shard_bar = tqdm(total=len(tasks), desc="shards", unit="shard", disable=not options.progress, position=0)
+    row_bar = tqdm(total=summary.rows_out, desc="rows  ", unit="row", disable=not options.progress, position=1)
+
+    def show(done: list[dict]) -> None:
+        shard_bar.update(len(done) - shard_bar.n)
+        row_bar.update(sum(d["rows"] for d in done) - row_bar.n)
+
+    try:
+        done = wait_for_shards(clients.firestore, run_id, tasks, processes, on_progress=show)
+    except WorkersGone as error:
+        raise WorkersGone(f"{error}; worker logs in {log_dir}") from None
+    finally:
+        shard_bar.close()
+        row_bar.close()
+        stop_workers(processes)
+    timed("workers")
+    for marker in done:
+        summary.langs.update(marker["keywords"])
+    summary.keywords = sum(summary.langs.values())
+    summary.candidates = sum(d["candidates"] for d in done)
+    summary.documents_changed = sum(d["written"] for d in done)
+    summary.seconds["total"] = time.monotonic() - started
+    return summary
