@@ -15,10 +15,10 @@ from jobs.corpus import pipeline, sources
 from jobs.corpus import rules as rules_lib
 from jobs.corpus import sql
 from jobs.corpus.store import CANDIDATES_COLLECTION
-from infra.local import topology
 
 DEFAULT_SAMPLE = 5000  # chitchat pairs in the default run; --full for all 131,569
-DEFAULT_SUBSCRIPTION = topology.PULL_SUBSCRIPTIONS[0].name
+# The workers' pull subscription (infra/local/topology.py declares it; a test checks).
+DEFAULT_SUBSCRIPTION = "corpus-tasks-workers"
 
 
 def _load_env(path: str | None) -> None:
