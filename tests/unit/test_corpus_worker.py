@@ -90,3 +90,18 @@ def test_the_default_subscription_is_the_one_the_stack_provisions():
 
     [pull] = [p for p in topology.PULL_SUBSCRIPTIONS if p.name == DEFAULT_SUBSCRIPTION]
     assert pull.topic == topology.CORPUS_TASKS_TOPIC and pull.topic in topology.TOPICS
+
+
+def test_the_summary_names_every_rule_and_both_languages():
+    from collections import Counter
+
+    from jobs.corpus.pipeline import Summary
+
+    summary = Summary(
+        run_id="r", rows_in=10, outcomes=Counter(kept=6, ng_word=1, too_long=2, duplicate=1), shards=2, rows_out=6,
+        keywords=4, candidates=5, documents_changed=4, langs=Counter(ja=1, en=3), seconds={"load": 1.0, "total": 2.0},
+    )
+    text = summary.render()
+    for expected in ("rows in            10", "filtered ng_word:   1", "filtered too_long:  2", "filtered duplicate: 1",
+                     "rows kept          6", "candidates written 5 (4 documents changed)", "en 3, ja 1", "total 2.0s"):
+        assert expected in text
