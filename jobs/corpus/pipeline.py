@@ -268,45 +268,50 @@ def run(clients, options: RunOptions, pairs: Iterable[sources.Pair] | None) -> S
         summary.seconds[step] = now - mark
         mark = now
 
-    if pairs is not None:
-        summary.rows_in = load_posts(clients.bigquery, options.tables, sources.rows(pairs))
-        timed("load")
-    summary.outcomes = filter_posts(clients.bigquery, options.tables, options.rules)
-    if pairs is None:
-        summary.rows_in = sum(summary.outcomes.values())
-    timed("filter")
-    tasks = export_shards(
-        clients.bigquery, options.tables, shards_lib.ShardStore(options.shard_url), run_id, options.rows_per_shard
-    )
-    summary.shards, summary.rows_out = len(tasks), sum(t.rows for t in tasks)
-    subscriber = pubsub_v1.SubscriberClient()
-    try:
-        subscription = subscriber.get_subscription(
-            request={"subscription": subscriber.subscription_path(clients.settings.project, options.subscription)}
-        )
-    finally:
-        subscriber.close()
-    publish_tasks(pubsub_v1.PublisherClient(), subscription.topic, tasks)
-    timed("export")
-
+    # Workers start first and wait on the empty queue: their start-up (the
+    # client libraries' imports) overlaps the BigQuery steps instead of
+    # adding to the run.
     log_dir = Path(options.log_dir) / run_id
     log_dir.mkdir(parents=True, exist_ok=True)
     worker_args = ["--subscription", options.subscription, "--candidates-collection", options.candidates_collection]
     processes = start_workers(options.workers, worker_args, log_dir=log_dir)
-    shard_bar = tqdm(total=len(tasks), desc="shards", unit="shard", disable=not options.progress, position=0)
-    row_bar = tqdm(total=summary.rows_out, desc="rows  ", unit="row", disable=not options.progress, position=1)
-
-    def show(done: list[dict]) -> None:
-        shard_bar.update(len(done) - shard_bar.n)
-        row_bar.update(sum(d["rows"] for d in done) - row_bar.n)
-
     try:
-        done = wait_for_shards(clients.firestore, run_id, tasks, processes, on_progress=show)
-    except WorkersGone as error:
-        raise WorkersGone(f"{error}; worker logs in {log_dir}") from None
+        if pairs is not None:
+            summary.rows_in = load_posts(clients.bigquery, options.tables, sources.rows(pairs))
+            timed("load")
+        summary.outcomes = filter_posts(clients.bigquery, options.tables, options.rules)
+        if pairs is None:
+            summary.rows_in = sum(summary.outcomes.values())
+        timed("filter")
+        tasks = export_shards(
+            clients.bigquery, options.tables, shards_lib.ShardStore(options.shard_url), run_id, options.rows_per_shard
+        )
+        summary.shards, summary.rows_out = len(tasks), sum(t.rows for t in tasks)
+        subscriber = pubsub_v1.SubscriberClient()
+        try:
+            subscription = subscriber.get_subscription(
+                request={"subscription": subscriber.subscription_path(clients.settings.project, options.subscription)}
+            )
+        finally:
+            subscriber.close()
+        publish_tasks(pubsub_v1.PublisherClient(), subscription.topic, tasks)
+        timed("export")
+
+        shard_bar = tqdm(total=len(tasks), desc="shards", unit="shard", disable=not options.progress, position=0)
+        row_bar = tqdm(total=summary.rows_out, desc="rows  ", unit="row", disable=not options.progress, position=1)
+
+        def show(done: list[dict]) -> None:
+            shard_bar.update(len(done) - shard_bar.n)
+            row_bar.update(sum(d["rows"] for d in done) - row_bar.n)
+
+        try:
+            done = wait_for_shards(clients.firestore, run_id, tasks, processes, on_progress=show)
+        except WorkersGone as error:
+            raise WorkersGone(f"{error}; worker logs in {log_dir}") from None
+        finally:
+            shard_bar.close()
+            row_bar.close()
     finally:
-        shard_bar.close()
-        row_bar.close()
         stop_workers(processes)
     timed("workers")
     for marker in done:
