@@ -12,7 +12,7 @@ import os
 import threading
 from typing import Callable, TypeVar
 
-from shared import config, logs, text
+from shared import config, faults, logs, text
 from shared.auth import Authenticator, warn_if_off
 from shared.clients import Clients
 from shared.config import Settings
@@ -120,6 +120,7 @@ def build_scorer_service(settings: Settings, clients: Clients) -> ScorerService:
         make_reply_store(settings.reply_store, clients),
         Publisher(clients.publisher, settings.project),
         RankerRegistry(),
+        faults.from_settings(settings),
     )
 
 
@@ -136,7 +137,10 @@ def build_scorer(settings: Settings, clients: Clients) -> PushHandler:
 def build_log_sink(settings: Settings, clients: Clients) -> TopicRouter:
     """Selection logs and feedback, each into its table, each with its dead-letter topic."""
     publisher = Publisher(clients.publisher, settings.project)
-    selections = LogSinkService(clients.bigquery, settings.selections_table_id, SinkLedger(clients.firestore))
+    injector = faults.from_settings(settings)
+    selections = LogSinkService(
+        clients.bigquery, settings.selections_table_id, SinkLedger(clients.firestore), injector
+    )
     feedback = LogSinkService(
         clients.bigquery, settings.feedback_table_id, SinkLedger(clients.firestore, "feedback_sink_ledger")
     )

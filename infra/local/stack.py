@@ -343,6 +343,32 @@ class Stack:
         self.env_file.write_text("".join(f"{k}={v}\n" for k, v in self.env().items()))
         return self.env()
 
+    def kill(self, service: str) -> None:
+        """SIGKILL one service's process group (a crash: no clean shutdown)."""
+        entries = self._recorded()
+        for entry in entries:
+            if entry["name"] == service:
+                _signal_group(entry["pid"], signal.SIGKILL)
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while time.monotonic() < deadline and any(self._alive(e) for e in entries if e["name"] == service):
+            for child in self._children:
+                child.poll()  # reap: a zombie would still look alive
+            time.sleep(0.05)
+        self._record([e for e in entries if e["name"] != service])
+
+    def restart(self, service: str) -> None:
+        """Start ``service`` again (after ``kill``, or kill it first), and wait until it serves.
+
+        Its push subscriptions keep their URLs: Pub/Sub retries what failed meanwhile."""
+        self.kill(service)
+        entries = self._recorded()
+        spec = next(s for s in SERVICES if s.name == service)
+        self._wait({service: self._start(spec, entries)})
+
+    def pids(self) -> dict[str, int]:
+        """Recorded, running services -> pid (the leader of its process group)."""
+        return {e["name"]: e["pid"] for e in self._recorded() if self._alive(e)}
+
     def down(self) -> list[str]:
         """Stops the recorded processes (and their process groups); returns their names."""
         entries = [e for e in self._recorded() if self._alive(e)]
@@ -496,7 +522,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     passthrough = {
         k: os.environ[k]
-        for k in ("ALGORITHM_WEIGHTS", "ROUTER_SEED", "AUTH_MODE", "WEBHOOK_SECRET", "ROUTER", "ROUTER_STATS_TTL_S", "ROUTER_MIN_PROPENSITY")
+        for k in ("ALGORITHM_WEIGHTS", "ROUTER_SEED", "AUTH_MODE", "WEBHOOK_SECRET", "ROUTER", "ROUTER_STATS_TTL_S", "ROUTER_MIN_PROPENSITY",
+                  "FAULT_RATE", "FAULT_POINTS", "FAULT_MATCH", "FAULT_LIMIT", "RATE_LIMIT_PER_MINUTE")
         if k in os.environ
     }
     stack = Stack(args.run_dir, args.port_base, args.project, args.reply_store, passthrough)

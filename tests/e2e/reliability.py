@@ -1,0 +1,113 @@
+"""Helpers for the reliability tests: faulty functions, a load of utterances, the invariants.
+
+The invariants (issue 8): every accepted utterance ends with exactly one reply,
+exactly one row in ``selections`` (the raw table, not the de-duplicating
+view), and no reply ever changes after it first appeared.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from tests.support import eventually, query_rows
+
+
+@contextlib.contextmanager
+def functions_with(stack, **env):
+    """Restart the scorer and log sink with ``env`` added; restore them after."""
+    saved = dict(stack.extra_env)
+    stack.extra_env.update(env)
+    try:
+        for service in ("scorer", "log_sink"):
+            stack.restart(service)
+        yield
+    finally:
+        stack.extra_env.clear()
+        stack.extra_env.update(saved)
+        for service in ("scorer", "log_sink"):
+            stack.restart(service)
+
+
+class ReplyRecorder:
+    """Every version of every reply document seen by a collection-group listener."""
+
+    def __init__(self, db) -> None:
+        self.versions: dict[str, list[dict]] = defaultdict(list)
+        self._lock = threading.Lock()
+        self._watch = db.collection_group("messages").on_snapshot(self._on_snapshot)
+
+    def _on_snapshot(self, _docs, changes, _read_time) -> None:
+        with self._lock:
+            for change in changes:
+                data = change.document.to_dict()
+                if data and "message_id" in data:
+                    self.versions[data["message_id"]].append(data)
+
+    def seen(self, message_ids) -> int:
+        with self._lock:
+            return sum(1 for m in message_ids if self.versions.get(m))
+
+    def changed(self, message_ids) -> list[str]:
+        with self._lock:
+            return [m for m in message_ids if any(v != self.versions[m][0] for v in self.versions.get(m, []))]
+
+    def close(self) -> None:
+        self._watch.unsubscribe()
+
+
+def send_utterances(ingress_url: str, prefix: str, count: int, conversations: int = 50, workers: int = 8) -> dict:
+    """POST ``count`` utterances over ``conversations`` conversations; message id -> conversation id."""
+    session = requests.Session()
+    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=workers))
+
+    def post(number: int):
+        conversation = f"{prefix}-c{number % conversations}"
+        body = {"user_id": f"{prefix}-u", "text": f"猫が好きです {number}", "conversation_id": conversation}
+        response = session.post(f"{ingress_url}/v1/utterances", json=body, timeout=10)
+        return response.json()["message_id"] if response.status_code == 202 else None
+
+    with ThreadPoolExecutor(workers) as pool:
+        accepted = [m for m in pool.map(post, range(count)) if m]
+    return accepted
+
+
+def selection_counts(clients, settings, prefix: str) -> Counter:
+    rows = query_rows(
+        clients.bigquery,
+        f"SELECT message_id, COUNT(*) AS n FROM `{settings.selections_table_id}` "
+        f"WHERE STARTS_WITH(conversation_id, '{prefix}-') GROUP BY message_id",
+    )
+    return Counter({r["message_id"]: r["n"] for r in rows})
+
+
+def reply_docs(db, prefix: str, conversations: int) -> Counter:
+    counts: Counter = Counter()
+    for c in range(conversations):
+        for doc in db.collection("replies").document(f"{prefix}-c{c}").collection("messages").stream():
+            counts[doc.id] += 1
+    return counts
+
+
+def check_invariants(clients, settings, recorder, accepted, prefix, conversations, timeout_s):
+    """Wait until every accepted utterance has its reply and row, then check exactly-once."""
+    accepted_set = set(accepted)
+    eventually(lambda: recorder.seen(accepted) == len(accepted), timeout=timeout_s, interval=1.0)
+    eventually(
+        lambda: set(selection_counts(clients, settings, prefix)) >= accepted_set, timeout=timeout_s, interval=3.0
+    )
+    replies = reply_docs(clients.firestore, prefix, conversations)
+    rows = selection_counts(clients, settings, prefix)
+    return {
+        "accepted": len(accepted),
+        "replies": sum(replies.values()),
+        "replied_once": sum(1 for m in accepted if replies.get(m) == 1),
+        "rows": sum(rows.values()),
+        "row_once": sum(1 for m in accepted if rows.get(m) == 1),
+        "strangers": sorted((set(replies) | set(rows)) - accepted_set),
+        "changed": recorder.changed(accepted),
+    }
