@@ -26,7 +26,7 @@ from shared.ranking import RankerRegistry
 from shared.replies import REPLY_PATHS, make_reply_store
 from shared.router import WeightedRouter
 from shared.scorer import ScorerService
-from shared.stores import CandidateStore, ConversationStore, DecisionStore, SinkLedger
+from shared.stores import CandidateStore, ConversationStore, DecisionStore, DeliveryAttempts, SinkLedger
 
 T = TypeVar("T")
 
@@ -131,6 +131,8 @@ def build_scorer(settings: Settings, clients: Clients) -> PushHandler:
         lambda data: service.handle(UtteranceEvent.from_json(data)),
         Publisher(clients.publisher, settings.project),
         settings.topics.dead_letter(settings.topics.utterances),
+        DeliveryAttempts(clients.firestore).failed,
+        settings.max_delivery_attempts,
     )
 
 
@@ -138,6 +140,7 @@ def build_log_sink(settings: Settings, clients: Clients) -> TopicRouter:
     """Selection logs and feedback, each into its table, each with its dead-letter topic."""
     publisher = Publisher(clients.publisher, settings.project)
     injector = faults.from_settings(settings)
+    attempts = DeliveryAttempts(clients.firestore)
     selections = LogSinkService(
         clients.bigquery, settings.selections_table_id, SinkLedger(clients.firestore), injector
     )
@@ -152,12 +155,16 @@ def build_log_sink(settings: Settings, clients: Clients) -> TopicRouter:
                 lambda data: selections.handle(SelectionLog.from_json(data)),
                 publisher,
                 topics.dead_letter(topics.selection_logs),
+                attempts.failed,
+                settings.max_delivery_attempts,
             ),
             topics.feedback: PushHandler(
                 "log_sink",
                 lambda data: feedback.handle(FeedbackEvent.from_json(data)),
                 publisher,
                 topics.dead_letter(topics.feedback),
+                attempts.failed,
+                settings.max_delivery_attempts,
             ),
         },
         default=topics.selection_logs,

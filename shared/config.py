@@ -64,6 +64,9 @@ class Settings:
     fault_limit: int = 0
     # Per-user requests per minute at ingress (per instance); 0: no limit.
     rate_limit_per_minute: int = 0
+    # Deliveries of one push message before its handler gives up and
+    # dead-letters it (equal to the subscriptions' max_delivery_attempts).
+    max_delivery_attempts: int = 5
 
     @property
     def database_url(self) -> str:
@@ -122,4 +125,5 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         fault_match=env.get("FAULT_MATCH", ""),
         fault_limit=int(env.get("FAULT_LIMIT") or 0),
         rate_limit_per_minute=int(env.get("RATE_LIMIT_PER_MINUTE") or 0),
+        max_delivery_attempts=int(env.get("MAX_DELIVERY_ATTEMPTS") or 5),
     )

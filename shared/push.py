@@ -3,8 +3,11 @@
 - ``SchemaError`` (the event can never succeed): the message is published to
   the dead-letter topic with the reason, and acknowledged. No retry loop.
 - anything else (a transient failure): re-raised, so the function answers
-  500 and Pub/Sub redelivers by the subscription's retry policy; after
-  ``max_delivery_attempts`` Pub/Sub itself moves it to the dead-letter topic.
+  500 and Pub/Sub redelivers by the subscription's retry policy. With an
+  attempt counter, the failure that reaches ``max_attempts`` is dead-lettered
+  (reason: the last error) and acknowledged instead, so a message that never
+  succeeds stops with a report rather than relying on Pub/Sub's own
+  dead-lettering (which the local emulator gets wrong for push subscriptions).
 """
 
 from __future__ import annotations
@@ -21,11 +24,22 @@ log = logging.getLogger(__name__)
 
 
 class PushHandler:
-    def __init__(self, name: str, process: Callable[[bytes], None], publisher, dead_letter_topic: str) -> None:
+    def __init__(
+        self,
+        name: str,
+        process: Callable[[bytes], None],
+        publisher,
+        dead_letter_topic: str,
+        attempts: Callable[[str], int] | None = None,
+        max_attempts: int = 0,
+    ) -> None:
         self.name = name
         self.process = process
         self.publisher = publisher
         self.dead_letter_topic = dead_letter_topic
+        # ``attempts(key)`` records a failed delivery and returns the count so far.
+        self.attempts = attempts
+        self.max_attempts = max_attempts
 
     def __call__(self, envelope) -> None:
         try:
@@ -43,6 +57,25 @@ class PushHandler:
                 self.process(message.data)
             except SchemaError as error:
                 self._dead_letter(message, str(error))
+            except Exception as error:
+                if not self._give_up(message, error):
+                    raise
+
+    def _give_up(self, message: PushedMessage, error: Exception) -> bool:
+        """Count a failed delivery; at the last allowed attempt, dead-letter it and acknowledge."""
+        key = message.pubsub_message_id or message.attributes.get("message_id", "")
+        if self.attempts is None or not self.max_attempts or not key:
+            return False
+        try:
+            failures = self.attempts(f"{self.name}:{key}")
+        except Exception:  # the count is best effort: Pub/Sub's policy still bounds retries
+            log.exception("%s: could not count the failed delivery", self.name)
+            return False
+        if failures < self.max_attempts:
+            log.warning("%s: delivery failed (%d of %d attempts): %r", self.name, failures, self.max_attempts, error)
+            return False
+        self._dead_letter(message, f"gave up after {failures} attempts: {error!r}")
+        return True
 
     def _dead_letter(self, message: PushedMessage, reason: str) -> None:
         log.error(

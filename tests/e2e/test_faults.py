@@ -91,5 +91,40 @@ def _injected(stack, sizes: dict) -> int:
     for path, size in sizes.items():
         with open(path, "rb") as log:
             log.seek(size)
-            count += log.read().decode(errors="replace").count("injected fault at")
+            count += log.read().decode(errors="replace").count('"message": "injected fault at')
+    return count
+
+
+@pytest.mark.slow
+def test_a_message_that_always_fails_is_dead_lettered_after_the_configured_attempts(stack, unique, pull):
+    """A transient-looking failure that never clears: the handler gives up at
+    MAX_DELIVERY_ATTEMPTS and moves the message to ``utterances-dead`` with
+    the last error as its reason; no delivery after that."""
+    import requests
+
+    dead = pull(topology.dead_letter_topic("utterances"))
+    poison = f"poison-{unique}"
+    sizes = _log_sizes(stack)
+    with functions_with(stack, FAULT_RATE="1", FAULT_POINTS="scorer.before_write", FAULT_MATCH=poison):
+        response = requests.post(
+            f"{stack.url('ingress')}/v1/utterances", json={"user_id": unique, "text": f"hello {poison}"}, timeout=10
+        )
+        assert response.status_code == 202
+        message_id = response.json()["message_id"]
+        letters = dead.read(expect=1, timeout=120)
+        time.sleep(5)  # past the longest backoff after the last attempt: no more deliveries
+        attempts = _injected_for(sizes, message_id)
+    assert [m.attributes["message_id"] for m in letters] == [message_id]
+    assert "gave up after 5 attempts" in letters[0].attributes["dead_letter_reason"]
+    assert "InjectedFault" in letters[0].attributes["dead_letter_reason"]
+    assert attempts == topology.MAX_DELIVERY_ATTEMPTS
+
+
+def _injected_for(sizes: dict, key: str) -> int:
+    count = 0
+    for path, size in sizes.items():
+        with open(path, "rb") as log:
+            log.seek(size)
+            count += sum(1 for line in log.read().decode(errors="replace").splitlines()
+                         if '"message": "injected fault at' in line and key in line)
     return count

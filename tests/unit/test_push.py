@@ -220,3 +220,34 @@ def test_the_events_trace_is_current_while_it_is_processed_in_a_span_of_its_own(
     (current,) = seen
     assert current.trace_id == parent.trace_id and current.span_id != parent.span_id
     assert logs.current_trace() is None
+
+
+class Counter:
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def __call__(self, key: str) -> int:
+        self.counts[key] = self.counts.get(key, 0) + 1
+        return self.counts[key]
+
+
+@pytest.mark.parametrize("max_attempts", [1, 3, 5])
+def test_a_failure_that_never_clears_is_dead_lettered_at_the_last_attempt(max_attempts):
+    publisher, counter = FakePublisher(), Counter()
+    handler = PushHandler("scorer", Recorder(RuntimeError("down")), publisher, DEAD, counter, max_attempts)
+    envelope = _envelope(b"{}", message_id="pubsub-9")
+    for _ in range(max_attempts - 1):
+        with pytest.raises(RuntimeError):
+            handler(envelope)
+    handler(envelope)  # the last attempt: acknowledged, dead-lettered
+    assert counter.counts == {"scorer:pubsub-9": max_attempts}
+    (letter,) = publisher.calls
+    assert letter.topic == DEAD
+    assert f"gave up after {max_attempts} attempts" in letter.attributes["dead_letter_reason"]
+
+
+def test_the_settings_attempts_match_the_subscriptions_policy():
+    from infra.local import topology
+    from shared import config
+
+    assert config.load({}).max_delivery_attempts == topology.MAX_DELIVERY_ATTEMPTS
