@@ -107,3 +107,38 @@ class TopicRouter:
     def __call__(self, envelope, source: str | None = None) -> None:
         topic = (source or "").rsplit("/topics/", 1)[-1] if "/topics/" in (source or "") else ""
         self.handlers.get(topic, self.default)(envelope)
+
+
+
+def answer_failure(error: Exception):
+    """functions-framework's error handler for the push functions.
+
+    A failure inside our function body is transient (the push handler has
+    already dead-lettered what can never succeed): 500, so Pub/Sub retries.
+    A failure before it, while functions-framework parses the body (not
+    UTF-8, not a JSON object, not an event), can never succeed: 400 with a
+    log line, never a 500 that a push subscription would retry forever.
+    (Pub/Sub itself never sends such bodies; direct callers can.)"""
+    from werkzeug.exceptions import HTTPException
+
+    if isinstance(error, HTTPException):
+        return error
+    if _raised_inside_function(error):
+        log.error("push delivery failed, Pub/Sub will retry: %r", error)
+        return json.dumps({"error": {"code": "internal", "message": "transient failure"}}), 500, _JSON
+    log.error("push body refused before the handler ran (not a Pub/Sub push envelope): %r", error)
+    body = {"error": {"code": "invalid_json", "message": f"not a Pub/Sub push envelope: {type(error).__name__}"}}
+    return json.dumps(body), 400, _JSON
+
+
+_JSON = {"content-type": "application/json"}
+_FUNCTIONS_DIR = str(__import__("pathlib").Path(__file__).resolve().parents[1] / "functions")
+
+
+def _raised_inside_function(error: BaseException) -> bool:
+    traceback = error.__traceback__
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename.startswith(_FUNCTIONS_DIR):
+            return True
+        traceback = traceback.tb_next
+    return False

@@ -18,19 +18,24 @@ from tests.support import eventually, query_rows
 
 
 @contextlib.contextmanager
-def functions_with(stack, **env):
-    """Restart the scorer and log sink with ``env`` added; restore them after."""
+def services_with(stack, services, **env):
+    """Restart ``services`` with ``env`` added; restore them after."""
     saved = dict(stack.extra_env)
     stack.extra_env.update(env)
     try:
-        for service in ("scorer", "log_sink"):
+        for service in services:
             stack.restart(service)
         yield
     finally:
         stack.extra_env.clear()
         stack.extra_env.update(saved)
-        for service in ("scorer", "log_sink"):
+        for service in services:
             stack.restart(service)
+
+
+def functions_with(stack, **env):
+    """The scorer and log sink restarted with ``env`` (fault settings)."""
+    return services_with(stack, ("scorer", "log_sink"), **env)
 
 
 class ReplyRecorder:

@@ -251,3 +251,22 @@ def test_the_settings_attempts_match_the_subscriptions_policy():
     from shared import config
 
     assert config.load({}).max_delivery_attempts == topology.MAX_DELIVERY_ATTEMPTS
+
+
+def test_a_body_functions_framework_cannot_parse_is_refused_with_400_not_retried():
+    from shared.push import answer_failure
+
+    try:
+        b"\x80".decode("utf-8")
+    except UnicodeDecodeError as error:
+        body, status, headers = answer_failure(error)
+    assert status == 400 and json.loads(body)["error"]["code"] == "invalid_json"
+
+
+def test_http_errors_pass_through_the_push_error_handler():
+    from werkzeug.exceptions import NotFound
+
+    from shared.push import answer_failure
+
+    error = NotFound()
+    assert answer_failure(error) is error
