@@ -34,6 +34,7 @@ class ApiError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.retry_after_s: int | None = None  # sent as Retry-After (429, 503)
 
     @property
     def status(self) -> int:
