@@ -108,3 +108,8 @@ corpus: up
 
 bench-corpus: deps
 	PYTHONPATH=$(CURDIR) $(PY) bench/corpus.py
+
+# Load on ingress at rising rates (bench/load.py), next to the platform floor.
+.PHONY: bench-load
+bench-load: deps
+	PYTHONPATH=$(CURDIR) $(PY) bench/load.py $(LOAD_ARGS)
