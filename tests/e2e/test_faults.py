@@ -17,9 +17,12 @@ import pytest
 from infra.local import topology
 from tests.e2e.reliability import ReplyRecorder, check_invariants, functions_with, send_utterances
 
-# 500 is the issue's figure; see RELIABILITY.md for the time it takes.
-FAULT_UTTERANCES = int(os.environ.get("FAULT_UTTERANCES", "500"))
-CRASH_UTTERANCES = int(os.environ.get("CRASH_UTTERANCES", "120"))
+# The issue asks for 500; the local log sink writes 1-4 rows/s (one push, one
+# insertAll per row; slower with faults and a busy machine), so 500 take 3 to
+# over 7 minutes and would hold up the suite: 100 by default (RELIABILITY.md);
+# FAULT_UTTERANCES=500 for the full figure.
+FAULT_UTTERANCES = int(os.environ.get("FAULT_UTTERANCES", "100"))
+CRASH_UTTERANCES = int(os.environ.get("CRASH_UTTERANCES", "60"))
 CONVERSATIONS = 50
 # Fewer faults per message than delivery attempts: every fault is transient,
 # so every message must come through (a fault that never clears is
@@ -35,6 +38,7 @@ def expect_exactly_once(outcome):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_faults_at_every_point_lose_and_double_nothing(stack, clients, settings, unique, pull):
     dead = [pull(topology.dead_letter_topic(t)) for t in ("utterances", "selection-logs")]
     recorder = ReplyRecorder(clients.firestore)
@@ -60,7 +64,9 @@ def test_faults_at_every_point_lose_and_double_nothing(stack, clients, settings,
 
 
 @pytest.mark.slow
-def test_a_scorer_killed_mid_run_loses_and_doubles_nothing(stack, clients, settings, unique):
+def test_push_targets_killed_mid_run_lose_and_double_nothing(stack, clients, settings, unique):
+    """SIGKILL the scorer and the log sink (the push targets) with utterances in
+    flight; pushes fail while they are down; restart them; same invariants."""
     recorder = ReplyRecorder(clients.firestore)
     try:
         sender = threading.Thread(
@@ -70,8 +76,10 @@ def test_a_scorer_killed_mid_run_loses_and_doubles_nothing(stack, clients, setti
         sender.start()
         time.sleep(1.5)  # utterances in flight
         stack.kill("scorer")
+        stack.kill("log_sink")
         time.sleep(2.0)  # pushes fail meanwhile; Pub/Sub backs off and retries
         stack.restart("scorer")
+        stack.restart("log_sink")
         sender.join()
         assert len(accepted) == CRASH_UTTERANCES
         outcome = check_invariants(clients, settings, recorder, accepted, unique, CONVERSATIONS, timeout_s=300)

@@ -60,15 +60,18 @@ BODIES = {
     "/v1/feedback": lambda unique: {"message_id": "01HZX3J9K8M2N4P6Q8R0S2T4V6", "reward": 1, "user_id": "u1", "source": "explicit"},
 }
 TOPIC = {"/v1/utterances": "utterances", "/v1/feedback": "feedback"}
-NOW = int(time.time())
+
+def now() -> int:
+    """Read when the test runs: a timestamp taken at collection goes stale in a long suite."""
+    return int(time.time())
 
 REFUSED = [
     ("no credential", lambda body, p: {}),
     ("bad HMAC", lambda body, p: {SIGNATURE_HEADER: sign("wrong-secret", body)}),
     ("HMAC of another body", lambda body, p: {SIGNATURE_HEADER: sign(SECRET, body + b" ")}),
-    ("replayed: signed 10 minutes ago", lambda body, p: {SIGNATURE_HEADER: sign(SECRET, body, timestamp=NOW - 600)}),
-    ("signed 10 minutes in the future", lambda body, p: {SIGNATURE_HEADER: sign(SECRET, body, timestamp=NOW + 600)}),
-    ("signature header without v1", lambda body, p: {SIGNATURE_HEADER: f"t={NOW}"}),
+    ("replayed: signed 10 minutes ago", lambda body, p: {SIGNATURE_HEADER: sign(SECRET, body, timestamp=now() - 600)}),
+    ("signed 10 minutes in the future", lambda body, p: {SIGNATURE_HEADER: sign(SECRET, body, timestamp=now() + 600)}),
+    ("signature header without v1", lambda body, p: {SIGNATURE_HEADER: f"t={now()}"}),
     ("signature header garbage", lambda body, p: {SIGNATURE_HEADER: "hello"}),
     ("ID token of another project", lambda body, p: {"Authorization": "Bearer " + token("other", "u1")}),
     ("forged ID token: wrong issuer", lambda body, p: {"Authorization": "Bearer " + token(p, "u1", iss="https://evil.example")}),
