@@ -1,6 +1,8 @@
 # zatsudan: every command a person runs. Each target builds what it needs.
 #   make run    start the local stack, seed the demo corpus, chat in the terminal
 #   make test   the whole test suite (starts and stops its own stack)
+#   make train  tune the dual encoder in parallel (TRIALS=4 WORKERS=2), publish the best
+#   make eval   recall@k of the published model against TF-IDF, BM25, random
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -16,7 +18,7 @@ export STACK_PORT_BASE
 PY := $(VENV)/bin/python
 STACK := PYTHONPATH=$(CURDIR) $(PY) -m infra.local.stack
 
-.PHONY: help deps up down status run seed chat test test-unit bench clean
+.PHONY: help deps up down status run seed chat test test-unit bench clean train eval bench-scorer
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -67,3 +69,17 @@ bench: deps
 
 clean: down
 	rm -rf .run
+
+# Dual-encoder ranker. Training shares the machine: nice, one TF thread per worker.
+TRIALS ?= 4
+WORKERS ?= 2
+EPOCHS ?= 5
+
+train: seed
+	PYTHONPATH=$(CURDIR) nice -n 10 $(PY) -m jobs.train.run --trials $(TRIALS) --workers $(WORKERS) --epochs $(EPOCHS) --env .run/stack.env
+
+eval: $(VENV)/.ready
+	PYTHONPATH=$(CURDIR) nice -n 10 $(PY) -m jobs.train.evaluate --out .run/eval.json
+
+bench-scorer: $(VENV)/.ready
+	PYTHONPATH=$(CURDIR) $(PY) bench/scorer.py

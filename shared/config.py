@@ -40,6 +40,11 @@ class Settings:
     candidate_cache_ttl_s: float = 60.0
     candidate_cache_size: int = 4096
     max_text_chars: int = 1000
+    # Dual-encoder ranker: where models are kept (a folder or gs://), how often
+    # a scorer re-reads models/current, and the trial queue.
+    model_store: str = ".run/models"
+    model_pointer_ttl_s: float = 30.0
+    train_trials_topic: str = "train-trials"
 
     @property
     def selections_table_id(self) -> str:
@@ -74,4 +79,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         candidate_cache_ttl_s=float(env.get("CANDIDATE_CACHE_TTL_S", Settings.candidate_cache_ttl_s)),
         candidate_cache_size=int(env.get("CANDIDATE_CACHE_SIZE", Settings.candidate_cache_size)),
         max_text_chars=int(env.get("MAX_TEXT_CHARS", Settings.max_text_chars)),
+        model_store=env.get("MODEL_STORE", Settings.model_store),
+        model_pointer_ttl_s=float(env.get("MODEL_POINTER_TTL_S", Settings.model_pointer_ttl_s)),
+        train_trials_topic=env.get("TRAIN_TRIALS_TOPIC", Settings.train_trials_topic),
     )
