@@ -25,20 +25,21 @@ from pathlib import Path
 
 from jobs.train.data import DataSpec
 from jobs.train.trials import TrialRecords, propose
-from jobs.train.worker import LEASE_S, SUBSCRIPTION
+from jobs.train.worker import LEASE_S, subscription_for
 
 REPO = Path(__file__).resolve().parents[2]
 MAX_DELIVERY_ATTEMPTS = 5
 POLL_S = 1.0
 
 
-def ensure_queue(project: str, topic: str, subscription: str = SUBSCRIPTION) -> str:
+def ensure_queue(project: str, topic: str) -> str:
     """Creates what is missing; returns the subscription path."""
     from google.api_core.exceptions import AlreadyExists
     from google.cloud import pubsub_v1
 
     publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
     dead = f"{topic}-dead"
+    subscription = subscription_for(topic)
     for name in (topic, dead):
         try:
             publisher.create_topic(name=publisher.topic_path(project, name))

@@ -35,7 +35,12 @@ from shared.ranking.ngrams import encode
 log = logging.getLogger("jobs.train.worker")
 
 LEASE_S = 10  # the subscription's ack deadline, and each extension
-SUBSCRIPTION = "train-trials-workers"
+
+
+def subscription_for(topic: str) -> str:
+    """The workers' pull subscription on a trials topic (``train-trials-workers``)."""
+    return f"{topic}-workers"
+
 # Japanese pairs are few (chatterbot-corpus): repeat them so each epoch sees
 # them about as often as a few thousand English ones.
 JA_REPEAT = 4
@@ -172,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     worker = f"{socket.gethostname()}:{os.getpid()}"
     done = work(
         subscriber,
-        subscriber.subscription_path(settings.project, SUBSCRIPTION),
+        subscriber.subscription_path(settings.project, subscription_for(settings.train_trials_topic)),
         open_store(settings.model_store),
         TrialRecords(Clients(settings).firestore),
         worker,
