@@ -21,7 +21,7 @@ import json
 import random
 import sys
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Sequence
 
 from jobs.train.data import DataSpec, Pair, load_pairs
 from shared.ranking import Candidate, Context, Ranker, Scored

@@ -14,10 +14,9 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
-
 import numpy as np
 
-from shared.ranking.ngrams import NgramConfig, encode
+from shared.ranking.ngrams import NgramConfig
 
 
 def configure_threads(threads: int = 1) -> None:
@@ -162,16 +161,34 @@ def towers(model):
     )
 
 
-def train_epoch(model, contexts: np.ndarray, replies: np.ndarray, hp: HParams, epoch: int, seed: int) -> float:
-    """One epoch; the shuffle depends only on (seed, epoch), so a resumed
-    trial sees the same batches it would have seen without the interruption."""
+def train_epoch(model, groups: Sequence[tuple[np.ndarray, np.ndarray, int]], hp: HParams, epoch: int, seed: int) -> float:
+    """One epoch over ``groups`` of (contexts, replies, passes), one per language.
+
+    A batch holds one language only: across scripts every negative is
+    trivially wrong, and Japanese would learn nothing from English
+    negatives. A small group may be passed over more than once per epoch,
+    each pass shuffled on its own, so no pair meets itself in a batch. The
+    shuffles depend only on (seed, epoch), so a resumed trial sees the same
+    batches it would have seen without the interruption.
+    """
     import tensorflow as tf
 
-    batch = min(hp.batch_size, len(contexts))
+    parts = []
+    for group, (contexts, replies, passes) in enumerate(groups):
+        batch = min(hp.batch_size, len(contexts))
+        if batch < 2:
+            continue
+        for copy in range(passes):
+            parts.append(
+                tf.data.Dataset.from_tensor_slices((contexts, replies))
+                .shuffle(len(contexts), seed=((seed * 1000 + epoch) * 100 + group) * 100 + copy, reshuffle_each_iteration=False)
+                .batch(batch, drop_remainder=True)
+            )
+    dataset = parts[0]
+    for part in parts[1:]:
+        dataset = dataset.concatenate(part)
     dataset = (
-        tf.data.Dataset.from_tensor_slices((contexts, replies))
-        .shuffle(len(contexts), seed=seed * 1000 + epoch, reshuffle_each_iteration=False)
-        .batch(batch, drop_remainder=True)
+        dataset.shuffle(100_000, seed=seed * 1000 + epoch, reshuffle_each_iteration=False)
         # Label of row i is column i: its own reply among the batch's replies.
         .map(lambda c, r: ((c, r), tf.range(tf.shape(c)[0])))
     )
@@ -196,9 +213,15 @@ def recall_at_1_of_10(context_vectors: np.ndarray, reply_vectors: np.ndarray, se
     return hits / total if total else 0.0
 
 
-def validation_recall(model, valid_contexts: np.ndarray, valid_replies: np.ndarray) -> float:
+def validation_recall(model, groups: Sequence[tuple[np.ndarray, np.ndarray]]) -> float:
+    """Mean over languages of recall@1 of 10 (each language ranked among its own)."""
     context_tower, reply_tower = towers(model)
-    return recall_at_1_of_10(embed(context_tower, valid_contexts), embed(reply_tower, valid_replies))
+    recalls = [
+        recall_at_1_of_10(embed(context_tower, contexts), embed(reply_tower, replies))
+        for contexts, replies in groups
+        if len(contexts) >= 10
+    ]
+    return float(np.mean(recalls)) if recalls else 0.0
 
 
 def to_bytes(model) -> bytes:
@@ -229,10 +252,6 @@ def to_tflite(tower) -> bytes:
     with tempfile.TemporaryDirectory() as folder:
         tower.export(folder, format="tf_saved_model", verbose=False)
         return tf.lite.TFLiteConverter.from_saved_model(folder).convert()
-
-
-def encode_texts(texts: Sequence[str], ngram: NgramConfig) -> np.ndarray:
-    return encode(list(texts), ngram)
 
 
 def npz_bytes(**arrays) -> bytes:

@@ -41,9 +41,9 @@ def subscription_for(topic: str) -> str:
     """The workers' pull subscription on a trials topic (``train-trials-workers``)."""
     return f"{topic}-workers"
 
-# Japanese pairs are few (chatterbot-corpus): repeat them so each epoch sees
-# them about as often as a few thousand English ones.
-JA_REPEAT = 4
+# Passes over each language's pairs per epoch: the Japanese pairs are few
+# (chatterbot-corpus), so they are seen more often.
+PASSES = {"ja": 4, "en": 1}
 
 
 class Lease:
@@ -72,9 +72,16 @@ class Lease:
         self._thread.join()
 
 
-def _arrays(pairs: list[Pair], trial: Trial, repeat_ja: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    chosen = [p for p in pairs for _ in range(repeat_ja if p.lang == "ja" else 1)]
-    return encode([p.context for p in chosen], trial.ngram), encode([p.reply for p in chosen], trial.ngram)
+def by_language(pairs: list[Pair], trial: Trial) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """lang -> (context ids, reply ids), in a stable order."""
+    langs = sorted({p.lang for p in pairs})
+    return {
+        lang: (
+            encode([p.context for p in pairs if p.lang == lang], trial.ngram),
+            encode([p.reply for p in pairs if p.lang == lang], trial.ngram),
+        )
+        for lang in langs
+    }
 
 
 def train_trial(trial: Trial, store: ModelStore, records: TrialRecords | None, worker: str) -> dict:
@@ -93,15 +100,15 @@ def train_trial(trial: Trial, store: ModelStore, records: TrialRecords | None, w
         return state  # finished before, but the ack was lost
     log.info("trial %s: epoch %d of %d on %s", trial.trial_id, resumed_from, trial.hparams.epochs, worker)
     splits = load_pairs(trial.data)
-    contexts, replies = _arrays(splits["train"], trial, JA_REPEAT)
-    valid_contexts, valid_replies = _arrays(splits["valid"], trial)
+    train = [(c, r, PASSES.get(lang, 1)) for lang, (c, r) in by_language(splits["train"], trial).items()]
+    valid = list(by_language(splits["valid"], trial).values())
     if resumed_from:
         model = model_lib.from_bytes(checkpoints.read(state["model"]))
     else:
         model = model_lib.build(trial.hparams, trial.ngram)
     for epoch in range(resumed_from, trial.hparams.epochs):
-        loss = model_lib.train_epoch(model, contexts, replies, trial.hparams, epoch, trial.data.seed)
-        val_recall = model_lib.validation_recall(model, valid_contexts, valid_replies)
+        loss = model_lib.train_epoch(model, train, trial.hparams, epoch, trial.data.seed)
+        val_recall = model_lib.validation_recall(model, valid)
         name = f"epoch-{epoch + 1}.keras"
         checkpoints.write(name, model_lib.to_bytes(model))
         previous = state.get("model")

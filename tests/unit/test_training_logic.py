@@ -14,7 +14,7 @@ from jobs.train.model import HParams
 from jobs.train.run import best_trial
 from jobs.train.trials import Trial, propose
 from jobs.train.data import DataSpec
-from shared.ranking import Candidate, Context, sort_scored
+from shared.ranking import Context, sort_scored
 
 
 def test_the_split_is_by_conversation_stable_and_near_its_shares():
