@@ -18,7 +18,7 @@ export STACK_PORT_BASE
 PY := $(VENV)/bin/python
 STACK := PYTHONPATH=$(CURDIR) $(PY) -m infra.local.stack
 
-.PHONY: help deps up down status run seed chat test test-unit bench clean train eval bench-scorer
+.PHONY: help deps up down status run seed chat test test-unit bench clean web browser train eval bench-scorer
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -39,7 +39,7 @@ $(BQ_VENV)/.ready: infra/local/requirements-bigquery.txt infra/local/install_duc
 
 deps: $(VENV)/.ready $(BQ_VENV)/.ready
 
-up: deps
+up: deps web
 	$(STACK) up
 
 down: $(VENV)/.ready
@@ -55,10 +55,11 @@ chat: $(VENV)/.ready
 	PYTHONPATH=$(CURDIR) $(PY) -m jobs.chat --env .run/stack.env
 
 run: seed
+	@echo "web chat: $$(grep '^WEB_URL=' .run/stack.env | cut -d= -f2-)/  (replies from $$(grep '^REPLY_STORE=' .run/stack.env | cut -d= -f2-))"
 	@echo "chat: type a line (Japanese or English); Ctrl-D to leave. The stack keeps running: make down."
 	PYTHONPATH=$(CURDIR) $(PY) -m jobs.chat --env .run/stack.env
 
-test: deps
+test: deps web browser
 	PYTHONPATH=$(CURDIR) $(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: $(VENV)/.ready
@@ -69,6 +70,21 @@ bench: deps
 
 clean: down
 	rm -rf .run
+
+# The web chat page: the Firebase JS SDK bundled by esbuild (both pinned in
+# web/package-lock.json); served by the stack's web server, nothing from a CDN.
+web: web/dist/app.js
+
+web/dist/app.js: web/package.json web/package-lock.json web/src/main.js
+	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent
+
+# Headless Chromium for the web chat tests: Debian's package, driven by Playwright.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { \
+	  echo "installing Debian's chromium for the web chat tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 # Dual-encoder ranker. Training shares the machine: nice, one TF thread per worker.
 TRIALS ?= 4
