@@ -89,10 +89,11 @@ browser:
 # Dual-encoder ranker. Training shares the machine: nice, one TF thread per worker.
 TRIALS ?= 4
 WORKERS ?= 2
-EPOCHS ?= 5
+EPOCHS ?= 3
+CHITCHAT ?= 4000
 
 train: seed
-	PYTHONPATH=$(CURDIR) nice -n 10 $(PY) -m jobs.train.run --trials $(TRIALS) --workers $(WORKERS) --epochs $(EPOCHS) --env .run/stack.env
+	PYTHONPATH=$(CURDIR) nice -n 10 $(PY) -m jobs.train.run --trials $(TRIALS) --workers $(WORKERS) --epochs $(EPOCHS) --chitchat-conversations $(CHITCHAT) --env .run/stack.env
 
 eval: $(VENV)/.ready
 	PYTHONPATH=$(CURDIR) nice -n 10 $(PY) -m jobs.train.evaluate --out .run/eval.json

@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trials", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--chitchat-conversations", type=int, default=DataSpec.chitchat_conversations)
     parser.add_argument("--seed", type=int, default=DataSpec.seed, help="split and search seed")
     parser.add_argument("--timeout-s", type=float, default=3600)
