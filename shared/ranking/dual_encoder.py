@@ -165,11 +165,15 @@ class ModelPointer:
     def _refresh(self) -> None:
         try:
             pointer = self._read_pointer()
+        except Exception:
+            log.exception("reading models/current failed; serving %s", self._model.version)
+            return
+        with self._lock:
             if not pointer or pointer.get("version") in (self._model.version, self._loading):
-                return
+                return  # unchanged, or already loading in another thread
             self._loading = pointer["version"]
-            model = self._load_logged(pointer)
-            self._model = model  # one reference swap: requests see old or new, whole
+        try:
+            self._model = self._load_logged(pointer)  # one reference swap: requests see old or new, whole
         except Exception:  # keep serving the old version; the next TTL retries
             log.exception("loading the new model version failed")
         finally:

@@ -129,3 +129,30 @@ def test_importing_the_serving_module_imports_neither_tensorflow_nor_litert():
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_failed_pointer_read_after_the_first_load_keeps_the_model_serving():
+    harness = Harness("v1", ttl_s=1.0)
+    harness.models.current()
+
+    def unreachable():
+        raise ConnectionError("firestore is down")
+
+    harness.models._read_pointer = unreachable
+    harness.clock.now = 5.0
+    assert harness.models.current().version == "v1"
+    harness.settle()
+    assert harness.models.current().version == "v1"
+
+
+def test_a_slow_load_is_not_started_twice_by_later_ttl_checks():
+    gate = threading.Event()
+    harness = Harness("v1", ttl_s=1.0, gate=gate)
+    harness.models.current()
+    harness.pointer = pointer_to("v2")
+    for now in (5.0, 10.0, 15.0):
+        harness.clock.now = now
+        harness.models.current()
+    gate.set()
+    harness.settle()
+    assert harness.loaded == ["/models/v1", "/models/v2"]
