@@ -17,6 +17,7 @@ PY := $(VENV)/bin/python
 STACK := PYTHONPATH=$(CURDIR) $(PY) -m infra.local.stack
 
 .PHONY: help deps up down status run seed chat test test-unit bench clean
+.PHONY: deploy
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -67,3 +68,10 @@ bench: deps
 
 clean: down
 	rm -rf .run
+
+# Deploy the functions to Google Cloud (after `terraform apply` in infra/terraform):
+#   make deploy PROJECT=my-project REGION=asia-northeast1 [DRY_RUN=1]
+REGION ?= asia-northeast1
+deploy: $(VENV)/.ready
+	@test -n "$(PROJECT)" || { echo "usage: make deploy PROJECT=<project id> [REGION=$(REGION)] [DRY_RUN=1]"; exit 1; }
+	PYTHONPATH=$(CURDIR) $(PY) -m infra.deploy --project=$(PROJECT) --region=$(REGION) $(if $(DRY_RUN),--dry-run)

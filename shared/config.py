@@ -40,6 +40,9 @@ class Settings:
     candidate_cache_ttl_s: float = 60.0
     candidate_cache_size: int = 4096
     max_text_chars: int = 1000
+    # The key webhook callers present (production: a Secret Manager secret
+    # mounted by the deploy step).
+    webhook_key: str | None = None
 
     @property
     def selections_table_id(self) -> str:
@@ -74,4 +77,5 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         candidate_cache_ttl_s=float(env.get("CANDIDATE_CACHE_TTL_S", Settings.candidate_cache_ttl_s)),
         candidate_cache_size=int(env.get("CANDIDATE_CACHE_SIZE", Settings.candidate_cache_size)),
         max_text_chars=int(env.get("MAX_TEXT_CHARS", Settings.max_text_chars)),
+        webhook_key=env.get("WEBHOOK_KEY") or None,
     )
