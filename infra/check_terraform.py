@@ -244,9 +244,9 @@ class Checker:
         self.problems += _compare(
             "environment variable", read - set(LOCAL_ONLY_VARIABLES), set(env) | secret_variables
         )
-        for variable in sorted(SECRET_VARIABLES & set(env)):
+        for variable in sorted(set(SECRET_VARIABLES) & set(env)):
             self.problems.append(f"environment variable {variable!r} is a secret: mount it, do not set it in plain text")
-        for variable in sorted(secret_variables - SECRET_VARIABLES):
+        for variable in sorted(secret_variables - set(SECRET_VARIABLES)):
             self.problems.append(f"environment variable {variable!r} is mounted from a secret but is not secret")
         for variable, reader in SECRET_VARIABLES.items():
             holders = sorted(function for function, variables in secrets.items() if variable in variables)
