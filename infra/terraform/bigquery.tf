@@ -6,7 +6,9 @@ resource "google_bigquery_dataset" "zatsudan" {
   dataset_id  = var.bigquery_dataset
   location    = var.bigquery_location
   description = "zatsudan: one row per reply, for comparing ranking algorithms."
-  depends_on  = [google_project_service.api]
+  # Tables go with the dataset on destroy only once protect_data is false.
+  delete_contents_on_destroy = !var.protect_data
+  depends_on                 = [google_project_service.api]
 }
 
 resource "google_bigquery_table" "selections" {
@@ -14,7 +16,7 @@ resource "google_bigquery_table" "selections" {
   table_id            = "selections"
   schema              = file("${path.module}/../../shared/schemas/selections.json")
   clustering          = ["algorithm"]
-  deletion_protection = true
+  deletion_protection = var.protect_data
 
   time_partitioning {
     type  = "DAY"

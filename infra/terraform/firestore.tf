@@ -5,7 +5,9 @@ resource "google_firestore_database" "default" {
   name        = "(default)"
   location_id = var.firestore_location
   type        = "FIRESTORE_NATIVE"
-  depends_on  = [google_project_service.api]
+  # ABANDON leaves the data in place when Terraform forgets the database.
+  deletion_policy = var.protect_data ? "ABANDON" : "DELETE"
+  depends_on      = [google_project_service.api]
 }
 
 # Recent turns are read by turn_id descending within conversations/{c}/turns

@@ -5,6 +5,7 @@ resource "google_storage_bucket" "corpus" {
   location                    = var.region
   uniform_bucket_level_access = true
   public_access_prevention    = "enforced"
+  force_destroy               = !var.protect_data
 
   # Shards are derived data, rebuilt from the sources: old ones go.
   lifecycle_rule {
@@ -23,6 +24,7 @@ resource "google_storage_bucket" "models" {
   location                    = var.region
   uniform_bucket_level_access = true
   public_access_prevention    = "enforced"
+  force_destroy               = !var.protect_data
 
   # Models are versioned: a few previous versions stay for rollback.
   versioning {

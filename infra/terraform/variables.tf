@@ -119,3 +119,9 @@ variable "alert_notification_channels" {
   type        = list(string)
   default     = []
 }
+
+variable "protect_data" {
+  description = "Keep the Firestore database, the BigQuery table and non-empty buckets on destroy. Set false (and apply) before `terraform destroy` to remove them."
+  type        = bool
+  default     = true
+}
