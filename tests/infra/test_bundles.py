@@ -16,7 +16,6 @@ import os
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -55,7 +54,7 @@ def install(function: deploy.Function, root: Path) -> tuple[Path, Path]:
     venv = root / f"venv-{function.name}"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     subprocess.run(
-        [f"{venv}/bin/pip", "install", "--quiet", "--disable-pip-version-check", "-r", "requirements.txt"],
+        [f"{venv}/bin/pip", "install", "--quiet", "--no-compile", "--disable-pip-version-check", "-r", "requirements.txt"],
         cwd=bundle, env=isolated_env(venv), check=True, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     return bundle, venv
@@ -64,9 +63,8 @@ def install(function: deploy.Function, root: Path) -> tuple[Path, Path]:
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     root = tmp_path_factory.mktemp("bundles")
-    with ThreadPoolExecutor(max_workers=len(deploy.FUNCTIONS)) as pool:
-        done = dict(zip([f.name for f in deploy.FUNCTIONS], pool.map(lambda f: install(f, root), deploy.FUNCTIONS)))
-    return done
+    # One at a time: parallel pips fight over two cores and the network (slower).
+    return {function.name: install(function, root) for function in deploy.FUNCTIONS}
 
 
 def function(name: str) -> deploy.Function:
