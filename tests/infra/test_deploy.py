@@ -173,8 +173,8 @@ def gcloud_runs(dry_run, tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_gcloud_rejects_an_unknown_flag_before_any_request(gcloud_runs):
-    fake, _, bogus = gcloud_runs
+def test_gcloud_rejects_an_unknown_flag(gcloud_runs):
+    _, _, bogus = gcloud_runs
     assert bogus.returncode == 2 and "unrecognized arguments: --no-such-flag=1" in bogus.stderr
 
 
