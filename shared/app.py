@@ -16,7 +16,7 @@ from shared import config, logs, text
 from shared.clients import Clients
 from shared.config import Settings
 from shared.events import SelectionLog, UtteranceEvent
-from shared.http import Route, require_key, serve
+from shared.http import Route, serve
 from shared.ingress import IngressService
 from shared.log_sink import LogSinkService
 from shared.pubsub import Publisher
@@ -71,10 +71,7 @@ def build_ingress(settings: Settings, clients: Clients) -> Callable:
         ("POST", "/v1/utterances"): Route(service.accept_utterance, status=202, takes_json=True),
         ("GET", "/healthz"): Route(lambda: {"status": "ok"}),
     }
-    handle = lambda request: serve(request, routes)  # noqa: E731
-    if settings.webhook_key:  # production mounts it from Secret Manager
-        return require_key(settings.webhook_key, handle, open_paths=frozenset({"/healthz"}))
-    return handle
+    return lambda request: serve(request, routes)
 
 
 def build_scorer_service(settings: Settings, clients: Clients) -> ScorerService:

@@ -17,7 +17,6 @@ STATUS_BY_CODE: dict[str, HTTPStatus] = {
     "method_not_allowed": HTTPStatus.METHOD_NOT_ALLOWED,
     "payload_too_large": HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
     "unsupported_media_type": HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-    "unauthenticated": HTTPStatus.UNAUTHORIZED,
     # Not the caller's fault: the publish did not go through. Safe to retry.
     "unavailable": HTTPStatus.SERVICE_UNAVAILABLE,
     # A bug on our side; logged with its traceback.

@@ -7,7 +7,6 @@ never sees an HTML error page and never a 5xx for what it sent.
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 from dataclasses import dataclass
@@ -69,22 +68,3 @@ def serve(request: flask.Request, routes: Mapping[tuple[str, str], Route]) -> fl
         log.exception("unhandled error")
         error = ApiError("internal", "internal error")
         return respond(error.body(), error.status)
-
-
-WEBHOOK_KEY_HEADER = "X-Webhook-Key"
-
-
-def require_key(key: str, handler: Callable[[flask.Request], flask.Response], open_paths: frozenset[str]):
-    """Answers 401 unless the request carries ``key`` in X-Webhook-Key (paths in
-    ``open_paths``, such as health checks, excepted)."""
-    expected = key.encode()
-
-    def guarded(request: flask.Request) -> flask.Response:
-        path = request.path.rstrip("/") or "/"
-        given = request.headers.get(WEBHOOK_KEY_HEADER, "").encode()
-        if path not in open_paths and not hmac.compare_digest(given, expected):
-            error = ApiError("unauthenticated", f"missing or wrong {WEBHOOK_KEY_HEADER} header")
-            return respond(error.body(), error.status)
-        return handler(request)
-
-    return guarded

@@ -117,25 +117,3 @@ def test_the_shared_package_never_imports_tensorflow():
 
     app_module.build_scorer(Settings(), FakeClients())  # building loads no model
     assert "tensorflow" not in sys.modules
-
-
-@pytest.mark.parametrize(
-    "path, headers, status",
-    [
-        ("/v1/utterances", {}, 401),
-        ("/v1/utterances", {"X-Webhook-Key": "wrong"}, 401),
-        ("/v1/utterances", {"X-Webhook-Key": "s3cret"}, 202),
-        ("/healthz", {}, 200),
-    ],
-)
-def test_ingress_with_a_webhook_key_admits_only_callers_that_present_it(path, headers, status):
-    clients = FakeClients()
-    handler = app_module.build_ingress(Settings(project="p", router_seed=1, webhook_key="s3cret"), clients)
-    method = "GET" if path == "/healthz" else "POST"
-    body = {"user_id": "u", "text": "hello"} if method == "POST" else None
-    with flask.Flask(__name__).test_request_context(path, method=method, json=body, headers=headers):
-        response = handler(flask.request)
-    assert response.status_code == status
-    if status == 401:
-        assert response.get_json()["error"]["code"] == "unauthenticated"
-        assert clients.publisher.published == []

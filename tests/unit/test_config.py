@@ -61,8 +61,3 @@ def test_dead_letter_topics_and_topic_paths():
 def test_a_bad_number_fails_at_startup():
     with pytest.raises(ValueError):
         config.load({"CONTEXT_TURNS": "four"})
-
-
-@pytest.mark.parametrize("value, key", [("k3y", "k3y"), ("", None)])
-def test_webhook_key_is_optional(value, key):
-    assert config.load({"WEBHOOK_KEY": value}).webhook_key == key

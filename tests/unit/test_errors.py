@@ -26,7 +26,6 @@ def test_every_code_is_the_callers_fault_except_ours(code):
         ("method_not_allowed", 405),
         ("payload_too_large", 413),
         ("unsupported_media_type", 415),
-        ("unauthenticated", 401),
         ("unavailable", 503),
         ("internal", 500),
     ],
