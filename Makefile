@@ -16,8 +16,12 @@ export STACK_PORT_BASE
 PY := $(VENV)/bin/python
 STACK := PYTHONPATH=$(CURDIR) $(PY) -m infra.local.stack
 
+<<<<<<< HEAD
 .PHONY: help deps up down status run seed chat test test-unit bench clean
 .PHONY: deploy
+=======
+.PHONY: help deps up down status run seed chat test test-unit bench clean web browser
+>>>>>>> main
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -38,7 +42,7 @@ $(BQ_VENV)/.ready: infra/local/requirements-bigquery.txt infra/local/install_duc
 
 deps: $(VENV)/.ready $(BQ_VENV)/.ready
 
-up: deps
+up: deps web
 	$(STACK) up
 
 down: $(VENV)/.ready
@@ -54,10 +58,11 @@ chat: $(VENV)/.ready
 	PYTHONPATH=$(CURDIR) $(PY) -m jobs.chat --env .run/stack.env
 
 run: seed
+	@echo "web chat: $$(grep '^WEB_URL=' .run/stack.env | cut -d= -f2-)/  (replies from $$(grep '^REPLY_STORE=' .run/stack.env | cut -d= -f2-))"
 	@echo "chat: type a line (Japanese or English); Ctrl-D to leave. The stack keeps running: make down."
 	PYTHONPATH=$(CURDIR) $(PY) -m jobs.chat --env .run/stack.env
 
-test: deps
+test: deps web browser
 	PYTHONPATH=$(CURDIR) $(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: $(VENV)/.ready
@@ -69,9 +74,26 @@ bench: deps
 clean: down
 	rm -rf .run
 
+<<<<<<< HEAD
 # Deploy the functions to Google Cloud (after `terraform apply` in infra/terraform):
 #   make deploy PROJECT=my-project REGION=asia-northeast1 [DRY_RUN=1]
 REGION ?= asia-northeast1
 deploy: $(VENV)/.ready
 	@test -n "$(PROJECT)" || { echo "usage: make deploy PROJECT=<project id> [REGION=$(REGION)] [DRY_RUN=1]"; exit 1; }
 	PYTHONPATH=$(CURDIR) $(PY) -m infra.deploy --project=$(PROJECT) --region=$(REGION) $(if $(DRY_RUN),--dry-run)
+=======
+# The web chat page: the Firebase JS SDK bundled by esbuild (both pinned in
+# web/package-lock.json); served by the stack's web server, nothing from a CDN.
+web: web/dist/app.js
+
+web/dist/app.js: web/package.json web/package-lock.json web/src/main.js
+	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent
+
+# Headless Chromium for the web chat tests: Debian's package, driven by Playwright.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { \
+	  echo "installing Debian's chromium for the web chat tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+>>>>>>> main

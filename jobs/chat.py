@@ -3,8 +3,9 @@
     python -m jobs.chat --env .run/stack.env            # interactive
     python -m jobs.chat --env .run/stack.env --once こんにちは
 
-The reply is awaited with a Firestore listener on ``reply_path`` (never by
-polling), exactly as a mobile client would.
+The reply is awaited with a listener on ``reply_path`` (never by polling),
+exactly as a mobile client would: a Firestore ``on_snapshot`` listener, or a
+Realtime Database ``listen`` (``REPLY_STORE=rtdb``).
 """
 
 from __future__ import annotations
@@ -53,6 +54,33 @@ class FirestoreReplyWatcher:
         return found[0] if found else None
 
 
+class RtdbReplyWatcher:
+    """Waits for a Realtime Database node to exist, by ``Reference.listen``."""
+
+    def __init__(self, root_reference) -> None:
+        self._root = root_reference
+
+    def wait(self, path: str, timeout: float) -> dict | None:
+        arrived = threading.Event()
+        found: list[dict] = []
+        node = self._root.child(path.lstrip("/"))
+
+        def on_event(event):
+            # The first event is a put of the current value at "/"; a reply is
+            # written with one set, so it arrives whole in one put at "/".
+            if event.event_type == "put" and event.path == "/" and event.data and not arrived.is_set():
+                found.append({"keywords": [], **event.data})  # RTDB drops an empty list
+                arrived.set()
+
+        registration = node.listen(on_event)
+        try:
+            arrived.wait(timeout)
+        finally:
+            # close() returns at the stream's next keep-alive: do not make the user wait for it.
+            threading.Thread(target=registration.close, daemon=True).start()
+        return found[0] if found else None
+
+
 class ChatClient:
     def __init__(self, ingress_url: str, watcher, user_id: str, session: requests.Session | None = None) -> None:
         self.ingress_url = ingress_url.rstrip("/")
@@ -89,7 +117,10 @@ def make_watcher(store: str):
     from shared.clients import Clients
 
     clients = Clients(config.load())
-    watchers = {"firestore": lambda: FirestoreReplyWatcher(clients.firestore)}
+    watchers = {
+        "firestore": lambda: FirestoreReplyWatcher(clients.firestore),
+        "rtdb": lambda: RtdbReplyWatcher(clients.rtdb),
+    }
     return watchers[store]()
 
 

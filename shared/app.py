@@ -13,6 +13,7 @@ import threading
 from typing import Callable, TypeVar
 
 from shared import config, logs, text
+from shared.auth import Authenticator, warn_if_off
 from shared.clients import Clients
 from shared.config import Settings
 from shared.events import SelectionLog, UtteranceEvent
@@ -67,11 +68,20 @@ def build_ingress(settings: Settings, clients: Clients) -> Callable:
     rankers = RankerRegistry()
     router = WeightedRouter.from_spec(settings.algorithm_weights, settings.router_seed, known=rankers.names())
     service = IngressService(settings, router, Publisher(clients.publisher, settings.project))
+    authenticator = Authenticator(
+        settings.auth_mode,
+        settings.webhook_secret,
+        lambda token: clients.verify_id_token(token),
+        settings.webhook_tolerance_s,
+    )
+    warn_if_off(settings.auth_mode)
     routes = {
-        ("POST", "/v1/utterances"): Route(service.accept_utterance, status=202, takes_json=True),
+        ("POST", "/v1/utterances"): Route(
+            service.accept_utterance, status=202, takes_json=True, authenticate=authenticator.check
+        ),
         ("GET", "/healthz"): Route(lambda: {"status": "ok"}),
     }
-    return lambda request: serve(request, routes)
+    return lambda request: serve(request, routes, settings.cors_origins)
 
 
 def build_scorer_service(settings: Settings, clients: Clients) -> ScorerService:

@@ -18,7 +18,7 @@ from shared.config import Settings
 class Clients:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # one client may be made from another (rtdb from firebase_app)
         self._made: dict[str, Any] = {}
 
     def _once(self, name: str, make: Callable[[], Any]) -> Any:
@@ -35,6 +35,52 @@ class Clients:
             return firestore.Client(project=self.settings.project)
 
         return self._once("firestore", make)
+
+    @property
+    def firebase_app(self):
+        """A firebase_admin app of this process's own (not the global default).
+
+        Against emulators (``FIREBASE_DATABASE_EMULATOR_HOST`` or
+        ``FIREBASE_AUTH_EMULATOR_HOST`` set) firebase_admin still wants a
+        credential object: an anonymous one is enough there. In production the
+        app uses Application Default Credentials."""
+
+        def make():
+            import os
+            import uuid
+
+            import firebase_admin
+            from firebase_admin import credentials
+
+            emulated = any(os.environ.get(v) for v in ("FIREBASE_DATABASE_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST"))
+            credential = AnonymousCredential() if emulated else credentials.ApplicationDefault()
+            return firebase_admin.initialize_app(
+                credential,
+                {"databaseURL": self.settings.database_url, "projectId": self.settings.project},
+                name=f"zatsudan-{uuid.uuid4().hex[:8]}",
+            )
+
+        return self._once("firebase_app", make)
+
+    @property
+    def rtdb(self):
+        """The Realtime Database root reference (``firebase_admin.db``)."""
+
+        def make():
+            from firebase_admin import db
+
+            return db.reference("/", app=self.firebase_app)
+
+        return self._once("rtdb", make)
+
+    def verify_id_token(self, token: str) -> dict:
+        """Claims of a Firebase ID token (``uid`` included), or an exception.
+
+        With ``FIREBASE_AUTH_EMULATOR_HOST`` set, firebase_admin accepts the
+        emulator's unsigned tokens (it still checks audience and issuer)."""
+        from firebase_admin import auth
+
+        return auth.verify_id_token(token, app=self.firebase_app)
 
     @property
     def publisher(self):
@@ -66,3 +112,15 @@ class Clients:
             return bigquery.Client(project=self.settings.project)
 
         return self._once("bigquery", make)
+
+
+def AnonymousCredential():
+    """A firebase_admin credential whose Google credential is anonymous (emulators only)."""
+    import google.auth.credentials
+    from firebase_admin import credentials
+
+    class _Anonymous(credentials.Base):
+        def get_credential(self):
+            return google.auth.credentials.AnonymousCredentials()
+
+    return _Anonymous()

@@ -40,9 +40,21 @@ class Settings:
     candidate_cache_ttl_s: float = 60.0
     candidate_cache_size: int = 4096
     max_text_chars: int = 1000
-    # The key webhook callers present (production: a Secret Manager secret
-    # mounted by the deploy step).
-    webhook_key: str | None = None
+    # Realtime Database (REPLY_STORE=rtdb). firebase_admin itself reads
+    # FIREBASE_DATABASE_EMULATOR_HOST and then talks to http://HOST/?ns=<name>.
+    firebase_database_url: str | None = None
+    # Who may call ingress: "required" (HMAC-signed webhooks or Firebase ID
+    # tokens) or "off" (local demo only; ingress warns loudly at start).
+    auth_mode: str = "required"
+    webhook_secret: str | None = None
+    webhook_tolerance_s: int = 300
+    # Origins the browser may post from (the web chat page); "*" for any.
+    cors_origins: tuple[str, ...] = ()
+
+    @property
+    def database_url(self) -> str:
+        """The RTDB URL: set explicitly, or the project's default instance."""
+        return self.firebase_database_url or f"https://{self.project}-default-rtdb.firebaseio.com"
 
     @property
     def selections_table_id(self) -> str:
@@ -77,5 +89,9 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         candidate_cache_ttl_s=float(env.get("CANDIDATE_CACHE_TTL_S", Settings.candidate_cache_ttl_s)),
         candidate_cache_size=int(env.get("CANDIDATE_CACHE_SIZE", Settings.candidate_cache_size)),
         max_text_chars=int(env.get("MAX_TEXT_CHARS", Settings.max_text_chars)),
-        webhook_key=env.get("WEBHOOK_KEY") or None,
+        firebase_database_url=env.get("FIREBASE_DATABASE_URL") or None,
+        auth_mode=env.get("AUTH_MODE", Settings.auth_mode),
+        webhook_secret=env.get("WEBHOOK_SECRET") or None,
+        webhook_tolerance_s=int(env.get("WEBHOOK_TOLERANCE_S", Settings.webhook_tolerance_s)),
+        cors_origins=tuple(o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip()),
     )

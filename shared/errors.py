@@ -13,6 +13,8 @@ STATUS_BY_CODE: dict[str, HTTPStatus] = {
     "invalid_json": HTTPStatus.BAD_REQUEST,
     "invalid_argument": HTTPStatus.BAD_REQUEST,
     "unknown_field": HTTPStatus.BAD_REQUEST,
+    "unauthenticated": HTTPStatus.UNAUTHORIZED,
+    "permission_denied": HTTPStatus.FORBIDDEN,
     "not_found": HTTPStatus.NOT_FOUND,
     "method_not_allowed": HTTPStatus.METHOD_NOT_ALLOWED,
     "payload_too_large": HTTPStatus.REQUEST_ENTITY_TOO_LARGE,

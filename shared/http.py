@@ -26,6 +26,10 @@ class Route:
     handler: Callable[..., dict]
     status: int = 200
     takes_json: bool = False
+    # ``authenticate(headers, raw_body) -> caller`` runs before the body is
+    # parsed (a signature covers the raw bytes); the handler then gets
+    # ``(body, caller)``. It raises ApiError to refuse.
+    authenticate: Callable[[Any, bytes], Any] | None = None
 
 
 def respond(body: dict, status: int) -> flask.Response:
@@ -35,6 +39,10 @@ def respond(body: dict, status: int) -> flask.Response:
 
 
 def read_json(request: flask.Request, max_bytes: int = MAX_BODY_BYTES) -> Any:
+    return parse_json(read_body(request, max_bytes))
+
+
+def read_body(request: flask.Request, max_bytes: int = MAX_BODY_BYTES) -> bytes:
     mimetype = (request.mimetype or "").lower()
     if mimetype != "application/json":
         raise ApiError("unsupported_media_type", "send the body as application/json")
@@ -43,22 +51,53 @@ def read_json(request: flask.Request, max_bytes: int = MAX_BODY_BYTES) -> Any:
     raw = request.stream.read(max_bytes + 1)  # bounded even without Content-Length
     if len(raw) > max_bytes:
         raise ApiError("payload_too_large", f"the body is larger than {max_bytes} bytes")
+    return raw
+
+
+def parse_json(raw: bytes) -> Any:
     try:
         return json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise ApiError("invalid_json", "the body is not valid UTF-8 JSON") from None
 
 
-def serve(request: flask.Request, routes: Mapping[tuple[str, str], Route]) -> flask.Response:
-    """Dispatch ``request`` to its route; map every failure to a JSON answer."""
+def serve(
+    request: flask.Request, routes: Mapping[tuple[str, str], Route], cors_origins: tuple[str, ...] = ()
+) -> flask.Response:
+    """Dispatch ``request`` to its route; map every failure to a JSON answer.
+
+    Browsers on ``cors_origins`` ("*": any) may call the routes: OPTIONS
+    preflights are answered here, and every answer carries the CORS headers."""
+    response = _dispatch(request, routes)
+    origin = request.headers.get("Origin")
+    if origin and ("*" in cors_origins or origin in cors_origins):
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Vary"] = "Origin"
+        if request.method == "OPTIONS":
+            response.headers["Access-Control-Allow-Methods"] = ", ".join(sorted({m for m, p in routes}))
+            response.headers["Access-Control-Allow-Headers"] = "Content-Type, Authorization, X-Zatsudan-Signature"
+            response.headers["Access-Control-Max-Age"] = "600"
+    return response
+
+
+def _dispatch(request: flask.Request, routes: Mapping[tuple[str, str], Route]) -> flask.Response:
     try:
         path = request.path.rstrip("/") or "/"
+        if request.method == "OPTIONS" and any(p == path for _, p in routes):
+            return flask.Response(status=204)
         route = routes.get((request.method, path))
         if route is None:
             if any(p == path for _, p in routes):
                 raise ApiError("method_not_allowed", f"{request.method} is not allowed on {path}")
             raise ApiError("not_found", f"no endpoint at {path}")
-        result = route.handler(read_json(request)) if route.takes_json else route.handler()
+        if route.authenticate is not None:
+            raw = read_body(request)
+            caller = route.authenticate(request.headers, raw)
+            result = route.handler(parse_json(raw), caller)
+        elif route.takes_json:
+            result = route.handler(read_json(request))
+        else:
+            result = route.handler()
         return respond(result, route.status)
     except ApiError as error:
         if error.status >= 500:

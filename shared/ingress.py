@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from shared import ids, text, timeutil
+from shared.auth import Authenticator, Caller
 from shared.config import Settings
 from shared.errors import ApiError
 from shared.events import LANGUAGES, UtteranceEvent
@@ -81,8 +82,10 @@ class IngressService:
         self.publisher = publisher
         self._rules = utterance_rules(settings)
 
-    def accept_utterance(self, body: Any) -> dict[str, str]:
+    def accept_utterance(self, body: Any, caller: Caller | None = None) -> dict[str, str]:
         request = validate(body, self._rules)
+        if caller is not None:
+            Authenticator.check_user(caller, request["user_id"])
         conversation_id = request.get("conversation_id") or ids.new_conversation_id()
         message_id = ids.new_message_id()
         choice = self.router.choose()

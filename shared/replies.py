@@ -12,7 +12,12 @@ from typing import Protocol
 
 REPLY_PATHS = {
     "firestore": "replies/{conversation_id}/messages/{message_id}",
+    "rtdb": "/replies/{conversation_id}/{message_id}",
 }
+
+
+# Who may read a conversation's RTDB replies (see infra/database.rules.json).
+OWNER_PATH = "/conversations/{conversation_id}/owner"
 
 
 def reply_path(store: str, conversation_id: str, message_id: str) -> str:
@@ -39,15 +44,19 @@ class Reply:
 
 
 class ReplyStore(Protocol):
-    def write(self, conversation_id: str, reply: Reply) -> None:
-        """Write ``reply`` at its path; writing the same reply twice is a no-op."""
+    def write(self, conversation_id: str, reply: Reply, owner: str | None = None) -> None:
+        """Write ``reply`` at its path; writing the same reply twice is a no-op.
+
+        ``owner`` (the conversation's user id) is what the security rules let
+        read the reply; a store records it where its rules look."""
 
 
 class FirestoreReplyStore:
     def __init__(self, firestore_client) -> None:
         self._db = firestore_client
 
-    def write(self, conversation_id: str, reply: Reply) -> None:
+    def write(self, conversation_id: str, reply: Reply, owner: str | None = None) -> None:
+        # The owner is conversations/{c}.user_id, written by the scorer with the turns.
         self._db.document(reply_path("firestore", conversation_id, reply.message_id)).set(reply.to_dict())
 
     def read(self, conversation_id: str, message_id: str) -> Reply | None:
@@ -55,8 +64,37 @@ class FirestoreReplyStore:
         return Reply.from_dict(snapshot.to_dict()) if snapshot.exists else None
 
 
+class RtdbReplyStore:
+    """Replies in the Realtime Database, under the key ingress handed out.
+
+    ``set`` of the same value twice leaves the node as it was (listeners see
+    no change), so a redelivered event is harmless. The conversation's owner
+    goes to ``/conversations/{c}/owner`` first, so the security rules
+    (infra/database.rules.json) let that user read the reply the moment it
+    appears."""
+
+    def __init__(self, root_reference) -> None:
+        self._root = root_reference
+
+    def write(self, conversation_id: str, reply: Reply, owner: str | None = None) -> None:
+        if owner is not None:
+            self._root.child(OWNER_PATH.format(conversation_id=conversation_id).lstrip("/")).set(owner)
+        self._node(conversation_id, reply.message_id).set(reply.to_dict())
+
+    def read(self, conversation_id: str, message_id: str) -> Reply | None:
+        data = self._node(conversation_id, message_id).get()
+        # An empty keyword list is not stored: RTDB drops empty values.
+        return Reply.from_dict({"keywords": [], **data}) if data else None
+
+    def _node(self, conversation_id: str, message_id: str):
+        return self._root.child(reply_path("rtdb", conversation_id, message_id).lstrip("/"))
+
+
 def make_reply_store(store: str, clients) -> ReplyStore:
-    factories = {"firestore": lambda: FirestoreReplyStore(clients.firestore)}
+    factories = {
+        "firestore": lambda: FirestoreReplyStore(clients.firestore),
+        "rtdb": lambda: RtdbReplyStore(clients.rtdb),
+    }
     if store not in factories:
         raise ValueError(f"REPLY_STORE={store!r} is not one of {sorted(factories)}")
     return factories[store]()

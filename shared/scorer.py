@@ -69,7 +69,7 @@ class ScorerService:
 
     def handle(self, event: UtteranceEvent) -> Decision:
         decision = self._decide_once(event)
-        self.replies.write(event.conversation_id, decision.reply)
+        self.replies.write(event.conversation_id, decision.reply, owner=event.user_id)
         self.publisher.publish(
             self.settings.topics.selection_logs,
             decision.log.to_json(),

@@ -22,7 +22,9 @@ TEST_PORT_BASE = int(os.environ.get("TEST_PORT_BASE", "8700"))
 def stack():
     from infra.local.stack import Stack
 
-    stack = Stack(run_dir=REPO / ".run" / f"test-{TEST_PORT_BASE}", port_base=TEST_PORT_BASE)
+    # The RTDB server runs too, so tests can switch the functions to
+    # REPLY_STORE=rtdb on this one stack (Stack.switch_reply_store).
+    stack = Stack(run_dir=REPO / ".run" / f"test-{TEST_PORT_BASE}", port_base=TEST_PORT_BASE, with_rtdb=True)
     env = stack.up()
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)  # the official clients find the emulators by these

@@ -59,7 +59,10 @@ SERVICES = [
     Service("ingress", 4, "function"),
     Service("scorer", 5, "function"),
     Service("log_sink", 6, "function"),
+    Service("rtdb", 7, "emulator"),  # infra/local/rtdb_server.py: only when replies go to RTDB
+    Service("web", 8, "emulator"),  # infra/local/web_server.py: the web chat page
 ]
+OPTIONAL_SERVICES = {"rtdb"}
 BIGQUERY_GRPC_OFFSET = 3
 
 
@@ -117,6 +120,7 @@ class Stack:
         project: str = DEFAULT_PROJECT,
         reply_store: str = "firestore",
         extra_env: dict[str, str] | None = None,
+        with_rtdb: bool | None = None,
     ) -> None:
         self.run_dir = Path(run_dir)
         self.port_base = port_base
@@ -127,6 +131,12 @@ class Stack:
         self.pids_file = self.run_dir / "pids.json"
         self.env_file = self.run_dir / "stack.env"
         self._children: list[subprocess.Popen] = []  # started by this object: reaped on down
+        # The RTDB server runs when replies go there, or when asked (the tests
+        # switch the functions between stores on one stack).
+        self.with_rtdb = reply_store == "rtdb" if with_rtdb is None else with_rtdb
+
+    def services(self) -> list[Service]:
+        return [s for s in SERVICES if s.name not in OPTIONAL_SERVICES or (s.name == "rtdb" and self.with_rtdb)]
 
     # ----- addresses -------------------------------------------------------
     def port(self, name: str) -> int:
@@ -147,7 +157,17 @@ class Stack:
             "FIRESTORE_EMULATOR_HOST": self.host("firestore"),
             "BIGQUERY_EMULATOR_HOST": self.host("bigquery"),
             "REPLY_STORE": self.reply_store,
+            # The local demo takes utterances from anyone (ingress warns at
+            # start); production runs with AUTH_MODE=required.
+            "AUTH_MODE": "off",
+            "WEB_URL": self.url("web"),
+            "CORS_ORIGINS": self.url("web"),
         }
+        if self.with_rtdb:
+            # firebase_admin sends requests to http://HOST/...?ns=<first label of the URL>.
+            env["FIREBASE_DATABASE_EMULATOR_HOST"] = self.host("rtdb")
+            env["FIREBASE_DATABASE_URL"] = f"https://{self.project}.firebaseio.com"
+            env["RTDB_REST_URL"] = self.url("rtdb")  # plain REST and EventSource: add ?ns=<project>
         env.update(self.extra_env)
         return env
 
@@ -177,6 +197,10 @@ class Stack:
         if service.name == "firestore":
             binary = sdk_root() / "platform/cloud-firestore-emulator/cloud_firestore_emulator"
             return [str(binary), "start", "--host=127.0.0.1", f"--port={port}", f"--project_id={self.project}"]
+        if service.name == "rtdb":
+            return [str(REPO / ".venv/bin/python"), "-m", "infra.local.rtdb_server", "--port", port, "--ns", self.project]
+        if service.name == "web":
+            return [str(REPO / ".venv/bin/python"), "-m", "infra.local.web_server", "--port", port, "--env-file", str(self.env_file)]
         if service.name == "bigquery":
             return [
                 str(BIGQUERY_VENV / "bin/local-bigquery"), "serve",
@@ -216,13 +240,15 @@ class Stack:
             )
         if service.name == "ingress":
             return _http_ok(f"{self.url('ingress')}/healthz", lambda r: r.status_code == 200)
+        if service.name == "rtdb":
+            return _http_ok(f"{self.url('rtdb')}/.json?ns={self.project}", lambda r: r.status_code == 200)
         return _http_ok(self.url(service.name), lambda r: True)  # any answer: it serves
 
     # ----- up / down -------------------------------------------------------
     def _check_prerequisites(self) -> None:
         if not (BIGQUERY_VENV / "bin/local-bigquery").exists():
             raise StackError(f"{BIGQUERY_VENV} is missing: run `make .venv-bigquery` (make up does it)")
-        busy = [f"{s.name} ({self.port(s.name)})" for s in SERVICES if not _port_is_free(self.port(s.name))]
+        busy = [f"{s.name} ({self.port(s.name)})" for s in self.services() if not _port_is_free(self.port(s.name))]
         if not _port_is_free(self.port_base + BIGQUERY_GRPC_OFFSET):
             busy.append(f"bigquery grpc ({self.port_base + BIGQUERY_GRPC_OFFSET})")
         if busy:
@@ -277,15 +303,43 @@ class Stack:
         shutil.rmtree(self.run_dir / "bigquery-data", ignore_errors=True)
         entries: list[dict] = []
         try:
-            emulators = {s.name: self._start(s, entries) for s in SERVICES if s.kind == "emulator"}
+            emulators = {s.name: self._start(s, entries) for s in self.services() if s.kind == "emulator"}
             self._wait(emulators)
             provision(self)
-            functions = {s.name: self._start(s, entries) for s in SERVICES if s.kind == "function"}
+            functions = {s.name: self._start(s, entries) for s in self.services() if s.kind == "function"}
             self._wait(functions)
             provision_push_subscriptions(self)
         except BaseException:
             self.down()
             raise
+        self.env_file.write_text("".join(f"{k}={v}\n" for k, v in self.env().items()))
+        return self.env()
+
+    def switch_reply_store(self, reply_store: str) -> dict[str, str]:
+        """Restart the functions so they write replies to ``reply_store``.
+
+        The emulators (and their data) stay; push subscriptions keep their
+        URLs. Tests use it to run both stores on one stack."""
+        if reply_store == "rtdb" and not self.with_rtdb:
+            raise StackError("this stack runs without the RTDB server (with_rtdb=False)")
+        functions = {s.name for s in SERVICES if s.kind == "function"}
+        entries = self._recorded()
+        for entry in entries:
+            if entry["name"] in functions and self._alive(entry):
+                _signal_group(entry["pid"], signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while time.monotonic() < deadline and any(self._alive(e) for e in entries if e["name"] in functions):
+            time.sleep(0.1)
+        for entry in entries:
+            if entry["name"] in functions:
+                _signal_group(entry["pid"], signal.SIGKILL)
+        for child in self._children:
+            child.poll()
+        kept = [e for e in entries if e["name"] not in functions]
+        self._record(kept)
+        self.reply_store = reply_store
+        started = {s.name: self._start(s, kept) for s in SERVICES if s.kind == "function"}
+        self._wait(started)
         self.env_file.write_text("".join(f"{k}={v}\n" for k, v in self.env().items()))
         return self.env()
 
@@ -312,7 +366,7 @@ class Stack:
         return [e["name"] for e in entries]
 
     def describe(self) -> str:
-        rows = [f"  {s.name:<10} {self.url(s.name)}" for s in SERVICES]
+        rows = [f"  {s.name:<10} {self.url(s.name)}" for s in self.services()]
         return "\n".join(
             ["zatsudan local stack (project %s):" % self.project, *rows,
              f"  env        {self.env_file}", f"  logs       {self.logs_dir}/"]
@@ -420,9 +474,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-dir", default=os.environ.get("STACK_RUN_DIR", str(REPO / ".run")))
     parser.add_argument("--port-base", type=int, default=int(os.environ.get("STACK_PORT_BASE", DEFAULT_PORT_BASE)))
     parser.add_argument("--project", default=os.environ.get("STACK_PROJECT", DEFAULT_PROJECT))
-    parser.add_argument("--reply-store", default=os.environ.get("REPLY_STORE", "firestore"), choices=["firestore"])
+    parser.add_argument("--reply-store", default=os.environ.get("REPLY_STORE", "firestore"), choices=["firestore", "rtdb"])
     args = parser.parse_args(argv)
-    passthrough = {k: os.environ[k] for k in ("ALGORITHM_WEIGHTS", "ROUTER_SEED") if k in os.environ}
+    passthrough = {k: os.environ[k] for k in ("ALGORITHM_WEIGHTS", "ROUTER_SEED", "AUTH_MODE", "WEBHOOK_SECRET") if k in os.environ}
     stack = Stack(args.run_dir, args.port_base, args.project, args.reply_store, passthrough)
     try:
         if args.command == "up":

@@ -38,7 +38,9 @@ def test_up_writes_env_and_down_stops_exactly_what_up_started(tmp_path: Path, by
         assert REQUIRED_ENV <= set(written) and written == env
         assert written["REPLY_STORE"] == "firestore"
         recorded = stack._recorded()
-        assert {e["name"] for e in recorded} == {s.name for s in SERVICES}
+        assert {e["name"] for e in recorded} == {s.name for s in stack.services()}
+        assert "FIREBASE_DATABASE_EMULATOR_HOST" not in written  # a Firestore stack runs no RTDB server
+        assert {s.name for s in stack.services()} == {s.name for s in SERVICES} - {"rtdb"}
         assert stack.running()
 
         # A second `up` over the same ports refuses and leaves the first alone.
@@ -48,9 +50,9 @@ def test_up_writes_env_and_down_stops_exactly_what_up_started(tmp_path: Path, by
     finally:
         stopped = stack.down()
 
-    assert sorted(stopped) == sorted(s.name for s in SERVICES)
+    assert sorted(stopped) == sorted(s.name for s in stack.services())
     assert all(_process_start_time(e["pid"]) != e["start_time"] for e in recorded)
-    assert all(_port_is_free(stack.port(s.name)) for s in SERVICES)
+    assert all(_port_is_free(stack.port(s.name)) for s in stack.services())
     assert not stack.env_file.exists()
     assert bystander.poll() is None
     # No process of this stack is left, children (the emulators' JVMs) included.

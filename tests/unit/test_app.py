@@ -49,7 +49,7 @@ def _post(handler, path, body):
 
 def test_ingress_accepts_an_utterance_and_publishes_it_ordered_by_conversation():
     clients = FakeClients()
-    handler = app_module.build_ingress(Settings(project="p", router_seed=1), clients)
+    handler = app_module.build_ingress(Settings(project="p", router_seed=1, auth_mode="off"), clients)
     response = _post(handler, "/v1/utterances", {"user_id": "u", "text": "猫が好きです", "conversation_id": "c-1"})
     assert response.status_code == 202
     ((topic, data, ordering_key, attributes),) = clients.publisher.published

@@ -61,3 +61,19 @@ def test_dead_letter_topics_and_topic_paths():
 def test_a_bad_number_fails_at_startup():
     with pytest.raises(ValueError):
         config.load({"CONTEXT_TURNS": "four"})
+
+
+def test_rtdb_auth_and_cors_settings():
+    settings = config.load(
+        {"GOOGLE_CLOUD_PROJECT": "p", "REPLY_STORE": "rtdb", "AUTH_MODE": "off", "WEBHOOK_SECRET": "s",
+         "CORS_ORIGINS": "http://a, http://b", "FIREBASE_DATABASE_URL": "https://p.firebaseio.com"}
+    )
+    assert (settings.reply_store, settings.auth_mode, settings.webhook_secret) == ("rtdb", "off", "s")
+    assert settings.cors_origins == ("http://a", "http://b")
+    assert settings.database_url == "https://p.firebaseio.com"
+
+
+def test_production_defaults_require_auth_and_use_the_default_rtdb_instance():
+    settings = config.load({"GOOGLE_CLOUD_PROJECT": "p"})
+    assert settings.auth_mode == "required" and settings.cors_origins == ()
+    assert settings.database_url == "https://p-default-rtdb.firebaseio.com"

@@ -172,3 +172,34 @@ def test_a_lone_surrogate_in_the_body_is_a_4xx_not_503():
         path="/v1/utterances", data=b'{"user_id": "u", "text": "\\ud800"}', routes=_ingress_routes(FakePublisher())
     )
     assert 400 <= status < 500
+
+
+# ----- CORS: the web chat page posts from another origin -------------------------------------
+ORIGIN = "http://127.0.0.1:8608"
+
+
+def _cors_call(method: str, origin: str, origins=(ORIGIN,)):
+    headers = {"Origin": origin, "Access-Control-Request-Method": "POST"}
+    with app.test_request_context("/v1/echo", method=method, data=b"{}", content_type="application/json", headers=headers):
+        return serve(flask.request, ROUTES, origins)
+
+
+@pytest.mark.parametrize(
+    "origins, origin, allowed",
+    [((ORIGIN,), ORIGIN, True), (("*",), "http://elsewhere", True), ((ORIGIN,), "http://evil.example", False), ((), ORIGIN, False)],
+)
+def test_cors_preflight_and_answers_name_only_allowed_origins(origins, origin, allowed):
+    preflight = _cors_call("OPTIONS", origin, origins)
+    answer = _cors_call("POST", origin, origins)
+    assert (preflight.status_code, answer.status_code) == (204, 202)
+    for response in (preflight, answer):
+        assert response.headers.get("Access-Control-Allow-Origin") == (origin if allowed else None)
+    if allowed:
+        assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+        assert "Content-Type" in preflight.headers["Access-Control-Allow-Headers"]
+
+
+def test_options_on_an_unknown_path_is_not_found():
+    with app.test_request_context("/nope", method="OPTIONS", headers={"Origin": ORIGIN}):
+        response = serve(flask.request, ROUTES, (ORIGIN,))
+    assert response.status_code == 404

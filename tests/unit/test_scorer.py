@@ -91,8 +91,9 @@ class FakeReplies:
     def __init__(self) -> None:
         self.written: list[tuple] = []
 
-    def write(self, conversation_id: str, reply) -> None:
+    def write(self, conversation_id: str, reply, owner: str | None = None) -> None:
         self.written.append((conversation_id, reply))
+        self.owner = owner
 
 
 def _event(**changes) -> UtteranceEvent:
@@ -269,6 +270,7 @@ def test_a_new_event_records_the_decision_and_turns_atomically_then_replies_and_
     create = next(op for op in batch.ops if op[0] == "create")
     assert create[1] == event.message_id and create[2] == decision.to_dict()
     assert service.replies.written == [(event.conversation_id, decision.reply)]
+    assert service.replies.owner == event.user_id  # the security rules key reads by it
     (published,) = service.publisher.calls
     assert published.topic == "selection-logs"
     assert SelectionLog.from_json(published.data) == decision.log

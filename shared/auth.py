@@ -1,0 +1,115 @@
+"""Who may call ingress: signed webhooks and signed-in app users.
+
+Two credentials are accepted when ``AUTH_MODE=required`` (the default):
+
+- **Webhook callers** sign the raw body with HMAC-SHA256 over the shared
+  secret ``WEBHOOK_SECRET`` and send
+  ``X-Zatsudan-Signature: t=<unix seconds>,v1=<hex digest of "<t>.<body>">``.
+  A signature older or newer than ``WEBHOOK_TOLERANCE_S`` (300 s) is refused,
+  so a captured request cannot be replayed later.
+- **App clients** send ``Authorization: Bearer <Firebase ID token>``, verified
+  with ``firebase_admin.auth.verify_id_token``; the body's ``user_id`` must be
+  the token's uid (the security rules key conversations by it).
+
+Anything else gets 401 ``unauthenticated`` and nothing is published.
+``AUTH_MODE=off`` (the local demo only) lets every request in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import time
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+from shared.errors import ApiError
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Zatsudan-Signature"
+AUTH_MODES = ("required", "off")
+
+
+@dataclass(frozen=True)
+class Caller:
+    kind: str  # "webhook" | "user" | "anonymous"
+    uid: str | None = None
+
+
+def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
+    """The ``X-Zatsudan-Signature`` value a webhook caller sends with ``body``."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def verify_signature(header: str, body: bytes, secret: str, tolerance_s: int, now: float | None = None) -> None:
+    fields = dict(part.strip().partition("=")[::2] for part in header.split(",") if "=" in part)
+    try:
+        timestamp = int(fields["t"])
+        claimed = fields["v1"]
+    except (KeyError, ValueError):
+        raise ApiError("unauthenticated", f"{SIGNATURE_HEADER} must be t=<unix seconds>,v1=<hex>") from None
+    now = time.time() if now is None else now
+    if abs(now - timestamp) > tolerance_s:
+        raise ApiError("unauthenticated", f"the signature timestamp is outside the {tolerance_s}s window")
+    expected = sign(secret, body, timestamp).partition(",v1=")[2]
+    if not hmac.compare_digest(expected, claimed):
+        raise ApiError("unauthenticated", "the signature does not match the body")
+
+
+class Authenticator:
+    """Checks a request's credential; raises ``ApiError('unauthenticated')``."""
+
+    def __init__(
+        self,
+        mode: str,
+        webhook_secret: str | None,
+        verify_id_token: Callable[[str], Mapping],
+        tolerance_s: int = 300,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if mode not in AUTH_MODES:
+            raise ValueError(f"AUTH_MODE={mode!r} is not one of {AUTH_MODES}")
+        self.mode = mode
+        self._secret = webhook_secret
+        self._verify_id_token = verify_id_token
+        self._tolerance_s = tolerance_s
+        self._clock = clock
+
+    def check(self, headers: Mapping[str, str], body: bytes) -> Caller:
+        if self.mode == "off":
+            return Caller("anonymous")
+        signature = headers.get(SIGNATURE_HEADER)
+        if signature:
+            if not self._secret:
+                raise ApiError("unauthenticated", "webhook signatures are not accepted here (no WEBHOOK_SECRET)")
+            verify_signature(signature, body, self._secret, self._tolerance_s, self._clock())
+            return Caller("webhook")
+        scheme, _, token = (headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            try:
+                claims = self._verify_id_token(token.strip())
+            except Exception as error:  # firebase_admin raises several kinds; all mean "not signed in"
+                raise ApiError("unauthenticated", f"the ID token was rejected ({type(error).__name__})") from None
+            return Caller("user", claims["uid"])
+        raise ApiError(
+            "unauthenticated",
+            f"send {SIGNATURE_HEADER} (webhooks) or Authorization: Bearer <Firebase ID token> (apps)",
+        )
+
+    @staticmethod
+    def check_user(caller: Caller, user_id: str) -> None:
+        """A signed-in user speaks only as themselves."""
+        if caller.kind == "user" and caller.uid != user_id:
+            raise ApiError("permission_denied", "user_id must be the signed-in user's uid")
+
+
+def warn_if_off(mode: str) -> None:
+    if mode == "off":
+        log.warning(
+            "AUTH_MODE=off: ingress accepts utterances from ANYONE without a signature or ID token. "
+            "Local demo only; production must run with AUTH_MODE=required."
+        )

@@ -1,0 +1,139 @@
+"""Who may call ingress: HMAC-signed webhooks, Firebase ID tokens, or (demo) anyone."""
+
+from __future__ import annotations
+
+import json
+
+import flask
+import pytest
+
+from shared import app as app_module
+from shared.auth import SIGNATURE_HEADER, Authenticator, Caller, sign
+from shared.config import Settings
+from shared.errors import ApiError
+
+from .test_app import FakeClients
+
+SECRET = "s3cret"
+NOW = 1_700_000_000
+BODY = json.dumps({"user_id": "u1", "text": "猫が好きです"}).encode()
+
+
+def _verify(token: str) -> dict:
+    if token != "good-token":
+        raise ValueError("bad token")
+    return {"uid": "u1"}
+
+
+def _auth(mode="required", secret=SECRET) -> Authenticator:
+    return Authenticator(mode, secret, _verify, tolerance_s=300, clock=lambda: NOW)
+
+
+ACCEPTED = [
+    ("fresh signature", {SIGNATURE_HEADER: sign(SECRET, BODY, NOW)}, Caller("webhook")),
+    ("signature within the window", {SIGNATURE_HEADER: sign(SECRET, BODY, NOW - 299)}, Caller("webhook")),
+    ("valid ID token", {"Authorization": "Bearer good-token"}, Caller("user", "u1")),
+    ("bearer scheme in any case", {"Authorization": "bearer good-token"}, Caller("user", "u1")),
+]
+
+
+@pytest.mark.parametrize("why, headers, caller", ACCEPTED, ids=[c[0] for c in ACCEPTED])
+def test_accepted_credentials(why, headers, caller):
+    assert _auth().check(headers, BODY) == caller
+
+
+REFUSED = [
+    ("no credential", {}),
+    ("wrong secret", {SIGNATURE_HEADER: sign("other", BODY, NOW)}),
+    ("signature of another body", {SIGNATURE_HEADER: sign(SECRET, BODY + b" ", NOW)}),
+    ("replayed: too old", {SIGNATURE_HEADER: sign(SECRET, BODY, NOW - 301)}),
+    ("from the future", {SIGNATURE_HEADER: sign(SECRET, BODY, NOW + 301)}),
+    ("malformed signature", {SIGNATURE_HEADER: "sha256=abc"}),
+    ("non-numeric timestamp", {SIGNATURE_HEADER: "t=soon,v1=abc"}),
+    ("bad ID token", {"Authorization": "Bearer forged"}),
+    ("empty bearer", {"Authorization": "Bearer "}),
+    ("basic auth", {"Authorization": "Basic dTpw"}),
+]
+
+
+@pytest.mark.parametrize("why, headers", REFUSED, ids=[c[0] for c in REFUSED])
+def test_refused_credentials_are_unauthenticated(why, headers):
+    with pytest.raises(ApiError) as raised:
+        _auth().check(headers, BODY)
+    assert (raised.value.code, raised.value.status) == ("unauthenticated", 401)
+
+
+def test_a_signature_is_refused_when_no_secret_is_configured():
+    with pytest.raises(ApiError, match="WEBHOOK_SECRET"):
+        _auth(secret=None).check({SIGNATURE_HEADER: sign(SECRET, BODY, NOW)}, BODY)
+
+
+def test_auth_off_lets_anyone_in():
+    assert _auth(mode="off").check({}, BODY) == Caller("anonymous")
+
+
+def test_an_unknown_mode_is_refused_at_build_time():
+    with pytest.raises(ValueError, match="AUTH_MODE"):
+        Authenticator("maybe", SECRET, _verify)
+
+
+@pytest.mark.parametrize(
+    "caller, user_id, allowed",
+    [(Caller("user", "u1"), "u1", True), (Caller("user", "u1"), "u2", False),
+     (Caller("webhook"), "anyone", True), (Caller("anonymous"), "anyone", True)],
+)
+def test_a_signed_in_user_speaks_only_as_themselves(caller, user_id, allowed):
+    if allowed:
+        Authenticator.check_user(caller, user_id)
+    else:
+        with pytest.raises(ApiError) as raised:
+            Authenticator.check_user(caller, user_id)
+        assert raised.value.status == 403
+
+
+# ----- through the ingress handler: 401 JSON, nothing published -----------------------------
+class _TokenClients(FakeClients):
+    def verify_id_token(self, token):
+        return _verify(token)
+
+
+def _post(handler, body: bytes, headers: dict):
+    with flask.Flask(__name__).test_request_context(
+        "/v1/utterances", method="POST", data=body, content_type="application/json", headers=headers
+    ):
+        return handler(flask.request)
+
+
+@pytest.mark.parametrize(
+    "why, headers, status",
+    [
+        ("bad signature", {SIGNATURE_HEADER: sign("wrong", BODY)}, 401),
+        ("no credential", {}, 401),
+        ("good signature", {SIGNATURE_HEADER: sign(SECRET, BODY)}, 202),
+        ("good token", {"Authorization": "Bearer good-token"}, 202),
+    ],
+)
+def test_ingress_with_auth_required(why, headers, status):
+    clients = _TokenClients()
+    handler = app_module.build_ingress(Settings(project="p", auth_mode="required", webhook_secret=SECRET), clients)
+    response = _post(handler, BODY, headers)
+    assert response.status_code == status
+    if status == 401:
+        assert response.get_json()["error"]["code"] == "unauthenticated"
+        assert clients.publisher.published == []
+    else:
+        assert len(clients.publisher.published) == 1
+
+
+def test_ingress_refuses_a_token_holder_speaking_for_someone_else():
+    clients = _TokenClients()
+    handler = app_module.build_ingress(Settings(project="p", auth_mode="required"), clients)
+    body = json.dumps({"user_id": "u2", "text": "hi"}).encode()
+    response = _post(handler, body, {"Authorization": "Bearer good-token"})
+    assert (response.status_code, response.get_json()["error"]["code"]) == (403, "permission_denied")
+    assert clients.publisher.published == []
+
+
+def test_ingress_warns_loudly_when_auth_is_off(caplog):
+    app_module.build_ingress(Settings(auth_mode="off"), FakeClients())
+    assert any("AUTH_MODE=off" in record.getMessage() and record.levelname == "WARNING" for record in caplog.records)

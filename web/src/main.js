@@ -1,0 +1,100 @@
+// The web chat: post a line to ingress, then watch the key it hands back until
+// the reply appears. Firestore: the Firebase JS SDK's onSnapshot. RTDB: the
+// documented REST streaming API (EventSource on <path>.json), which the real
+// service and the local server (infra/local/rtdb_server.py) both speak.
+import { initializeApp } from "firebase/app";
+import { connectFirestoreEmulator, doc, getFirestore, onSnapshot } from "firebase/firestore";
+
+const config = await (await fetch("/config.json")).json();
+const log = document.getElementById("log");
+const form = document.getElementById("say");
+const input = document.getElementById("line");
+const userId = `web-${Math.random().toString(36).slice(2, 10)}`;
+let conversationId = null;
+let firestore = null;
+
+function firestoreDb() {
+  if (!firestore) {
+    const app = initializeApp({ projectId: config.project, apiKey: "local" }, "zatsudan");
+    firestore = getFirestore(app);
+    if (config.firestoreHost) {
+      const [host, port] = config.firestoreHost.split(":");
+      connectFirestoreEmulator(firestore, host, Number(port));
+    }
+  }
+  return firestore;
+}
+
+// Each watcher calls onReply(data) once, when the reply exists; returns a stop function.
+const watchers = {
+  firestore(path, onReply) {
+    return onSnapshot(doc(firestoreDb(), path), (snapshot) => {
+      if (snapshot.exists()) onReply(snapshot.data());
+    });
+  },
+  rtdb(path, onReply) {
+    const url = new URL(`${config.rtdbUrl}${path}.json`);
+    if (config.rtdbNs) url.searchParams.set("ns", config.rtdbNs);
+    const source = new EventSource(url);
+    source.addEventListener("put", (event) => {
+      const { path: at, data } = JSON.parse(event.data);
+      if (at === "/" && data) onReply(data);
+    });
+    return () => source.close();
+  },
+};
+
+function add(className, text) {
+  const item = document.createElement("li");
+  item.className = className;
+  item.textContent = text;
+  log.appendChild(item);
+  return item;
+}
+
+function showReply(reply, elapsedMs) {
+  const item = add("bot", "");
+  item.dataset.algorithm = reply.algorithm;
+  const text = document.createElement("span");
+  text.className = "text";
+  text.textContent = `bot> ${reply.text}`;
+  const meta = document.createElement("span");
+  meta.className = "meta";
+  meta.textContent = `[${reply.algorithm} · ${Math.round(elapsedMs)} ms · keywords: ${(reply.keywords || []).join(", ") || "-"}]`;
+  item.append(text, meta);
+}
+
+async function say(line) {
+  const started = performance.now();
+  add("you", `you> ${line}`);
+  const body = { user_id: userId, text: line };
+  if (conversationId) body.conversation_id = conversationId;
+  const response = await fetch(`${config.ingressUrl}/v1/utterances`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const accepted = await response.json();
+  if (response.status !== 202) throw new Error(`${response.status} ${accepted.error?.code}: ${accepted.error?.message}`);
+  conversationId = accepted.conversation_id;
+  const store = accepted.reply_path.startsWith("/") ? "rtdb" : "firestore"; // RTDB paths are absolute
+  await new Promise((resolve, reject) => {
+    let stop = () => {};
+    const timer = setTimeout(() => { stop(); reject(new Error(`no reply at ${accepted.reply_path}`)); }, 20000);
+    stop = watchers[store](accepted.reply_path, (reply) => {
+      clearTimeout(timer);
+      stop();
+      showReply(reply, performance.now() - started);
+      resolve();
+    });
+  });
+}
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const line = input.value.trim();
+  input.value = "";
+  if (line) say(line).catch((error) => add("error", `error: ${error.message}`));
+});
+document.getElementById("status").textContent = `replies from ${config.replyStore} · ingress ${config.ingressUrl}`;
+document.body.dataset.ready = "true";
