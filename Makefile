@@ -16,12 +16,8 @@ export STACK_PORT_BASE
 PY := $(VENV)/bin/python
 STACK := PYTHONPATH=$(CURDIR) $(PY) -m infra.local.stack
 
-<<<<<<< HEAD
-.PHONY: help deps up down status run seed chat test test-unit bench clean
-.PHONY: deploy
-=======
 .PHONY: help deps up down status run seed chat test test-unit bench clean web browser
->>>>>>> main
+.PHONY: deploy
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -74,14 +70,6 @@ bench: deps
 clean: down
 	rm -rf .run
 
-<<<<<<< HEAD
-# Deploy the functions to Google Cloud (after `terraform apply` in infra/terraform):
-#   make deploy PROJECT=my-project REGION=asia-northeast1 [DRY_RUN=1]
-REGION ?= asia-northeast1
-deploy: $(VENV)/.ready
-	@test -n "$(PROJECT)" || { echo "usage: make deploy PROJECT=<project id> [REGION=$(REGION)] [DRY_RUN=1]"; exit 1; }
-	PYTHONPATH=$(CURDIR) $(PY) -m infra.deploy --project=$(PROJECT) --region=$(REGION) $(if $(DRY_RUN),--dry-run)
-=======
 # The web chat page: the Firebase JS SDK bundled by esbuild (both pinned in
 # web/package-lock.json); served by the stack's web server, nothing from a CDN.
 web: web/dist/app.js
@@ -96,4 +84,10 @@ browser:
 	  echo "installing Debian's chromium for the web chat tests"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
->>>>>>> main
+
+# Deploy the functions to Google Cloud (after `terraform apply` in infra/terraform):
+#   make deploy PROJECT=my-project REGION=asia-northeast1 [DRY_RUN=1]
+REGION ?= asia-northeast1
+deploy: $(VENV)/.ready
+	@test -n "$(PROJECT)" || { echo "usage: make deploy PROJECT=<project id> [REGION=$(REGION)] [DRY_RUN=1]"; exit 1; }
+	PYTHONPATH=$(CURDIR) $(PY) -m infra.deploy --project=$(PROJECT) --region=$(REGION) $(if $(DRY_RUN),--dry-run)
