@@ -9,7 +9,9 @@ The code's side, and nothing else, is the source of truth:
 - ``shared/schemas/*.json``: one table per schema file, Terraform reading the
   same file;
 - ``shared/config.py``: the environment variables ``load()`` reads;
-- ``infra/deploy.py``: the functions that are deployed.
+- ``infra/deploy.py``: the functions that are deployed;
+- ``infra/firestore.rules``, ``infra/database.rules.json``: the security
+  rules the tests check, deployed as they are.
 
 Every check runs both ways: used but not declared, and declared but unused.
 """
@@ -37,7 +39,15 @@ LOCAL_ONLY_VARIABLES = {
 }
 # Variables whose production value is a secret (mounted from Secret Manager)
 # -> the one function that reads it.
-SECRET_VARIABLES = {"WEBHOOK_KEY": "ingress"}
+SECRET_VARIABLES = {"WEBHOOK_SECRET": "ingress"}
+# Settings production sets to other values than the code's defaults.
+PRODUCTION_VALUES = {
+    "project": "the project's id",
+    "firebase_database_url": "the instance's URL (the default assumes us-central1)",
+    "webhook_secret": "a secret",
+}
+# Rules files the code's tests check, which Terraform must deploy as they are.
+RULES_FILES = {"google_firebaserules_ruleset.firestore": "firestore.rules", "terraform_data.rtdb_rules": "database.rules.json"}
 # Firestore collections whose documents carry expire_at (shared/stores.py).
 TTL_COLLECTIONS = {"decisions", "log_sink_ledger"}
 # Dry-run stand-ins for the values only a real project has.
@@ -105,6 +115,7 @@ class Checker:
         self.check_functions()
         self.check_environment()
         self.check_firestore_ttl()
+        self.check_rules_files()
         return self.problems
 
     # -- Pub/Sub --------------------------------------------------------------
@@ -270,7 +281,7 @@ class Checker:
             deployed = config.load(env)
             defaults = config.Settings(project=deployed.project)
             for name in config.Settings.__dataclass_fields__:
-                if getattr(deployed, name) != getattr(defaults, name):
+                if name not in PRODUCTION_VALUES and getattr(deployed, name) != getattr(defaults, name):
                     self.problems.append(
                         f"setting {name}: Terraform's default gives {getattr(deployed, name)!r}, "
                         f"the code's default is {getattr(defaults, name)!r}"
@@ -285,6 +296,17 @@ class Checker:
             if "ttl_config" in body and self.model.resolve(body.get("field")) == "expire_at"
         }
         self.problems += _compare("Firestore TTL policy on expire_at for collection", TTL_COLLECTIONS, ttl)
+
+    def check_rules_files(self) -> None:
+        for address, name in RULES_FILES.items():
+            kind, label = address.split(".")
+            body = self.model.of_type(kind).get(label)
+            if body is None:
+                self.problems.append(f"{address} (deploys infra/{name}) is missing")
+            elif f'path.module}}/../{name}"' not in repr(body).replace("\\", ""):
+                self.problems.append(f"{address} must deploy infra/{name}, the rules the tests check")
+            elif not (REPO / "infra" / name).is_file():
+                self.problems.append(f"infra/{name} does not exist")
 
 
 def problems(terraform_dir: Path = TERRAFORM_DIR) -> list[str]:

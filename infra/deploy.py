@@ -66,10 +66,11 @@ class Function:
 
 
 FUNCTIONS = (
+    # firebase-admin: Firebase ID tokens of app users (shared/auth.py).
     Function(
         "ingress",
         "ingress",
-        COMMON_REQUIREMENTS,
+        COMMON_REQUIREMENTS + ("firebase-admin",),
         memory="512Mi",
         concurrency=80,
         max_instances=20,
@@ -77,11 +78,12 @@ FUNCTIONS = (
         public=True,
     ),
     # Sudachi's dictionary is ~200 MB in memory; each event is CPU-bound
-    # tokenising and ranking, so a few at a time per instance.
+    # tokenising and ranking, so a few at a time per instance. firebase-admin:
+    # replies in the Realtime Database (REPLY_STORE=rtdb).
     Function(
         "scorer",
         "scorer",
-        COMMON_REQUIREMENTS + ("google-cloud-firestore", "SudachiPy", "sudachidict-core"),
+        COMMON_REQUIREMENTS + ("google-cloud-firestore", "firebase-admin", "SudachiPy", "sudachidict-core"),
         memory="1Gi",
         concurrency=8,
         max_instances=20,

@@ -46,13 +46,14 @@ resource "google_firestore_field" "log_sink_ledger_ttl" {
   index_config {}
 }
 
-# Client rules: apps may read one reply at the path ingress returned; the
-# functions use IAM, which rules do not apply to.
+# Client rules: the file the code's tests check (infra/firestore.rules): a
+# signed-in user reads only their own conversations' replies; the functions
+# use IAM, which rules do not govern.
 resource "google_firebaserules_ruleset" "firestore" {
   source {
     files {
       name    = "firestore.rules"
-      content = file("${path.module}/firestore.rules")
+      content = file("${path.module}/../firestore.rules")
     }
   }
   depends_on = [google_firestore_database.default]

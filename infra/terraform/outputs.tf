@@ -42,12 +42,16 @@ output "function_env" {
     CANDIDATE_CACHE_TTL_S     = tostring(var.candidate_cache_ttl_s)
     CANDIDATE_CACHE_SIZE      = tostring(var.candidate_cache_size)
     MAX_TEXT_CHARS            = tostring(var.max_text_chars)
+    FIREBASE_DATABASE_URL     = local.rtdb_url
+    AUTH_MODE                 = var.auth_mode
+    WEBHOOK_TOLERANCE_S       = tostring(var.webhook_tolerance_s)
+    CORS_ORIGINS              = var.cors_origins
   }
 }
 
 # Secrets mounted as environment variables: function -> variable -> secret id.
 output "function_secrets" {
   value = {
-    ingress = { WEBHOOK_KEY = google_secret_manager_secret.webhook_key.secret_id }
+    ingress = { WEBHOOK_SECRET = google_secret_manager_secret.webhook_key.secret_id }
   }
 }

@@ -1,5 +1,10 @@
-# Realtime Database: the alternative reply store (REPLY_STORE=rtdb), same
-# paths and same read-one-reply rules as Firestore.
+# Realtime Database: the other reply store (REPLY_STORE=rtdb), with the rules
+# file the code's tests check (infra/database.rules.json).
+
+locals {
+  # Instances outside us-central1 live under firebasedatabase.app.
+  rtdb_url = "https://${var.project}-default-rtdb.${var.rtdb_region}.firebasedatabase.app"
+}
 
 resource "google_firebase_project" "this" {
   provider   = google-beta
@@ -20,10 +25,10 @@ resource "google_firebase_database_instance" "replies" {
 # the instance's REST endpoint whenever the rules file changes.
 resource "terraform_data" "rtdb_rules" {
   triggers_replace = [
-    filesha256("${path.module}/database.rules.json"),
+    filesha256("${path.module}/../database.rules.json"),
     google_firebase_database_instance.replies.database_url,
   ]
   provisioner "local-exec" {
-    command = "curl -sSf -X PUT -H \"Authorization: Bearer $(gcloud auth print-access-token)\" --data-binary @${path.module}/database.rules.json '${google_firebase_database_instance.replies.database_url}/.settings/rules.json'"
+    command = "curl -sSf -X PUT -H \"Authorization: Bearer $(gcloud auth print-access-token)\" --data-binary @${path.module}/../database.rules.json '${google_firebase_database_instance.replies.database_url}/.settings/rules.json'"
   }
 }

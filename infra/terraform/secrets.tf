@@ -1,4 +1,5 @@
-# The key webhook callers present. Terraform creates the secret, not its
+# The key webhook callers sign with (ingress reads it as WEBHOOK_SECRET; see
+# shared/auth.py). Terraform creates the secret, not its
 # value (kept out of the state): add one with
 #   printf '%s' "$KEY" | gcloud secrets versions add webhook-key --data-file=-
 

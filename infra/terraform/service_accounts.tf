@@ -1,6 +1,7 @@
 # One service account per function, each granted only what its code does:
 #   ingress  publishes to `utterances`, reads the webhook key
-#   scorer   reads/writes Firestore, publishes to `selection-logs` and `utterances-dead`
+#   scorer   reads/writes Firestore, writes replies to the Realtime Database,
+#            publishes to `selection-logs` and `utterances-dead`
 #   log_sink writes rows to the dataset, keeps its ledger in Firestore,
 #            publishes to `selection-logs-dead`
 # plus the identity Pub/Sub pushes as (invoker of scorer and log_sink; the
@@ -57,6 +58,13 @@ resource "google_project_iam_member" "firestore_user" {
   project  = var.project
   role     = "roles/datastore.user"
   member   = google_service_account.function[each.value].member
+}
+
+# The Realtime Database has no narrower role that can write data.
+resource "google_project_iam_member" "scorer_writes_rtdb_replies" {
+  project = var.project
+  role    = "roles/firebasedatabase.admin"
+  member  = google_service_account.function["scorer"].member
 }
 
 resource "google_pubsub_topic_iam_member" "ingress_publishes_utterances" {

@@ -25,9 +25,14 @@ variable "bigquery_location" {
 }
 
 variable "rtdb_region" {
-  description = "Realtime Database region (only us-central1, europe-west1, asia-southeast1 exist)."
+  description = "Realtime Database region (the one closest to Tokyo by default)."
   type        = string
   default     = "asia-southeast1"
+  validation {
+    # us-central1 instances have another URL form (firebaseio.com).
+    condition     = contains(["asia-southeast1", "europe-west1"], var.rtdb_region)
+    error_message = "rtdb_region must be asia-southeast1 or europe-west1."
+  }
 }
 
 variable "utterances_topic" {
@@ -49,9 +54,27 @@ variable "bigquery_dataset" {
 }
 
 variable "webhook_key_secret" {
-  description = "Secret Manager secret that holds the webhook caller's key."
+  description = "Secret Manager secret that holds the webhook signing key (WEBHOOK_SECRET)."
   type        = string
   default     = "webhook-key"
+}
+
+variable "auth_mode" {
+  description = "Who may call ingress (AUTH_MODE): required (signed webhooks, Firebase ID tokens) or off (never in production)."
+  type        = string
+  default     = "required"
+}
+
+variable "webhook_tolerance_s" {
+  description = "How old or new a webhook signature's timestamp may be, seconds (WEBHOOK_TOLERANCE_S)."
+  type        = number
+  default     = 300
+}
+
+variable "cors_origins" {
+  description = "Comma-separated origins browsers may call ingress from (CORS_ORIGINS); empty: none."
+  type        = string
+  default     = ""
 }
 
 variable "reply_store" {

@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parents[2]
 PROJECT, REGION = "p", "asia-northeast1"
 FAKE_API_PORT = 8980
 # Never in a function bundle: tests, local tooling, the demo corpus.
-NOT_SHIPPED = {"pytest", "pytest-timeout", "requests", "chatterbot-corpus", "pyyaml", "python-hcl2"}
+NOT_SHIPPED = {"pytest", "pytest-timeout", "requests", "chatterbot-corpus", "pyyaml", "python-hcl2", "playwright"}
 
 
 def run_dry_run(build_dir: Path, terraform_dir: Path) -> list[list[str]]:
@@ -114,7 +114,7 @@ def test_environment_is_terraforms_and_the_key_is_a_secret(dry_run):
         given = flags(command)
         assert json.loads(Path(given["env-vars-file"]).read_text()) == expected_env()
         assert ("set-secrets" in given) is (name == "ingress")
-    assert flags(deploys(commands)["ingress"])["set-secrets"] == "WEBHOOK_KEY=webhook-key:latest"
+    assert flags(deploys(commands)["ingress"])["set-secrets"] == "WEBHOOK_SECRET=webhook-key:latest"
 
 
 def test_bundles_are_self_contained_and_trimmed(dry_run):
@@ -131,11 +131,11 @@ def test_bundles_are_self_contained_and_trimmed(dry_run):
 
 
 # Which heavy clients each function may carry: the scorer no BigQuery, the
-# log sink no Japanese dictionary, ingress neither (nor Firestore).
+# log sink no Japanese dictionary and no Firebase, ingress neither (nor Firestore).
 CARRIES = [
-    ("ingress", set(), {"google-cloud-firestore", "google-cloud-bigquery", "sudachipy", "sudachidict-core"}),
-    ("scorer", {"google-cloud-firestore", "sudachipy", "sudachidict-core"}, {"google-cloud-bigquery"}),
-    ("log-sink", {"google-cloud-bigquery", "google-cloud-firestore"}, {"sudachipy", "sudachidict-core"}),
+    ("ingress", {"firebase-admin"}, {"google-cloud-firestore", "google-cloud-bigquery", "sudachipy", "sudachidict-core"}),
+    ("scorer", {"google-cloud-firestore", "firebase-admin", "sudachipy", "sudachidict-core"}, {"google-cloud-bigquery"}),
+    ("log-sink", {"google-cloud-bigquery", "google-cloud-firestore"}, {"sudachipy", "sudachidict-core", "firebase-admin"}),
 ]
 
 
@@ -209,7 +209,7 @@ def test_gcloud_builds_the_planned_function(gcloud_runs):
         assert service["ingressSettings"] == "ALLOW_ALL"
         assert service["environmentVariables"] == env
         secrets = {s["key"]: s["secret"] for s in service.get("secretEnvironmentVariables", [])}
-        assert secrets == ({"WEBHOOK_KEY": "webhook-key"} if function.name == "ingress" else {})
+        assert secrets == ({"WEBHOOK_SECRET": "webhook-key"} if function.name == "ingress" else {})
     uploads = fake.recorded("PUT", "/upload")
     assert len(uploads) == len(deploy.FUNCTIONS)
     for upload in uploads:  # the source gcloud zipped: the bundle, without caches

@@ -33,7 +33,7 @@ def test_terraform_declares_exactly_what_the_code_uses():
 
 def test_config_variables_are_read_from_load():
     names = check_terraform.config_variables()
-    assert {"GOOGLE_CLOUD_PROJECT", "UTTERANCES_TOPIC", "BIGQUERY_SELECTIONS_TABLE", "WEBHOOK_KEY"} <= names
+    assert {"GOOGLE_CLOUD_PROJECT", "UTTERANCES_TOPIC", "BIGQUERY_SELECTIONS_TABLE", "WEBHOOK_SECRET"} <= names
     assert all(re.fullmatch(r"[A-Z][A-Z0-9_]*", name) for name in names)
 
 
@@ -69,13 +69,17 @@ DRIFTS = [
     ("bigquery.tf", _remove("google_bigquery_table", "selections"), "table 'selections' is used"),
     ("bigquery.tf", _replace("selections.json", "other.json"), "schema must be file"),
     ("bigquery.tf", _replace('field = "received_at"', 'field = "logged_at"'), "partitioned on 'logged_at'"),
-    ("secrets.tf", _remove("google_secret_manager_secret", "webhook_key"), "secret mounted as 'WEBHOOK_KEY' in 'ingress' is used"),
+    ("secrets.tf", _remove("google_secret_manager_secret", "webhook_key"), "secret mounted as 'WEBHOOK_SECRET' in 'ingress' is used"),
     ("outputs.tf", _replace("    MAX_TEXT_CHARS            = tostring(var.max_text_chars)\n", ""), "'MAX_TEXT_CHARS' is used"),
-    ("outputs.tf", _replace("{ WEBHOOK_KEY = ", "{ WEBHOOK_TOKEN = "), "'WEBHOOK_KEY' is used"),
-    ("outputs.tf", _replace("    ingress = { WEBHOOK_KEY", "    scorer = { WEBHOOK_KEY"), "must be mounted into 'ingress' only"),
+    ("outputs.tf", _replace("{ WEBHOOK_SECRET = ", "{ WEBHOOK_TOKEN = "), "'WEBHOOK_SECRET' is used"),
+    ("outputs.tf", _replace("    ingress = { WEBHOOK_SECRET", "    scorer = { WEBHOOK_SECRET"), "must be mounted into 'ingress' only"),
     ("outputs.tf", _replace("    REPLY_STORE ", "    REPLY_STORES "), "'REPLY_STORES' is declared"),
     ("variables.tf", _replace('default     = "tfidf:0.5,bm25:0.5"', 'default     = "bm25:1"'), "setting algorithm_weights"),
     ("monitoring.tf", _replace("utterances     = google_pubsub_subscription.utterances_dead_sub.name\n", ""), "no alert"),
+    ("firestore.tf", _replace("/../firestore.rules", "/firestore.rules"), "must deploy infra/firestore.rules"),
+    ("rtdb.tf", _remove("terraform_data", "rtdb_rules"), "terraform_data.rtdb_rules (deploys infra/database.rules.json) is missing"),
+    ("outputs.tf", _replace("    AUTH_MODE                 = var.auth_mode\n", ""), "'AUTH_MODE' is used"),
+    ("variables.tf", _replace('default     = "required"', 'default     = "off"'), "setting auth_mode"),
     ("firestore.tf", _remove("google_firestore_field", "decisions_ttl"), "TTL policy on expire_at for collection 'decisions'"),
 ]
 
