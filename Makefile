@@ -1,6 +1,8 @@
 # zatsudan: every command a person runs. Each target builds what it needs.
 #   make run    start the local stack, seed the demo corpus, chat in the terminal
 #   make test   the whole test suite (starts and stops its own stack)
+#   make report per-algorithm traffic, reward and latency from BigQuery, and report.png
+#   make router-stats  refresh the Thompson router's statistics (BigQuery -> Firestore)
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -16,7 +18,7 @@ export STACK_PORT_BASE
 PY := $(VENV)/bin/python
 STACK := PYTHONPATH=$(CURDIR) $(PY) -m infra.local.stack
 
-.PHONY: help deps up down status run seed chat test test-unit bench clean web browser
+.PHONY: help deps up down status run seed chat test test-unit bench clean web browser report router-stats bench-log-sink
 .PHONY: deploy
 
 help:
@@ -84,6 +86,15 @@ browser:
 	  echo "installing Debian's chromium for the web chat tests"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+report: $(VENV)/.ready
+	PYTHONPATH=$(CURDIR) $(PY) -m jobs.report --env .run/stack.env --chart .run/report.png
+
+router-stats: $(VENV)/.ready
+	PYTHONPATH=$(CURDIR) $(PY) -m jobs.refresh_router_stats --env .run/stack.env
+
+bench-log-sink: deps
+	PYTHONPATH=$(CURDIR) $(PY) bench/log_sink.py
 
 # Deploy the functions to Google Cloud (after `terraform apply` in infra/terraform):
 #   make deploy PROJECT=my-project REGION=asia-northeast1 [DRY_RUN=1]

@@ -6,6 +6,13 @@
 The reply is awaited with a listener on ``reply_path`` (never by polling),
 exactly as a mobile client would: a Firestore ``on_snapshot`` listener, or a
 Realtime Database ``listen`` (``REPLY_STORE=rtdb``).
+
+Feedback (``POST /v1/feedback``), which the bandit router learns from:
+- a line ``+`` or ``-`` rates the last reply +1 or -1 (explicit);
+- saying something more within ``CONTINUATION_WINDOW_S`` (5 minutes) of a
+  reply that was not rated counts as ``CONTINUATION_REWARD`` (+0.5) for that
+  reply (continued): the user found it worth going on. A reply left without
+  an answer earns nothing (no row), rather than a guessed penalty.
 """
 
 from __future__ import annotations
@@ -20,6 +27,9 @@ from dataclasses import dataclass
 import requests
 
 REPLY_TIMEOUT_S = 15.0
+CONTINUATION_WINDOW_S = 300.0
+CONTINUATION_REWARD = 0.5
+RATINGS = {"+": 1.0, "-": -1.0}
 
 
 @dataclass(frozen=True)
@@ -28,6 +38,7 @@ class Answer:
     algorithm: str
     keywords: list[str]
     elapsed_ms: float
+    message_id: str = ""
 
 
 class FirestoreReplyWatcher:
@@ -88,8 +99,26 @@ class ChatClient:
         self.user_id = user_id
         self.conversation_id: str | None = None
         self.session = session or requests.Session()
+        self.last_message_id: str | None = None
+        self._last_reply_at = 0.0
+        self._last_rated = False
+
+    def rate(self, reward: float, source: str = "explicit") -> str:
+        """Sends ``reward`` for the last reply; returns the feedback id."""
+        if not self.last_message_id:
+            raise RuntimeError("nothing to rate yet")
+        body = {"message_id": self.last_message_id, "reward": reward, "user_id": self.user_id, "source": source}
+        response = self.session.post(f"{self.ingress_url}/v1/feedback", json=body, timeout=10)
+        accepted = response.json()
+        if response.status_code != 202:
+            error = accepted.get("error", {})
+            raise RuntimeError(f"{response.status_code} {error.get('code')}: {error.get('message')}")
+        self._last_rated = True
+        return accepted["feedback_id"]
 
     def say(self, line: str, timeout: float = REPLY_TIMEOUT_S) -> Answer:
+        if self.last_message_id and not self._last_rated and time.monotonic() - self._last_reply_at < CONTINUATION_WINDOW_S:
+            self.rate(CONTINUATION_REWARD, source="continued")
         started = time.perf_counter()
         body = {"user_id": self.user_id, "text": line}
         if self.conversation_id:
@@ -104,7 +133,8 @@ class ChatClient:
         if reply is None:
             raise TimeoutError(f"no reply at {accepted['reply_path']} after {timeout:.0f}s")
         elapsed_ms = (time.perf_counter() - started) * 1000.0
-        return Answer(reply["text"], reply["algorithm"], list(reply.get("keywords", [])), elapsed_ms)
+        self.last_message_id, self._last_reply_at, self._last_rated = accepted["message_id"], time.monotonic(), False
+        return Answer(reply["text"], reply["algorithm"], list(reply.get("keywords", [])), elapsed_ms, accepted["message_id"])
 
 
 def render(answer: Answer) -> str:
@@ -135,11 +165,17 @@ def main(argv: list[str] | None = None) -> int:
 
         load_env_file(args.env)
     client = ChatClient(os.environ["INGRESS_URL"], make_watcher(os.environ.get("REPLY_STORE", "firestore")), args.user)
+    if not args.once:
+        print("(type + or - to rate the last reply)", file=sys.stderr)
     lines = [args.once] if args.once else _prompt_lines()
     for line in lines:
         if not line.strip():
             continue
         try:
+            if line.strip() in RATINGS:
+                client.rate(RATINGS[line.strip()])
+                print(f"     (rated {RATINGS[line.strip()]:+.0f}: thanks)", flush=True)
+                continue
             print(render(client.say(line)), flush=True)
         except (RuntimeError, TimeoutError, requests.RequestException) as error:
             print(f"error: {error}", flush=True)

@@ -16,12 +16,12 @@ from shared import config, logs, text
 from shared.auth import Authenticator, warn_if_off
 from shared.clients import Clients
 from shared.config import Settings
-from shared.events import SelectionLog, UtteranceEvent
+from shared.events import FeedbackEvent, SelectionLog, UtteranceEvent
 from shared.http import Route, serve
 from shared.ingress import IngressService
 from shared.log_sink import LogSinkService
 from shared.pubsub import Publisher
-from shared.push import PushHandler
+from shared.push import PushHandler, TopicRouter
 from shared.ranking import RankerRegistry
 from shared.replies import REPLY_PATHS, make_reply_store
 from shared.router import WeightedRouter
@@ -66,7 +66,7 @@ def build_ingress(settings: Settings, clients: Clients) -> Callable:
     if settings.reply_store not in REPLY_PATHS:
         raise ValueError(f"REPLY_STORE={settings.reply_store!r} is not one of {sorted(REPLY_PATHS)}")
     rankers = RankerRegistry()
-    router = WeightedRouter.from_spec(settings.algorithm_weights, settings.router_seed, known=rankers.names())
+    router = make_router(settings, clients, known=rankers.names())
     service = IngressService(settings, router, Publisher(clients.publisher, settings.project))
     authenticator = Authenticator(
         settings.auth_mode,
@@ -79,9 +79,33 @@ def build_ingress(settings: Settings, clients: Clients) -> Callable:
         ("POST", "/v1/utterances"): Route(
             service.accept_utterance, status=202, takes_json=True, authenticate=authenticator.check
         ),
+        ("POST", "/v1/feedback"): Route(
+            service.accept_feedback, status=202, takes_json=True, authenticate=authenticator.check
+        ),
         ("GET", "/healthz"): Route(lambda: {"status": "ok"}),
     }
-    return lambda request: serve(request, routes, settings.cors_origins)
+
+    def handle(request):
+        # The caller's trace, or a new one: every utterance can be followed.
+        with logs.trace(logs.from_headers(request.headers) or logs.new_trace()):
+            return serve(request, routes, settings.cors_origins)
+
+    return handle
+
+
+def make_router(settings: Settings, clients: Clients, known):
+    """``ROUTER=weighted`` (fixed weights) or ``thompson`` (bandit on router/stats)."""
+    if settings.router == "weighted":
+        return WeightedRouter.from_spec(settings.algorithm_weights, settings.router_seed, known=known)
+    if settings.router == "thompson":
+        from shared.bandit import RouterStatsStore, ThompsonRouter
+
+        arms = sorted(WeightedRouter.from_spec(settings.algorithm_weights, known=known).weights)
+        stats = RouterStatsStore(clients.firestore, ttl_s=settings.router_stats_ttl_s)
+        router = ThompsonRouter(arms, stats.get, min_propensity=settings.router_min_propensity, seed=settings.router_seed)
+        router.propensities()  # read router/stats while building (the warm-up), not on the first request
+        return router
+    raise ValueError(f"ROUTER={settings.router!r} is not one of weighted, thompson")
 
 
 def build_scorer_service(settings: Settings, clients: Clients) -> ScorerService:
@@ -109,11 +133,28 @@ def build_scorer(settings: Settings, clients: Clients) -> PushHandler:
     )
 
 
-def build_log_sink(settings: Settings, clients: Clients) -> PushHandler:
-    service = LogSinkService(clients.bigquery, settings.selections_table_id, SinkLedger(clients.firestore))
-    return PushHandler(
-        "log_sink",
-        lambda data: service.handle(SelectionLog.from_json(data)),
-        Publisher(clients.publisher, settings.project),
-        settings.topics.dead_letter(settings.topics.selection_logs),
+def build_log_sink(settings: Settings, clients: Clients) -> TopicRouter:
+    """Selection logs and feedback, each into its table, each with its dead-letter topic."""
+    publisher = Publisher(clients.publisher, settings.project)
+    selections = LogSinkService(clients.bigquery, settings.selections_table_id, SinkLedger(clients.firestore))
+    feedback = LogSinkService(
+        clients.bigquery, settings.feedback_table_id, SinkLedger(clients.firestore, "feedback_sink_ledger")
+    )
+    topics = settings.topics
+    return TopicRouter(
+        {
+            topics.selection_logs: PushHandler(
+                "log_sink",
+                lambda data: selections.handle(SelectionLog.from_json(data)),
+                publisher,
+                topics.dead_letter(topics.selection_logs),
+            ),
+            topics.feedback: PushHandler(
+                "log_sink",
+                lambda data: feedback.handle(FeedbackEvent.from_json(data)),
+                publisher,
+                topics.dead_letter(topics.feedback),
+            ),
+        },
+        default=topics.selection_logs,
     )

@@ -17,6 +17,7 @@ DEFAULT_WEIGHTS = "tfidf:0.5,bm25:0.5"
 class Topics:
     utterances: str = "utterances"
     selection_logs: str = "selection-logs"
+    feedback: str = "feedback"
 
     @staticmethod
     def dead_letter(topic: str) -> str:
@@ -50,6 +51,12 @@ class Settings:
     webhook_tolerance_s: int = 300
     # Origins the browser may post from (the web chat page); "*" for any.
     cors_origins: tuple[str, ...] = ()
+    bigquery_feedback_table: str = "feedback"
+    # Router: "weighted" (fixed ALGORITHM_WEIGHTS) or "thompson" (bandit on the
+    # reward statistics in Firestore router/stats, refreshed by a job).
+    router: str = "weighted"
+    router_stats_ttl_s: float = 60.0
+    router_min_propensity: float = 0.05
 
     @property
     def database_url(self) -> str:
@@ -59,6 +66,10 @@ class Settings:
     @property
     def selections_table_id(self) -> str:
         return f"{self.project}.{self.bigquery_dataset}.{self.bigquery_table}"
+
+    @property
+    def feedback_table_id(self) -> str:
+        return f"{self.project}.{self.bigquery_dataset}.{self.bigquery_feedback_table}"
 
     def topic_path(self, topic: str) -> str:
         return f"projects/{self.project}/topics/{topic}"
@@ -80,6 +91,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         topics=Topics(
             utterances=env.get("UTTERANCES_TOPIC", Topics.utterances),
             selection_logs=env.get("SELECTION_LOGS_TOPIC", Topics.selection_logs),
+            feedback=env.get("FEEDBACK_TOPIC", Topics.feedback),
         ),
         bigquery_dataset=env.get("BIGQUERY_DATASET", Settings.bigquery_dataset),
         bigquery_table=env.get("BIGQUERY_SELECTIONS_TABLE", Settings.bigquery_table),
@@ -94,4 +106,8 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         webhook_secret=env.get("WEBHOOK_SECRET") or None,
         webhook_tolerance_s=int(env.get("WEBHOOK_TOLERANCE_S", Settings.webhook_tolerance_s)),
         cors_origins=tuple(o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip()),
+        bigquery_feedback_table=env.get("BIGQUERY_FEEDBACK_TABLE", Settings.bigquery_feedback_table),
+        router=env.get("ROUTER", Settings.router),
+        router_stats_ttl_s=float(env.get("ROUTER_STATS_TTL_S", Settings.router_stats_ttl_s)),
+        router_min_propensity=float(env.get("ROUTER_MIN_PROPENSITY", Settings.router_min_propensity)),
     )

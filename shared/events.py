@@ -195,3 +195,48 @@ class SelectionLog(_Event):
     def to_row(self) -> dict[str, Any]:
         """The BigQuery row (see ``shared/schemas/selections.json``)."""
         return self.to_dict()
+
+    @property
+    def insert_id(self) -> str:
+        return self.message_id
+
+
+FEEDBACK_SOURCES = ("explicit", "continued")
+
+
+@dataclass(frozen=True)
+class FeedbackEvent(_Event):
+    """Published by ingress on ``feedback``; one BigQuery row each.
+
+    ``feedback_id`` (a ULID per request) is the idempotency key of the row;
+    ``message_id`` names the reply being rated. ``source`` says how the reward
+    was given: ``explicit`` (thumbs up/down) or ``continued`` (the user went on
+    talking; see "Feedback, reports and the bandit" in README.md).
+    """
+
+    feedback_id: str
+    message_id: str
+    user_id: str
+    reward: float
+    source: str
+    given_at: str
+    schema_version: int = SCHEMA_VERSION
+
+    def validate(self) -> None:
+        super().validate()
+        for name in ("feedback_id", "message_id"):
+            if not ids.is_valid_message_id(getattr(self, name)):
+                raise SchemaError(f"{name} is not a ULID")
+        if not -1.0 <= self.reward <= 1.0:
+            raise SchemaError("reward must be in [-1, 1]")
+        if self.source not in FEEDBACK_SOURCES:
+            raise SchemaError(f"source must be one of {', '.join(FEEDBACK_SOURCES)}")
+        _require_timestamp("given_at", self.given_at)
+
+    def to_row(self) -> dict[str, Any]:
+        """The BigQuery row (see ``shared/schemas/feedback.json``)."""
+        return self.to_dict()
+
+    @property
+    def insert_id(self) -> str:
+        return self.feedback_id

@@ -5,16 +5,20 @@ The HTTP plumbing lives in ``shared/http.py``; this module sees plain dicts.
 
 from __future__ import annotations
 
+import logging
+import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from shared import ids, text, timeutil
+from shared import ids, logs, text, timeutil
 from shared.auth import Authenticator, Caller
 from shared.config import Settings
 from shared.errors import ApiError
-from shared.events import LANGUAGES, UtteranceEvent
+from shared.events import FEEDBACK_SOURCES, LANGUAGES, FeedbackEvent, UtteranceEvent
 from shared.replies import reply_path
-from shared.router import WeightedRouter
+from shared.router import Router
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,32 @@ def utterance_rules(settings: Settings) -> dict[str, FieldRule]:
         ),
         "lang": FieldRule(required=False, max_chars=2, check=lambda v: v in LANGUAGES, expected="'ja' or 'en'"),
     }
+
+
+def feedback_rules() -> dict[str, FieldRule]:
+    """The string fields of ``POST /v1/feedback`` (``reward`` is a number, checked apart)."""
+    return {
+        "message_id": FieldRule(
+            required=True, max_chars=26, check=ids.is_valid_message_id, expected="a message id (ULID)"
+        ),
+        "user_id": FieldRule(required=False, max_chars=128),
+        "source": FieldRule(
+            required=False, max_chars=16, check=lambda v: v in FEEDBACK_SOURCES, expected="'explicit' or 'continued'"
+        ),
+    }
+
+
+def validate_reward(body: Any) -> float:
+    if not isinstance(body, dict):
+        raise ApiError("invalid_argument", "the body must be a JSON object")
+    if "reward" not in body:
+        raise ApiError("invalid_argument", "reward is required")
+    reward = body["reward"]
+    if isinstance(reward, bool) or not isinstance(reward, (int, float)) or not math.isfinite(reward):
+        raise ApiError("invalid_argument", "reward must be a number")
+    if not -1.0 <= reward <= 1.0:
+        raise ApiError("invalid_argument", "reward must be between -1 and 1")
+    return float(reward)
 
 
 def validate(body: Any, rules: dict[str, FieldRule]) -> dict[str, str]:
@@ -76,11 +106,12 @@ def _is_encodable(value: str) -> bool:
 
 
 class IngressService:
-    def __init__(self, settings: Settings, router: WeightedRouter, publisher) -> None:
+    def __init__(self, settings: Settings, router: Router, publisher) -> None:
         self.settings = settings
         self.router = router
         self.publisher = publisher
         self._rules = utterance_rules(settings)
+        self._feedback_rules = feedback_rules()
 
     def accept_utterance(self, body: Any, caller: Caller | None = None) -> dict[str, str]:
         request = validate(body, self._rules)
@@ -100,6 +131,8 @@ class IngressService:
             reply_path=reply_path(self.settings.reply_store, conversation_id, message_id),
             received_at=timeutil.iso(timeutil.now()),
         )
+        with logs.labels(message_id=message_id):
+            log.info("utterance accepted for %s", choice.algorithm)
         try:
             self.publisher.publish(
                 self.settings.topics.utterances,
@@ -115,3 +148,32 @@ class IngressService:
             "algorithm": choice.algorithm,
             "reply_path": event.reply_path,
         }
+
+    def accept_feedback(self, body: Any, caller: Caller | None = None) -> dict[str, str]:
+        """A reward in [-1, 1] for the reply to ``message_id``; one row in ``feedback``.
+
+        A signed-in user rates as themselves (``user_id`` defaults to their uid)."""
+        reward = validate_reward(body)
+        request = validate({k: v for k, v in body.items() if k != "reward"}, self._feedback_rules)
+        user_id = request.get("user_id") or (caller.uid if caller is not None and caller.uid else "")
+        if caller is not None:
+            Authenticator.check_user(caller, user_id)
+        event = FeedbackEvent(
+            feedback_id=ids.new_message_id(),
+            message_id=request["message_id"],
+            user_id=user_id,
+            reward=reward,
+            source=request.get("source", "explicit"),
+            given_at=timeutil.iso(timeutil.now()),
+        )
+        with logs.labels(message_id=event.message_id, feedback_id=event.feedback_id):
+            log.info("feedback accepted: %+.2f (%s)", reward, event.source)
+        try:
+            self.publisher.publish(
+                self.settings.topics.feedback,
+                event.to_json(),
+                attributes={"message_id": event.message_id, "feedback_id": event.feedback_id},
+            )
+        except Exception as exc:
+            raise ApiError("unavailable", f"could not queue the feedback, try again ({type(exc).__name__})") from exc
+        return {"feedback_id": event.feedback_id, "message_id": event.message_id}

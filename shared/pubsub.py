@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from shared import logs
 from shared.events import SchemaError
 
 PUBLISH_TIMEOUT_S = 10.0
@@ -24,7 +25,9 @@ class Publisher:
         self, topic: str, data: bytes, ordering_key: str = "", attributes: Mapping[str, str] | None = None
     ) -> str:
         path = self._client.topic_path(self._project, topic)
-        future = self._client.publish(path, data, ordering_key=ordering_key, **dict(attributes or {}))
+        # The current trace travels with the message (explicit attributes win).
+        attributes = {**logs.propagation_attributes(), **dict(attributes or {})}
+        future = self._client.publish(path, data, ordering_key=ordering_key, **attributes)
         try:
             return future.result(timeout=PUBLISH_TIMEOUT_S)
         except Exception:

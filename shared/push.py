@@ -34,7 +34,11 @@ class PushHandler:
             raw = json.dumps(envelope, default=str).encode()
             self._dead_letter(PushedMessage(raw, {}, "", None), str(error))
             return
-        with logs.labels(message_id=message.attributes.get("message_id", "")):
+        attributes = message.attributes
+        with (
+            logs.labels(message_id=attributes.get("message_id", ""), feedback_id=attributes.get("feedback_id", "")),
+            logs.trace(_child_span(attributes.get("traceparent"))),
+        ):
             try:
                 self.process(message.data)
             except SchemaError as error:
@@ -51,3 +55,22 @@ class PushHandler:
         self.publisher.publish(
             self.dead_letter_topic, message.data, attributes=dead_letter_attributes(message, reason, self.name)
         )
+
+
+def _child_span(traceparent: str | None) -> logs.TraceContext | None:
+    parent = logs.parse_traceparent(traceparent)
+    return parent.child() if parent else None
+
+
+class TopicRouter:
+    """One push function serving several topics: the CloudEvent source
+    (``.../topics/<topic>``) picks the handler; no or an unknown source goes to
+    ``default`` (whose parser dead-letters what it cannot read)."""
+
+    def __init__(self, handlers: dict[str, PushHandler], default: str) -> None:
+        self.handlers = handlers
+        self.default = handlers[default]
+
+    def __call__(self, envelope, source: str | None = None) -> None:
+        topic = (source or "").rsplit("/topics/", 1)[-1] if "/topics/" in (source or "") else ""
+        self.handlers.get(topic, self.default)(envelope)

@@ -11,7 +11,7 @@ import math
 import random
 import threading
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Protocol
 
 
 class RouterConfigError(ValueError):
@@ -22,6 +22,12 @@ class RouterConfigError(ValueError):
 class Choice:
     algorithm: str
     propensity: float
+
+
+class Router(Protocol):
+    """What ingress needs: ``WeightedRouter`` here, ``shared.bandit.ThompsonRouter``."""
+
+    def choose(self) -> Choice: ...
 
 
 def parse_weights(spec: str) -> dict[str, float]:

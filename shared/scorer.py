@@ -69,6 +69,12 @@ class ScorerService:
 
     def handle(self, event: UtteranceEvent) -> Decision:
         decision = self._decide_once(event)
+        log.info(
+            "reply by %s from %d candidates in %.0f ms",
+            event.algorithm,
+            decision.log.candidate_count,
+            decision.log.total_ms,
+        )
         self.replies.write(event.conversation_id, decision.reply, owner=event.user_id)
         self.publisher.publish(
             self.settings.topics.selection_logs,

@@ -1,5 +1,6 @@
-"""log_sink (Pub/Sub push on `selection-logs`): one BigQuery row per reply.
+"""log_sink (Pub/Sub push on `selection-logs` and `feedback`): one BigQuery row each.
 
+The CloudEvent source names the topic, which picks the table.
 Logic: shared/log_sink.py; rows BigQuery rejects are dead-lettered.
 """
 
@@ -12,4 +13,4 @@ _handle = lazy(build_log_sink)
 
 @functions_framework.cloud_event
 def log_sink(cloud_event):
-    _handle()(cloud_event.data)
+    _handle()(cloud_event.data, cloud_event["source"])

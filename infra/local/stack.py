@@ -438,6 +438,12 @@ def provision(stack: Stack) -> None:
         table.time_partitioning = bigquery.TimePartitioning(type_=bigquery.TimePartitioningType.DAY, field=partition)
         table.clustering_fields = clustering
         client.create_table(table, exists_ok=True)
+    from shared import sql
+
+    for view_name in topology.BIGQUERY_VIEWS:
+        view = bigquery.Table(dataset.table(view_name))
+        view.view_query = sql.render(view_name, f"{stack.project}.{dataset.dataset_id}")
+        client.create_table(view, exists_ok=True)
 
 
 def provision_push_subscriptions(stack: Stack) -> None:
@@ -476,7 +482,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--project", default=os.environ.get("STACK_PROJECT", DEFAULT_PROJECT))
     parser.add_argument("--reply-store", default=os.environ.get("REPLY_STORE", "firestore"), choices=["firestore", "rtdb"])
     args = parser.parse_args(argv)
-    passthrough = {k: os.environ[k] for k in ("ALGORITHM_WEIGHTS", "ROUTER_SEED", "AUTH_MODE", "WEBHOOK_SECRET") if k in os.environ}
+    passthrough = {
+        k: os.environ[k]
+        for k in ("ALGORITHM_WEIGHTS", "ROUTER_SEED", "AUTH_MODE", "WEBHOOK_SECRET", "ROUTER", "ROUTER_STATS_TTL_S", "ROUTER_MIN_PROPENSITY")
+        if k in os.environ
+    }
     stack = Stack(args.run_dir, args.port_base, args.project, args.reply_store, passthrough)
     try:
         if args.command == "up":

@@ -25,11 +25,12 @@ class PushSubscription:
     ordered: bool = False
 
 
-TOPICS = [Topics.utterances, Topics.selection_logs]
+TOPICS = [Topics.utterances, Topics.selection_logs, Topics.feedback]
 
 PUSH_SUBSCRIPTIONS = [
     PushSubscription(Topics.utterances, "utterances-scorer", "scorer", ordered=True),
     PushSubscription(Topics.selection_logs, "selection-logs-sink", "log_sink"),
+    PushSubscription(Topics.feedback, "feedback-sink", "log_sink"),
 ]
 
 
@@ -45,4 +46,10 @@ def dead_letter_subscription(topic: str) -> str:
 BIGQUERY_TABLES = {
     # table -> (partition column, clustering columns)
     "selections": ("received_at", ["algorithm"]),
+    "feedback": ("given_at", ["message_id"]),
 }
+
+# De-duplicating views over the tables (shared/sql/<view>.sql, `{dataset}` is
+# filled in): reports read these, so a row BigQuery's best-effort insert-id
+# de-duplication let through twice is counted once.
+BIGQUERY_VIEWS = ["selections_dedup", "feedback_dedup"]

@@ -12,7 +12,8 @@ import pytest
 
 from shared import app as app_module
 from shared.config import Settings
-from shared.events import UtteranceEvent
+from shared import logs
+from shared.events import FeedbackEvent, UtteranceEvent
 from shared.router import RouterConfigError
 
 from .fakes import FakePubsubClient, load_golden
@@ -56,7 +57,42 @@ def test_ingress_accepts_an_utterance_and_publishes_it_ordered_by_conversation()
     assert (topic, ordering_key) == ("projects/p/topics/utterances", "c-1")
     event = UtteranceEvent.from_json(data)
     assert event.algorithm in ("tfidf", "bm25") and event.propensity == 0.5
-    assert attributes == {"message_id": event.message_id, "algorithm": event.algorithm}
+    assert {k: v for k, v in attributes.items() if k != "traceparent"} == {
+        "message_id": event.message_id,
+        "algorithm": event.algorithm,
+    }
+    assert logs.parse_traceparent(attributes["traceparent"]) is not None  # a new trace when none came in
+
+
+@pytest.mark.parametrize(
+    "header, value, trace_id",
+    [
+        ("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "4bf92f3577b34da6a3ce929d0e0e4736"),
+        ("X-Cloud-Trace-Context", "105445aa7843bc8bf206b12000100000/1;o=1", "105445aa7843bc8bf206b12000100000"),
+    ],
+)
+def test_ingress_passes_the_callers_trace_on_to_the_event(header, value, trace_id):
+    clients = FakeClients()
+    handler = app_module.build_ingress(Settings(project="p", router_seed=1, auth_mode="off"), clients)
+    with flask.Flask(__name__).test_request_context(
+        "/v1/utterances", method="POST", json={"user_id": "u", "text": "猫"}, headers={header: value}
+    ):
+        assert handler(flask.request).status_code == 202
+    ((_, _, _, attributes),) = clients.publisher.published
+    assert logs.parse_traceparent(attributes["traceparent"]).trace_id == trace_id
+
+
+def test_ingress_accepts_feedback_and_publishes_it_on_the_feedback_topic():
+    clients = FakeClients()
+    handler = app_module.build_ingress(Settings(project="p", auth_mode="off"), clients)
+    message_id = "01KB0000000000000000000000"
+    response = _post(handler, "/v1/feedback", {"message_id": message_id, "reward": -1})
+    assert response.status_code == 202
+    ((topic, data, _, attributes),) = clients.publisher.published
+    event = FeedbackEvent.from_json(data)
+    assert topic == "projects/p/topics/feedback"
+    assert (event.message_id, event.reward, event.source) == (message_id, -1.0, "explicit")
+    assert attributes["feedback_id"] == event.feedback_id == json.loads(response.get_data())["feedback_id"]
 
 
 def test_ingress_answers_healthz():
@@ -117,3 +153,11 @@ def test_the_shared_package_never_imports_tensorflow():
 
     app_module.build_scorer(Settings(), FakeClients())  # building loads no model
     assert "tensorflow" not in sys.modules
+
+
+def test_feedback_needs_the_same_credentials_as_utterances():
+    clients = FakeClients()
+    handler = app_module.build_ingress(Settings(project="p"), clients)  # AUTH_MODE=required
+    response = _post(handler, "/v1/feedback", {"message_id": "01KB0000000000000000000000", "reward": 1})
+    assert response.status_code == 401
+    assert clients.publisher.published == []

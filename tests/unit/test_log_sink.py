@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from shared.events import SchemaError, SelectionLog
@@ -69,3 +71,62 @@ def test_a_failing_insert_propagates_and_is_not_marked(selection):
     with pytest.raises(ConnectionError):
         LogSinkService(FakeBigQuery(raises=ConnectionError("down")), TABLE, ledger).handle(selection)
     assert not ledger.seen(selection.message_id)
+
+
+class GatedBigQuery:
+    """The first insert blocks until released, so others queue up behind it.
+    Rows whose ``bad`` field is set are refused (and stop their whole request)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.first_started, self.release = threading.Event(), threading.Event()
+        self.calls: list[list[str]] = []
+
+    def insert_rows_json(self, table_id, rows, row_ids=None):
+        self.calls.append(list(row_ids))
+        if len(self.calls) == 1:
+            self.first_started.set()
+            self.release.wait(5)
+        bad = [i for i, row in enumerate(rows) if row.get("bad")]
+        return [{"index": i, "errors": [{"reason": "invalid" if i in bad else "stopped"}]} for i in range(len(rows))] if bad else []
+
+
+def _insert_concurrently(batcher, rows: dict[str, dict], gate: GatedBigQuery) -> dict:
+    from concurrent.futures import ThreadPoolExecutor
+
+    outcomes = {}
+    with ThreadPoolExecutor(len(rows) + 1) as pool:
+        first = pool.submit(batcher.insert, {"n": 0}, "first")
+        gate.first_started.wait(5)
+        futures = {key: pool.submit(batcher.insert, row, key) for key, row in rows.items()}
+        while len(batcher._pending) < len(rows):  # all queued behind the first write
+            time.sleep(0.001)
+        gate.release.set()
+        outcomes["first"] = first.result(5)
+        for key, future in futures.items():
+            try:
+                outcomes[key] = future.result(5)
+            except RowRejected:
+                outcomes[key] = "rejected"
+    return outcomes
+
+
+def test_rows_arriving_during_a_write_share_the_next_insert():
+    from shared.log_sink import RowBatcher
+
+    gate = GatedBigQuery()
+    outcomes = _insert_concurrently(RowBatcher(gate, TABLE), {f"r{i}": {"n": i} for i in range(5)}, gate)
+    assert gate.calls[0] == ["first"]
+    assert sorted(gate.calls[1]) == [f"r{i}" for i in range(5)] and len(gate.calls) == 2
+    assert outcomes == {"first": 1, **{f"r{i}": 5 for i in range(5)}}
+
+
+def test_a_bad_row_in_a_batch_fails_alone():
+    from shared.log_sink import RowBatcher
+
+    gate = GatedBigQuery()
+    rows = {"good-1": {"n": 1}, "bad": {"bad": True}, "good-2": {"n": 2}}
+    outcomes = _insert_concurrently(RowBatcher(gate, TABLE), rows, gate)
+    assert outcomes["bad"] == "rejected"
+    assert outcomes["good-1"] == outcomes["good-2"] == 1  # rewritten alone

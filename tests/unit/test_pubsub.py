@@ -34,3 +34,20 @@ def test_a_failed_unordered_publish_resumes_nothing():
     with pytest.raises(RuntimeError):
         Publisher(client, "p").publish("selection-logs", b"x")
     assert client.resumed == []
+
+
+def test_a_publish_inside_a_trace_carries_it_and_explicit_attributes_win():
+    from shared import logs
+
+    client = FakePubsubClient()
+    publisher = Publisher(client, "p")
+    context = logs.new_trace()
+    with logs.trace(context):
+        publisher.publish("t", b"x", attributes={"message_id": "m"})
+        publisher.publish("t", b"y", attributes={"traceparent": "explicit"})
+    publisher.publish("t", b"z")
+    assert [call[3] for call in client.published] == [
+        {"traceparent": context.traceparent(), "message_id": "m"},
+        {"traceparent": "explicit"},
+        {},
+    ]

@@ -208,3 +208,15 @@ def test_preview_is_a_json_string_of_the_payload(data, expected):
 
 def test_preview_is_short():
     assert len(json.loads(preview(b"a" * 10_000))) == 200
+
+
+def test_the_events_trace_is_current_while_it_is_processed_in_a_span_of_its_own():
+    from shared import logs
+
+    seen = []
+    parent = logs.new_trace()
+    handler = _handler(lambda data: seen.append(logs.current_trace()), FakePublisher())
+    handler(_envelope(b"{}", attributes={"traceparent": parent.traceparent()}))
+    (current,) = seen
+    assert current.trace_id == parent.trace_id and current.span_id != parent.span_id
+    assert logs.current_trace() is None

@@ -12,6 +12,12 @@ const input = document.getElementById("line");
 const userId = `web-${Math.random().toString(36).slice(2, 10)}`;
 let conversationId = null;
 let firestore = null;
+// Feedback (the bandit learns from it): 👍/👎 rate a reply +1/-1; saying more
+// within five minutes of an unrated reply rates it +0.5 ("continued"), as the
+// terminal chat does (jobs/chat.py).
+const CONTINUATION_WINDOW_MS = 5 * 60 * 1000;
+const CONTINUATION_REWARD = 0.5;
+let last = null; // { messageId, at, rated }
 
 function firestoreDb() {
   if (!firestore) {
@@ -52,21 +58,55 @@ function add(className, text) {
   return item;
 }
 
-function showReply(reply, elapsedMs) {
+async function rate(messageId, reward, source = "explicit") {
+  const response = await fetch(`${config.ingressUrl}/v1/feedback`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ message_id: messageId, reward, user_id: userId, source }),
+  });
+  const accepted = await response.json();
+  if (response.status !== 202) throw new Error(`${response.status} ${accepted.error?.code}: ${accepted.error?.message}`);
+  if (last && last.messageId === messageId) last.rated = true;
+}
+
+function ratingButtons(item, messageId) {
+  const buttons = [["👍", 1, "rate-up"], ["👎", -1, "rate-down"]].map(([label, reward, className]) => {
+    const button = document.createElement("button");
+    button.className = className;
+    button.textContent = label;
+    button.addEventListener("click", () => {
+      buttons.forEach((b) => { b.disabled = true; });
+      rate(messageId, reward)
+        .then(() => { item.dataset.rated = String(reward); })
+        .catch((error) => add("error", `error: ${error.message}`));
+    });
+    return button;
+  });
+  return buttons;
+}
+
+function showReply(reply, elapsedMs, messageId) {
   const item = add("bot", "");
   item.dataset.algorithm = reply.algorithm;
+  item.dataset.messageId = messageId;
   const text = document.createElement("span");
   text.className = "text";
   text.textContent = `bot> ${reply.text}`;
   const meta = document.createElement("span");
   meta.className = "meta";
   meta.textContent = `[${reply.algorithm} · ${Math.round(elapsedMs)} ms · keywords: ${(reply.keywords || []).join(", ") || "-"}]`;
-  item.append(text, meta);
+  item.append(text, meta, ...ratingButtons(item, messageId));
+  last = { messageId, at: Date.now(), rated: false };
 }
 
 async function say(line) {
   const started = performance.now();
   add("you", `you> ${line}`);
+  if (last && !last.rated && Date.now() - last.at < CONTINUATION_WINDOW_MS) {
+    const previous = last.messageId;
+    last.rated = true;
+    rate(previous, CONTINUATION_REWARD, "continued").catch((error) => add("error", `error: ${error.message}`));
+  }
   const body = { user_id: userId, text: line };
   if (conversationId) body.conversation_id = conversationId;
   const response = await fetch(`${config.ingressUrl}/v1/utterances`, {
@@ -84,7 +124,7 @@ async function say(line) {
     stop = watchers[store](accepted.reply_path, (reply) => {
       clearTimeout(timer);
       stop();
-      showReply(reply, performance.now() - started);
+      showReply(reply, performance.now() - started, accepted.message_id);
       resolve();
     });
   });
