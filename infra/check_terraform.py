@@ -7,7 +7,8 @@ The code's side, and nothing else, is the source of truth:
   retry and dead-letter policy), dead-letter topics and subscriptions,
   BigQuery tables with partitioning and clustering;
 - ``shared/schemas/*.json``: one table per schema file, Terraform reading the
-  same file;
+  same file; ``shared/sql/<view>.sql`` for the views in topology's
+  BIGQUERY_VIEWS;
 - ``shared/config.py``: the environment variables ``load()`` reads;
 - ``infra/deploy.py``: the functions that are deployed;
 - ``infra/firestore.rules``, ``infra/database.rules.json``: the security
@@ -30,6 +31,7 @@ from shared import config
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMAS_DIR = REPO / "shared" / "schemas"
+SQL_DIR = REPO / "shared" / "sql"
 
 # Variables config.load() reads that production does not set, and why.
 LOCAL_ONLY_VARIABLES = {
@@ -49,7 +51,7 @@ PRODUCTION_VALUES = {
 # Rules files the code's tests check, which Terraform must deploy as they are.
 RULES_FILES = {"google_firebaserules_ruleset.firestore": "firestore.rules", "terraform_data.rtdb_rules": "database.rules.json"}
 # Firestore collections whose documents carry expire_at (shared/stores.py).
-TTL_COLLECTIONS = {"decisions", "log_sink_ledger"}
+TTL_COLLECTIONS = {"decisions", "log_sink_ledger", "feedback_sink_ledger"}
 # Dry-run stand-ins for the values only a real project has.
 EXAMPLE = {"project": "example-project", "region": "asia-northeast1"}
 
@@ -209,11 +211,14 @@ class Checker:
     # -- BigQuery -------------------------------------------------------------
 
     def check_tables(self) -> None:
-        tables = self.names("google_bigquery_table")
+        every = self.names("google_bigquery_table")
+        resources = self.model.of_type("google_bigquery_table")
+        views = {name: label for name, label in every.items() if "view" in resources[label]}
+        tables = {name: label for name, label in every.items() if name not in views}
+        self.check_views(views)
         schema_files = {path.stem for path in SCHEMAS_DIR.glob("*.json")}
         self.problems += _compare("table", set(topology.BIGQUERY_TABLES), tables)
         self.problems += _compare("table (from shared/schemas)", schema_files, tables)
-        resources = self.model.of_type("google_bigquery_table")
         for table, (partition, clustering) in topology.BIGQUERY_TABLES.items():
             if table not in tables:
                 continue
@@ -230,6 +235,15 @@ class Checker:
                 self.problems.append(f"{where}: partitioned on {declared_partition!r}, the code expects {partition!r}")
             if self.model.resolve(body.get("clustering")) != clustering:
                 self.problems.append(f"{where}: clustered on {body.get('clustering')!r}, the code expects {clustering!r}")
+
+    def check_views(self, views: dict[str, str]) -> None:
+        self.problems += _compare("view", set(topology.BIGQUERY_VIEWS), views)
+        for view, label in views.items():
+            query = _single(self.model.of_type("google_bigquery_table")[label]["view"]).get("query", "")
+            if f"shared/sql/{view}.sql" not in query or "{dataset}" not in query:
+                self.problems.append(f"view {view!r}: query must be shared/sql/{view}.sql with {{dataset}} filled in")
+            elif "{rewards}" in (SQL_DIR / f"{view}.sql").read_text():
+                self.problems.append(f"view {view!r}: shared/sql/{view}.sql uses {{rewards}}, which Terraform does not inline")
 
     # -- functions, environment, secrets ---------------------------------------
 

@@ -66,11 +66,12 @@ class Function:
 
 
 FUNCTIONS = (
-    # firebase-admin: Firebase ID tokens of app users (shared/auth.py).
+    # firebase-admin: Firebase ID tokens of app users (shared/auth.py);
+    # Firestore: router/stats for ROUTER=thompson (shared/bandit.py).
     Function(
         "ingress",
         "ingress",
-        COMMON_REQUIREMENTS + ("firebase-admin",),
+        COMMON_REQUIREMENTS + ("firebase-admin", "google-cloud-firestore"),
         memory="512Mi",
         concurrency=80,
         max_instances=20,

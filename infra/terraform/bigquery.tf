@@ -1,6 +1,7 @@
-# The selection log. The schema is the file the code uses
+# The selection log and the feedback. Each schema is the file the code uses
 # (shared/schemas/<table>.json); partitioning and clustering match
-# infra/local/topology.py's BIGQUERY_TABLES.
+# infra/local/topology.py's BIGQUERY_TABLES; the de-duplicating views are the
+# code's SQL (shared/sql/<view>.sql, {dataset} filled in as the code does).
 
 resource "google_bigquery_dataset" "zatsudan" {
   dataset_id  = var.bigquery_dataset
@@ -22,4 +23,43 @@ resource "google_bigquery_table" "selections" {
     type  = "DAY"
     field = "received_at"
   }
+}
+
+resource "google_bigquery_table" "feedback" {
+  dataset_id          = google_bigquery_dataset.zatsudan.dataset_id
+  table_id            = "feedback"
+  schema              = file("${path.module}/../../shared/schemas/feedback.json")
+  clustering          = ["message_id"]
+  deletion_protection = var.protect_data
+
+  time_partitioning {
+    type  = "DAY"
+    field = "given_at"
+  }
+}
+
+locals {
+  qualified_dataset = "${var.project}.${google_bigquery_dataset.zatsudan.dataset_id}"
+}
+
+resource "google_bigquery_table" "selections_dedup" {
+  dataset_id          = google_bigquery_dataset.zatsudan.dataset_id
+  table_id            = "selections_dedup"
+  deletion_protection = false
+  view {
+    query          = replace(file("${path.module}/../../shared/sql/selections_dedup.sql"), "{dataset}", local.qualified_dataset)
+    use_legacy_sql = false
+  }
+  depends_on = [google_bigquery_table.selections]
+}
+
+resource "google_bigquery_table" "feedback_dedup" {
+  dataset_id          = google_bigquery_dataset.zatsudan.dataset_id
+  table_id            = "feedback_dedup"
+  deletion_protection = false
+  view {
+    query          = replace(file("${path.module}/../../shared/sql/feedback_dedup.sql"), "{dataset}", local.qualified_dataset)
+    use_legacy_sql = false
+  }
+  depends_on = [google_bigquery_table.feedback]
 }

@@ -38,6 +38,14 @@ resource "google_firestore_field" "decisions_ttl" {
   index_config {}
 }
 
+resource "google_firestore_field" "feedback_sink_ledger_ttl" {
+  database   = google_firestore_database.default.name
+  collection = "feedback_sink_ledger"
+  field      = "expire_at"
+  ttl_config {}
+  index_config {}
+}
+
 resource "google_firestore_field" "log_sink_ledger_ttl" {
   database   = google_firestore_database.default.name
   collection = "log_sink_ledger"

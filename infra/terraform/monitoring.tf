@@ -5,6 +5,7 @@ locals {
   dead_letter_subscriptions = {
     utterances     = google_pubsub_subscription.utterances_dead_sub.name
     selection_logs = google_pubsub_subscription.selection_logs_dead_sub.name
+    feedback       = google_pubsub_subscription.feedback_dead_sub.name
   }
 }
 

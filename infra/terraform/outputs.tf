@@ -35,8 +35,13 @@ output "function_env" {
     ALGORITHM_WEIGHTS         = var.algorithm_weights
     UTTERANCES_TOPIC          = google_pubsub_topic.utterances.name
     SELECTION_LOGS_TOPIC      = google_pubsub_topic.selection_logs.name
+    FEEDBACK_TOPIC            = google_pubsub_topic.feedback.name
     BIGQUERY_DATASET          = google_bigquery_dataset.zatsudan.dataset_id
     BIGQUERY_SELECTIONS_TABLE = google_bigquery_table.selections.table_id
+    BIGQUERY_FEEDBACK_TABLE   = google_bigquery_table.feedback.table_id
+    ROUTER                    = var.router
+    ROUTER_STATS_TTL_S        = tostring(var.router_stats_ttl_s)
+    ROUTER_MIN_PROPENSITY     = tostring(var.router_min_propensity)
     CONTEXT_TURNS             = tostring(var.context_turns)
     MAX_KEYWORDS              = tostring(var.max_keywords)
     CANDIDATE_CACHE_TTL_S     = tostring(var.candidate_cache_ttl_s)

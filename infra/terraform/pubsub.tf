@@ -22,6 +22,11 @@ resource "google_pubsub_topic" "selection_logs" {
   depends_on = [google_project_service.api]
 }
 
+resource "google_pubsub_topic" "feedback" {
+  name       = var.feedback_topic
+  depends_on = [google_project_service.api]
+}
+
 resource "google_pubsub_topic" "utterances_dead" {
   name       = "${var.utterances_topic}-dead"
   depends_on = [google_project_service.api]
@@ -29,6 +34,11 @@ resource "google_pubsub_topic" "utterances_dead" {
 
 resource "google_pubsub_topic" "selection_logs_dead" {
   name       = "${var.selection_logs_topic}-dead"
+  depends_on = [google_project_service.api]
+}
+
+resource "google_pubsub_topic" "feedback_dead" {
+  name       = "${var.feedback_topic}-dead"
   depends_on = [google_project_service.api]
 }
 
@@ -89,9 +99,48 @@ resource "google_pubsub_subscription" "selection_logs_sink" {
   }
 }
 
+# The log sink takes feedback too: it picks the table by the topic in the URL.
+resource "google_pubsub_subscription" "feedback_sink" {
+  name                 = "${var.feedback_topic}-sink"
+  topic                = google_pubsub_topic.feedback.id
+  ack_deadline_seconds = 60
+
+  push_config {
+    push_endpoint = "${local.function_url["log-sink"]}/projects/${var.project}/topics/${var.feedback_topic}"
+    oidc_token {
+      service_account_email = google_service_account.pusher.email
+      audience              = local.function_url["log-sink"]
+    }
+  }
+
+  retry_policy {
+    minimum_backoff = local.min_backoff
+    maximum_backoff = local.max_backoff
+  }
+
+  dead_letter_policy {
+    dead_letter_topic     = google_pubsub_topic.feedback_dead.id
+    max_delivery_attempts = var.max_delivery_attempts
+  }
+
+  expiration_policy {
+    ttl = ""
+  }
+}
+
 resource "google_pubsub_subscription" "utterances_dead_sub" {
   name                       = "${var.utterances_topic}-dead-sub"
   topic                      = google_pubsub_topic.utterances_dead.id
+  ack_deadline_seconds       = 60
+  message_retention_duration = local.dead_letter_retention
+  expiration_policy {
+    ttl = ""
+  }
+}
+
+resource "google_pubsub_subscription" "feedback_dead_sub" {
+  name                       = "${var.feedback_topic}-dead-sub"
+  topic                      = google_pubsub_topic.feedback_dead.id
   ack_deadline_seconds       = 60
   message_retention_duration = local.dead_letter_retention
   expiration_policy {
@@ -115,6 +164,7 @@ resource "google_pubsub_topic_iam_member" "service_agent_publishes_dead_letters"
   for_each = {
     utterances     = google_pubsub_topic.utterances_dead.id
     selection_logs = google_pubsub_topic.selection_logs_dead.id
+    feedback       = google_pubsub_topic.feedback_dead.id
   }
   topic  = each.value
   role   = "roles/pubsub.publisher"
@@ -125,6 +175,7 @@ resource "google_pubsub_subscription_iam_member" "service_agent_forwards_dead_le
   for_each = {
     utterances     = google_pubsub_subscription.utterances_scorer.id
     selection_logs = google_pubsub_subscription.selection_logs_sink.id
+    feedback       = google_pubsub_subscription.feedback_sink.id
   }
   subscription = each.value
   role         = "roles/pubsub.subscriber"

@@ -1,9 +1,10 @@
 # One service account per function, each granted only what its code does:
-#   ingress  publishes to `utterances`, reads the webhook key
+#   ingress  publishes to `utterances` and `feedback`, reads the webhook key
+#            (and Firestore's router/stats when router = thompson)
 #   scorer   reads/writes Firestore, writes replies to the Realtime Database,
 #            publishes to `selection-logs` and `utterances-dead`
-#   log_sink writes rows to the dataset, keeps its ledger in Firestore,
-#            publishes to `selection-logs-dead`
+#   log_sink writes rows to the dataset, keeps its ledgers in Firestore,
+#            publishes to `selection-logs-dead` and `feedback-dead`
 # plus the identity Pub/Sub pushes as (invoker of scorer and log_sink; the
 # deploy step grants run.invoker on each function once it exists) and the
 # identity Cloud Build builds the functions as.
@@ -73,6 +74,20 @@ resource "google_pubsub_topic_iam_member" "ingress_publishes_utterances" {
   member = google_service_account.function["ingress"].member
 }
 
+resource "google_pubsub_topic_iam_member" "ingress_publishes_feedback" {
+  topic  = google_pubsub_topic.feedback.id
+  role   = "roles/pubsub.publisher"
+  member = google_service_account.function["ingress"].member
+}
+
+# The bandit router reads router/stats (written by jobs/refresh_router_stats.py).
+resource "google_project_iam_member" "ingress_reads_router_stats" {
+  count   = var.router == "thompson" ? 1 : 0
+  project = var.project
+  role    = "roles/datastore.viewer"
+  member  = google_service_account.function["ingress"].member
+}
+
 resource "google_pubsub_topic_iam_member" "scorer_publishes_selection_logs" {
   topic  = google_pubsub_topic.selection_logs.id
   role   = "roles/pubsub.publisher"
@@ -87,6 +102,12 @@ resource "google_pubsub_topic_iam_member" "scorer_dead_letters" {
 
 resource "google_pubsub_topic_iam_member" "log_sink_dead_letters" {
   topic  = google_pubsub_topic.selection_logs_dead.id
+  role   = "roles/pubsub.publisher"
+  member = google_service_account.function["log-sink"].member
+}
+
+resource "google_pubsub_topic_iam_member" "log_sink_dead_letters_feedback" {
+  topic  = google_pubsub_topic.feedback_dead.id
   role   = "roles/pubsub.publisher"
   member = google_service_account.function["log-sink"].member
 }

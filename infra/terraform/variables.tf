@@ -47,6 +47,12 @@ variable "selection_logs_topic" {
   default     = "selection-logs"
 }
 
+variable "feedback_topic" {
+  description = "Topic ingress publishes feedback to (FEEDBACK_TOPIC)."
+  type        = string
+  default     = "feedback"
+}
+
 variable "bigquery_dataset" {
   description = "Dataset of the selection log (BIGQUERY_DATASET)."
   type        = string
@@ -87,6 +93,24 @@ variable "algorithm_weights" {
   description = "Router weights (ALGORITHM_WEIGHTS)."
   type        = string
   default     = "tfidf:0.5,bm25:0.5"
+}
+
+variable "router" {
+  description = "Router (ROUTER): weighted (fixed ALGORITHM_WEIGHTS) or thompson (bandit on Firestore router/stats)."
+  type        = string
+  default     = "weighted"
+}
+
+variable "router_stats_ttl_s" {
+  description = "How long ingress keeps router/stats before reading it again (ROUTER_STATS_TTL_S)."
+  type        = number
+  default     = 60
+}
+
+variable "router_min_propensity" {
+  description = "Least probability the bandit gives any algorithm (ROUTER_MIN_PROPENSITY)."
+  type        = number
+  default     = 0.05
 }
 
 variable "context_turns" {
