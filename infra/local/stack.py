@@ -427,6 +427,18 @@ def provision(stack: Stack) -> None:
                 name=subscriber.subscription_path(stack.project, topology.dead_letter_subscription(topic)),
                 topic=publisher.topic_path(stack.project, topology.dead_letter_topic(topic)),
             )
+        for pull in topology.PULL_SUBSCRIPTIONS:
+            subscriber.create_subscription(
+                request={
+                    "name": subscriber.subscription_path(stack.project, pull.name),
+                    "topic": publisher.topic_path(stack.project, pull.topic),
+                    "ack_deadline_seconds": pull.ack_deadline_s,
+                    "dead_letter_policy": {
+                        "dead_letter_topic": publisher.topic_path(stack.project, topology.dead_letter_topic(pull.topic)),
+                        "max_delivery_attempts": topology.MAX_DELIVERY_ATTEMPTS,
+                    },
+                }
+            )
     client = bigquery.Client(
         project=stack.project,
         credentials=AnonymousCredentials(),

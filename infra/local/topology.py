@@ -47,9 +47,28 @@ BIGQUERY_TABLES = {
     # table -> (partition column, clustering columns)
     "selections": ("received_at", ["algorithm"]),
     "feedback": ("given_at", ["message_id"]),
+    "posts": ("created_at", ["keyword", "lang"]),  # raw corpus (jobs/corpus)
 }
 
 # De-duplicating views over the tables (shared/sql/<view>.sql, `{dataset}` is
 # filled in): reports read these, so a row BigQuery's best-effort insert-id
 # de-duplication let through twice is counted once.
 BIGQUERY_VIEWS = ["selections_dedup", "feedback_dedup"]
+
+# Corpus pipeline: shard tasks, leased by workers from a pull subscription.
+CORPUS_TASKS_TOPIC = "corpus-tasks"
+TOPICS.append(CORPUS_TASKS_TOPIC)
+
+
+@dataclass(frozen=True)
+class PullSubscription:
+    topic: str
+    name: str
+    # The lease: a worker extends it while working; if the worker dies the
+    # task returns to the queue this long after the last extension.
+    ack_deadline_s: int
+
+
+PULL_SUBSCRIPTIONS = [
+    PullSubscription(CORPUS_TASKS_TOPIC, "corpus-tasks-workers", ack_deadline_s=10),
+]

@@ -1,0 +1,84 @@
+"""Rows of one shard -> the candidate document of each keyword (pure logic).
+
+Shards are cut by keyword (every row of a keyword is in one shard), so a
+keyword's document is built from its rows alone, the same way every time: a
+redelivered shard or a re-run yields byte-identical documents, and no two
+workers ever write the same document.
+
+Per keyword: replies are normalised (``shared.text.normalize``) and
+de-duplicated (case-insensitively); each distinct reply is ranked by how many
+distinct posts it answered (support), then by how close its length is to a
+comfortable reply length, then by its text (a stable tie-break); the list is
+capped. The representative of a reply (its context and source) is the row
+with the smallest post id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+from shared import text as textlib
+
+# Firestore documents hold at most 1 MiB (the seed caps at 300 too).
+MAX_CANDIDATES_PER_KEYWORD = 300
+# Replies of about this many characters read best in a chat (per language).
+COMFORTABLE_REPLY_CHARS = {"ja": 20, "en": 40}
+LENGTH_STEP = 10  # length differences within a step rank alike
+
+
+@dataclass(frozen=True)
+class KeywordCandidates:
+    keyword: str
+    lang: str
+    candidates: tuple[dict, ...]  # {"text", "context", "source"}
+
+    @property
+    def content_hash(self) -> str:
+        body = json.dumps(
+            {"keyword": self.keyword, "lang": self.lang, "candidates": list(self.candidates)},
+            ensure_ascii=False,
+            sort_keys=True,
+        )
+        return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def _rank_key(lang: str, reply: str, support: int) -> tuple:
+    comfortable = COMFORTABLE_REPLY_CHARS.get(lang, 30)
+    return (-support, abs(len(reply) - comfortable) // LENGTH_STEP, reply)
+
+
+def build(rows: Iterable[Mapping], cap: int = MAX_CANDIDATES_PER_KEYWORD) -> dict[str, KeywordCandidates]:
+    """keyword -> its ranked, capped candidates."""
+    by_keyword: dict[str, list[Mapping]] = defaultdict(list)
+    for row in rows:
+        by_keyword[row["keyword"]].append(row)
+    return {keyword: _build_one(keyword, keyword_rows, cap) for keyword, keyword_rows in sorted(by_keyword.items())}
+
+
+def _build_one(keyword: str, rows: list[Mapping], cap: int) -> KeywordCandidates:
+    langs = Counter(row["lang"] for row in rows)
+    lang = min(langs, key=lambda l: (-langs[l], l))
+    first: dict[str, tuple[str, Mapping]] = {}  # reply key -> (post id, row)
+    posts: dict[str, set[str]] = defaultdict(set)  # reply key -> folded posts it answered
+    for row in rows:
+        reply = textlib.normalize(row["reply_text"])
+        if not reply:
+            continue
+        key = reply.casefold()
+        posts[key].add(textlib.normalize(row["text"]).casefold())
+        if key not in first or row["post_id"] < first[key][0]:
+            first[key] = (row["post_id"], row)
+    ranked = sorted(first, key=lambda k: _rank_key(lang, textlib.normalize(first[k][1]["reply_text"]), len(posts[k])))
+    candidates = tuple(
+        {
+            "text": textlib.normalize(first[k][1]["reply_text"]),
+            "context": textlib.normalize(first[k][1]["text"]),
+            "source": first[k][1]["source"],
+        }
+        for k in ranked[:cap]
+    )
+    return KeywordCandidates(keyword=keyword, lang=lang, candidates=candidates)

@@ -1,0 +1,323 @@
+"""The pipeline's steps against BigQuery and Pub/Sub, and the coordinator.
+
+    load -> filter -> export shards -> publish tasks -> N workers -> summary
+
+Each step is a function taking its clients, so tests run steps alone against
+the emulators; ``run`` strings them together for ``make corpus``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from jobs.corpus import rules as rules_lib
+from jobs.corpus import shards as shards_lib
+from jobs.corpus import sources, sql
+from jobs.corpus.store import RunProgress
+
+REPO = Path(__file__).resolve().parents[2]
+POSTS_TABLE = "posts"
+CLEAN_TABLE = "clean_posts"
+EXPORT_PAGE_SIZE = 5000
+POLL_S = 0.5
+
+
+@dataclass(frozen=True)
+class Tables:
+    project: str
+    dataset: str
+
+    def table(self, name: str) -> str:
+        return f"{self.project}.{self.dataset}.{name}"
+
+    @property
+    def posts(self) -> str:
+        return self.table(POSTS_TABLE)
+
+    @property
+    def clean(self) -> str:
+        return self.table(CLEAN_TABLE)
+
+
+# ----- 1. load ---------------------------------------------------------------
+def load_posts(bigquery, tables: Tables, rows: Iterable[dict]) -> int:
+    """Replaces ``posts`` with ``rows``, in one load job from a
+    newline-delimited JSON file (never one insert per row)."""
+    from google.cloud import bigquery as bq
+
+    from shared import schemas
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "posts.jsonl"
+        count = sources.write_ndjson(rows, path)
+        config = bq.LoadJobConfig(
+            schema=schemas.bigquery_schema(POSTS_TABLE),
+            source_format=bq.SourceFormat.NEWLINE_DELIMITED_JSON,
+            write_disposition=bq.WriteDisposition.WRITE_TRUNCATE,
+        )
+        with open(path, "rb") as file:
+            bigquery.load_table_from_file(file, tables.posts, job_config=config).result()
+    return count
+
+
+# ----- 2. filter -------------------------------------------------------------
+def filter_posts(bigquery, tables: Tables, rules: rules_lib.Rules) -> Counter[str]:
+    """Writes ``clean_posts`` with the generated query; returns the rows per
+    outcome (``kept`` and each rule's name)."""
+    counts = Counter({name: 0 for name in ["kept", *rules.rule_names()]})
+    for row in bigquery.query(sql.filter_query(rules, tables.posts, tables.clean)).result():
+        counts[row["outcome"]] = row["n"]
+    return counts
+
+
+# ----- 3. shards and tasks ---------------------------------------------------
+def export_shards(bigquery, tables: Tables, store: shards_lib.ShardStore, run_id: str, rows_per_shard: int) -> list[shards_lib.ShardTask]:
+    """Reads ``clean_posts`` page by page, cuts it into shards by keyword and
+    writes them; returns one task per non-empty shard."""
+    total = next(iter(bigquery.query(f"SELECT COUNT(*) AS n FROM {sql.quote_table(tables.clean)}").result()))["n"]
+    count = max(1, math.ceil(total / rows_per_shard))
+    columns = ", ".join(sql.COLUMNS)
+    result = bigquery.query(
+        f"SELECT {columns} FROM {sql.quote_table(tables.clean)} ORDER BY keyword, post_id"
+    ).result(page_size=EXPORT_PAGE_SIZE)
+    parts = shards_lib.partition(({k: _jsonable(v) for k, v in row.items()} for row in result), count)
+    urls = store.write(run_id, parts)
+    return [shards_lib.ShardTask(run_id=run_id, shard=i, uri=url, rows=len(parts[i])) for i, url in urls.items()]
+
+
+def _jsonable(value):
+    return value.isoformat() if isinstance(value, dt.datetime) else value
+
+
+def publish_tasks(publisher, topic_path: str, tasks: Iterable[shards_lib.ShardTask]) -> int:
+    futures = [publisher.publish(topic_path, task.to_json()) for task in tasks]
+    for future in futures:
+        future.result(timeout=60)
+    return len(futures)
+
+
+def create_task_queue(publisher, subscriber, project: str, topic: str, subscription: str, ack_deadline_s: int, max_attempts: int = 5) -> None:
+    """A topic, its dead-letter topic and keeper, and the workers' pull
+    subscription (what the stack provisions for ``corpus-tasks``; tests make
+    their own)."""
+    from google.api_core.exceptions import AlreadyExists
+
+    dead = f"{topic}-dead"
+    for name in (topic, dead):
+        try:
+            publisher.create_topic(name=publisher.topic_path(project, name))
+        except AlreadyExists:
+            pass
+    requests_ = [
+        {"name": subscriber.subscription_path(project, f"{dead}-sub"), "topic": publisher.topic_path(project, dead)},
+        {
+            "name": subscriber.subscription_path(project, subscription),
+            "topic": publisher.topic_path(project, topic),
+            "ack_deadline_seconds": ack_deadline_s,
+            "dead_letter_policy": {
+                "dead_letter_topic": publisher.topic_path(project, dead),
+                "max_delivery_attempts": max_attempts,
+            },
+        },
+    ]
+    for request in requests_:
+        try:
+            subscriber.create_subscription(request=request)
+        except AlreadyExists:
+            pass
+
+
+# ----- 4. workers ------------------------------------------------------------
+def worker_command(args: list[str]) -> list[str]:
+    return [sys.executable, "-m", "jobs.corpus", "worker", *args]
+
+
+def start_workers(
+    count: int, args: list[str], log_dir: Path | None = None, name_prefix: str = "worker"
+) -> list[subprocess.Popen]:
+    """``count`` worker processes (``<name_prefix>-<i>``), output in ``log_dir``."""
+    processes = []
+    for i in range(count):
+        name = f"{name_prefix}-{i}"
+        output = open(log_dir / f"{name}.log", "ab") if log_dir else subprocess.DEVNULL
+        processes.append(
+            subprocess.Popen(
+                worker_command([*args, "--name", name]),
+                cwd=REPO,
+                env={**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"},
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        )
+    return processes
+
+
+def stop_workers(processes: list[subprocess.Popen], timeout_s: float = 20.0) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    deadline = time.monotonic() + timeout_s
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+class WorkersGone(RuntimeError):
+    pass
+
+
+def wait_for_shards(
+    db,
+    run_id: str,
+    tasks: list[shards_lib.ShardTask],
+    processes: list[subprocess.Popen] | None = None,
+    timeout_s: float = 3600.0,
+    on_progress: Callable[[list[dict]], None] | None = None,
+) -> list[dict]:
+    """Polls the run's done markers until every task's shard is done."""
+    progress = RunProgress(db, run_id)
+    wanted = {task.shard for task in tasks}
+    deadline = time.monotonic() + timeout_s
+    while True:
+        done = [d for d in progress.done() if d["shard"] in wanted]
+        if on_progress:
+            on_progress(done)
+        if len(done) == len(wanted):
+            return done
+        if processes and all(p.poll() is not None for p in processes):
+            raise WorkersGone(f"every worker exited with {len(wanted) - len(done)} shards left")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{len(wanted) - len(done)} shards not done after {timeout_s:.0f}s")
+        time.sleep(POLL_S)
+
+
+# ----- the whole run ---------------------------------------------------------
+@dataclass
+class Summary:
+    run_id: str
+    rows_in: int = 0
+    outcomes: Counter = field(default_factory=Counter)
+    shards: int = 0
+    rows_out: int = 0
+    keywords: int = 0
+    candidates: int = 0
+    documents_changed: int = 0
+    langs: Counter = field(default_factory=Counter)
+    seconds: dict = field(default_factory=dict)
+
+    def render(self) -> str:
+        dropped = {k: v for k, v in self.outcomes.items() if k != "kept"}
+        lines = [
+            f"corpus run {self.run_id}",
+            f"  rows in            {self.rows_in}",
+            *(f"  filtered {name + ':':<11}{n}" for name, n in dropped.items()),
+            f"  rows kept          {self.outcomes.get('kept', 0)}",
+            f"  shards             {self.shards} ({self.rows_out} rows)",
+            f"  keywords           {self.keywords}",
+            f"  candidates written {self.candidates} ({self.documents_changed} documents changed)",
+            "  time               " + ", ".join(f"{k} {v:.1f}s" for k, v in self.seconds.items()),
+            "  keywords by lang   " + ", ".join(f"{lang} {n}" for lang, n in sorted(self.langs.items())),
+        ]
+        return "\n".join(lines)
+
+
+def new_run_id() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+
+
+@dataclass
+class RunOptions:
+    tables: Tables
+    rules: rules_lib.Rules
+    shard_url: str
+    rows_per_shard: int = 2000
+    subscription: str = "corpus-tasks-workers"
+    candidates_collection: str = "candidates"
+    workers: int = 2
+    log_dir: Path = REPO / ".run" / "corpus-logs"
+    progress: bool = True
+
+
+def run(clients, options: RunOptions, pairs: Iterable[sources.Pair] | None) -> Summary:
+    """The whole pipeline; ``pairs`` None keeps the posts table as it is."""
+    from google.cloud import pubsub_v1
+    from tqdm import tqdm
+
+    run_id = new_run_id()
+    summary = Summary(run_id=run_id)
+    started = mark = time.monotonic()
+
+    def timed(step: str) -> None:
+        nonlocal mark
+        now = time.monotonic()
+        summary.seconds[step] = now - mark
+        mark = now
+
+    # Workers start first and wait on the empty queue: their start-up (the
+    # client libraries' imports) overlaps the BigQuery steps instead of
+    # adding to the run.
+    log_dir = Path(options.log_dir) / run_id
+    log_dir.mkdir(parents=True, exist_ok=True)
+    worker_args = ["--subscription", options.subscription, "--candidates-collection", options.candidates_collection]
+    processes = start_workers(options.workers, worker_args, log_dir=log_dir)
+    try:
+        if pairs is not None:
+            summary.rows_in = load_posts(clients.bigquery, options.tables, sources.rows(pairs))
+            timed("load")
+        summary.outcomes = filter_posts(clients.bigquery, options.tables, options.rules)
+        if pairs is None:
+            summary.rows_in = sum(summary.outcomes.values())
+        timed("filter")
+        tasks = export_shards(
+            clients.bigquery, options.tables, shards_lib.ShardStore(options.shard_url), run_id, options.rows_per_shard
+        )
+        summary.shards, summary.rows_out = len(tasks), sum(t.rows for t in tasks)
+        subscriber = pubsub_v1.SubscriberClient()
+        try:
+            subscription = subscriber.get_subscription(
+                request={"subscription": subscriber.subscription_path(clients.settings.project, options.subscription)}
+            )
+        finally:
+            subscriber.close()
+        publish_tasks(pubsub_v1.PublisherClient(), subscription.topic, tasks)
+        timed("export")
+
+        shard_bar = tqdm(total=len(tasks), desc="shards", unit="shard", disable=not options.progress, position=0)
+        row_bar = tqdm(total=summary.rows_out, desc="rows  ", unit="row", disable=not options.progress, position=1)
+
+        def show(done: list[dict]) -> None:
+            shard_bar.update(len(done) - shard_bar.n)
+            row_bar.update(sum(d["rows"] for d in done) - row_bar.n)
+
+        try:
+            done = wait_for_shards(clients.firestore, run_id, tasks, processes, on_progress=show)
+        except WorkersGone as error:
+            raise WorkersGone(f"{error}; worker logs in {log_dir}") from None
+        finally:
+            shard_bar.close()
+            row_bar.close()
+    finally:
+        stop_workers(processes)
+    timed("workers")
+    for marker in done:
+        summary.langs.update(marker["keywords"])
+    summary.keywords = sum(summary.langs.values())
+    summary.candidates = sum(d["candidates"] for d in done)
+    summary.documents_changed = sum(d["written"] for d in done)
+    summary.seconds["total"] = time.monotonic() - started
+    return summary

@@ -1,0 +1,159 @@
+"""Conversation data shipped in packages -> rows of the ``posts`` table.
+
+Each source yields ``Pair``s: a post and the turn that answered it. A pair
+becomes one row per topic keyword of the post (``shared.text.keywords``, the
+code the scorer looks candidates up with), so a row is (keyword, text, reply)
+as in the design, and the worker can build ``candidates/{keyword}`` from the
+rows of one keyword alone.
+
+| source | package (licence) | language | pairs |
+|---|---|---|---|
+| chatterbot-corpus | chatterbot-corpus (BSD-3) | ja, en | consecutive turns of each conversation |
+| nagonbot | nagonbot (MIT) | ja | every pattern x every response of an intent |
+| chitchat | chitchat-dataset (MIT) | en | consecutive messages of 7,168 conversations (131,569 pairs) |
+
+Nothing is downloaded: the data files are read from the installed packages
+(nagonbot and chitchat-dataset are installed without their code's
+dependencies; only their data files are read, never imported).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import yaml
+
+from shared import text as textlib
+
+CHATTERBOT_LANGUAGES = {"ja": "japanese", "en": "english"}
+# nagonbot intents whose responses announce an action the bot performs
+# (play music, look up a word or the date): no use as a chit-chat reply.
+NAGONBOT_SKIP_INTENTS = frozenset({"BGM_ON", "BGM_OFF", "辞書", "日付", "曜日"})
+# A post's first keywords only: the rest add rows, not topics.
+MAX_KEYWORDS_PER_POST = 3
+
+
+@dataclass(frozen=True)
+class Pair:
+    post_id: str
+    text: str
+    reply_text: str
+    lang: str
+    source: str
+    created_at: str | None = None  # ISO 8601, when the source says
+
+    def rows(self) -> list[dict]:
+        """One ``posts`` row per topic keyword of the post."""
+        keywords = textlib.keywords(self.text, self.lang)[:MAX_KEYWORDS_PER_POST]
+        base = {
+            "post_id": self.post_id,
+            "text": self.text,
+            "reply_text": self.reply_text,
+            "lang": self.lang,
+            "source": self.source,
+            "created_at": self.created_at,
+        }
+        return [{**base, "keyword": keyword} for keyword in keywords]
+
+
+def package_dir(module: str) -> Path:
+    """Where an installed package lives, without importing it."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"package {module!r} is not installed (make deps installs it)")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _clean(value) -> str:
+    return str(value).strip() if value is not None else ""
+
+
+def chatterbot_pairs(langs: Iterable[str] = ("ja", "en")) -> Iterator[Pair]:
+    root = package_dir("chatterbot_corpus") / "data"
+    for lang in langs:
+        folder = CHATTERBOT_LANGUAGES[lang]
+        for path in sorted((root / folder).glob("*.yml")):
+            document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            source = f"chatterbot-corpus/{folder}/{path.stem}"
+            for c, conversation in enumerate(document.get("conversations") or []):
+                turns = [_clean(t) for t in conversation if _clean(t)]
+                for i, (post, reply) in enumerate(zip(turns, turns[1:])):
+                    yield Pair(f"{source}:{c}:{i}", post, reply, lang, source)
+
+
+def nagonbot_pairs() -> Iterator[Pair]:
+    path = package_dir("nagonbot") / "bin" / "data" / "kokoro.json"
+    source = "nagonbot/kokoro"
+    for intent in json.loads(path.read_text(encoding="utf-8"))["kokoro"]:
+        if intent["tag"] in NAGONBOT_SKIP_INTENTS:
+            continue
+        patterns = [_clean(p) for p in intent.get("patterns") or [] if _clean(p)]
+        responses = [_clean(r) for r in intent.get("responses") or [] if _clean(r)]
+        for p, post in enumerate(patterns):
+            for r, reply in enumerate(responses):
+                yield Pair(f"{source}:{intent['tag']}:{p}:{r}", post, reply, "ja", source)
+
+
+def _stable_rank(key: str) -> str:
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()
+
+
+def chitchat_pairs(limit: int | None = None) -> Iterator[Pair]:
+    """Consecutive messages (a message = a sender's run of lines) of each
+    conversation. With ``limit``, a deterministic sample: whole
+    conversations in the order of a hash of their ids, until ``limit`` pairs."""
+    path = package_dir("chitchat_dataset") / "dataset.json"
+    with open(path, encoding="utf-8") as file:
+        conversations = json.load(file)
+    ids = sorted(conversations, key=_stable_rank) if limit is not None else list(conversations)
+    produced = 0
+    for conversation_id in ids:
+        messages = conversations[conversation_id]["messages"]
+        turns = [(" ".join(_clean(u["text"]) for u in m if _clean(u.get("text"))), m[-1].get("timestamp")) for m in messages]
+        for i, ((post, _), (reply, at)) in enumerate(zip(turns, turns[1:])):
+            if limit is not None and produced >= limit:
+                return
+            if post and reply:
+                produced += 1
+                yield Pair(f"chitchat/{conversation_id}:{i}", post, reply, "en", "chitchat-dataset", at)
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    name: str
+    pairs: Callable[[int | None], Iterator[Pair]]  # (sample limit) -> pairs
+    sampled_by_default: bool  # large: make corpus takes a sample unless told --full
+
+
+SOURCES = {
+    "chatterbot": SourceSpec("chatterbot", lambda limit: chatterbot_pairs(), False),
+    "nagonbot": SourceSpec("nagonbot", lambda limit: nagonbot_pairs(), False),
+    "chitchat": SourceSpec("chitchat", chitchat_pairs, True),
+}
+
+
+def pairs(names: Iterable[str], sample: int | None) -> Iterator[Pair]:
+    """Pairs of the named sources; ``sample`` caps the large ones (None: all)."""
+    for name in names:
+        spec = SOURCES[name]
+        yield from spec.pairs(sample if spec.sampled_by_default else None)
+
+
+def rows(pairs_: Iterable[Pair]) -> Iterator[dict]:
+    for pair in pairs_:
+        yield from pair.rows()
+
+
+def write_ndjson(rows_: Iterable[dict], path: Path) -> int:
+    """Rows as newline-delimited JSON (the load job's input); returns the count."""
+    count = 0
+    with open(path, "w", encoding="utf-8") as file:
+        for row in rows_:
+            file.write(json.dumps(row, ensure_ascii=False) + "\n")
+            count += 1
+    return count

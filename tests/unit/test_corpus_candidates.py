@@ -1,0 +1,101 @@
+"""Shards, tasks and candidate building: the pure parts of the workers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from jobs.corpus import candidates, shards, sources
+from shared import text as textlib
+
+
+def row(post_id, keyword, text, reply, lang="en", source="s"):
+    return {"post_id": post_id, "keyword": keyword, "text": text, "reply_text": reply, "lang": lang, "source": source}
+
+
+def test_a_reply_given_to_more_posts_ranks_first():
+    rows = [
+        row("1", "cat", "I have a cat", "Cats are great, I love them"),
+        row("2", "cat", "my cat is cute", "Cats are great, I love them"),
+        row("3", "cat", "cat food?", "Tuna works well for most cats here"),
+    ]
+    built = candidates.build(rows)["cat"]
+    assert [c["text"] for c in built.candidates] == ["Cats are great, I love them", "Tuna works well for most cats here"]
+
+
+def test_replies_are_normalised_and_deduplicated_keeping_the_first_post():
+    rows = [row("2", "cat", "b", "Ｈｅｌｌｏ  there"), row("1", "cat", "a", "hello there")]
+    built = candidates.build(rows)["cat"]
+    assert built.candidates == ({"text": "hello there", "context": "a", "source": "s"},)
+
+
+def test_the_list_is_capped_and_the_same_rows_in_any_order_give_the_same_document():
+    rows = [row(str(i), "k", f"post {i}", f"reply number {i}") for i in range(50)]
+    a = candidates.build(rows, cap=10)["k"]
+    b = candidates.build(list(reversed(rows)), cap=10)["k"]
+    assert len(a.candidates) == 10
+    assert a == b and a.content_hash == b.content_hash
+
+
+def test_a_keyword_takes_the_language_of_most_of_its_rows():
+    rows = [row("1", "ok", "ok?", "ok!", "en"), row("2", "ok", "ok です", "はい", "ja"), row("3", "ok", "ok.", "fine", "en")]
+    assert candidates.build(rows)["ok"].lang == "en"
+
+
+def test_a_keyword_always_lands_in_the_same_shard():
+    parts = shards.partition([row(str(i), f"k{i % 7}", "t", "r") for i in range(100)], 4)
+    for part in parts.values():
+        for r in part:
+            assert shards.shard_of(r["keyword"], 4) == shards.shard_of(r["keyword"], 4)
+    owners = {r["keyword"]: i for i, part in parts.items() for r in part}
+    assert len(owners) == 7 and sum(len(p) for p in parts.values()) == 100
+
+
+def test_shards_round_trip_through_a_folder(tmp_path):
+    store = shards.ShardStore(str(tmp_path))
+    rows = [row("1", "猫", "猫が好き", "私も")]
+    urls = store.write("run1", {0: rows, 1: []})
+    assert list(urls) == [0] and urls[0].startswith("file://")
+    assert shards.read_rows(urls[0]) == rows
+
+
+def test_a_missing_shard_is_a_task_error(tmp_path):
+    with pytest.raises(shards.TaskError):
+        shards.read_rows((tmp_path / "nope.jsonl").as_uri())
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"not json", b"[]", b'{"schema_version": 2}', b'{"schema_version": 1, "run_id": "r"}',
+     json.dumps({"schema_version": 1, "run_id": "r", "shard": -1, "uri": "u", "rows": 1}).encode()],
+)
+def test_malformed_tasks_are_refused(data):
+    with pytest.raises(shards.TaskError):
+        shards.ShardTask.from_json(data)
+
+
+def test_a_task_round_trips():
+    task = shards.ShardTask(run_id="r", shard=3, uri="file:///x", rows=9)
+    assert shards.ShardTask.from_json(task.to_json()) == task
+
+
+def test_shard_locations_other_than_paths_file_and_gs_are_refused():
+    with pytest.raises(ValueError):
+        shards.ShardStore("s3://bucket/x")
+
+
+def test_posts_rows_carry_the_keywords_the_scorer_extracts():
+    pair = sources.Pair("p1", "好きな食べ物は何ですか？", "ピザです", "ja", "test")
+    assert [r["keyword"] for r in pair.rows()] == textlib.keywords(pair.text, "ja")[: sources.MAX_KEYWORDS_PER_POST]
+
+
+def test_shipped_sources_give_japanese_and_english_pairs_and_a_deterministic_sample():
+    chatterbot = list(sources.chatterbot_pairs())
+    assert {p.lang for p in chatterbot} == {"ja", "en"}
+    nagonbot = list(sources.nagonbot_pairs())
+    assert nagonbot and {p.lang for p in nagonbot} == {"ja"}
+    assert not any(":BGM_ON:" in p.post_id for p in nagonbot)
+    first, again = list(sources.chitchat_pairs(limit=50)), list(sources.chitchat_pairs(limit=50))
+    assert len(first) == 50 and first == again and all(p.lang == "en" and p.created_at for p in first)
+    assert len({p.post_id for p in chatterbot + nagonbot + first}) == len(chatterbot + nagonbot + first)
