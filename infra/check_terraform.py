@@ -3,9 +3,11 @@
     python -m infra.check_terraform [terraform_dir]     (exit 1 on drift)
 
 The code's side, and nothing else, is the source of truth:
-- ``infra/local/topology.py``: topics, push subscriptions (function, ordering,
-  retry and dead-letter policy), dead-letter topics and subscriptions,
-  BigQuery tables with partitioning and clustering;
+- ``infra/local/topology.py``: topics (each with ``<topic>-dead`` and
+  ``<topic>-dead-sub``, as the local stack makes them), push subscriptions
+  (function, ordering, retry and dead-letter policy), pull subscriptions
+  (lease, dead-letter policy), BigQuery tables with partitioning and
+  clustering, views;
 - ``shared/schemas/*.json``: one table per schema file, Terraform reading the
   same file; ``shared/sql/<view>.sql`` for the views in topology's
   BIGQUERY_VIEWS;
@@ -123,14 +125,18 @@ class Checker:
     # -- Pub/Sub --------------------------------------------------------------
 
     def check_topics_and_subscriptions(self) -> None:
-        dead_topics = {topology.dead_letter_topic(s.topic) for s in topology.PUSH_SUBSCRIPTIONS}
+        dead_topics = {topology.dead_letter_topic(t) for t in topology.TOPICS}
         topics = self.names("google_pubsub_topic")
         self.problems += _compare("topic", set(topology.TOPICS) | dead_topics, topics)
 
         subscriptions = self.names("google_pubsub_subscription")
-        dead_subscriptions = {topology.dead_letter_subscription(s.topic): s.topic for s in topology.PUSH_SUBSCRIPTIONS}
+        dead_subscriptions = {topology.dead_letter_subscription(t): t for t in topology.TOPICS}
         self.problems += _compare(
-            "subscription", {s.name for s in topology.PUSH_SUBSCRIPTIONS} | set(dead_subscriptions), subscriptions
+            "subscription",
+            {s.name for s in topology.PUSH_SUBSCRIPTIONS}
+            | {s.name for s in topology.PULL_SUBSCRIPTIONS}
+            | set(dead_subscriptions),
+            subscriptions,
         )
         resources = self.model.of_type("google_pubsub_subscription")
         urls = self.model.resolve(self.model.locals.get("function_url")) or {}
@@ -175,6 +181,22 @@ class Checker:
                 if declared != wanted:
                     self.problems.append(f"{where}: {what} is {declared!r}, the code expects {wanted!r}")
 
+        for pull in topology.PULL_SUBSCRIPTIONS:
+            if pull.name not in subscriptions:
+                continue
+            body = resources[subscriptions[pull.name]]
+            policy = _single(body.get("dead_letter_policy"))
+            expect = {
+                "topic": (self.referenced_name(body.get("topic")), pull.topic),
+                "ack deadline (the lease)": (self.model.resolve(body.get("ack_deadline_seconds")), pull.ack_deadline_s),
+                "dead-letter topic": (self.referenced_name(policy.get("dead_letter_topic")), topology.dead_letter_topic(pull.topic)),
+                "max delivery attempts": (self.model.resolve(policy.get("max_delivery_attempts")), topology.MAX_DELIVERY_ATTEMPTS),
+                "push config": ("push_config" in body, False),
+            }
+            for what, (declared, wanted) in expect.items():
+                if declared != wanted:
+                    self.problems.append(f"subscription {pull.name!r}: {what} is {declared!r}, the code expects {wanted!r}")
+
         for name, topic in dead_subscriptions.items():
             if name in subscriptions:
                 body = resources[subscriptions[name]]
@@ -193,16 +215,17 @@ class Checker:
             targets = body.get("for_each")
             return {self.referenced_name(raw) for raw in targets.values()} if isinstance(targets, dict) else set()
 
-        dead_topics = {topology.dead_letter_topic(s.topic) for s in topology.PUSH_SUBSCRIPTIONS}
+        policies = list(topology.PUSH_SUBSCRIPTIONS) + list(topology.PULL_SUBSCRIPTIONS)
+        dead_topics = {topology.dead_letter_topic(s.topic) for s in policies}
         granted = for_each_targets("google_pubsub_topic_iam_member", "service_agent_publishes_dead_letters")
         self.problems += [f"the Pub/Sub service agent cannot publish to dead-letter topic {t!r}" for t in sorted(dead_topics - granted)]
-        pushes = {s.name for s in topology.PUSH_SUBSCRIPTIONS}
+        sources = {s.name for s in policies}
         granted = for_each_targets("google_pubsub_subscription_iam_member", "service_agent_forwards_dead_letters")
-        self.problems += [f"the Pub/Sub service agent cannot forward dead letters from {s!r}" for s in sorted(pushes - granted)]
+        self.problems += [f"the Pub/Sub service agent cannot forward dead letters from {s!r}" for s in sorted(sources - granted)]
 
         alerted = {self.referenced_name(raw) for raw in (self.model.locals.get("dead_letter_subscriptions") or {}).values()}
-        for push in topology.PUSH_SUBSCRIPTIONS:
-            name = topology.dead_letter_subscription(push.topic)
+        for topic in topology.TOPICS:
+            name = topology.dead_letter_subscription(topic)
             if name not in alerted:
                 self.problems.append(f"no alert on dead-letter subscription {name!r}")
         if "dead_letters" not in self.model.of_type("google_monitoring_alert_policy"):

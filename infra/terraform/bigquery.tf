@@ -38,6 +38,20 @@ resource "google_bigquery_table" "feedback" {
   }
 }
 
+# The raw corpus (jobs/corpus loads it; its filter query writes clean_posts).
+resource "google_bigquery_table" "posts" {
+  dataset_id          = google_bigquery_dataset.zatsudan.dataset_id
+  table_id            = "posts"
+  schema              = file("${path.module}/../../shared/schemas/posts.json")
+  clustering          = ["keyword", "lang"]
+  deletion_protection = var.protect_data
+
+  time_partitioning {
+    type  = "DAY"
+    field = "created_at"
+  }
+}
+
 locals {
   qualified_dataset = "${var.project}.${google_bigquery_dataset.zatsudan.dataset_id}"
 }

@@ -6,6 +6,7 @@ locals {
     utterances     = google_pubsub_subscription.utterances_dead_sub.name
     selection_logs = google_pubsub_subscription.selection_logs_dead_sub.name
     feedback       = google_pubsub_subscription.feedback_dead_sub.name
+    corpus_tasks   = google_pubsub_subscription.corpus_tasks_dead_sub.name
   }
 }
 

@@ -165,6 +165,7 @@ resource "google_pubsub_topic_iam_member" "service_agent_publishes_dead_letters"
     utterances     = google_pubsub_topic.utterances_dead.id
     selection_logs = google_pubsub_topic.selection_logs_dead.id
     feedback       = google_pubsub_topic.feedback_dead.id
+    corpus_tasks   = google_pubsub_topic.corpus_tasks_dead.id
   }
   topic  = each.value
   role   = "roles/pubsub.publisher"
@@ -176,8 +177,46 @@ resource "google_pubsub_subscription_iam_member" "service_agent_forwards_dead_le
     utterances     = google_pubsub_subscription.utterances_scorer.id
     selection_logs = google_pubsub_subscription.selection_logs_sink.id
     feedback       = google_pubsub_subscription.feedback_sink.id
+    corpus_tasks   = google_pubsub_subscription.corpus_tasks_workers.id
   }
   subscription = each.value
   role         = "roles/pubsub.subscriber"
   member       = local.pubsub_service_agent
+}
+
+# Corpus pipeline (jobs/corpus): one task per shard, leased by workers from a
+# pull subscription (the lease is the ack deadline, extended while working).
+resource "google_pubsub_topic" "corpus_tasks" {
+  name       = "corpus-tasks"
+  depends_on = [google_project_service.api]
+}
+
+resource "google_pubsub_topic" "corpus_tasks_dead" {
+  name       = "corpus-tasks-dead"
+  depends_on = [google_project_service.api]
+}
+
+resource "google_pubsub_subscription" "corpus_tasks_workers" {
+  name                 = "corpus-tasks-workers"
+  topic                = google_pubsub_topic.corpus_tasks.id
+  ack_deadline_seconds = 10
+
+  dead_letter_policy {
+    dead_letter_topic     = google_pubsub_topic.corpus_tasks_dead.id
+    max_delivery_attempts = var.max_delivery_attempts
+  }
+
+  expiration_policy {
+    ttl = ""
+  }
+}
+
+resource "google_pubsub_subscription" "corpus_tasks_dead_sub" {
+  name                       = "corpus-tasks-dead-sub"
+  topic                      = google_pubsub_topic.corpus_tasks_dead.id
+  ack_deadline_seconds       = 60
+  message_retention_duration = local.dead_letter_retention
+  expiration_policy {
+    ttl = ""
+  }
 }

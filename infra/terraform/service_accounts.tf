@@ -131,3 +131,47 @@ resource "google_service_account_iam_member" "pubsub_mints_push_tokens" {
   member             = local.pubsub_service_agent
   depends_on         = [google_project_service.api]
 }
+
+# The corpus pipeline (jobs/corpus, a Cloud Run job; not deployed by
+# `make deploy`): loads and filters in BigQuery, writes shards to the corpus
+# bucket, publishes and leases tasks, writes candidates to Firestore.
+resource "google_service_account" "corpus" {
+  account_id   = "zatsudan-corpus"
+  display_name = "zatsudan corpus pipeline job"
+  depends_on   = [google_project_service.api]
+}
+
+resource "google_project_iam_member" "corpus" {
+  for_each = toset(["roles/bigquery.jobUser", "roles/datastore.user"])
+  project  = var.project
+  role     = each.value
+  member   = google_service_account.corpus.member
+}
+
+resource "google_bigquery_dataset_iam_member" "corpus_loads_posts" {
+  dataset_id = google_bigquery_dataset.zatsudan.dataset_id
+  role       = "roles/bigquery.dataEditor"
+  member     = google_service_account.corpus.member
+}
+
+resource "google_storage_bucket_iam_member" "corpus_writes_shards" {
+  bucket = google_storage_bucket.corpus.name
+  role   = "roles/storage.objectAdmin"
+  member = google_service_account.corpus.member
+}
+
+resource "google_pubsub_topic_iam_member" "corpus_publishes" {
+  for_each = {
+    tasks = google_pubsub_topic.corpus_tasks.id
+    dead  = google_pubsub_topic.corpus_tasks_dead.id
+  }
+  topic  = each.value
+  role   = "roles/pubsub.publisher"
+  member = google_service_account.corpus.member
+}
+
+resource "google_pubsub_subscription_iam_member" "corpus_leases_tasks" {
+  subscription = google_pubsub_subscription.corpus_tasks_workers.id
+  role         = "roles/pubsub.subscriber"
+  member       = google_service_account.corpus.member
+}

@@ -70,6 +70,9 @@ DRIFTS = [
     ("bigquery.tf", _remove("google_bigquery_table", "feedback_dedup"), "view 'feedback_dedup' is used"),
     ("bigquery.tf", _replace("sql/selections_dedup.sql", "sql/report.sql"), "view 'selections_dedup': query must be"),
     ("pubsub.tf", _remove("google_pubsub_subscription", "feedback_sink"), "subscription 'feedback-sink' is used"),
+    ("pubsub.tf", _remove("google_pubsub_topic", "corpus_tasks"), "topic 'corpus-tasks' is used"),
+    ("pubsub.tf", _replace("ack_deadline_seconds = 10", "ack_deadline_seconds = 600"), "ack deadline (the lease) is 600"),
+    ("bigquery.tf", _remove("google_bigquery_table", "posts"), "table 'posts' is used"),
     (
         "pubsub.tf",
         _replace('/topics/${var.feedback_topic}"', '/topics/${var.selection_logs_topic}"'),
