@@ -22,6 +22,7 @@ PY := $(VENV)/bin/python
 STACK := PYTHONPATH=$(CURDIR) $(PY) -m infra.local.stack
 
 .PHONY: help deps up down status run seed chat test test-unit bench clean web browser report router-stats bench-log-sink corpus bench-corpus train eval bench-scorer
+.PHONY: deploy
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -110,6 +111,14 @@ corpus: up
 
 bench-corpus: deps
 	PYTHONPATH=$(CURDIR) $(PY) bench/corpus.py
+
+# Deploy the functions to Google Cloud (after `terraform apply` in infra/terraform):
+#   make deploy PROJECT=my-project REGION=asia-northeast1 [DRY_RUN=1]
+REGION ?= asia-northeast1
+deploy: $(VENV)/.ready
+	@test -n "$(PROJECT)" || { echo "usage: make deploy PROJECT=<project id> [REGION=$(REGION)] [DRY_RUN=1]"; exit 1; }
+	PYTHONPATH=$(CURDIR) $(PY) -m infra.deploy --project=$(PROJECT) --region=$(REGION) $(if $(DRY_RUN),--dry-run)
+
 # Dual-encoder ranker. Training shares the machine: nice, one TF thread per worker.
 TRIALS ?= 4
 WORKERS ?= 2
