@@ -49,6 +49,7 @@ PRODUCTION_VALUES = {
     "project": "the project's id",
     "firebase_database_url": "the instance's URL (the default assumes us-central1)",
     "webhook_secret": "a secret",
+    "model_store": "gs:// in the models bucket (locally a folder)",
 }
 # Rules files the code's tests check, which Terraform must deploy as they are.
 RULES_FILES = {"google_firebaserules_ruleset.firestore": "firestore.rules", "terraform_data.rtdb_rules": "database.rules.json"}

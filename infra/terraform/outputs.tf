@@ -51,6 +51,9 @@ output "function_env" {
     AUTH_MODE                 = var.auth_mode
     WEBHOOK_TOLERANCE_S       = tostring(var.webhook_tolerance_s)
     CORS_ORIGINS              = var.cors_origins
+    MODEL_STORE               = "gs://${google_storage_bucket.models.name}/models"
+    MODEL_POINTER_TTL_S       = tostring(var.model_pointer_ttl_s)
+    TRAIN_TRIALS_TOPIC        = "train-trials"
   }
 }
 

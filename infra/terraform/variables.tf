@@ -172,3 +172,9 @@ variable "protect_data" {
   type        = bool
   default     = true
 }
+
+variable "model_pointer_ttl_s" {
+  description = "How often a scorer re-reads models/current, in seconds (MODEL_POINTER_TTL_S)."
+  type        = number
+  default     = 30
+}
