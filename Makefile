@@ -71,7 +71,7 @@ run: seed
 test: deps web browser
 	PYTHONPATH=$(CURDIR) $(PY) -m pytest $(PYTEST_ARGS)
 
-test-unit: $(VENV)/.ready
+test-unit: $(VENV)/.ready $(VENV)/.data-ready
 	PYTHONPATH=$(CURDIR) $(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 bench: deps
