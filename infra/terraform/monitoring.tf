@@ -7,6 +7,7 @@ locals {
     selection_logs = google_pubsub_subscription.selection_logs_dead_sub.name
     feedback       = google_pubsub_subscription.feedback_dead_sub.name
     corpus_tasks   = google_pubsub_subscription.corpus_tasks_dead_sub.name
+    train_trials   = google_pubsub_subscription.train_trials_dead_sub.name
   }
 }
 

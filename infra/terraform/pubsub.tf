@@ -166,6 +166,7 @@ resource "google_pubsub_topic_iam_member" "service_agent_publishes_dead_letters"
     selection_logs = google_pubsub_topic.selection_logs_dead.id
     feedback       = google_pubsub_topic.feedback_dead.id
     corpus_tasks   = google_pubsub_topic.corpus_tasks_dead.id
+    train_trials   = google_pubsub_topic.train_trials_dead.id
   }
   topic  = each.value
   role   = "roles/pubsub.publisher"
@@ -178,6 +179,7 @@ resource "google_pubsub_subscription_iam_member" "service_agent_forwards_dead_le
     selection_logs = google_pubsub_subscription.selection_logs_sink.id
     feedback       = google_pubsub_subscription.feedback_sink.id
     corpus_tasks   = google_pubsub_subscription.corpus_tasks_workers.id
+    train_trials   = google_pubsub_subscription.train_trials_workers.id
   }
   subscription = each.value
   role         = "roles/pubsub.subscriber"
@@ -214,6 +216,44 @@ resource "google_pubsub_subscription" "corpus_tasks_workers" {
 resource "google_pubsub_subscription" "corpus_tasks_dead_sub" {
   name                       = "corpus-tasks-dead-sub"
   topic                      = google_pubsub_topic.corpus_tasks_dead.id
+  ack_deadline_seconds       = 60
+  message_retention_duration = local.dead_letter_retention
+  expiration_policy {
+    ttl = ""
+  }
+}
+
+# Training (jobs/train): one message per hyperparameter trial, leased by
+# trainer workers; a killed worker's trial returns after the lease and
+# resumes from its last checkpoint in the model bucket.
+resource "google_pubsub_topic" "train_trials" {
+  name       = "train-trials"
+  depends_on = [google_project_service.api]
+}
+
+resource "google_pubsub_topic" "train_trials_dead" {
+  name       = "train-trials-dead"
+  depends_on = [google_project_service.api]
+}
+
+resource "google_pubsub_subscription" "train_trials_workers" {
+  name                 = "train-trials-workers"
+  topic                = google_pubsub_topic.train_trials.id
+  ack_deadline_seconds = 10
+
+  dead_letter_policy {
+    dead_letter_topic     = google_pubsub_topic.train_trials_dead.id
+    max_delivery_attempts = var.max_delivery_attempts
+  }
+
+  expiration_policy {
+    ttl = ""
+  }
+}
+
+resource "google_pubsub_subscription" "train_trials_dead_sub" {
+  name                       = "train-trials-dead-sub"
+  topic                      = google_pubsub_topic.train_trials_dead.id
   ack_deadline_seconds       = 60
   message_retention_duration = local.dead_letter_retention
   expiration_policy {
