@@ -9,7 +9,6 @@ through ``shared/sql/report.sql``, so a row delivered twice counts once.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path

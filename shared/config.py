@@ -67,6 +67,11 @@ class Settings:
     # Deliveries of one push message before its handler gives up and
     # dead-letters it (equal to the subscriptions' max_delivery_attempts).
     max_delivery_attempts: int = 5
+    # Dual-encoder ranker: where models are kept (a folder or gs://), how often
+    # a scorer re-reads models/current, and the trial queue.
+    model_store: str = ".run/models"
+    model_pointer_ttl_s: float = 30.0
+    train_trials_topic: str = "train-trials"
 
     @property
     def database_url(self) -> str:
@@ -126,4 +131,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         fault_limit=int(env.get("FAULT_LIMIT") or 0),
         rate_limit_per_minute=int(env.get("RATE_LIMIT_PER_MINUTE") or 0),
         max_delivery_attempts=int(env.get("MAX_DELIVERY_ATTEMPTS") or 5),
+        model_store=env.get("MODEL_STORE", Settings.model_store),
+        model_pointer_ttl_s=float(env.get("MODEL_POINTER_TTL_S", Settings.model_pointer_ttl_s)),
+        train_trials_topic=env.get("TRAIN_TRIALS_TOPIC", Settings.train_trials_topic),
     )

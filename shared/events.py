@@ -12,8 +12,9 @@ import dataclasses
 import datetime as dt
 import json
 import math
+import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from shared import ids
@@ -32,7 +33,7 @@ def _is_instance(value: Any, expected: Any) -> bool:
     if origin is list:
         (item_type,) = typing.get_args(expected)
         return isinstance(value, list) and all(_is_instance(v, item_type) for v in value)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+    if origin in (typing.Union, types.UnionType):
         return any(_is_instance(value, option) for option in typing.get_args(expected))
     if expected is type(None):
         return value is None

@@ -69,6 +69,11 @@ class PullSubscription:
     ack_deadline_s: int
 
 
+# Training (jobs/train): hyperparameter trials, leased by trainer workers.
+TRAIN_TRIALS_TOPIC = "train-trials"
+TOPICS.append(TRAIN_TRIALS_TOPIC)
+
 PULL_SUBSCRIPTIONS = [
     PullSubscription(CORPUS_TASKS_TOPIC, "corpus-tasks-workers", ack_deadline_s=10),
+    PullSubscription(TRAIN_TRIALS_TOPIC, "train-trials-workers", ack_deadline_s=10),
 ]

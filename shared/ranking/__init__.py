@@ -62,11 +62,18 @@ def _lexical(name: str) -> Callable[[], Ranker]:
     return build
 
 
+def _dual_encoder() -> Ranker:
+    from shared.ranking import dual_encoder
+
+    return dual_encoder.from_environment()
+
+
 # name -> factory. Factories import lazily so a heavy ranker (TensorFlow)
 # costs nothing until it is chosen.
 RANKERS: dict[str, Callable[[], Ranker]] = {
     "tfidf": _lexical("tfidf"),
     "bm25": _lexical("bm25"),
+    "dual_encoder": _dual_encoder,
 }
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from infra.local.stack import SERVICES, Stack, StackError, _port_is_free, _process_start_time
-from tests.conftest import REPO, TEST_PORT_BASE
+from tests.conftest import TEST_PORT_BASE
 
 REQUIRED_ENV = {
     "GOOGLE_CLOUD_PROJECT",

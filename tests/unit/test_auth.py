@@ -104,11 +104,11 @@ def _post(handler, body: bytes, headers: dict):
         return handler(flask.request)
 
 
-# Headers are made when the test runs, not at collection: a signature made at
-# collection is stale once the suite before it takes longer than the window.
 @pytest.mark.parametrize(
     "why, headers, status",
     [
+        # Signed when the test runs, not when it is collected: a signature
+        # is only good for WEBHOOK_TOLERANCE_S, and a full run takes longer.
         ("bad signature", lambda: {SIGNATURE_HEADER: sign("wrong", BODY)}, 401),
         ("no credential", lambda: {}, 401),
         ("good signature", lambda: {SIGNATURE_HEADER: sign(SECRET, BODY)}, 202),

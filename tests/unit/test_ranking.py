@@ -10,7 +10,7 @@ import pytest
 
 from shared.ranking import RANKERS, Candidate, Context, RankerRegistry, Scored, UnknownAlgorithm, sort_scored
 
-ALGORITHMS = ["tfidf", "bm25"]
+ALGORITHMS = ["tfidf", "bm25"]  # the lexical ones; the dual encoder needs a model (test_dual_encoder.py)
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +37,8 @@ EN_CORPUS = [
 ]
 
 
-def test_the_registry_offers_tfidf_and_bm25(registry):
-    assert registry.names() == sorted(ALGORITHMS)
+def test_the_registry_offers_tfidf_bm25_and_the_dual_encoder(registry):
+    assert registry.names() == sorted([*ALGORITHMS, "dual_encoder"])
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
@@ -196,7 +196,7 @@ def test_a_failed_build_is_retried_on_the_next_get():
 
 
 def test_registered_factories_are_lazy_callables():
-    assert set(RANKERS) == set(ALGORITHMS)
+    assert set(RANKERS) == {*ALGORITHMS, "dual_encoder"}
     assert all(callable(factory) for factory in RANKERS.values())
 
 

@@ -1,0 +1,76 @@
+# Firestore (native mode): the replies, conversations, candidates, decisions
+# and the log sink's ledger (layout: shared/stores.py).
+
+resource "google_firestore_database" "default" {
+  name        = "(default)"
+  location_id = var.firestore_location
+  type        = "FIRESTORE_NATIVE"
+  # ABANDON leaves the data in place when Terraform forgets the database.
+  deletion_policy = var.protect_data ? "ABANDON" : "DELETE"
+  depends_on      = [google_project_service.api]
+}
+
+# Recent turns are read by turn_id descending within conversations/{c}/turns
+# (an inequality and the order on the same field): single-field indexes,
+# declared so an exemption cannot remove them unnoticed.
+resource "google_firestore_field" "turns_turn_id" {
+  database   = google_firestore_database.default.name
+  collection = "turns"
+  field      = "turn_id"
+  index_config {
+    indexes {
+      order       = "ASCENDING"
+      query_scope = "COLLECTION"
+    }
+    indexes {
+      order       = "DESCENDING"
+      query_scope = "COLLECTION"
+    }
+  }
+}
+
+# Idempotency records carry expire_at; Firestore deletes them after it.
+resource "google_firestore_field" "decisions_ttl" {
+  database   = google_firestore_database.default.name
+  collection = "decisions"
+  field      = "expire_at"
+  ttl_config {}
+  index_config {}
+}
+
+resource "google_firestore_field" "feedback_sink_ledger_ttl" {
+  database   = google_firestore_database.default.name
+  collection = "feedback_sink_ledger"
+  field      = "expire_at"
+  ttl_config {}
+  index_config {}
+}
+
+resource "google_firestore_field" "log_sink_ledger_ttl" {
+  database   = google_firestore_database.default.name
+  collection = "log_sink_ledger"
+  field      = "expire_at"
+  ttl_config {}
+  index_config {}
+}
+
+# Client rules: the file the code's tests check (infra/firestore.rules): a
+# signed-in user reads only their own conversations' replies; the functions
+# use IAM, which rules do not govern.
+resource "google_firebaserules_ruleset" "firestore" {
+  source {
+    files {
+      name    = "firestore.rules"
+      content = file("${path.module}/../firestore.rules")
+    }
+  }
+  depends_on = [google_firestore_database.default]
+}
+
+resource "google_firebaserules_release" "firestore" {
+  name         = "cloud.firestore"
+  ruleset_name = google_firebaserules_ruleset.firestore.name
+  lifecycle {
+    replace_triggered_by = [google_firebaserules_ruleset.firestore]
+  }
+}

@@ -1,0 +1,180 @@
+# Names default to the ones the code and the local stack use
+# (shared/config.py, infra/local/topology.py); tests/infra checks they agree.
+
+variable "project" {
+  description = "Google Cloud project id."
+  type        = string
+}
+
+variable "region" {
+  description = "Region of the functions, Pub/Sub pushes and buckets."
+  type        = string
+  default     = "asia-northeast1"
+}
+
+variable "firestore_location" {
+  description = "Firestore database location (a region or multi-region)."
+  type        = string
+  default     = "asia-northeast1"
+}
+
+variable "bigquery_location" {
+  description = "BigQuery dataset location."
+  type        = string
+  default     = "asia-northeast1"
+}
+
+variable "rtdb_region" {
+  description = "Realtime Database region (the one closest to Tokyo by default)."
+  type        = string
+  default     = "asia-southeast1"
+  validation {
+    # us-central1 instances have another URL form (firebaseio.com).
+    condition     = contains(["asia-southeast1", "europe-west1"], var.rtdb_region)
+    error_message = "rtdb_region must be asia-southeast1 or europe-west1."
+  }
+}
+
+variable "utterances_topic" {
+  description = "Topic ingress publishes utterances to (UTTERANCES_TOPIC)."
+  type        = string
+  default     = "utterances"
+}
+
+variable "selection_logs_topic" {
+  description = "Topic the scorer publishes selection logs to (SELECTION_LOGS_TOPIC)."
+  type        = string
+  default     = "selection-logs"
+}
+
+variable "feedback_topic" {
+  description = "Topic ingress publishes feedback to (FEEDBACK_TOPIC)."
+  type        = string
+  default     = "feedback"
+}
+
+variable "bigquery_dataset" {
+  description = "Dataset of the selection log (BIGQUERY_DATASET)."
+  type        = string
+  default     = "zatsudan"
+}
+
+variable "webhook_key_secret" {
+  description = "Secret Manager secret that holds the webhook signing key (WEBHOOK_SECRET)."
+  type        = string
+  default     = "webhook-key"
+}
+
+variable "auth_mode" {
+  description = "Who may call ingress (AUTH_MODE): required (signed webhooks, Firebase ID tokens) or off (never in production)."
+  type        = string
+  default     = "required"
+}
+
+variable "webhook_tolerance_s" {
+  description = "How old or new a webhook signature's timestamp may be, seconds (WEBHOOK_TOLERANCE_S)."
+  type        = number
+  default     = 300
+}
+
+variable "cors_origins" {
+  description = "Comma-separated origins browsers may call ingress from (CORS_ORIGINS); empty: none."
+  type        = string
+  default     = ""
+}
+
+variable "reply_store" {
+  description = "Where replies are written (REPLY_STORE): firestore or rtdb."
+  type        = string
+  default     = "firestore"
+}
+
+variable "algorithm_weights" {
+  description = "Router weights (ALGORITHM_WEIGHTS)."
+  type        = string
+  default     = "tfidf:0.5,bm25:0.5"
+}
+
+variable "router" {
+  description = "Router (ROUTER): weighted (fixed ALGORITHM_WEIGHTS) or thompson (bandit on Firestore router/stats)."
+  type        = string
+  default     = "weighted"
+}
+
+variable "router_stats_ttl_s" {
+  description = "How long ingress keeps router/stats before reading it again (ROUTER_STATS_TTL_S)."
+  type        = number
+  default     = 60
+}
+
+variable "router_min_propensity" {
+  description = "Least probability the bandit gives any algorithm (ROUTER_MIN_PROPENSITY)."
+  type        = number
+  default     = 0.05
+}
+
+variable "context_turns" {
+  description = "Earlier turns that feed keyword extraction (CONTEXT_TURNS)."
+  type        = number
+  default     = 4
+}
+
+variable "max_keywords" {
+  description = "Keywords whose candidates are loaded (MAX_KEYWORDS)."
+  type        = number
+  default     = 4
+}
+
+variable "candidate_cache_ttl_s" {
+  description = "Per-instance candidate cache lifetime in seconds (CANDIDATE_CACHE_TTL_S)."
+  type        = number
+  default     = 60
+}
+
+variable "candidate_cache_size" {
+  description = "Keywords kept in the per-instance candidate cache (CANDIDATE_CACHE_SIZE)."
+  type        = number
+  default     = 4096
+}
+
+variable "max_text_chars" {
+  description = "Longest utterance ingress accepts (MAX_TEXT_CHARS)."
+  type        = number
+  default     = 1000
+}
+
+variable "max_delivery_attempts" {
+  description = "Push deliveries before Pub/Sub moves a message to <topic>-dead."
+  type        = number
+  default     = 5
+}
+
+variable "corpus_shard_retention_days" {
+  description = "Corpus shards are rebuilt from sources; older ones are deleted."
+  type        = number
+  default     = 30
+}
+
+variable "model_versions_kept" {
+  description = "Noncurrent model versions kept per object."
+  type        = number
+  default     = 5
+}
+
+variable "alert_notification_channels" {
+  description = "Monitoring notification channel ids for the dead-letter alerts (empty: alerts show in the console only)."
+  type        = list(string)
+  default     = []
+}
+
+variable "protect_data" {
+  description = "Keep the Firestore database, the BigQuery table and non-empty buckets on destroy. Set false (and apply) before `terraform destroy` to remove them."
+  type        = bool
+  default     = true
+}
+
+variable "model_pointer_ttl_s" {
+  description = "How often a scorer re-reads models/current, in seconds (MODEL_POINTER_TTL_S)."
+  type        = number
+  default     = 30
+}

@@ -1,0 +1,149 @@
+"""Recall@k on the held-out split: the dual encoder against TF-IDF, BM25, random.
+
+    python -m jobs.train.evaluate [--store .run/models] [--version V]
+
+For each test pair (context, reply), the true reply is hidden among
+distractors (other replies of the same language, drawn with a fixed seed from
+the test split, topped up from the other splits when it is too small), and
+each ranker orders them given the context. Every ranker sees the very same
+candidate lists. Reported per language: recall@1, @2, @5 of 10 candidates and
+@1 of 100 (the conventions of the Ubuntu Dialogue Corpus and of PolyAI's
+Reddit benchmark).
+
+Candidates carry only their reply text: a candidate's stored context would
+give the true reply away to the lexical rankers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from dataclasses import dataclass
+from typing import Sequence
+
+from jobs.train.data import DataSpec, Pair, load_pairs
+from shared.ranking import Candidate, Context, Ranker, Scored
+
+# (candidates per query, k): the columns of the report.
+SETTINGS = [(10, 1), (10, 2), (10, 5), (100, 1)]
+MAX_QUERIES_PER_LANG = 500
+SEED = 7
+
+
+class RandomRanker:
+    name = "random"
+
+    def __init__(self, seed: int = SEED) -> None:
+        self._rng = random.Random(seed)
+
+    def rank(self, context: Context, candidates: Sequence[Candidate]) -> list[Scored]:
+        order = list(candidates)
+        self._rng.shuffle(order)
+        return [Scored(c, 0.0) for c in order]
+
+
+@dataclass(frozen=True)
+class Query:
+    context: str
+    lang: str
+    candidates: tuple[str, ...]  # in a random order: rankers keep input order on ties
+    reply: str
+
+
+def build_queries(splits: dict[str, list[Pair]], lang: str, size: int, seed: int = SEED, limit: int = MAX_QUERIES_PER_LANG) -> list[Query]:
+    rng = random.Random(f"{seed}:{lang}:{size}")
+    tests = [p for p in splits["test"] if p.lang == lang]
+    tests = rng.sample(tests, limit) if len(tests) > limit else tests
+    pool = list(dict.fromkeys(p.reply for p in splits["test"] if p.lang == lang))
+    if len(pool) <= size:
+        pool += [p.reply for s in ("valid", "train") for p in splits[s] if p.lang == lang]
+        pool = list(dict.fromkeys(pool))
+    queries = []
+    for pair in tests:
+        distractors: list[str] = []
+        while len(distractors) < min(size - 1, len(pool) - 1):
+            choice = pool[rng.randrange(len(pool))]
+            if choice != pair.reply and choice not in distractors:
+                distractors.append(choice)
+        candidates = [pair.reply, *distractors]
+        rng.shuffle(candidates)
+        queries.append(Query(pair.context, lang, tuple(candidates), pair.reply))
+    return queries
+
+
+def recall(ranker: Ranker, queries: Sequence[Query], k: int) -> float:
+    """Share of queries whose true reply ranks in the top ``k``."""
+    hits = 0
+    for query in queries:
+        candidates = [Candidate(text=t) for t in query.candidates]
+        ranked = ranker.rank(Context((query.context,), query.lang), candidates)
+        top = [s.candidate.text for s in ranked[:k]]
+        hits += query.reply in top
+    return hits / len(queries) if queries else 0.0
+
+
+def evaluate(rankers: Sequence[Ranker], splits: dict[str, list[Pair]], langs: Sequence[str]) -> dict:
+    """lang -> ranker -> "R@k/n" -> recall, plus the query counts."""
+    report: dict = {}
+    for lang in langs:
+        by_size = {size: build_queries(splits, lang, size) for size in sorted({s for s, _ in SETTINGS})}
+        report[lang] = {"queries": len(by_size[10])}
+        for ranker in rankers:
+            report[lang][ranker.name] = {f"R@{k}/{size}": round(recall(ranker, by_size[size], k), 3) for size, k in SETTINGS}
+    return report
+
+
+def render(report: dict) -> str:
+    columns = [f"R@{k}/{size}" for size, k in SETTINGS]
+    lines = []
+    for lang, rows in report.items():
+        lines.append(f"\n{lang} ({rows['queries']} held-out pairs)")
+        lines.append(f"  {'ranker':<14}" + "".join(f"{c:>9}" for c in columns))
+        for name, scores in rows.items():
+            if name != "queries":
+                lines.append(f"  {name:<14}" + "".join(f"{scores[c]:>9.3f}" for c in columns))
+    return "\n".join(lines)
+
+
+def published_ranker(store_url: str, version: str | None) -> tuple[Ranker, dict]:
+    """The dual encoder exactly as the scorer serves it (LiteRT, no TensorFlow)."""
+    from shared.model_store import open_store
+    from shared.ranking.dual_encoder import MANIFEST, DualEncoderRanker, EncoderModel
+
+    store = open_store(store_url)
+    version = version or store.read("LATEST").decode().strip()
+    folder = store.child(f"versions/{version}")
+    model = EncoderModel.load(folder)
+
+    class _Fixed:
+        def current(self) -> EncoderModel:
+            return model
+
+    return DualEncoderRanker(_Fixed()), json.loads(folder.read(MANIFEST))
+
+
+def main(argv: list[str] | None = None) -> int:
+    from shared import config
+    from shared.ranking.lexical import Bm25Ranker, TfidfRanker
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--store", default=config.load().model_store)
+    parser.add_argument("--version", help="default: the store's LATEST")
+    parser.add_argument("--out", help="also write the report as JSON here")
+    args = parser.parse_args(argv)
+    ranker, manifest = published_ranker(args.store, args.version)
+    spec = DataSpec.from_dict(manifest["data"])
+    splits = load_pairs(spec)
+    report = evaluate([ranker, TfidfRanker(), Bm25Ranker(), RandomRanker()], splits, spec.langs)
+    print(f"model {manifest['version']} (trial {manifest.get('trial_id')}), split seed {spec.seed}")
+    print(render(report))
+    if args.out:
+        with open(args.out, "w") as handle:
+            json.dump({"version": manifest["version"], "report": report}, handle, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""Publish a trained model: export, candidate embeddings, ``models/current``.
+
+    python -m jobs.train.publish --trial TRIAL_ID [--env .run/stack.env]
+
+A version is written whole into ``<store>/versions/<version>/`` (the files
+shared/ranking/dual_encoder.py reads) before the pointer moves, so a scorer
+never sees a pointer to half a version. The candidate table holds every reply
+text of every ``candidates/{keyword}`` document, embedded by the reply tower.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from typing import Iterable
+
+import numpy as np
+
+from shared.model_store import ModelStore, open_store
+from shared.ranking.dual_encoder import (
+    CANDIDATES,
+    CONTEXT_ENCODER,
+    MANIFEST,
+    POINTER_COLLECTION,
+    POINTER_DOCUMENT,
+    REPLY_ENCODER,
+)
+from shared.ranking.ngrams import NgramConfig, encode
+
+
+def candidate_texts(db) -> list[str]:
+    """Reply texts of every keyword's candidates, each once."""
+    texts: dict[str, None] = {}
+    for snapshot in db.collection("candidates").stream():
+        for candidate in (snapshot.to_dict() or {}).get("candidates", []):
+            texts.setdefault(candidate["text"])
+    return list(texts)
+
+
+def new_version(trial_id: str, now: dt.datetime | None = None) -> str:
+    """Sorts by time; names the trial it came from."""
+    stamp = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{trial_id}"
+
+
+def export_version(
+    keras_model,
+    store: ModelStore,
+    version: str,
+    ngram: NgramConfig,
+    texts: Iterable[str],
+    metadata: dict,
+) -> str:
+    """Writes the version's files; returns its URI (what the pointer names)."""
+    from jobs.train import model as model_lib
+
+    context_tower, reply_tower = model_lib.towers(keras_model)
+    texts = list(dict.fromkeys(texts))
+    vectors = model_lib.embed(reply_tower, encode(texts, ngram)) if texts else np.zeros((0, 1), np.float32)
+    folder = store.child(f"versions/{version}")
+    folder.write(CONTEXT_ENCODER, model_lib.to_tflite(context_tower))
+    folder.write(REPLY_ENCODER, model_lib.to_tflite(reply_tower))
+    folder.write(CANDIDATES, model_lib.npz_bytes(texts=np.array(texts, dtype=str), vectors=vectors))
+    manifest = {"version": version, "ngram": ngram.to_dict(), "candidates": len(texts), **metadata}
+    folder.write(MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2).encode())  # last: marks it complete
+    store.write("LATEST", version.encode())
+    return folder.url
+
+
+def point_to(db, version: str, uri: str, metadata: dict) -> None:
+    db.collection(POINTER_COLLECTION).document(POINTER_DOCUMENT).set(
+        {"version": version, "uri": uri, "published_at": dt.datetime.now(dt.timezone.utc), **metadata}
+    )
+
+
+def publish_trial(db, store: ModelStore, trial: dict) -> dict:
+    """Exports a finished trial's final checkpoint and moves ``models/current``."""
+    from jobs.train import model as model_lib
+    from jobs.train.trials import checkpoint_store
+
+    checkpoints = checkpoint_store(store, trial["trial_id"])
+    state = json.loads(checkpoints.read("state.json"))
+    keras_model = model_lib.from_bytes(checkpoints.read(state["model"]))
+    version = new_version(trial["trial_id"])
+    metadata = {
+        "trial_id": trial["trial_id"],
+        "run_id": trial.get("run_id", ""),
+        "val_recall_at_1": trial.get("val_recall_at_1"),
+        "hparams": trial["hparams"],
+        "data": trial["data"],
+    }
+    uri = export_version(keras_model, store, version, NgramConfig.from_dict(trial["ngram"]), candidate_texts(db), metadata)
+    point_to(db, version, uri, {"trial_id": trial["trial_id"], "val_recall_at_1": trial.get("val_recall_at_1")})
+    return {"version": version, "uri": uri}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--trial", required=True, help="a finished trial id (trials/{id} in Firestore)")
+    parser.add_argument("--env", help="stack.env of a local stack")
+    args = parser.parse_args(argv)
+    if args.env:
+        from infra.local.stack import load_env_file
+
+        load_env_file(args.env)
+    from jobs.train import model as model_lib
+    from shared import config
+    from shared.clients import Clients
+
+    model_lib.configure_threads(1)
+    settings = config.load()
+    db = Clients(settings).firestore
+    trial = db.collection("trials").document(args.trial).get().to_dict()
+    if not trial or trial.get("status") != "done":
+        print(f"error: trial {args.trial!r} is not finished", file=sys.stderr)
+        return 1
+    print(json.dumps(publish_trial(db, open_store(settings.model_store), trial)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

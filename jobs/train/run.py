@@ -1,0 +1,191 @@
+"""Tune in parallel: queue trials, run workers, pick the best, publish it.
+
+    python -m jobs.train.run --trials 4 --workers 2 [--env .run/stack.env]
+
+1. Makes sure the queue exists: topic ``train-trials``, its dead-letter topic,
+   and the pull subscription ``train-trials-workers`` (ack deadline = lease).
+2. Proposes ``--trials`` hyperparameter sets, records each in
+   ``trials/{id}`` and publishes it.
+3. Starts ``--workers`` worker processes and keeps that many alive: a worker
+   that dies (killed, preempted) is replaced, and its trial comes back to the
+   queue when its lease lapses, to resume from its last checkpoint.
+4. When every trial is done, chooses the best on validation recall@1 of 10
+   and publishes it (``jobs/train/publish.py``), unless ``--no-publish``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from jobs.train.data import DataSpec
+from jobs.train.trials import TrialRecords, propose
+from jobs.train.worker import LEASE_S, subscription_for
+
+REPO = Path(__file__).resolve().parents[2]
+MAX_DELIVERY_ATTEMPTS = 5
+POLL_S = 1.0
+
+
+def ensure_queue(project: str, topic: str) -> str:
+    """Creates what is missing; returns the subscription path."""
+    from google.api_core.exceptions import AlreadyExists
+    from google.cloud import pubsub_v1
+
+    publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
+    dead = f"{topic}-dead"
+    subscription = subscription_for(topic)
+    for name in (topic, dead):
+        try:
+            publisher.create_topic(name=publisher.topic_path(project, name))
+        except AlreadyExists:
+            pass
+    path = subscriber.subscription_path(project, subscription)
+    for name, request in (
+        (f"{dead}-sub", {"name": subscriber.subscription_path(project, f"{dead}-sub"), "topic": publisher.topic_path(project, dead)}),
+        (
+            subscription,
+            {
+                "name": path,
+                "topic": publisher.topic_path(project, topic),
+                "ack_deadline_seconds": LEASE_S,
+                "dead_letter_policy": {
+                    "dead_letter_topic": publisher.topic_path(project, dead),
+                    "max_delivery_attempts": MAX_DELIVERY_ATTEMPTS,
+                },
+            },
+        ),
+    ):
+        try:
+            subscriber.create_subscription(request=request)
+        except AlreadyExists:
+            pass
+    subscriber.close()
+    return path
+
+
+def best_trial(records: list[dict]) -> dict | None:
+    """Highest validation recall among finished trials; ties go to the first."""
+    done = [r for r in records if r.get("status") == "done"]
+    return max(done, key=lambda r: (r.get("val_recall_at_1") or 0.0, -int(r["trial_id"].rsplit("-", 1)[1]))) if done else None
+
+
+def new_run_id() -> str:
+    return "run" + dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d%H%M%S")
+
+
+class WorkerPool:
+    """Keeps ``size`` worker processes alive (a dead one is replaced)."""
+
+    def __init__(self, size: int, env: dict[str, str], log_dir: Path) -> None:
+        self.size, self.env, self.log_dir = size, env, log_dir
+        self.processes: list[subprocess.Popen] = []
+        self.replaced = 0
+
+    def _start(self) -> subprocess.Popen:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_dir / f"worker-{len(self.processes) + self.replaced}.log", "ab")
+        return subprocess.Popen(
+            [sys.executable, "-m", "jobs.train.worker"], cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
+
+    def keep_alive(self) -> None:
+        alive = [p for p in self.processes if p.poll() is None]
+        for process in self.processes:
+            if process.poll() is not None:
+                print(f"worker pid {process.pid} exited with {process.returncode}: starting another", flush=True)
+                self.replaced += 1
+        self.processes = alive
+        while len(self.processes) < self.size:
+            self.processes.append(self._start())
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--trials", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--chitchat-conversations", type=int, default=DataSpec.chitchat_conversations)
+    parser.add_argument("--seed", type=int, default=DataSpec.seed, help="split and search seed")
+    parser.add_argument("--timeout-s", type=float, default=3600)
+    parser.add_argument("--no-publish", action="store_true")
+    parser.add_argument("--env", help="stack.env of a local stack")
+    args = parser.parse_args(argv)
+    if args.env:
+        from infra.local.stack import load_env_file
+
+        load_env_file(args.env)
+    from shared import config
+    from shared.clients import Clients
+    from shared.pubsub import Publisher
+
+    settings = config.load()
+    clients = Clients(settings)
+    records = TrialRecords(clients.firestore)
+    ensure_queue(settings.project, settings.train_trials_topic)
+    run_id = new_run_id()
+    data = DataSpec(args.chitchat_conversations, args.seed)
+    trials = propose(run_id, args.trials, args.epochs, data, seed=args.seed)
+    publisher = Publisher(clients.publisher, settings.project)
+    for trial in trials:
+        records.queued(trial)
+        publisher.publish(settings.train_trials_topic, trial.to_json(), attributes={"trial_id": trial.trial_id})
+    print(f"{run_id}: {len(trials)} trial(s) queued on {settings.train_trials_topic}, {args.workers} worker(s)", flush=True)
+
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+    pool = WorkerPool(args.workers, env, REPO / ".run" / "train-logs" / run_id)
+    deadline = time.monotonic() + args.timeout_s
+    reported: dict[str, int] = {}
+    try:
+        while True:
+            pool.keep_alive()
+            state = {r["trial_id"]: r for r in records.of_run(run_id)}
+            for trial_id, record in sorted(state.items()):
+                if reported.get(trial_id) != record.get("epochs_done"):
+                    reported[trial_id] = record.get("epochs_done")
+                    print(f"  {trial_id}: {record.get('status')} epoch {record.get('epochs_done')}/{args.epochs}"
+                          f" val R@1/10 {record.get('val_recall_at_1', 0.0):.3f}", flush=True)
+            if len(state) == len(trials) and all(r.get("status") == "done" for r in state.values()):
+                break
+            if time.monotonic() > deadline:
+                print("error: timed out waiting for the trials", file=sys.stderr)
+                return 1
+            time.sleep(POLL_S)
+    finally:
+        pool.stop()
+
+    finished = records.of_run(run_id)
+    for record in sorted(finished, key=lambda r: r["trial_id"]):
+        resumed = record.get("resumed_from_epoch")
+        print(f"{record['trial_id']}: val R@1/10 {record['val_recall_at_1']:.3f} {record['hparams']}"
+              + (f" (resumed from epoch {resumed})" if resumed else ""))
+    best = best_trial(finished)
+    print(f"best: {best['trial_id']} (val R@1/10 {best['val_recall_at_1']:.3f}); workers replaced: {pool.replaced}")
+    if not args.no_publish:
+        from jobs.train import model as model_lib
+        from jobs.train.publish import publish_trial
+        from shared.model_store import open_store
+
+        model_lib.configure_threads(1)
+        published = publish_trial(clients.firestore, open_store(settings.model_store), best)
+        print(f"published {published['version']} -> models/current ({published['uri']})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""A training worker: leases trials from Pub/Sub, checkpoints every epoch.
+
+    python -m jobs.train.worker [--env .run/stack.env] [--idle-exit-s 60]
+
+Synchronous pull on the ``train-trials-workers`` subscription, one message at
+a time (streaming pull misbehaves on the emulator after a cancel, and one
+trial at a time is the unit of work anyway). While a trial trains, a lease
+thread keeps extending the message's ack deadline; the message is acked only
+when the trial is done. A worker that dies stops extending: the message is
+redelivered after at most ``LEASE_S`` to another worker, which resumes from
+the last checkpoint, so at most one epoch is lost. A message that keeps
+failing is moved to ``train-trials-dead`` by the subscription's dead-letter
+policy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+
+import numpy as np
+
+from jobs.train.data import Pair, load_pairs
+from jobs.train.trials import Trial, TrialRecords, checkpoint_store
+from shared.model_store import ModelStore, open_store
+from shared.ranking.ngrams import encode
+
+log = logging.getLogger("jobs.train.worker")
+
+LEASE_S = 10  # the subscription's ack deadline, and each extension
+
+
+def subscription_for(topic: str) -> str:
+    """The workers' pull subscription on a trials topic (``train-trials-workers``)."""
+    return f"{topic}-workers"
+
+# Passes over each language's pairs per epoch: the Japanese pairs are few
+# (chatterbot-corpus), so they are seen more often.
+PASSES = {"ja": 4, "en": 1}
+
+
+class Lease:
+    """Extends one message's ack deadline every third of ``LEASE_S`` until stopped."""
+
+    def __init__(self, subscriber, subscription: str, ack_id: str, lease_s: int = LEASE_S) -> None:
+        self._subscriber, self._subscription, self._ack_id, self._lease_s = subscriber, subscription, ack_id, lease_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._extend, name="lease", daemon=True)
+
+    def _extend(self) -> None:
+        while not self._stop.wait(self._lease_s / 3):
+            try:
+                self._subscriber.modify_ack_deadline(
+                    request={"subscription": self._subscription, "ack_ids": [self._ack_id], "ack_deadline_seconds": self._lease_s}
+                )
+            except Exception:  # a missed extension is retried on the next tick
+                log.warning("lease extension failed", exc_info=True)
+
+    def __enter__(self) -> "Lease":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def by_language(pairs: list[Pair], trial: Trial) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """lang -> (context ids, reply ids), in a stable order."""
+    langs = sorted({p.lang for p in pairs})
+    return {
+        lang: (
+            encode([p.context for p in pairs if p.lang == lang], trial.ngram),
+            encode([p.reply for p in pairs if p.lang == lang], trial.ngram),
+        )
+        for lang in langs
+    }
+
+
+def train_trial(trial: Trial, store: ModelStore, records: TrialRecords | None, worker: str) -> dict:
+    """Trains ``trial`` to its last epoch, resuming from its latest checkpoint.
+
+    Returns the final state (``{"epochs_done", "model", "history"}``).
+    """
+    from jobs.train import model as model_lib
+
+    checkpoints = checkpoint_store(store, trial.trial_id)
+    state = json.loads(checkpoints.read("state.json")) if checkpoints.exists("state.json") else {"epochs_done": 0, "history": []}
+    resumed_from = int(state["epochs_done"])
+    if records is not None:
+        records.started(trial, worker, resumed_from)
+    if resumed_from >= trial.hparams.epochs:
+        return state  # finished before, but the ack was lost
+    log.info("trial %s: epoch %d of %d on %s", trial.trial_id, resumed_from, trial.hparams.epochs, worker)
+    splits = load_pairs(trial.data)
+    train = [(c, r, PASSES.get(lang, 1)) for lang, (c, r) in by_language(splits["train"], trial).items()]
+    valid = list(by_language(splits["valid"], trial).values())
+    if resumed_from:
+        model = model_lib.from_bytes(checkpoints.read(state["model"]))
+    else:
+        model = model_lib.build(trial.hparams, trial.ngram)
+    for epoch in range(resumed_from, trial.hparams.epochs):
+        loss = model_lib.train_epoch(model, train, trial.hparams, epoch, trial.data.seed)
+        val_recall = model_lib.validation_recall(model, valid)
+        name = f"epoch-{epoch + 1}.keras"
+        checkpoints.write(name, model_lib.to_bytes(model))
+        previous = state.get("model")
+        state = {
+            "epochs_done": epoch + 1,
+            "model": name,
+            "history": [*state["history"], {"epoch": epoch + 1, "loss": round(loss, 4), "val_recall_at_1": round(val_recall, 4), "worker": worker}],
+        }
+        checkpoints.write("state.json", json.dumps(state).encode())
+        if previous and previous != name:
+            checkpoints.delete(previous)
+        if records is not None:
+            records.epoch_done(trial, epoch + 1, loss, val_recall)
+        log.info("trial %s: epoch %d loss %.3f val R@1/10 %.3f", trial.trial_id, epoch + 1, loss, val_recall)
+    if records is not None:
+        records.finished(trial, state["history"])
+    return state
+
+
+def work(subscriber, subscription: str, store: ModelStore, records: TrialRecords, worker: str, idle_exit_s: float | None = None, stop: threading.Event | None = None) -> int:
+    """Leases and trains trials until stopped or idle; returns how many it finished."""
+    stop = stop or threading.Event()
+    finished = 0
+    idle_since = time.monotonic()
+    while not stop.is_set():
+        try:
+            response = subscriber.pull(request={"subscription": subscription, "max_messages": 1}, timeout=15)
+        except Exception as error:  # DeadlineExceeded when the queue is empty, transient errors
+            log.debug("pull: %s", error)
+            response = None
+        messages = list(response.received_messages) if response is not None else []
+        if not messages:
+            if idle_exit_s is not None and time.monotonic() - idle_since > idle_exit_s:
+                break
+            continue
+        message = messages[0]
+        try:
+            trial = Trial.from_json(message.message.data)
+        except (ValueError, KeyError, TypeError):
+            log.error("malformed trial message %s: nacked (dead-lettered after retries)", message.message.message_id)
+            subscriber.modify_ack_deadline(request={"subscription": subscription, "ack_ids": [message.ack_id], "ack_deadline_seconds": 0})
+            continue
+        with Lease(subscriber, subscription, message.ack_id):
+            train_trial(trial, store, records, worker)
+        subscriber.acknowledge(request={"subscription": subscription, "ack_ids": [message.ack_id]})
+        finished += 1
+        idle_since = time.monotonic()
+    return finished
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--env", help="stack.env of a local stack")
+    parser.add_argument("--idle-exit-s", type=float, help="exit after this long without a trial")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if args.env:
+        from infra.local.stack import load_env_file
+
+        load_env_file(args.env)
+    from jobs.train import model as model_lib
+    from shared import config
+    from shared.clients import Clients
+
+    model_lib.configure_threads(args.threads)
+    settings = config.load()
+    from google.cloud import pubsub_v1
+
+    subscriber = pubsub_v1.SubscriberClient()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: (stop.set(), sys.exit(0)))
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    done = work(
+        subscriber,
+        subscriber.subscription_path(settings.project, subscription_for(settings.train_trials_topic)),
+        open_store(settings.model_store),
+        TrialRecords(Clients(settings).firestore),
+        worker,
+        args.idle_exit_s,
+        stop,
+    )
+    log.info("worker %s finished %d trial(s)", worker, done)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

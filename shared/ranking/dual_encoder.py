@@ -1,0 +1,227 @@
+"""The dual-encoder ranker, served without TensorFlow.
+
+A published version (see jobs/train/publish.py) is a folder in the model store:
+
+- ``manifest.json``: version, n-gram settings, the embedding size;
+- ``context_encoder.tflite``, ``reply_encoder.tflite``: one text's n-gram ids
+  to its unit vector, run by ai-edge-litert (starts in a fraction of a second,
+  no TensorFlow import);
+- ``candidates.npz``: the reply texts of every ``candidates/{keyword}``
+  document and their precomputed embeddings.
+
+A request is one context encoding plus one matrix-vector product against the
+candidates' rows. A candidate added after publishing is encoded once with the
+reply encoder and remembered.
+
+``models/current`` in Firestore names the version to serve. ``ModelPointer``
+re-reads it at most once per TTL; a new version loads in the background while
+the old one keeps serving, and replaces it only once it is loaded.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import threading
+import time
+from typing import Callable, Sequence
+
+import numpy as np
+
+from shared.model_store import ModelStore, open_store
+from shared.ranking import Candidate, Context, Scored, sort_scored
+from shared.ranking.ngrams import NgramConfig, encode
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+CONTEXT_ENCODER = "context_encoder.tflite"
+REPLY_ENCODER = "reply_encoder.tflite"
+CANDIDATES = "candidates.npz"
+# Candidates encoded on the fly (not in the published table), per version.
+EXTRA_CACHE_SIZE = 20000
+
+
+class ModelUnavailable(RuntimeError):
+    """No model is published yet (or it cannot be loaded): a retryable failure."""
+
+
+class _Encoder:
+    """A TFLite text encoder; the interpreter is not thread-safe, hence the lock."""
+
+    def __init__(self, model: bytes, ngram: NgramConfig) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        self._interpreter = Interpreter(model_content=model, num_threads=1)
+        self._input = self._interpreter.get_input_details()[0]["index"]
+        # The export takes any batch size; a request encodes one text.
+        self._interpreter.resize_tensor_input(self._input, [1, ngram.max_ids])
+        self._interpreter.allocate_tensors()
+        self._output = self._interpreter.get_output_details()[0]["index"]
+        self._ngram = ngram
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> np.ndarray:
+        ids = encode([text], self._ngram)
+        with self._lock:
+            self._interpreter.set_tensor(self._input, ids)
+            self._interpreter.invoke()
+            return self._interpreter.get_tensor(self._output)[0].copy()
+
+
+class EncoderModel:
+    """One published version, loaded."""
+
+    def __init__(self, version: str, ngram: NgramConfig, context_encoder: bytes, reply_encoder: bytes, texts: Sequence[str], vectors: np.ndarray) -> None:
+        self.version = version
+        self.ngram = ngram
+        self.encode_context = _Encoder(context_encoder, ngram)
+        self.encode_reply = _Encoder(reply_encoder, ngram)
+        self._rows = {t: i for i, t in enumerate(texts)}
+        self._vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self._extra: dict[str, np.ndarray] = {}
+        self._extra_lock = threading.Lock()
+
+    @classmethod
+    def load(cls, store: ModelStore) -> "EncoderModel":
+        manifest = json.loads(store.read(MANIFEST))
+        table = np.load(io.BytesIO(store.read(CANDIDATES)), allow_pickle=False)
+        return cls(
+            manifest["version"],
+            NgramConfig.from_dict(manifest["ngram"]),
+            store.read(CONTEXT_ENCODER),
+            store.read(REPLY_ENCODER),
+            [str(t) for t in table["texts"]],
+            table["vectors"],
+        )
+
+    def known(self, text: str) -> bool:
+        return text in self._rows
+
+    def reply_vectors(self, texts: Sequence[str]) -> np.ndarray:
+        rows = [self._rows.get(t, -1) for t in texts]
+        if all(r >= 0 for r in rows):
+            return self._vectors[rows]
+        return np.stack([self._vectors[r] if r >= 0 else self._extra_vector(t) for t, r in zip(texts, rows)])
+
+    def _extra_vector(self, text: str) -> np.ndarray:
+        vector = self._extra.get(text)
+        if vector is None:
+            vector = self.encode_reply(text)
+            with self._extra_lock:
+                if len(self._extra) >= EXTRA_CACHE_SIZE:
+                    self._extra.clear()
+                self._extra[text] = vector
+        return vector
+
+    def scores(self, context_text: str, candidate_texts: Sequence[str]) -> np.ndarray:
+        if not candidate_texts:
+            return np.zeros(0, dtype=np.float32)
+        return self.reply_vectors(candidate_texts) @ self.encode_context(context_text)
+
+
+class ModelPointer:
+    """The version named by ``models/current``, re-read at most once per TTL.
+
+    ``read_pointer()`` returns the pointer document (``{"version", "uri"}``) or
+    None. The first load happens in the caller (there is nothing to serve
+    before it); later versions load in a background thread while the current
+    model keeps answering.
+    """
+
+    def __init__(
+        self,
+        read_pointer: Callable[[], dict | None],
+        ttl_s: float = 30.0,
+        load: Callable[[str], EncoderModel] = lambda uri: EncoderModel.load(open_store(uri)),
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._read_pointer = read_pointer
+        self._ttl_s = ttl_s
+        self._load = load
+        self._clock = clock
+        self._model: EncoderModel | None = None
+        self._checked_at: float | None = None
+        self._loading: str | None = None
+        self._lock = threading.Lock()
+
+    def current(self) -> EncoderModel:
+        now = self._clock()
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    pointer = self._read_pointer()
+                    self._checked_at = now
+                    if not pointer:
+                        raise ModelUnavailable("no model published: models/current is missing")
+                    self._model = self._load_logged(pointer)
+            return self._model
+        if self._checked_at is None or now - self._checked_at >= self._ttl_s:
+            self._checked_at = now
+            threading.Thread(target=self._refresh, name="model-refresh", daemon=True).start()
+        return self._model
+
+    def _refresh(self) -> None:
+        try:
+            pointer = self._read_pointer()
+        except Exception:
+            log.exception("reading models/current failed; serving %s", self._model.version)
+            return
+        with self._lock:
+            if not pointer or pointer.get("version") in (self._model.version, self._loading):
+                return  # unchanged, or already loading in another thread
+            self._loading = pointer["version"]
+        try:
+            self._model = self._load_logged(pointer)  # one reference swap: requests see old or new, whole
+        except Exception:  # keep serving the old version; the next TTL retries
+            log.exception("loading the new model version failed")
+        finally:
+            self._loading = None
+
+    def _load_logged(self, pointer: dict) -> EncoderModel:
+        started = time.perf_counter()
+        try:
+            model = self._load(pointer["uri"])
+        except Exception as error:
+            raise ModelUnavailable(f"cannot load model {pointer.get('version')!r} from {pointer.get('uri')!r}: {error}") from error
+        log.info("model %s loaded in %.0f ms", model.version, (time.perf_counter() - started) * 1000)
+        return model
+
+
+def context_text(context: Context) -> str:
+    """The utterance being answered: the model was trained on single turns."""
+    return context.turns[-1] if context.turns else ""
+
+
+class DualEncoderRanker:
+    name = "dual_encoder"
+
+    def __init__(self, models: ModelPointer) -> None:
+        self.models = models
+
+    def rank(self, context: Context, candidates: Sequence[Candidate]) -> list[Scored]:
+        model = self.models.current()
+        scores = model.scores(context_text(context), [c.text for c in candidates])
+        return sort_scored(candidates, scores.tolist())
+
+
+POINTER_COLLECTION, POINTER_DOCUMENT = "models", "current"
+
+
+def firestore_pointer_reader(db) -> Callable[[], dict | None]:
+    def read() -> dict | None:
+        snapshot = db.collection(POINTER_COLLECTION).document(POINTER_DOCUMENT).get()
+        return snapshot.to_dict() if snapshot.exists else None
+
+    return read
+
+
+def from_environment() -> DualEncoderRanker:
+    """The scorer's ranker: pointer in the configured project's Firestore."""
+    from shared import config
+    from shared.clients import Clients
+
+    settings = config.load()
+    clients = Clients(settings)
+    return DualEncoderRanker(ModelPointer(lambda: firestore_pointer_reader(clients.firestore)(), settings.model_pointer_ttl_s))

@@ -1,0 +1,118 @@
+"""Terraform (infra/terraform) against the code, offline: formatting, and
+every topic, subscription, table, secret and environment variable the code
+uses declared, nothing declared unused (infra/check_terraform.py)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from infra import check_terraform
+from infra.terraform_model import TERRAFORM_DIR
+
+TERRAFORM = shutil.which("terraform")
+
+
+@pytest.mark.skipif(TERRAFORM is None, reason="terraform is not installed (fmt is its own check)")
+def test_terraform_files_are_formatted():
+    done = subprocess.run(
+        [TERRAFORM, "fmt", "-check", "-recursive", "-list=true", str(TERRAFORM_DIR)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, f"run `terraform fmt -recursive infra/terraform`; unformatted: {done.stdout}"
+
+
+def test_terraform_declares_exactly_what_the_code_uses():
+    assert check_terraform.problems() == []
+
+
+def test_config_variables_are_read_from_load():
+    names = check_terraform.config_variables()
+    assert {"GOOGLE_CLOUD_PROJECT", "UTTERANCES_TOPIC", "BIGQUERY_SELECTIONS_TABLE", "WEBHOOK_SECRET"} <= names
+    assert all(re.fullmatch(r"[A-Z][A-Z0-9_]*", name) for name in names)
+
+
+def _block(kind: str, label: str) -> re.Pattern:
+    return re.compile(rf'resource "{kind}" "{label}" \{{.*?\n\}}\n', re.S)
+
+
+def _remove(kind, label):
+    return lambda text: _block(kind, label).sub("", text)
+
+
+def _replace(old, new):
+    return lambda text: text.replace(old, new)
+
+
+def _append(block):
+    return lambda text: text + block
+
+
+# (file, edit, words the report must contain)
+DRIFTS = [
+    ("pubsub.tf", _remove("google_pubsub_topic", "utterances"), "topic 'utterances' is used"),
+    ("pubsub.tf", _remove("google_pubsub_topic", "selection_logs_dead"), "topic 'selection-logs-dead' is used"),
+    ("pubsub.tf", _remove("google_pubsub_subscription", "utterances_scorer"), "subscription 'utterances-scorer' is used"),
+    ("pubsub.tf", _remove("google_pubsub_subscription", "selection_logs_dead_sub"), "'selection-logs-dead-sub' is used"),
+    (
+        "pubsub.tf",
+        _append('resource "google_pubsub_topic" "spare" {\n  name = "spare"\n}\n'),
+        "topic 'spare' is declared in Terraform but the code does not use it",
+    ),
+    ("pubsub.tf", _replace("enable_message_ordering = true", "enable_message_ordering = false"), "message ordering"),
+    ("pubsub.tf", _replace('"${var.utterances_topic}-scorer"', '"utterances-score"'), "'utterances-score' is declared"),
+    ("bigquery.tf", _remove("google_bigquery_table", "selections"), "table 'selections' is used"),
+    ("bigquery.tf", _remove("google_bigquery_table", "feedback_dedup"), "view 'feedback_dedup' is used"),
+    ("bigquery.tf", _replace("sql/selections_dedup.sql", "sql/report.sql"), "view 'selections_dedup': query must be"),
+    ("pubsub.tf", _remove("google_pubsub_subscription", "feedback_sink"), "subscription 'feedback-sink' is used"),
+    ("pubsub.tf", _remove("google_pubsub_topic", "corpus_tasks"), "topic 'corpus-tasks' is used"),
+    ("pubsub.tf", _replace("ack_deadline_seconds = 10", "ack_deadline_seconds = 600"), "ack deadline (the lease) is 600"),
+    ("bigquery.tf", _remove("google_bigquery_table", "posts"), "table 'posts' is used"),
+    (
+        "pubsub.tf",
+        _replace('/topics/${var.feedback_topic}"', '/topics/${var.selection_logs_topic}"'),
+        "subscription 'feedback-sink': push endpoint",
+    ),
+    ("bigquery.tf", _replace("selections.json", "other.json"), "schema must be file"),
+    ("bigquery.tf", _replace('field = "received_at"', 'field = "logged_at"'), "partitioned on 'logged_at'"),
+    ("secrets.tf", _remove("google_secret_manager_secret", "webhook_key"), "secret mounted as 'WEBHOOK_SECRET' in 'ingress' is used"),
+    ("outputs.tf", _replace("    MAX_TEXT_CHARS            = tostring(var.max_text_chars)\n", ""), "'MAX_TEXT_CHARS' is used"),
+    ("outputs.tf", _replace("{ WEBHOOK_SECRET = ", "{ WEBHOOK_TOKEN = "), "'WEBHOOK_SECRET' is used"),
+    ("outputs.tf", _replace("    ingress = { WEBHOOK_SECRET", "    scorer = { WEBHOOK_SECRET"), "must be mounted into 'ingress' only"),
+    ("outputs.tf", _replace("    REPLY_STORE ", "    REPLY_STORES "), "'REPLY_STORES' is declared"),
+    ("variables.tf", _replace('default     = "tfidf:0.5,bm25:0.5"', 'default     = "bm25:1"'), "setting algorithm_weights"),
+    ("monitoring.tf", _replace("utterances     = google_pubsub_subscription.utterances_dead_sub.name\n", ""), "no alert"),
+    ("firestore.tf", _replace("/../firestore.rules", "/firestore.rules"), "must deploy infra/firestore.rules"),
+    ("rtdb.tf", _remove("terraform_data", "rtdb_rules"), "terraform_data.rtdb_rules (deploys infra/database.rules.json) is missing"),
+    ("outputs.tf", _replace("    AUTH_MODE                 = var.auth_mode\n", ""), "'AUTH_MODE' is used"),
+    ("variables.tf", _replace('default     = "required"', 'default     = "off"'), "setting auth_mode"),
+    ("firestore.tf", _remove("google_firestore_field", "decisions_ttl"), "TTL policy on expire_at for collection 'decisions'"),
+]
+
+
+@pytest.mark.parametrize("file,edit,expected", DRIFTS, ids=[d[2] for d in DRIFTS])
+def test_drift_is_reported(tmp_path: Path, file, edit, expected):
+    copy = tmp_path / "terraform"
+    shutil.copytree(TERRAFORM_DIR, copy, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+    original = (copy / file).read_text()
+    edited = edit(original)
+    assert edited != original, "the edit no longer applies: update the test"
+    (copy / file).write_text(edited)
+
+    problems = check_terraform.problems(copy)
+
+    assert any(expected in problem for problem in problems), problems
+
+
+def test_checker_exits_non_zero_on_drift(tmp_path: Path):
+    copy = tmp_path / "terraform"
+    shutil.copytree(TERRAFORM_DIR, copy)
+    pubsub = copy / "pubsub.tf"
+    pubsub.write_text(_remove("google_pubsub_topic", "selection_logs")(pubsub.read_text()))
+    assert check_terraform.main([str(copy)]) == 1
+    assert check_terraform.main([]) == 0

@@ -1,0 +1,104 @@
+"""Training on the emulators: trials leased from Pub/Sub, checkpoints that
+survive a killed worker, the parallel runner, and publishing a model.
+
+Tiny models on chatterbot-corpus only (a few seconds an epoch); the real
+run is ``make train``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from jobs.train.data import DataSpec
+from jobs.train.model import HParams
+from jobs.train.run import ensure_queue
+from jobs.train.trials import Trial, TrialRecords
+from shared.model_store import LocalStore
+from shared.pubsub import Publisher
+from shared.ranking.ngrams import NgramConfig
+from tests.conftest import REPO
+from tests.support import eventually
+
+pytestmark = pytest.mark.slow
+
+TINY = dict(embedding_dim=16, hidden_dim=32, batch_size=64)
+TINY_NGRAM = NgramConfig(buckets=4096, max_ids=64)
+CHATTERBOT_ONLY = DataSpec(chitchat_conversations=0)
+
+
+@pytest.fixture
+def training_env(stack, tmp_path, unique):
+    """Environment for worker processes: this stack, a fresh store and queue."""
+    return {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "MODEL_STORE": str(tmp_path / "models"),
+        "TRAIN_TRIALS_TOPIC": f"train-trials-{unique}",
+        "TF_NUM_INTRAOP_THREADS": "1",
+        "TF_NUM_INTEROP_THREADS": "1",
+    }
+
+
+def start_worker(env) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "jobs.train.worker"], cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def test_a_worker_killed_mid_trial_loses_at_most_one_epoch_and_the_trial_resumes_on_another(
+    settings, clients, training_env, unique
+):
+    ensure_queue(settings.project, training_env["TRAIN_TRIALS_TOPIC"])
+    trial = Trial(f"{unique}-0", unique, HParams(**TINY, epochs=4), CHATTERBOT_ONLY, TINY_NGRAM)
+    records = TrialRecords(clients.firestore)
+    records.queued(trial)
+    Publisher(clients.publisher, settings.project).publish(training_env["TRAIN_TRIALS_TOPIC"], trial.to_json())
+
+    first = start_worker(training_env)
+    try:
+        progress = eventually(lambda: (records.get(trial.trial_id) or {}).get("epochs_done", 0), timeout=240, interval=0.5)
+        assert progress >= 1, "the first worker finished no epoch"
+        first.send_signal(signal.SIGKILL)  # no goodbye: the lease simply stops being extended
+        first.wait()
+    finally:
+        first.kill()
+    second = start_worker(training_env)
+    try:
+        record = eventually(lambda: _done(records.get(trial.trial_id)), timeout=300, interval=0.5)
+    finally:
+        second.terminate()
+        second.wait(30)
+    assert record, "the trial did not finish after its worker was killed"
+    assert record["resumed_from_epoch"] >= progress  # nothing checkpointed was lost
+    workers = [a["worker"] for a in record["attempts"]]
+    assert len(workers) == 2 and workers[0] != workers[1]
+    assert [h["epoch"] for h in record["history"]] == [1, 2, 3, 4]
+    assert {h["worker"] for h in record["history"][record["resumed_from_epoch"]:]} == {workers[1]}
+    checkpoints = LocalStore(training_env["MODEL_STORE"]).child(f"checkpoints/{trial.trial_id}")
+    assert json.loads(checkpoints.read("state.json"))["epochs_done"] == 4
+
+
+def _done(record):
+    return record if record and record.get("status") == "done" else None
+
+
+def test_the_runner_tunes_in_parallel_and_publishes_the_best_trial(settings, clients, training_env):
+    result = subprocess.run(
+        [sys.executable, "-m", "jobs.train.run", "--trials", "2", "--workers", "2", "--epochs", "2",
+         "--chitchat-conversations", "0"],
+        cwd=REPO, env=training_env, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    pointer = clients.firestore.collection("models").document("current").get().to_dict()
+    assert pointer["uri"].startswith(training_env["MODEL_STORE"])
+    assert f"published {pointer['version']}" in result.stdout
+    run_trials = TrialRecords(clients.firestore).of_run(pointer["trial_id"].rsplit("-", 1)[0])
+    assert len(run_trials) == 2 and all(t["status"] == "done" for t in run_trials)
+    assert pointer["val_recall_at_1"] == max(t["val_recall_at_1"] for t in run_trials)
+    manifest = json.loads(LocalStore(pointer["uri"]).read("manifest.json"))
+    assert manifest["version"] == pointer["version"]
