@@ -64,6 +64,7 @@ SERVICES = [
 ]
 OPTIONAL_SERVICES = {"rtdb"}
 BIGQUERY_GRPC_OFFSET = 3
+LOCAL_PUSH_ATTEMPTS_FACTOR = 4  # see provision_push_subscriptions
 
 
 @functools.cache
@@ -504,9 +505,14 @@ def provision_push_subscriptions(stack: Stack) -> None:
                         "minimum_backoff": duration_pb2.Duration(seconds=topology.MIN_BACKOFF_S),
                         "maximum_backoff": duration_pb2.Duration(seconds=topology.MAX_BACKOFF_S),
                     },
+                    # The push handler dead-letters at MAX_DELIVERY_ATTEMPTS itself
+                    # (shared/push.py). The emulator's own dead-lettering from a push
+                    # subscription kills its push loop (RELIABILITY.md), so locally its
+                    # policy sits above the handler's: only pushes that never reached
+                    # a function (it was down) could get there.
                     "dead_letter_policy": {
                         "dead_letter_topic": f"projects/{stack.project}/topics/{topology.dead_letter_topic(sub.topic)}",
-                        "max_delivery_attempts": topology.MAX_DELIVERY_ATTEMPTS,
+                        "max_delivery_attempts": topology.MAX_DELIVERY_ATTEMPTS * LOCAL_PUSH_ATTEMPTS_FACTOR,
                     },
                 }
             )
