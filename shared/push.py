@@ -67,7 +67,8 @@ class PushHandler:
         if self.attempts is None or not self.max_attempts or not key:
             return False
         try:
-            failures = self.attempts(f"{self.name}:{key}")
+            # Message ids are unique per topic only; one function may serve several topics.
+            failures = self.attempts(f"{self.name}:{self.dead_letter_topic}:{key}")
         except Exception:  # the count is best effort: Pub/Sub's policy still bounds retries
             log.exception("%s: could not count the failed delivery", self.name)
             return False

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import uuid
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
@@ -19,7 +20,7 @@ from tests.support import eventually, query_rows
 
 @contextlib.contextmanager
 def services_with(stack, services, **env):
-    """Restart ``services`` with ``env`` added; restore them after."""
+    """Restart ``services`` with ``env`` added; restore them after (checked end to end)."""
     saved = dict(stack.extra_env)
     stack.extra_env.update(env)
     try:
@@ -31,11 +32,39 @@ def services_with(stack, services, **env):
         stack.extra_env.update(saved)
         for service in services:
             stack.restart(service)
+        assert_round_trip(stack)
 
 
 def functions_with(stack, **env):
     """The scorer and log sink restarted with ``env`` (fault settings)."""
     return services_with(stack, ("scorer", "log_sink"), **env)
+
+
+def restore(stack, services) -> None:
+    """Start whichever of ``services`` is not running (a test that killed it
+    failed half-way), then check the stack end to end: later tests share it."""
+    running = stack.pids()
+    for service in services:
+        if service not in running:
+            stack.restart(service)
+    assert_round_trip(stack)
+
+
+def assert_round_trip(stack, timeout_s: float = 120.0) -> None:
+    """One utterance through the whole path: one reply and one selection row."""
+    from shared import config
+    from shared.clients import Clients
+
+    settings = config.load()
+    clients = Clients(settings)
+    prefix = f"rt{uuid.uuid4().hex[:12]}"
+    (message_id,) = send_utterances(stack.url("ingress"), prefix, 1, conversations=1, workers=1)
+    replied = eventually(lambda: reply_docs(clients.firestore, prefix, 1)[message_id] == 1, timeout=timeout_s, interval=0.5)
+    assert replied, f"no reply to the round-trip utterance {message_id} after a restart"
+    written = eventually(
+        lambda: selection_counts(clients, settings, prefix)[message_id] == 1, timeout=timeout_s, interval=2.0
+    )
+    assert written, f"no selection row for the round-trip utterance {message_id} after a restart"
 
 
 class ReplyRecorder:
@@ -65,8 +94,8 @@ class ReplyRecorder:
         self._watch.unsubscribe()
 
 
-def send_utterances(ingress_url: str, prefix: str, count: int, conversations: int = 50, workers: int = 8) -> dict:
-    """POST ``count`` utterances over ``conversations`` conversations; message id -> conversation id."""
+def send_utterances(ingress_url: str, prefix: str, count: int, conversations: int = 50, workers: int = 8) -> list[str]:
+    """POST ``count`` utterances over ``conversations`` conversations; the accepted message ids."""
     session = requests.Session()
     session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=workers))
 
