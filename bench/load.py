@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import sys
 import uuid
@@ -33,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import e2e_latency as e2e  # noqa: E402  (the floor path and the measuring code)
 from google.cloud import firestore  # noqa: E402
 
-from infra.local.stack import REPO, Stack  # noqa: E402
+from infra.local.stack import Stack, started_stack  # noqa: E402
 
 P99_LIMIT_MS = 1000.0
 
@@ -115,34 +114,29 @@ def render(steps: list[Step], floor: e2e.Summary, before: dict, after: dict) -> 
 
 
 def run(args) -> dict:
-    stack = Stack(run_dir=REPO / ".run" / f"load-{args.port_base}", port_base=args.port_base)
-    floor_function = None
-    try:
-        stack.down()
-        env = stack.up()
-        os.environ.update(env)
+    with started_stack(args.port_base, "load") as stack:
+        env = stack.env()
         db = firestore.Client(project=stack.project)
         e2e.seed_candidates(db)
         floor_function = e2e.start_floor_function(stack, env)
-        e2e.create_floor_subscription(stack.project, stack.port_base + e2e.FLOOR_PORT_OFFSET)
-        run_id = uuid.uuid4().hex[:8]
-        replies = e2e.listen(db, [e2e.reply_collection(e2e.conversation_id(run_id, u)) for u in range(e2e.USERS)])
-        floor_docs = e2e.listen(db, [e2e.floor_collection(u) for u in range(e2e.USERS)])
-        floor_args = argparse.Namespace(count=args.floor_count, rate=args.floor_rate, timeout=args.timeout)
-        floor = e2e.run_path("floor", e2e.floor_sender(stack.project, args.timeout), floor_docs, floor_args)
-        send = e2e.utterance_sender(env["INGRESS_URL"], run_id, args.timeout)
-        e2e.measure(send, replies, len(e2e.CONVERSATION), 2.0, e2e.WARM_UP_TIMEOUT_S)  # warm-up, not counted
-        before = memory(stack)
-        steps = []
-        for rate in args.rates:
-            print(f"load: {rate:g}/s for {args.duration:g} s", file=sys.stderr)
-            steps.append(run_step(send, replies, rate, args.duration, args.timeout))
-        after = memory(stack)
-        return {"steps": steps, "floor": floor, "before": before, "after": after}
-    finally:
-        if floor_function is not None:
+        try:
+            e2e.create_floor_subscription(stack.project, stack.port_base + e2e.FLOOR_PORT_OFFSET)
+            run_id = uuid.uuid4().hex[:8]
+            replies = e2e.listen(db, [e2e.reply_collection(e2e.conversation_id(run_id, u)) for u in range(e2e.USERS)])
+            floor_docs = e2e.listen(db, [e2e.floor_collection(u) for u in range(e2e.USERS)])
+            floor_args = argparse.Namespace(count=args.floor_count, rate=args.floor_rate, timeout=args.timeout)
+            floor = e2e.run_path("floor", e2e.floor_sender(stack.project, args.timeout), floor_docs, floor_args)
+            send = e2e.utterance_sender(env["INGRESS_URL"], run_id, args.timeout)
+            e2e.measure(send, replies, len(e2e.CONVERSATION), 2.0, e2e.WARM_UP_TIMEOUT_S)  # warm-up, not counted
+            before = memory(stack)
+            steps = []
+            for rate in args.rates:
+                print(f"load: {rate:g}/s for {args.duration:g} s", file=sys.stderr)
+                steps.append(run_step(send, replies, rate, args.duration, args.timeout))
+            after = memory(stack)
+            return {"steps": steps, "floor": floor, "before": before, "after": after}
+        finally:
             e2e.stop_process_group(floor_function)
-        stack.down()
 
 
 def main(argv=None) -> int:
