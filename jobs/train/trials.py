@@ -131,10 +131,12 @@ class TrialRecords:
             {"epochs_done": epochs_done, "loss": loss, "val_recall_at_1": val_recall, "updated_at": _now()}, merge=True
         )
 
-    def finished(self, trial: Trial, history: list[dict]) -> None:
-        self._collection.document(trial.trial_id).set(
-            {"status": "done", "history": history, "updated_at": _now()}, merge=True
-        )
+    def finished(self, trial: Trial, history: list[dict], best: dict | None = None) -> None:
+        """The trial's score is its best epoch's: that epoch is what gets published."""
+        fields = {"status": "done", "history": history, "updated_at": _now()}
+        if best:
+            fields.update(val_recall_at_1=best["val_recall_at_1"], best_epoch=best["epoch"])
+        self._collection.document(trial.trial_id).set(fields, merge=True)
 
     def get(self, trial_id: str) -> dict | None:
         snapshot = self._collection.document(trial_id).get()
