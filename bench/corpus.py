@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-from infra.local.stack import REPO, Stack, load_env_file
+from infra.local.stack import attached_or_started_stack
 from jobs.corpus import pipeline, reference, rules as rules_lib, sources
 
 
@@ -93,13 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
-    stack = None
-    if args.env:
-        load_env_file(args.env)
-    else:
-        stack = Stack(run_dir=REPO / ".run" / f"bench-{args.port_base}", port_base=args.port_base)
-        os.environ.update(stack.up())
-    try:
+    with attached_or_started_stack(args.env, args.port_base):
         from shared import config
         from shared.clients import Clients
 
@@ -121,9 +114,6 @@ def main(argv: list[str] | None = None) -> int:
             "scaling_workers_phase": round(runs[1]["worker_rows_per_s"] / runs[0]["worker_rows_per_s"], 2),
             "filter": filter_times(clients, settings, rows, args.filter_repeats),
         }
-    finally:
-        if stack is not None:
-            stack.down()
 
     if args.json:
         print(json.dumps(result, indent=2))

@@ -48,7 +48,7 @@ import requests
 from google.cloud import firestore, pubsub_v1
 from google.cloud.firestore_v1.watch import ChangeType
 
-from infra.local.stack import REPO, Stack
+from infra.local.stack import REPO, Stack, started_stack
 from shared import text
 from shared.ranking import Candidate
 from shared.replies import reply_path
@@ -340,28 +340,23 @@ def run_path(name: str, send: Send, arrivals: Arrivals, args: argparse.Namespace
 
 
 def run(args: argparse.Namespace) -> tuple[Summary, Summary]:
-    stack = Stack(run_dir=REPO / ".run" / f"bench-{args.port_base}", port_base=args.port_base)
-    floor_function = None
-    try:
-        print(f"starting a stack on port base {args.port_base}", file=sys.stderr)
-        stack.down()  # leftovers of an earlier run that was killed: start clean
-        env = stack.up()
-        os.environ.update(env)  # the Google clients below read the emulator hosts from here
+    print(f"starting a stack on port base {args.port_base}", file=sys.stderr)
+    with started_stack(args.port_base) as stack:
+        env = stack.env()
         db = firestore.Client(project=stack.project)
         seed_candidates(db)
         floor_function = start_floor_function(stack, env)
-        create_floor_subscription(stack.project, stack.port_base + FLOOR_PORT_OFFSET)
-        run_id = uuid.uuid4().hex[:8]
-        replies = listen(db, [reply_collection(conversation_id(run_id, user)) for user in range(USERS)])
-        floor_docs = listen(db, [floor_collection(user) for user in range(USERS)])
+        try:
+            create_floor_subscription(stack.project, stack.port_base + FLOOR_PORT_OFFSET)
+            run_id = uuid.uuid4().hex[:8]
+            replies = listen(db, [reply_collection(conversation_id(run_id, user)) for user in range(USERS)])
+            floor_docs = listen(db, [floor_collection(user) for user in range(USERS)])
 
-        floor = run_path("floor", floor_sender(stack.project, args.timeout), floor_docs, args)
-        system = run_path("system", utterance_sender(env["INGRESS_URL"], run_id, args.timeout), replies, args)
-        return system, floor
-    finally:
-        if floor_function is not None:
+            floor = run_path("floor", floor_sender(stack.project, args.timeout), floor_docs, args)
+            system = run_path("system", utterance_sender(env["INGRESS_URL"], run_id, args.timeout), replies, args)
+            return system, floor
+        finally:
             stop_process_group(floor_function)
-        stack.down()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,40 +24,19 @@ and this client share the same cores.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
 import time
 import uuid
 
-from infra.local.stack import REPO, Stack, load_env_file
-from shared import ids, timeutil
-from shared.events import ScoredText, SelectionLog
+from infra.local.stack import attached_or_started_stack
+from shared.events import SelectionLog
+from tests.support import selection_log
 
 
 def make_logs(count: int, conversation_id: str) -> list[SelectionLog]:
-    now = timeutil.iso(timeutil.now())
-    template = SelectionLog(
-        message_id=ids.new_message_id(),
-        conversation_id=conversation_id,
-        user_id="bench",
-        lang="ja",
-        algorithm="bm25",
-        propensity=0.5,
-        keywords=["猫"],
-        candidates=[ScoredText("猫はかわいい", 1.5)],
-        candidate_count=1,
-        reply_text="猫はかわいい",
-        reply_score=1.5,
-        fallback=False,
-        received_at=now,
-        replied_at=now,
-        queue_ms=10.0,
-        rank_ms=0.1,
-        total_ms=20.0,
-    )
-    return [dataclasses.replace(template, message_id=ids.new_message_id()) for _ in range(count)]
+    return [selection_log(conversation_id, user_id="bench") for _ in range(count)]
 
 
 def count_rows(bigquery_client, table_id: str, conversation_id: str) -> int:
@@ -112,13 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
-    stack = None
-    if args.env:
-        load_env_file(args.env)
-    else:
-        stack = Stack(run_dir=REPO / ".run" / f"bench-{args.port_base}", port_base=args.port_base)
-        os.environ.update(stack.up())
-    try:
+    with attached_or_started_stack(args.env, args.port_base):
         from shared import config
         from shared.clients import Clients
 
@@ -132,9 +105,6 @@ def main(argv: list[str] | None = None) -> int:
             "direct_one_call_rows_per_s": direct(clients, settings, args.count, args.count),
         }
         results["sink_vs_one_row_per_call"] = results["sink_rows_per_s"] / results["direct_one_row_per_call_rows_per_s"]
-    finally:
-        if stack is not None:
-            stack.down()
     if args.json:
         print(json.dumps(results))
     else:

@@ -16,12 +16,18 @@ The code's side, and nothing else, is the source of truth:
 - ``infra/firestore.rules``, ``infra/database.rules.json``: the security
   rules the tests check, deployed as they are.
 
+Resources are read per instance (``for_each`` expanded, see
+infra/terraform_model.py), so a name is checked wherever it is written: in a
+resource or in a ``locals`` map the resource iterates. ``moved`` blocks must
+lead from an address no longer declared to one that is.
+
 Every check runs both ways: used but not declared, and declared but unused.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from pathlib import Path
 from typing import Iterable
@@ -57,6 +63,9 @@ RULES_FILES = {"google_firebaserules_ruleset.firestore": "firestore.rules", "ter
 TTL_COLLECTIONS = {"decisions", "log_sink_ledger", "feedback_sink_ledger"}
 # Dry-run stand-ins for the values only a real project has.
 EXAMPLE = {"project": "example-project", "region": "asia-northeast1"}
+# Variable values that change which resource instances exist (moved blocks may
+# lead to an instance only one of them declares).
+VARIANTS = [{"router": "thompson"}]
 
 
 def config_variables(source: Path = REPO / "shared" / "config.py") -> set[str]:
@@ -93,12 +102,13 @@ def _single(blocks) -> dict:
 
 
 class Checker:
-    def __init__(self, model: TerraformModel) -> None:
+    def __init__(self, model: TerraformModel, variants: Iterable[TerraformModel] = ()) -> None:
         self.model = model
+        self.variants = list(variants)
         self.problems: list[str] = []
 
     def names(self, kind: str) -> dict[str, str]:
-        """Resolved name -> resource label, for every resource of ``kind``."""
+        """Resolved name -> resource address, for every instance of ``kind``."""
         names = {}
         for label, body in self.model.of_type(kind).items():
             naming = next((k for k in ("name", "table_id", "secret_id") if k in body), None)
@@ -110,8 +120,9 @@ class Checker:
         return names
 
     def referenced_name(self, raw) -> str | None:
-        ref = self.model.reference(raw)
-        return self.model.resolve(f"${{{ref[0]}.{ref[1]}.id}}") if ref else None
+        """The name of the resource ``raw`` refers to (None if it names one
+        in plain text instead of referring to it)."""
+        return self.model.resolve(raw) if self.model.reference(raw) else None
 
     def check(self) -> list[str]:
         self.check_topics_and_subscriptions()
@@ -121,6 +132,7 @@ class Checker:
         self.check_environment()
         self.check_firestore_ttl()
         self.check_rules_files()
+        self.check_moved()
         return self.problems
 
     # -- Pub/Sub --------------------------------------------------------------
@@ -211,25 +223,34 @@ class Checker:
         and acknowledge on every push subscription; every dead-letter
         subscription has an alert."""
 
-        def for_each_targets(kind: str, label: str) -> set[str]:
-            body = self.model.of_type(kind).get(label, {})
-            targets = body.get("for_each")
-            return {self.referenced_name(raw) for raw in targets.values()} if isinstance(targets, dict) else set()
+        def granted(kind: str, label: str, target: str) -> set[str]:
+            """What the Pub/Sub service agent is granted on, by ``kind.label``
+            (its member is the project number's agent, unknown offline: the
+            binding must name it as local.pubsub_service_agent)."""
+            return {
+                self.model.resolve(instance.body.get(target))
+                for instance in self.model.instances(kind, label)
+                if instance.body.get("member") == "${local.pubsub_service_agent}"
+            }
 
         policies = list(topology.PUSH_SUBSCRIPTIONS) + list(topology.PULL_SUBSCRIPTIONS)
         dead_topics = {topology.dead_letter_topic(s.topic) for s in policies}
-        granted = for_each_targets("google_pubsub_topic_iam_member", "service_agent_publishes_dead_letters")
-        self.problems += [f"the Pub/Sub service agent cannot publish to dead-letter topic {t!r}" for t in sorted(dead_topics - granted)]
+        publishes = granted("google_pubsub_topic_iam_member", "service_agent_publishes_dead_letters", "topic")
+        self.problems += [f"the Pub/Sub service agent cannot publish to dead-letter topic {t!r}" for t in sorted(dead_topics - publishes)]
         sources = {s.name for s in policies}
-        granted = for_each_targets("google_pubsub_subscription_iam_member", "service_agent_forwards_dead_letters")
-        self.problems += [f"the Pub/Sub service agent cannot forward dead letters from {s!r}" for s in sorted(sources - granted)]
+        forwards = granted("google_pubsub_subscription_iam_member", "service_agent_forwards_dead_letters", "subscription")
+        self.problems += [f"the Pub/Sub service agent cannot forward dead letters from {s!r}" for s in sorted(sources - forwards)]
 
-        alerted = {self.referenced_name(raw) for raw in (self.model.locals.get("dead_letter_subscriptions") or {}).values()}
+        alerted = set()
+        for instance in self.model.instances("google_monitoring_alert_policy", "dead_letters"):
+            for condition in instance.body.get("conditions", []):
+                alert_filter = self.model.resolve(_single(condition.get("condition_threshold")).get("filter")) or ""
+                alerted.update(re.findall(r'resource\.labels\.subscription_id = "([^"]+)"', alert_filter))
         for topic in topology.TOPICS:
             name = topology.dead_letter_subscription(topic)
             if name not in alerted:
                 self.problems.append(f"no alert on dead-letter subscription {name!r}")
-        if "dead_letters" not in self.model.of_type("google_monitoring_alert_policy"):
+        if "dead_letters" not in self.model.resources.get("google_monitoring_alert_policy", {}):
             self.problems.append("no dead-letter alert policy (google_monitoring_alert_policy.dead_letters)")
 
     # -- BigQuery -------------------------------------------------------------
@@ -237,9 +258,10 @@ class Checker:
     def check_tables(self) -> None:
         every = self.names("google_bigquery_table")
         resources = self.model.of_type("google_bigquery_table")
+        dataset = self.model.resolve("${google_bigquery_dataset.zatsudan.dataset_id}")
         views = {name: label for name, label in every.items() if "view" in resources[label]}
         tables = {name: label for name, label in every.items() if name not in views}
-        self.check_views(views)
+        self.check_views(views, resources, dataset)
         schema_files = {path.stem for path in SCHEMAS_DIR.glob("*.json")}
         self.problems += _compare("table", set(topology.BIGQUERY_TABLES), tables)
         self.problems += _compare("table (from shared/schemas)", schema_files, tables)
@@ -248,25 +270,29 @@ class Checker:
                 continue
             body = resources[tables[table]]
             where = f"table {table!r}"
+            # Read from the very file the code uses: file() of it, nothing inlined.
             schema = body.get("schema", "")
-            if f"shared/schemas/{table}.json" not in schema or "file(" not in schema:
+            if "file(" not in schema or self.model.resolve(schema) != (SCHEMAS_DIR / f"{table}.json").read_text():
                 self.problems.append(f"{where}: schema must be file(\".../shared/schemas/{table}.json\"), not {schema!r}")
-            dataset = self.referenced_name(body.get("dataset_id"))
-            if dataset != config.Settings.bigquery_dataset:
-                self.problems.append(f"{where}: dataset is {dataset!r}, the code expects {config.Settings.bigquery_dataset!r}")
+            declared_dataset = self.referenced_name(body.get("dataset_id"))
+            if declared_dataset != config.Settings.bigquery_dataset:
+                self.problems.append(f"{where}: dataset is {declared_dataset!r}, the code expects {config.Settings.bigquery_dataset!r}")
             declared_partition = self.model.resolve(_single(body.get("time_partitioning")).get("field"))
             if declared_partition != partition:
                 self.problems.append(f"{where}: partitioned on {declared_partition!r}, the code expects {partition!r}")
-            if self.model.resolve(body.get("clustering")) != clustering:
-                self.problems.append(f"{where}: clustered on {body.get('clustering')!r}, the code expects {clustering!r}")
+            declared_clustering = self.model.resolve(body.get("clustering"))
+            if declared_clustering != clustering:
+                self.problems.append(f"{where}: clustered on {declared_clustering!r}, the code expects {clustering!r}")
 
-    def check_views(self, views: dict[str, str]) -> None:
+    def check_views(self, views: dict[str, str], resources: dict[str, dict], dataset: str | None) -> None:
         self.problems += _compare("view", set(topology.BIGQUERY_VIEWS), views)
-        for view, label in views.items():
-            query = _single(self.model.of_type("google_bigquery_table")[label]["view"]).get("query", "")
-            if f"shared/sql/{view}.sql" not in query or "{dataset}" not in query:
+        project = self.model.resolve("${var.project}")
+        for view, address in views.items():
+            sql = SQL_DIR / f"{view}.sql"
+            query = self.model.resolve(_single(resources[address]["view"]).get("query"))
+            if not sql.is_file() or query != sql.read_text().replace("{dataset}", f"{project}.{dataset}"):
                 self.problems.append(f"view {view!r}: query must be shared/sql/{view}.sql with {{dataset}} filled in")
-            elif "{rewards}" in (SQL_DIR / f"{view}.sql").read_text():
+            elif "{rewards}" in sql.read_text():
                 self.problems.append(f"view {view!r}: shared/sql/{view}.sql uses {{rewards}}, which Terraform does not inline")
 
     # -- functions, environment, secrets ---------------------------------------
@@ -347,8 +373,27 @@ class Checker:
                 self.problems.append(f"infra/{name} does not exist")
 
 
+    # -- state moves ------------------------------------------------------------
+
+    def check_moved(self) -> None:
+        """Every ``moved`` block leads from an address that is gone to one
+        that is declared: a typo would otherwise destroy and re-create."""
+        declared = self.model.addresses().union(*(variant.addresses() for variant in self.variants))
+        declared |= {address.split("[", 1)[0] for address in declared}  # a whole resource moves all its instances
+        for raw_from, raw_to in self.model.moved:
+            old, new = self.model.address(raw_from), self.model.address(raw_to)
+            if old is None or new is None:
+                self.problems.append(f"moved block {raw_from!r} -> {raw_to!r}: cannot read its addresses")
+                continue
+            if new not in declared:
+                self.problems.append(f"moved block {old} -> {new}: {new} is not declared")
+            if old in declared:
+                self.problems.append(f"moved block {old} -> {new}: {old} is still declared")
+
+
 def problems(terraform_dir: Path = TERRAFORM_DIR) -> list[str]:
-    return Checker(TerraformModel.load(terraform_dir, overrides=EXAMPLE)).check()
+    variants = [TerraformModel.load(terraform_dir, overrides={**EXAMPLE, **variant}) for variant in VARIANTS]
+    return Checker(TerraformModel.load(terraform_dir, overrides=EXAMPLE), variants).check()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,6 +18,8 @@ class Topics:
     utterances: str = "utterances"
     selection_logs: str = "selection-logs"
     feedback: str = "feedback"
+    corpus_tasks: str = "corpus-tasks"  # shard tasks (jobs/corpus), leased by workers
+    train_trials: str = "train-trials"  # hyperparameter trials (jobs/train)
 
     @staticmethod
     def dead_letter(topic: str) -> str:
@@ -58,10 +60,9 @@ class Settings:
     router_stats_ttl_s: float = 60.0
     router_min_propensity: float = 0.05
     # Dual-encoder ranker: where models are kept (a folder or gs://), how often
-    # a scorer re-reads models/current, and the trial queue.
+    # a scorer re-reads models/current (the trial queue is topics.train_trials).
     model_store: str = ".run/models"
     model_pointer_ttl_s: float = 30.0
-    train_trials_topic: str = "train-trials"
 
     @property
     def database_url(self) -> str:
@@ -97,6 +98,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
             utterances=env.get("UTTERANCES_TOPIC", Topics.utterances),
             selection_logs=env.get("SELECTION_LOGS_TOPIC", Topics.selection_logs),
             feedback=env.get("FEEDBACK_TOPIC", Topics.feedback),
+            train_trials=env.get("TRAIN_TRIALS_TOPIC", Topics.train_trials),
         ),
         bigquery_dataset=env.get("BIGQUERY_DATASET", Settings.bigquery_dataset),
         bigquery_table=env.get("BIGQUERY_SELECTIONS_TABLE", Settings.bigquery_table),
@@ -117,5 +119,4 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         router_min_propensity=float(env.get("ROUTER_MIN_PROPENSITY", Settings.router_min_propensity)),
         model_store=env.get("MODEL_STORE", Settings.model_store),
         model_pointer_ttl_s=float(env.get("MODEL_POINTER_TTL_S", Settings.model_pointer_ttl_s)),
-        train_trials_topic=env.get("TRAIN_TRIALS_TOPIC", Settings.train_trials_topic),
     )

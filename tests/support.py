@@ -67,3 +67,34 @@ def eventually(probe: Callable[[], T], timeout: float = 10.0, interval: float = 
 
 def query_rows(bigquery_client, sql: str) -> list[dict]:
     return [dict(row) for row in bigquery_client.query(sql).result()]
+
+
+def selection_log(conversation_id: str = "c", **changes):
+    """A valid selection log (a bm25 reply about 猫 with two candidates);
+    ``changes`` override fields. Shared by the log sink tests and bench."""
+    import dataclasses
+
+    from shared import ids, timeutil
+    from shared.events import ScoredText, SelectionLog
+
+    now = timeutil.iso(timeutil.now())
+    log = SelectionLog(
+        message_id=ids.new_message_id(),
+        conversation_id=conversation_id,
+        user_id="tester",
+        lang="ja",
+        algorithm="bm25",
+        propensity=0.5,
+        keywords=["猫"],
+        candidates=[ScoredText("猫はかわいい", 1.5), ScoredText("こんにちは", 0.0)],
+        candidate_count=2,
+        reply_text="猫はかわいい",
+        reply_score=1.5,
+        fallback=False,
+        received_at=now,
+        replied_at=now,
+        queue_ms=50.0,
+        rank_ms=0.2,
+        total_ms=60.0,
+    )
+    return dataclasses.replace(log, **changes)

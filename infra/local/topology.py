@@ -25,7 +25,8 @@ class PushSubscription:
     ordered: bool = False
 
 
-TOPICS = [Topics.utterances, Topics.selection_logs, Topics.feedback]
+# Corpus shard tasks and training trials are queues leased by workers (pull).
+TOPICS = [Topics.utterances, Topics.selection_logs, Topics.feedback, Topics.corpus_tasks, Topics.train_trials]
 
 PUSH_SUBSCRIPTIONS = [
     PushSubscription(Topics.utterances, "utterances-scorer", "scorer", ordered=True),
@@ -55,10 +56,6 @@ BIGQUERY_TABLES = {
 # de-duplication let through twice is counted once.
 BIGQUERY_VIEWS = ["selections_dedup", "feedback_dedup"]
 
-# Corpus pipeline: shard tasks, leased by workers from a pull subscription.
-CORPUS_TASKS_TOPIC = "corpus-tasks"
-TOPICS.append(CORPUS_TASKS_TOPIC)
-
 
 @dataclass(frozen=True)
 class PullSubscription:
@@ -69,11 +66,9 @@ class PullSubscription:
     ack_deadline_s: int
 
 
-# Training (jobs/train): hyperparameter trials, leased by trainer workers.
-TRAIN_TRIALS_TOPIC = "train-trials"
-TOPICS.append(TRAIN_TRIALS_TOPIC)
-
 PULL_SUBSCRIPTIONS = [
-    PullSubscription(CORPUS_TASKS_TOPIC, "corpus-tasks-workers", ack_deadline_s=10),
-    PullSubscription(TRAIN_TRIALS_TOPIC, "train-trials-workers", ack_deadline_s=10),
+    # Corpus pipeline (jobs/corpus): shard tasks, leased by workers.
+    PullSubscription(Topics.corpus_tasks, "corpus-tasks-workers", ack_deadline_s=10),
+    # Training (jobs/train): hyperparameter trials, leased by trainer workers.
+    PullSubscription(Topics.train_trials, "train-trials-workers", ack_deadline_s=10),
 ]

@@ -12,68 +12,40 @@ resource "google_bigquery_dataset" "zatsudan" {
   depends_on                 = [google_project_service.api]
 }
 
-resource "google_bigquery_table" "selections" {
-  dataset_id          = google_bigquery_dataset.zatsudan.dataset_id
-  table_id            = "selections"
-  schema              = file("${path.module}/../../shared/schemas/selections.json")
-  clustering          = ["algorithm"]
-  deletion_protection = var.protect_data
-
-  time_partitioning {
-    type  = "DAY"
-    field = "received_at"
-  }
-}
-
-resource "google_bigquery_table" "feedback" {
-  dataset_id          = google_bigquery_dataset.zatsudan.dataset_id
-  table_id            = "feedback"
-  schema              = file("${path.module}/../../shared/schemas/feedback.json")
-  clustering          = ["message_id"]
-  deletion_protection = var.protect_data
-
-  time_partitioning {
-    type  = "DAY"
-    field = "given_at"
-  }
-}
-
-# The raw corpus (jobs/corpus loads it; its filter query writes clean_posts).
-resource "google_bigquery_table" "posts" {
-  dataset_id          = google_bigquery_dataset.zatsudan.dataset_id
-  table_id            = "posts"
-  schema              = file("${path.module}/../../shared/schemas/posts.json")
-  clustering          = ["keyword", "lang"]
-  deletion_protection = var.protect_data
-
-  time_partitioning {
-    type  = "DAY"
-    field = "created_at"
-  }
-}
-
 locals {
+  # Table -> partitioning and clustering; its schema is shared/schemas/<table>.json.
+  tables = {
+    selections = { partition = "received_at", clustering = ["algorithm"] }
+    feedback   = { partition = "given_at", clustering = ["message_id"] }
+    # The raw corpus (jobs/corpus loads it; its filter query writes clean_posts).
+    posts = { partition = "created_at", clustering = ["keyword", "lang"] }
+  }
   qualified_dataset = "${var.project}.${google_bigquery_dataset.zatsudan.dataset_id}"
 }
 
-resource "google_bigquery_table" "selections_dedup" {
+resource "google_bigquery_table" "table" {
+  for_each            = local.tables
   dataset_id          = google_bigquery_dataset.zatsudan.dataset_id
-  table_id            = "selections_dedup"
-  deletion_protection = false
-  view {
-    query          = replace(file("${path.module}/../../shared/sql/selections_dedup.sql"), "{dataset}", local.qualified_dataset)
-    use_legacy_sql = false
+  table_id            = each.key
+  schema              = file("${path.module}/../../shared/schemas/${each.key}.json")
+  clustering          = each.value.clustering
+  deletion_protection = var.protect_data
+
+  time_partitioning {
+    type  = "DAY"
+    field = each.value.partition
   }
-  depends_on = [google_bigquery_table.selections]
 }
 
-resource "google_bigquery_table" "feedback_dedup" {
+# The de-duplicating views: shared/sql/<view>.sql.
+resource "google_bigquery_table" "view" {
+  for_each            = toset(["selections_dedup", "feedback_dedup"])
   dataset_id          = google_bigquery_dataset.zatsudan.dataset_id
-  table_id            = "feedback_dedup"
+  table_id            = each.key
   deletion_protection = false
   view {
-    query          = replace(file("${path.module}/../../shared/sql/feedback_dedup.sql"), "{dataset}", local.qualified_dataset)
+    query          = replace(file("${path.module}/../../shared/sql/${each.key}.sql"), "{dataset}", local.qualified_dataset)
     use_legacy_sql = false
   }
-  depends_on = [google_bigquery_table.feedback]
+  depends_on = [google_bigquery_table.table]
 }

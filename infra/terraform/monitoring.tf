@@ -1,18 +1,8 @@
 # An alert whenever a dead-letter subscription holds a message: each one is
 # an event the system gave up on (poison input or retries exhausted).
 
-locals {
-  dead_letter_subscriptions = {
-    utterances     = google_pubsub_subscription.utterances_dead_sub.name
-    selection_logs = google_pubsub_subscription.selection_logs_dead_sub.name
-    feedback       = google_pubsub_subscription.feedback_dead_sub.name
-    corpus_tasks   = google_pubsub_subscription.corpus_tasks_dead_sub.name
-    train_trials   = google_pubsub_subscription.train_trials_dead_sub.name
-  }
-}
-
 resource "google_monitoring_alert_policy" "dead_letters" {
-  for_each     = local.dead_letter_subscriptions
+  for_each     = { for key, subscription in google_pubsub_subscription.dead_letters : key => subscription.name }
   display_name = "zatsudan: dead letters in ${each.value}"
   combiner     = "OR"
 

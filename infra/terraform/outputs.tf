@@ -33,12 +33,12 @@ output "function_env" {
     GOOGLE_CLOUD_PROJECT      = var.project
     REPLY_STORE               = var.reply_store
     ALGORITHM_WEIGHTS         = var.algorithm_weights
-    UTTERANCES_TOPIC          = google_pubsub_topic.utterances.name
-    SELECTION_LOGS_TOPIC      = google_pubsub_topic.selection_logs.name
-    FEEDBACK_TOPIC            = google_pubsub_topic.feedback.name
+    UTTERANCES_TOPIC          = google_pubsub_topic.topic["utterances"].name
+    SELECTION_LOGS_TOPIC      = google_pubsub_topic.topic["selection_logs"].name
+    FEEDBACK_TOPIC            = google_pubsub_topic.topic["feedback"].name
     BIGQUERY_DATASET          = google_bigquery_dataset.zatsudan.dataset_id
-    BIGQUERY_SELECTIONS_TABLE = google_bigquery_table.selections.table_id
-    BIGQUERY_FEEDBACK_TABLE   = google_bigquery_table.feedback.table_id
+    BIGQUERY_SELECTIONS_TABLE = google_bigquery_table.table["selections"].table_id
+    BIGQUERY_FEEDBACK_TABLE   = google_bigquery_table.table["feedback"].table_id
     ROUTER                    = var.router
     ROUTER_STATS_TTL_S        = tostring(var.router_stats_ttl_s)
     ROUTER_MIN_PROPENSITY     = tostring(var.router_min_propensity)
@@ -53,7 +53,7 @@ output "function_env" {
     CORS_ORIGINS              = var.cors_origins
     MODEL_STORE               = "gs://${google_storage_bucket.models.name}/models"
     MODEL_POINTER_TTL_S       = tostring(var.model_pointer_ttl_s)
-    TRAIN_TRIALS_TOPIC        = "train-trials"
+    TRAIN_TRIALS_TOPIC        = google_pubsub_topic.topic["train_trials"].name
   }
 }
 

@@ -47,75 +47,61 @@ resource "google_service_account" "builder" {
   depends_on   = [google_project_service.api]
 }
 
-resource "google_project_iam_member" "builder" {
-  for_each = toset(["roles/cloudbuild.builds.builder", "roles/logging.logWriter"])
-  project  = var.project
-  role     = each.value
-  member   = google_service_account.builder.member
-}
-
-resource "google_project_iam_member" "firestore_user" {
-  for_each = toset(["scorer", "log-sink"])
-  project  = var.project
-  role     = "roles/datastore.user"
-  member   = google_service_account.function[each.value].member
-}
-
+# Project roles, by identity (flattened into one binding per role below).
 # The Realtime Database has no narrower role that can write data.
-resource "google_project_iam_member" "scorer_writes_rtdb_replies" {
+locals {
+  project_roles = {
+    builder  = ["roles/cloudbuild.builds.builder", "roles/logging.logWriter"]
+    scorer   = ["roles/datastore.user", "roles/firebasedatabase.admin"]
+    log-sink = ["roles/datastore.user"]
+    # The bandit router reads router/stats (written by jobs/refresh_router_stats.py).
+    ingress = var.router == "thompson" ? ["roles/datastore.viewer"] : []
+    corpus  = ["roles/bigquery.jobUser", "roles/datastore.user"]
+  }
+  # Topics each identity publishes to (keys of local.topic_ids).
+  publishes = {
+    ingress  = ["utterances", "feedback"]
+    scorer   = ["selection_logs", "utterances_dead"]
+    log-sink = ["selection_logs_dead", "feedback_dead"]
+    corpus   = ["corpus_tasks", "corpus_tasks_dead"]
+  }
+  members = merge(
+    { for name, account in google_service_account.function : name => account.member },
+    {
+      builder = google_service_account.builder.member
+      corpus  = google_service_account.corpus.member
+    },
+  )
+}
+
+resource "google_project_iam_member" "role" {
+  for_each = {
+    for grant in flatten([
+      for who, roles in local.project_roles : [for role in roles : { who = who, role = role }]
+    ]) : "${grant.who} ${grant.role}" => grant
+  }
   project = var.project
-  role    = "roles/firebasedatabase.admin"
-  member  = google_service_account.function["scorer"].member
+  role    = each.value.role
+  member  = local.members[each.value.who]
 }
 
-resource "google_pubsub_topic_iam_member" "ingress_publishes_utterances" {
-  topic  = google_pubsub_topic.utterances.id
+resource "google_pubsub_topic_iam_member" "publisher" {
+  for_each = {
+    for grant in flatten([
+      for who, topics in local.publishes : [for topic in topics : { who = who, topic = topic }]
+    ]) : "${grant.who} ${grant.topic}" => grant
+  }
+  topic  = local.topic_ids[each.value.topic]
   role   = "roles/pubsub.publisher"
-  member = google_service_account.function["ingress"].member
+  member = local.members[each.value.who]
 }
 
-resource "google_pubsub_topic_iam_member" "ingress_publishes_feedback" {
-  topic  = google_pubsub_topic.feedback.id
-  role   = "roles/pubsub.publisher"
-  member = google_service_account.function["ingress"].member
-}
-
-# The bandit router reads router/stats (written by jobs/refresh_router_stats.py).
-resource "google_project_iam_member" "ingress_reads_router_stats" {
-  count   = var.router == "thompson" ? 1 : 0
-  project = var.project
-  role    = "roles/datastore.viewer"
-  member  = google_service_account.function["ingress"].member
-}
-
-resource "google_pubsub_topic_iam_member" "scorer_publishes_selection_logs" {
-  topic  = google_pubsub_topic.selection_logs.id
-  role   = "roles/pubsub.publisher"
-  member = google_service_account.function["scorer"].member
-}
-
-resource "google_pubsub_topic_iam_member" "scorer_dead_letters" {
-  topic  = google_pubsub_topic.utterances_dead.id
-  role   = "roles/pubsub.publisher"
-  member = google_service_account.function["scorer"].member
-}
-
-resource "google_pubsub_topic_iam_member" "log_sink_dead_letters" {
-  topic  = google_pubsub_topic.selection_logs_dead.id
-  role   = "roles/pubsub.publisher"
-  member = google_service_account.function["log-sink"].member
-}
-
-resource "google_pubsub_topic_iam_member" "log_sink_dead_letters_feedback" {
-  topic  = google_pubsub_topic.feedback_dead.id
-  role   = "roles/pubsub.publisher"
-  member = google_service_account.function["log-sink"].member
-}
-
-resource "google_bigquery_dataset_iam_member" "log_sink_writes_rows" {
+# The log sink writes rows; the corpus pipeline loads posts.
+resource "google_bigquery_dataset_iam_member" "data_editor" {
+  for_each   = toset(["log-sink", "corpus"])
   dataset_id = google_bigquery_dataset.zatsudan.dataset_id
   role       = "roles/bigquery.dataEditor"
-  member     = google_service_account.function["log-sink"].member
+  member     = local.members[each.key]
 }
 
 resource "google_secret_manager_secret_iam_member" "ingress_reads_webhook_key" {
@@ -141,37 +127,14 @@ resource "google_service_account" "corpus" {
   depends_on   = [google_project_service.api]
 }
 
-resource "google_project_iam_member" "corpus" {
-  for_each = toset(["roles/bigquery.jobUser", "roles/datastore.user"])
-  project  = var.project
-  role     = each.value
-  member   = google_service_account.corpus.member
-}
-
-resource "google_bigquery_dataset_iam_member" "corpus_loads_posts" {
-  dataset_id = google_bigquery_dataset.zatsudan.dataset_id
-  role       = "roles/bigquery.dataEditor"
-  member     = google_service_account.corpus.member
-}
-
 resource "google_storage_bucket_iam_member" "corpus_writes_shards" {
   bucket = google_storage_bucket.corpus.name
   role   = "roles/storage.objectAdmin"
   member = google_service_account.corpus.member
 }
 
-resource "google_pubsub_topic_iam_member" "corpus_publishes" {
-  for_each = {
-    tasks = google_pubsub_topic.corpus_tasks.id
-    dead  = google_pubsub_topic.corpus_tasks_dead.id
-  }
-  topic  = each.value
-  role   = "roles/pubsub.publisher"
-  member = google_service_account.corpus.member
-}
-
 resource "google_pubsub_subscription_iam_member" "corpus_leases_tasks" {
-  subscription = google_pubsub_subscription.corpus_tasks_workers.id
+  subscription = google_pubsub_subscription.consumer["corpus_tasks"].id
   role         = "roles/pubsub.subscriber"
   member       = google_service_account.corpus.member
 }

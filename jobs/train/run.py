@@ -137,15 +137,15 @@ def main(argv: list[str] | None = None) -> int:
     settings = config.load()
     clients = Clients(settings)
     records = TrialRecords(clients.firestore)
-    ensure_queue(settings.project, settings.train_trials_topic)
+    ensure_queue(settings.project, settings.topics.train_trials)
     run_id = new_run_id()
     data = DataSpec(args.chitchat_conversations, args.seed)
     trials = propose(run_id, args.trials, args.epochs, data, seed=args.seed)
     publisher = Publisher(clients.publisher, settings.project)
     for trial in trials:
         records.queued(trial)
-        publisher.publish(settings.train_trials_topic, trial.to_json(), attributes={"trial_id": trial.trial_id})
-    print(f"{run_id}: {len(trials)} trial(s) queued on {settings.train_trials_topic}, {args.workers} worker(s)", flush=True)
+        publisher.publish(settings.topics.train_trials, trial.to_json(), attributes={"trial_id": trial.trial_id})
+    print(f"{run_id}: {len(trials)} trial(s) queued on {settings.topics.train_trials}, {args.workers} worker(s)", flush=True)
 
     env = {**os.environ, "PYTHONPATH": str(REPO), "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
     pool = WorkerPool(args.workers, env, REPO / ".run" / "train-logs" / run_id)

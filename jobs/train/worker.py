@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     worker = f"{socket.gethostname()}:{os.getpid()}"
     done = work(
         subscriber,
-        subscriber.subscription_path(settings.project, subscription_for(settings.train_trials_topic)),
+        subscriber.subscription_path(settings.project, subscription_for(settings.topics.train_trials)),
         open_store(settings.model_store),
         TrialRecords(Clients(settings).firestore),
         worker,

@@ -53,52 +53,100 @@ def _append(block):
     return lambda text: text + block
 
 
+def _entry(key: str) -> re.Pattern:
+    """One entry of a locals map: ``key = {...}`` on one line or several."""
+    return re.compile(rf"\n    {key} += \{{(?:[^\n]*\}}|.*?\n    \}})\n", re.S)
+
+
+def _remove_entry(key):
+    return lambda text: _entry(key).sub("\n", text, count=1)
+
+
+def _replace_in_entry(key, old, new):
+    return lambda text: _entry(key).sub(lambda m: m.group(0).replace(old, new), text, count=1)
+
+
 # (file, edit, words the report must contain)
 DRIFTS = [
-    ("pubsub.tf", _remove("google_pubsub_topic", "utterances"), "topic 'utterances' is used"),
-    ("pubsub.tf", _remove("google_pubsub_topic", "selection_logs_dead"), "topic 'selection-logs-dead' is used"),
-    ("pubsub.tf", _remove("google_pubsub_subscription", "utterances_scorer"), "subscription 'utterances-scorer' is used"),
-    ("pubsub.tf", _remove("google_pubsub_subscription", "selection_logs_dead_sub"), "'selection-logs-dead-sub' is used"),
+    ("pubsub.tf", _remove_entry("utterances"), "topic 'utterances' is used"),
+    ("pubsub.tf", _replace('"${each.value.name}-dead"', '"${each.value.name}-dlq"'), "topic 'selection-logs-dead' is used"),
+    ("pubsub.tf", _remove("google_pubsub_subscription", "consumer"), "subscription 'utterances-scorer' is used"),
+    ("pubsub.tf", _remove("google_pubsub_subscription", "dead_letters"), "'selection-logs-dead-sub' is used"),
     (
         "pubsub.tf",
         _append('resource "google_pubsub_topic" "spare" {\n  name = "spare"\n}\n'),
         "topic 'spare' is declared in Terraform but the code does not use it",
     ),
-    ("pubsub.tf", _replace("enable_message_ordering = true", "enable_message_ordering = false"), "message ordering"),
+    ("pubsub.tf", _replace("ordered      = true", "ordered      = false"), "message ordering"),
     ("pubsub.tf", _replace('"${var.utterances_topic}-scorer"', '"utterances-score"'), "'utterances-score' is declared"),
-    ("bigquery.tf", _remove("google_bigquery_table", "selections"), "table 'selections' is used"),
-    ("bigquery.tf", _remove("google_bigquery_table", "feedback_dedup"), "view 'feedback_dedup' is used"),
-    ("bigquery.tf", _replace("sql/selections_dedup.sql", "sql/report.sql"), "view 'selections_dedup': query must be"),
-    ("pubsub.tf", _remove("google_pubsub_subscription", "feedback_sink"), "subscription 'feedback-sink' is used"),
-    ("pubsub.tf", _remove("google_pubsub_topic", "corpus_tasks"), "topic 'corpus-tasks' is used"),
-    ("pubsub.tf", _replace("ack_deadline_seconds = 10", "ack_deadline_seconds = 600"), "ack deadline (the lease) is 600"),
-    ("bigquery.tf", _remove("google_bigquery_table", "posts"), "table 'posts' is used"),
-    (
-        "pubsub.tf",
-        _replace('/topics/${var.feedback_topic}"', '/topics/${var.selection_logs_topic}"'),
-        "subscription 'feedback-sink': push endpoint",
-    ),
-    ("bigquery.tf", _replace("selections.json", "other.json"), "schema must be file"),
-    ("bigquery.tf", _replace('field = "received_at"', 'field = "logged_at"'), "partitioned on 'logged_at'"),
+    ("bigquery.tf", _remove_entry("selections"), "table 'selections' is used"),
+    ("bigquery.tf", _replace('"selections_dedup", "feedback_dedup"', '"selections_dedup"'), "view 'feedback_dedup' is used"),
+    ("bigquery.tf", _replace("sql/${each.key}.sql", "sql/report.sql"), "view 'selections_dedup': query must be"),
+    ("pubsub.tf", _replace_in_entry("feedback", "-sink", "-sinks"), "subscription 'feedback-sink' is used"),
+    ("pubsub.tf", _remove_entry("corpus_tasks"), "topic 'corpus-tasks' is used"),
+    ("pubsub.tf", _replace_in_entry("train_trials", "ack_deadline = 10", "ack_deadline = 600"), "ack deadline (the lease) is 600"),
+    ("bigquery.tf", _remove_entry("posts"), "table 'posts' is used"),
+    ("pubsub.tf", _replace_in_entry("feedback", '"log-sink"', '"scorer"'), "subscription 'feedback-sink': push endpoint"),
+    ("pubsub.tf", _replace("retry_policy", "retry_policies"), "subscription 'utterances-scorer': minimum backoff"),
+    ("pubsub.tf", _replace_in_entry("corpus_tasks", "push_to      = null", 'push_to      = "scorer"'), "push config is True"),
+    ("bigquery.tf", _replace("schemas/${each.key}.json", "schemas/selections.json"), "table 'feedback': schema must be file"),
+    ("bigquery.tf", _replace('partition = "received_at"', 'partition = "logged_at"'), "partitioned on 'logged_at'"),
+    ("bigquery.tf", _replace('clustering = ["algorithm"]', 'clustering = ["lang"]'), "table 'selections': clustered on"),
     ("secrets.tf", _remove("google_secret_manager_secret", "webhook_key"), "secret mounted as 'WEBHOOK_SECRET' in 'ingress' is used"),
     ("outputs.tf", _replace("    MAX_TEXT_CHARS            = tostring(var.max_text_chars)\n", ""), "'MAX_TEXT_CHARS' is used"),
     ("outputs.tf", _replace("{ WEBHOOK_SECRET = ", "{ WEBHOOK_TOKEN = "), "'WEBHOOK_SECRET' is used"),
     ("outputs.tf", _replace("    ingress = { WEBHOOK_SECRET", "    scorer = { WEBHOOK_SECRET"), "must be mounted into 'ingress' only"),
     ("outputs.tf", _replace("    REPLY_STORE ", "    REPLY_STORES "), "'REPLY_STORES' is declared"),
+    ("outputs.tf", _replace('topic["train_trials"].name', 'topic["corpus_tasks"].name'), "setting topics"),
     ("variables.tf", _replace('default     = "tfidf:0.5,bm25:0.5"', 'default     = "bm25:1"'), "setting algorithm_weights"),
-    ("monitoring.tf", _replace("utterances     = google_pubsub_subscription.utterances_dead_sub.name\n", ""), "no alert"),
+    (
+        "monitoring.tf",
+        _replace(": key => subscription.name }", ': key => subscription.name if key != "utterances" }'),
+        "no alert on dead-letter subscription 'utterances-dead-sub'",
+    ),
+    (
+        "pubsub.tf",
+        _replace(
+            "for_each     = google_pubsub_subscription.consumer",
+            'for_each     = { for k, s in google_pubsub_subscription.consumer : k => s if k != "feedback" }',
+        ),
+        "cannot forward dead letters from 'feedback-sink'",
+    ),
+    (
+        "pubsub.tf",
+        _replace("member   = local.pubsub_service_agent", "member   = google_service_account.pusher.member"),
+        "cannot publish to dead-letter topic 'utterances-dead'",
+    ),
     ("firestore.tf", _replace("/../firestore.rules", "/firestore.rules"), "must deploy infra/firestore.rules"),
     ("rtdb.tf", _remove("terraform_data", "rtdb_rules"), "terraform_data.rtdb_rules (deploys infra/database.rules.json) is missing"),
     ("outputs.tf", _replace("    AUTH_MODE                 = var.auth_mode\n", ""), "'AUTH_MODE' is used"),
     ("variables.tf", _replace('default     = "required"', 'default     = "off"'), "setting auth_mode"),
     ("firestore.tf", _remove("google_firestore_field", "decisions_ttl"), "TTL policy on expire_at for collection 'decisions'"),
+    # A state move that leads nowhere would destroy and re-create.
+    ("moved.tf", _replace('topic.topic["feedback"]', 'topic.topic["feedbacks"]'), 'topic["feedbacks"] is not declared'),
+    (
+        "moved.tf",
+        _append("moved {\n  from = google_bigquery_table.view\n  to   = google_bigquery_table.table\n}\n"),
+        "google_bigquery_table.view is still declared",
+    ),
 ]
+
+
+def _copy_of_terraform(tmp_path: Path) -> Path:
+    """infra/terraform copied where its file() paths still find shared/."""
+    copy = tmp_path / "infra" / "terraform"
+    shutil.copytree(TERRAFORM_DIR, copy, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+    (tmp_path / "shared").symlink_to(TERRAFORM_DIR.parents[1] / "shared")
+    return copy
+
+
+def test_an_unedited_copy_has_no_drift(tmp_path: Path):
+    assert check_terraform.problems(_copy_of_terraform(tmp_path)) == []
 
 
 @pytest.mark.parametrize("file,edit,expected", DRIFTS, ids=[d[2] for d in DRIFTS])
 def test_drift_is_reported(tmp_path: Path, file, edit, expected):
-    copy = tmp_path / "terraform"
-    shutil.copytree(TERRAFORM_DIR, copy, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+    copy = _copy_of_terraform(tmp_path)
     original = (copy / file).read_text()
     edited = edit(original)
     assert edited != original, "the edit no longer applies: update the test"
@@ -110,9 +158,8 @@ def test_drift_is_reported(tmp_path: Path, file, edit, expected):
 
 
 def test_checker_exits_non_zero_on_drift(tmp_path: Path):
-    copy = tmp_path / "terraform"
-    shutil.copytree(TERRAFORM_DIR, copy)
+    copy = _copy_of_terraform(tmp_path)
     pubsub = copy / "pubsub.tf"
-    pubsub.write_text(_remove("google_pubsub_topic", "selection_logs")(pubsub.read_text()))
+    pubsub.write_text(_remove_entry("selection_logs")(pubsub.read_text()))
     assert check_terraform.main([str(copy)]) == 1
     assert check_terraform.main([]) == 0

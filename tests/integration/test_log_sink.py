@@ -2,40 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import pytest
 
-from shared import ids, timeutil
-from shared.events import ScoredText, SelectionLog
 from shared.log_sink import LogSinkService, RowRejected
 from shared.stores import SinkLedger
-from tests.support import eventually, query_rows
-
-
-def make_log(conversation_id: str = "c", **changes) -> SelectionLog:
-    now = timeutil.iso(timeutil.now())
-    log = SelectionLog(
-        message_id=ids.new_message_id(),
-        conversation_id=conversation_id,
-        user_id="tester",
-        lang="ja",
-        algorithm="bm25",
-        propensity=0.5,
-        keywords=["猫"],
-        candidates=[ScoredText("猫はかわいい", 1.5), ScoredText("こんにちは", 0.0)],
-        candidate_count=2,
-        reply_text="猫はかわいい",
-        reply_score=1.5,
-        fallback=False,
-        received_at=now,
-        replied_at=now,
-        queue_ms=50.0,
-        rank_ms=0.2,
-        total_ms=60.0,
-    )
-    return dataclasses.replace(log, **changes)
+from tests.support import eventually, query_rows, selection_log
 
 
 @pytest.fixture
@@ -51,7 +24,7 @@ def rows_for(clients, settings, message_id: str) -> list[dict]:
 
 
 def test_a_log_becomes_one_row_with_every_field(sink, clients, settings):
-    log = make_log()
+    log = selection_log()
     assert sink.handle(log) is True
     (row,) = rows_for(clients, settings, log.message_id)
     assert row["keywords"] == ["猫"]
@@ -60,7 +33,7 @@ def test_a_log_becomes_one_row_with_every_field(sink, clients, settings):
 
 
 def test_a_duplicate_message_id_is_dropped(sink, clients, settings):
-    log = make_log()
+    log = selection_log()
     assert sink.handle(log) is True
     assert sink.handle(log) is False
     assert len(rows_for(clients, settings, log.message_id)) == 1
@@ -75,7 +48,7 @@ def test_the_insert_id_deduplicates_even_without_the_ledger(settings, clients):
             return False
 
     sink = LogSinkService(clients.bigquery, settings.selections_table_id, ForgetfulLedger(clients.firestore))
-    log = make_log()
+    log = selection_log()
     sink.handle(log)
     sink.handle(log)
     assert len(rows_for(clients, settings, log.message_id)) == 1
@@ -91,7 +64,7 @@ def test_a_row_bigquery_rejects_raises_row_rejected(settings, clients, unique):
     clients.bigquery.create_table(bigquery.Table(narrow, schema=[bigquery.SchemaField("message_id", "STRING")]))
     sink = LogSinkService(clients.bigquery, narrow, SinkLedger(clients.firestore))
     with pytest.raises(RowRejected, match="no such field"):
-        sink.handle(make_log())
+        sink.handle(selection_log())
 
 
 def publish(clients, settings, data: bytes) -> None:
@@ -100,7 +73,7 @@ def publish(clients, settings, data: bytes) -> None:
 
 
 def test_pushed_log_lands_in_bigquery_once_even_when_published_twice(clients, settings):
-    log = make_log()
+    log = selection_log()
     publish(clients, settings, log.to_json())
     publish(clients, settings, log.to_json())
     assert eventually(lambda: rows_for(clients, settings, log.message_id), timeout=20)
@@ -115,8 +88,8 @@ def test_pushed_log_lands_in_bigquery_once_even_when_published_twice(clients, se
     "payload, reason",
     [
         (b"{oops", "not JSON"),
-        (json.dumps({**make_log().to_dict(), "propensity": "high"}).encode(), "wrong type"),
-        (json.dumps({**make_log().to_dict(), "received_at": "yesterday-ish"}).encode(), "timestamp"),
+        (json.dumps({**selection_log().to_dict(), "propensity": "high"}).encode(), "wrong type"),
+        (json.dumps({**selection_log().to_dict(), "received_at": "yesterday-ish"}).encode(), "timestamp"),
     ],
     ids=["not-json", "schema", "timestamp"],
 )

@@ -87,9 +87,10 @@ def test_a_failure_that_may_pass_later_releases_the_lease_at_once_without_ack():
 def test_the_default_subscription_is_the_one_the_stack_provisions():
     from infra.local import topology
     from jobs.corpus.__main__ import DEFAULT_SUBSCRIPTION
+    from shared.config import Topics
 
     [pull] = [p for p in topology.PULL_SUBSCRIPTIONS if p.name == DEFAULT_SUBSCRIPTION]
-    assert pull.topic == topology.CORPUS_TASKS_TOPIC and pull.topic in topology.TOPICS
+    assert pull.topic == Topics.corpus_tasks and pull.topic in topology.TOPICS
 
 
 def test_the_summary_names_every_rule_and_both_languages():
