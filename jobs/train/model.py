@@ -55,13 +55,13 @@ class HParams:
     # "mean" of the n-gram embeddings, or "weighted": a learned weight per
     # n-gram bucket (softmax over the text's n-grams) decides how much each
     # counts, a learned IDF: "the" should count less than "guitar".
-    pooling: str = "mean"
+    pooling: str = "weighted"
     # Share of n-gram ids blanked in each training text: with so few pairs
     # per n-gram, a tower must not lean on any single one of them.
-    ngram_dropout: float = 0.0
+    ngram_dropout: float = 0.2
     # Stop after this many epochs without a better validation recall (0:
     # train every epoch); the best epoch is the one published.
-    patience: int = 0
+    patience: int = 1
     weight_decay: float = 0.0
 
     def to_dict(self) -> dict:

@@ -25,11 +25,12 @@ from shared.ranking.ngrams import NgramConfig
 
 # The search space: each trial draws one value per knob (seeded).
 SEARCH_SPACE = {
-    "embedding_dim": [48, 64, 96],
+    "embedding_dim": [64, 96],
     "hidden_dim": [128, 256],
-    "learning_rate": [2e-3, 4e-3, 8e-3],
+    "learning_rate": [2e-3, 4e-3],
     "batch_size": [128, 256],
     "scale": [15.0, 20.0, 30.0],
+    "ngram_dropout": [0.1, 0.2, 0.3],
 }
 SCHEMA_VERSION = 1
 

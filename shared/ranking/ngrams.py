@@ -24,17 +24,17 @@ BOUNDARY = "\u2581"
 
 @dataclass(frozen=True)
 class NgramConfig:
-    buckets: int = 1 << 14
+    buckets: int = 1 << 16
     orders: tuple[int, ...] = (1, 2, 3)
     # Whole space-separated words too: English words beyond three letters
     # (a Japanese sentence has no spaces, so it becomes one sentence feature).
-    words: bool = True
-    max_ids: int = 128
+    words: bool = False  # superseded by word_orders; kept for published versions
+    max_ids: int = 160
     # Word n-grams over ``\w+`` tokens (punctuation dropped): 1 = words,
     # 2 = word pairs ("not good" is not "good"). A Japanese sentence has few
     # such breaks, so its char n-grams carry it. Word ids are kept first when
     # a text has more ids than ``max_ids``; the char n-grams are thinned.
-    word_orders: tuple[int, ...] = ()
+    word_orders: tuple[int, ...] = (1, 2)
 
     def to_dict(self) -> dict:
         return {**asdict(self), "orders": list(self.orders), "word_orders": list(self.word_orders)}
