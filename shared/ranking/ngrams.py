@@ -26,9 +26,10 @@ BOUNDARY = "\u2581"
 class NgramConfig:
     buckets: int = 1 << 16
     orders: tuple[int, ...] = (1, 2, 3)
-    # Whole space-separated words too: English words beyond three letters
-    # (a Japanese sentence has no spaces, so it becomes one sentence feature).
-    words: bool = False  # superseded by word_orders; kept for published versions
+    # Whole space-separated tokens, punctuation attached (the first
+    # versions' word feature; ``word_orders`` supersedes it, kept so that
+    # versions published with it still encode as they were trained).
+    words: bool = False
     max_ids: int = 160
     # Word n-grams over ``\w+`` tokens (punctuation dropped): 1 = words,
     # 2 = word pairs ("not good" is not "good"). A Japanese sentence has few
