@@ -8,7 +8,7 @@ from jobs.refresh_router_stats import refresh
 from shared import app, ids, timeutil
 from shared.bandit import ArmStats, RouterStatsStore, ThompsonRouter
 from shared.events import FeedbackEvent
-from tests.integration.test_log_sink import make_log
+from tests.support import selection_log
 
 
 def test_refreshed_stats_reach_the_thompson_router(settings, clients, unique):
@@ -16,7 +16,7 @@ def test_refreshed_stats_reach_the_thompson_router(settings, clients, unique):
     selections, feedback = [], []
     for algorithm, rewards in ((good, [1, 1, 1, 0.5]), (bad, [-1, -1, 0])):
         for reward in rewards:
-            log = make_log(algorithm=algorithm, user_id=unique)
+            log = selection_log(algorithm=algorithm, user_id=unique)
             selections.append(log)
             feedback.append(
                 FeedbackEvent(ids.new_message_id(), log.message_id, unique, float(reward), "explicit", timeutil.iso(timeutil.now()))
