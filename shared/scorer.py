@@ -111,6 +111,11 @@ class ScorerService:
             ranker = self.rankers.get(event.algorithm)
         except UnknownAlgorithm:
             raise SchemaError(f"unknown algorithm {event.algorithm!r}") from None
+        owner = self.conversations.owner(event.conversation_id)
+        if owner is not None and owner != event.user_id:
+            # Never retried and never written: the turns, the reply key and its
+            # owner stay the first speaker's.
+            raise SchemaError(f"conversation {event.conversation_id} belongs to another user than {event.user_id!r}")
         history = self.conversations.recent_turns(
             event.conversation_id, event.message_id, self.settings.context_turns
         )

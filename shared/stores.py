@@ -40,6 +40,11 @@ class ConversationStore:
     def _turns(self, conversation_id: str):
         return self._db.collection("conversations").document(conversation_id).collection("turns")
 
+    def owner(self, conversation_id: str) -> str | None:
+        """The user the conversation belongs to (its first speaker), or None if it is new."""
+        snapshot = self._db.collection("conversations").document(conversation_id).get(field_paths=["user_id"])
+        return snapshot.get("user_id") if snapshot.exists else None
+
     def recent_turns(self, conversation_id: str, before_message_id: str, limit: int) -> list[str]:
         """Texts of up to ``limit`` turns before ``before_message_id``, oldest first."""
         if limit <= 0:

@@ -24,7 +24,14 @@ def stack():
 
     # The RTDB server runs too, so tests can switch the functions to
     # REPLY_STORE=rtdb on this one stack (Stack.switch_reply_store).
-    stack = Stack(run_dir=REPO / ".run" / f"test-{TEST_PORT_BASE}", port_base=TEST_PORT_BASE, with_rtdb=True)
+    # Tests share the stack's data: a one-second candidate cache lets the
+    # scorer see candidates another test seeded right after it missed them.
+    stack = Stack(
+        run_dir=REPO / ".run" / f"test-{TEST_PORT_BASE}",
+        port_base=TEST_PORT_BASE,
+        with_rtdb=True,
+        extra_env={"CANDIDATE_CACHE_TTL_S": "1"},
+    )
     env = stack.up()
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)  # the official clients find the emulators by these

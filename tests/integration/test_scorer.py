@@ -4,6 +4,7 @@ the stack's function receiving pushes."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 
 import pytest
@@ -140,6 +141,22 @@ def test_unknown_algorithm_is_dead_lettered(clients, settings, pull, unique):
     publish_raw(clients, settings, event.to_json())
     (message,) = dead.read(expect=1, timeout=15)
     assert "unknown algorithm" in message.attributes["dead_letter_reason"]
+
+
+def test_an_utterance_into_another_users_conversation_is_dead_lettered_and_changes_nothing(
+    service, clients, settings, pull, unique, topic_word
+):
+    owners = make_event(unique, f"{topic_word} is great")
+    service.handle(owners)
+    dead = pull("utterances-dead")
+    intruders = dataclasses.replace(make_event(unique, f"{topic_word} again"), user_id="intruder")
+    publish_raw(clients, settings, intruders.to_json(), ordering_key=unique)
+    (message,) = dead.read(expect=1, timeout=15)
+    assert "belongs to another user" in message.attributes["dead_letter_reason"]
+    conversation = clients.firestore.collection("conversations").document(unique)
+    assert conversation.get().get("user_id") == "tester"
+    assert len(list(conversation.collection("turns").stream())) == 2  # the owner's exchange only
+    assert read_reply(clients, intruders) is None
 
 
 def test_a_push_that_is_not_pubsub_is_rejected_not_crashed(stack):

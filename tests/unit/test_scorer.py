@@ -22,10 +22,14 @@ CAT_REPLY = "猫はかわいいですよね。うちの猫も寝てばかりで�
 
 
 class FakeConversations:
-    def __init__(self, history: list[str] | None = None) -> None:
+    def __init__(self, history: list[str] | None = None, owner: str | None = None) -> None:
         self.history = history or []
+        self.owner_id = owner
         self.asked: list[tuple[str, str, int]] = []
         self.added: list[tuple] = []
+
+    def owner(self, conversation_id: str) -> str | None:
+        return self.owner_id
 
     def recent_turns(self, conversation_id: str, before_message_id: str, limit: int) -> list[str]:
         self.asked.append((conversation_id, before_message_id, limit))
@@ -192,6 +196,20 @@ def test_an_unknown_algorithm_is_a_schema_error_before_any_read():
     with pytest.raises(SchemaError, match="word2vec"):
         _service(candidates=candidates, history=conversations).decide(_event(algorithm="word2vec"))
     assert conversations.asked == [] and candidates.asked == []
+
+
+@pytest.mark.parametrize("owner", [None, "the speaker"])
+def test_a_new_conversation_or_the_owners_own_is_answered(owner):
+    event = _event(user_id="the speaker")
+    decision = _service(JA_POOL, history=FakeConversations(owner=owner)).decide(event)
+    assert decision.reply.text
+
+
+def test_an_utterance_into_another_users_conversation_is_a_schema_error_before_ranking():
+    conversations = FakeConversations(owner="the owner")
+    with pytest.raises(SchemaError, match="belongs to another user"):
+        _service(JA_POOL, history=conversations).decide(_event(user_id="someone else"))
+    assert conversations.asked == []
 
 
 def test_the_reply_carries_the_topic_keywords():
