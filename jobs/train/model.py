@@ -1,9 +1,10 @@
 """The dual encoder in Keras (TensorFlow backend): the only module that imports TF.
 
-Each tower: hashed character n-gram ids -> embedding -> masked mean ->
+Each tower: hashed n-gram ids (chars, words, word pairs) -> embedding ->
+pooled (weighted by a learned per-n-gram weight, or a plain mean) ->
 residual MLP -> unit vector. Training scores every context of a batch against
-every reply of the batch (dot products times a fixed scale) and asks a
-softmax to pick the true reply: the other replies are the negatives.
+every reply of the batch (dot products times a scale, fixed or learned) and
+asks a softmax to pick the true reply: the other replies are the negatives.
 """
 
 from __future__ import annotations
@@ -62,7 +63,6 @@ class HParams:
     # Stop after this many epochs without a better validation recall (0:
     # train every epoch); the best epoch is the one published.
     patience: int = 1
-    weight_decay: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -195,7 +195,7 @@ def build(hp: HParams, ngram: NgramConfig):
     logits = ScaledDot(hp.scale, hp.learn_scale, name="scaled_dot")(contexts, replies)
     model = keras.Model([context_ids, reply_ids], logits, name="dual_encoder")
     model.compile(
-        optimizer=keras.optimizers.AdamW(hp.learning_rate, weight_decay=hp.weight_decay) if hp.weight_decay else keras.optimizers.Adam(hp.learning_rate),
+        optimizer=keras.optimizers.Adam(hp.learning_rate),
         loss=_symmetric_loss(),
     )
     return model
