@@ -122,7 +122,7 @@ deploy: $(VENV)/.ready
 # Dual-encoder ranker. Training shares the machine: nice, one TF thread per worker.
 TRIALS ?= 4
 WORKERS ?= 2
-EPOCHS ?= 3
+EPOCHS ?= 4
 CHITCHAT ?= 4000
 
 train: seed

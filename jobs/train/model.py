@@ -1,9 +1,10 @@
 """The dual encoder in Keras (TensorFlow backend): the only module that imports TF.
 
-Each tower: hashed character n-gram ids -> embedding -> masked mean ->
+Each tower: hashed n-gram ids (chars, words, word pairs) -> embedding ->
+pooled (weighted by a learned per-n-gram weight, or a plain mean) ->
 residual MLP -> unit vector. Training scores every context of a batch against
-every reply of the batch (dot products times a fixed scale) and asks a
-softmax to pick the true reply: the other replies are the negatives.
+every reply of the batch (dot products times a scale, fixed or learned) and
+asks a softmax to pick the true reply: the other replies are the negatives.
 """
 
 from __future__ import annotations
@@ -47,6 +48,21 @@ class HParams:
     # then learn what answers what.
     shared_embedding: bool = True
     epochs: int = 4
+    # The scale starts at ``scale`` and is learned (as its log) when set:
+    # how peaked the in-batch softmax should be is found, not guessed.
+    learn_scale: bool = False
+    # Residual feed-forward blocks per tower after the pooled n-grams.
+    blocks: int = 1
+    # "mean" of the n-gram embeddings, or "weighted": a learned weight per
+    # n-gram bucket (softmax over the text's n-grams) decides how much each
+    # counts, a learned IDF: "the" should count less than "guitar".
+    pooling: str = "weighted"
+    # Share of n-gram ids blanked in each training text: with so few pairs
+    # per n-gram, a tower must not lean on any single one of them.
+    ngram_dropout: float = 0.2
+    # Stop after this many epochs without a better validation recall (0:
+    # train every epoch); the best epoch is the one published.
+    patience: int = 1
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -86,17 +102,39 @@ def _layers():
     class ScaledDot(keras.layers.Layer):
         """[contexts, replies] -> scale * contexts . replies^T, a [B, B] logit matrix."""
 
-        def __init__(self, scale: float = 20.0, **kwargs):
+        def __init__(self, scale: float = 20.0, learn_scale: bool = False, **kwargs):
             super().__init__(**kwargs)
             self.scale = scale
+            self.learn_scale = learn_scale
+
+        def build(self, *shapes):
+            self.log_scale = self.add_weight(
+                shape=(), initializer=keras.initializers.Constant(float(np.log(self.scale))),
+                trainable=self.learn_scale, name="log_scale",
+            )
 
         def call(self, contexts, replies):
-            return self.scale * ops.matmul(contexts, ops.transpose(replies))
+            # Capped: an unbounded scale can run away on easy batches.
+            scale = ops.exp(ops.minimum(self.log_scale, float(np.log(100.0))))
+            return scale * ops.matmul(contexts, ops.transpose(replies))
 
         def get_config(self):
-            return {**super().get_config(), "scale": self.scale}
+            return {**super().get_config(), "scale": self.scale, "learn_scale": self.learn_scale}
 
-    return MaskedMean, UnitNormalize, ScaledDot
+    @keras.saving.register_keras_serializable(package="zatsudan")
+    class WeightedMean(keras.layers.Layer):
+        """Sum of embeddings weighted by a softmax over the non-padding ids'
+        learned logits; starts as the plain mean (logits initialised to 0)."""
+
+        def call(self, embedded, logits, ids):
+            mask = ops.cast(ops.greater(ids, 0), embedded.dtype)
+            logits = ops.squeeze(logits, -1) - 1e4 * (1.0 - mask)
+            logits = logits - ops.max(logits, axis=1, keepdims=True)
+            weights = ops.exp(logits) * mask
+            weights = weights / ops.maximum(ops.sum(weights, axis=1, keepdims=True), 1e-9)
+            return ops.sum(embedded * ops.expand_dims(weights, -1), axis=1)
+
+    return MaskedMean, UnitNormalize, ScaledDot, WeightedMean
 
 
 def _symmetric_loss():
@@ -114,17 +152,23 @@ def _symmetric_loss():
     return in_batch_softmax
 
 
-def _tower(name: str, ids, hp: HParams, embedding):
+def _tower(name: str, ids, hp: HParams, embedding, weight=None):
     """The layers of one tower applied to ``ids``; returns its unit vectors."""
     import keras
 
-    MaskedMean, UnitNormalize, _ = _layers()
-    mean = MaskedMean(name=f"{name}_mean")(embedding(ids), ids)
+    MaskedMean, UnitNormalize, _, WeightedMean = _layers()
+    if weight is not None:
+        x = WeightedMean(name=f"{name}_mean")(embedding(ids), weight(ids), ids)
+    else:
+        x = MaskedMean(name=f"{name}_mean")(embedding(ids), ids)
     if hp.dropout:
-        mean = keras.layers.Dropout(hp.dropout, name=f"{name}_dropout")(mean)
-    hidden = keras.layers.Dense(hp.hidden_dim, activation="relu", name=f"{name}_hidden")(mean)
-    residual = keras.layers.Dense(hp.embedding_dim, name=f"{name}_out")(hidden)
-    return UnitNormalize(name=f"{name}_unit")(keras.layers.Add(name=f"{name}_add")([mean, residual]))
+        x = keras.layers.Dropout(hp.dropout, name=f"{name}_dropout")(x)
+    for block in range(hp.blocks):
+        suffix = f"_{block}" if block else ""  # the first block keeps its original names
+        hidden = keras.layers.Dense(hp.hidden_dim, activation="relu", name=f"{name}_hidden{suffix}")(x)
+        residual = keras.layers.Dense(hp.embedding_dim, name=f"{name}_out{suffix}")(hidden)
+        x = keras.layers.Add(name=f"{name}_add{suffix}")([x, residual])
+    return UnitNormalize(name=f"{name}_unit")(x)
 
 
 def build(hp: HParams, ngram: NgramConfig):
@@ -132,17 +176,23 @@ def build(hp: HParams, ngram: NgramConfig):
     survive a ``.keras`` save); ``towers()`` cuts the two encoders out of it."""
     import keras
 
-    _, _, ScaledDot = _layers()
+    _, _, ScaledDot, _ = _layers()
 
     def embedding(name: str):
         return keras.layers.Embedding(ngram.buckets, hp.embedding_dim, name=name)
 
+    def weight(name: str):
+        if hp.pooling != "weighted":
+            return None
+        return keras.layers.Embedding(ngram.buckets, 1, embeddings_initializer="zeros", name=name)
+
     shared = embedding("ngram_embedding") if hp.shared_embedding else None
+    shared_weight = weight("ngram_weight") if hp.shared_embedding else None
     context_ids = keras.Input((ngram.max_ids,), dtype="int32", name="context_ids")
     reply_ids = keras.Input((ngram.max_ids,), dtype="int32", name="reply_ids")
-    contexts = _tower("context", context_ids, hp, shared or embedding("context_embedding"))
-    replies = _tower("reply", reply_ids, hp, shared or embedding("reply_embedding"))
-    logits = ScaledDot(hp.scale, name="scaled_dot")(contexts, replies)
+    contexts = _tower("context", context_ids, hp, shared or embedding("context_embedding"), shared_weight or weight("context_weight"))
+    replies = _tower("reply", reply_ids, hp, shared or embedding("reply_embedding"), shared_weight or weight("reply_weight"))
+    logits = ScaledDot(hp.scale, hp.learn_scale, name="scaled_dot")(contexts, replies)
     model = keras.Model([context_ids, reply_ids], logits, name="dual_encoder")
     model.compile(
         optimizer=keras.optimizers.Adam(hp.learning_rate),
@@ -187,11 +237,19 @@ def train_epoch(model, groups: Sequence[tuple[np.ndarray, np.ndarray, int]], hp:
     dataset = parts[0]
     for part in parts[1:]:
         dataset = dataset.concatenate(part)
-    dataset = (
-        dataset.shuffle(100_000, seed=seed * 1000 + epoch, reshuffle_each_iteration=False)
-        # Label of row i is column i: its own reply among the batch's replies.
-        .map(lambda c, r: ((c, r), tf.range(tf.shape(c)[0])))
-    )
+    dataset = dataset.shuffle(100_000, seed=seed * 1000 + epoch, reshuffle_each_iteration=False)
+    if hp.ngram_dropout:
+        # Stateless, keyed by (seed, epoch, batch): a resumed epoch blanks the same ids.
+        def blank(index, pair):
+            c, r = pair
+            key = tf.stack([tf.cast(seed * 1000 + epoch, tf.int64), index])
+            keep_c = tf.random.stateless_uniform(tf.shape(c), key) >= hp.ngram_dropout
+            keep_r = tf.random.stateless_uniform(tf.shape(r), key + 1_000_000) >= hp.ngram_dropout
+            return tf.where(keep_c, c, 0), tf.where(keep_r, r, 0)
+
+        dataset = dataset.enumerate().map(blank)
+    # Label of row i is column i: its own reply among the batch's replies.
+    dataset = dataset.map(lambda c, r: ((c, r), tf.range(tf.shape(c)[0])))
     history = model.fit(dataset, epochs=epoch + 1, initial_epoch=epoch, verbose=0)
     return float(history.history["loss"][-1])
 

@@ -76,13 +76,13 @@ def point_to(db, version: str, uri: str, metadata: dict) -> None:
 
 
 def publish_trial(db, store: ModelStore, trial: dict) -> dict:
-    """Exports a finished trial's final checkpoint and moves ``models/current``."""
+    """Exports a finished trial's best checkpoint (on validation recall) and moves ``models/current``."""
     from jobs.train import model as model_lib
     from jobs.train.trials import checkpoint_store
 
     checkpoints = checkpoint_store(store, trial["trial_id"])
     state = json.loads(checkpoints.read("state.json"))
-    keras_model = model_lib.from_bytes(checkpoints.read(state["model"]))
+    keras_model = model_lib.from_bytes(checkpoints.read((state.get("best") or state)["model"]))
     version = new_version(trial["trial_id"])
     metadata = {
         "trial_id": trial["trial_id"],

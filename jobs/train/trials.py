@@ -25,11 +25,12 @@ from shared.ranking.ngrams import NgramConfig
 
 # The search space: each trial draws one value per knob (seeded).
 SEARCH_SPACE = {
-    "embedding_dim": [48, 64, 96],
+    "embedding_dim": [64, 96],
     "hidden_dim": [128, 256],
-    "learning_rate": [2e-3, 4e-3, 8e-3],
+    "learning_rate": [2e-3, 4e-3],
     "batch_size": [128, 256],
     "scale": [15.0, 20.0, 30.0],
+    "ngram_dropout": [0.1, 0.2, 0.3],
 }
 SCHEMA_VERSION = 1
 
@@ -131,10 +132,12 @@ class TrialRecords:
             {"epochs_done": epochs_done, "loss": loss, "val_recall_at_1": val_recall, "updated_at": _now()}, merge=True
         )
 
-    def finished(self, trial: Trial, history: list[dict]) -> None:
-        self._collection.document(trial.trial_id).set(
-            {"status": "done", "history": history, "updated_at": _now()}, merge=True
-        )
+    def finished(self, trial: Trial, history: list[dict], best: dict | None = None) -> None:
+        """The trial's score is its best epoch's: that epoch is what gets published."""
+        fields = {"status": "done", "history": history, "updated_at": _now()}
+        if best:
+            fields.update(val_recall_at_1=best["val_recall_at_1"], best_epoch=best["epoch"])
+        self._collection.document(trial.trial_id).set(fields, merge=True)
 
     def get(self, trial_id: str) -> dict | None:
         snapshot = self._collection.document(trial_id).get()

@@ -84,6 +84,12 @@ def by_language(pairs: list[Pair], trial: Trial) -> dict[str, tuple[np.ndarray, 
     }
 
 
+def _stopped_early(state: dict, patience: int) -> bool:
+    """No better validation recall in the last ``patience`` epochs (0: never stop)."""
+    best = state.get("best")
+    return bool(patience and best and state["epochs_done"] - best["epoch"] >= patience)
+
+
 def train_trial(trial: Trial, store: ModelStore, records: TrialRecords | None, worker: str) -> dict:
     """Trains ``trial`` to its last epoch, resuming from its latest checkpoint.
 
@@ -107,24 +113,31 @@ def train_trial(trial: Trial, store: ModelStore, records: TrialRecords | None, w
     else:
         model = model_lib.build(trial.hparams, trial.ngram)
     for epoch in range(resumed_from, trial.hparams.epochs):
+        if _stopped_early(state, trial.hparams.patience):
+            break
         loss = model_lib.train_epoch(model, train, trial.hparams, epoch, trial.data.seed)
         val_recall = model_lib.validation_recall(model, valid)
         name = f"epoch-{epoch + 1}.keras"
         checkpoints.write(name, model_lib.to_bytes(model))
-        previous = state.get("model")
+        previous, best = state.get("model"), state.get("best")
+        old_best = best and best["model"]
+        if best is None or val_recall > best["val_recall_at_1"]:
+            best = {"epoch": epoch + 1, "model": name, "val_recall_at_1": round(val_recall, 4)}
         state = {
             "epochs_done": epoch + 1,
             "model": name,
+            "best": best,
             "history": [*state["history"], {"epoch": epoch + 1, "loss": round(loss, 4), "val_recall_at_1": round(val_recall, 4), "worker": worker}],
         }
         checkpoints.write("state.json", json.dumps(state).encode())
-        if previous and previous != name:
-            checkpoints.delete(previous)
+        # Keep the latest (to resume from) and the best (to publish).
+        for stale in {previous, old_best} - {None, name, best["model"]}:
+            checkpoints.delete(stale)
         if records is not None:
             records.epoch_done(trial, epoch + 1, loss, val_recall)
         log.info("trial %s: epoch %d loss %.3f val R@1/10 %.3f", trial.trial_id, epoch + 1, loss, val_recall)
     if records is not None:
-        records.finished(trial, state["history"])
+        records.finished(trial, state["history"], state.get("best"))
     return state
 
 

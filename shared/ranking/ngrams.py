@@ -17,21 +17,28 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 _WHITESPACE = re.compile(r"\s+")
+_WORD = re.compile(r"\w+")
 # Marks the start and end of the text, so "ok" and "ok?" share "^o".
 BOUNDARY = "\u2581"
 
 
 @dataclass(frozen=True)
 class NgramConfig:
-    buckets: int = 1 << 14
+    buckets: int = 1 << 16
     orders: tuple[int, ...] = (1, 2, 3)
-    # Whole space-separated words too: English words beyond three letters
-    # (a Japanese sentence has no spaces, so it becomes one sentence feature).
-    words: bool = True
-    max_ids: int = 128
+    # Whole space-separated tokens, punctuation attached (the first
+    # versions' word feature; ``word_orders`` supersedes it, kept so that
+    # versions published with it still encode as they were trained).
+    words: bool = False
+    max_ids: int = 160
+    # Word n-grams over ``\w+`` tokens (punctuation dropped): 1 = words,
+    # 2 = word pairs ("not good" is not "good"). A Japanese sentence has few
+    # such breaks, so its char n-grams carry it. Word ids are kept first when
+    # a text has more ids than ``max_ids``; the char n-grams are thinned.
+    word_orders: tuple[int, ...] = (1, 2)
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "orders": list(self.orders)}
+        return {**asdict(self), "orders": list(self.orders), "word_orders": list(self.word_orders)}
 
     @classmethod
     def from_dict(cls, data: dict) -> "NgramConfig":
@@ -40,6 +47,7 @@ class NgramConfig:
             orders=tuple(int(n) for n in data["orders"]),
             words=bool(data.get("words", False)),
             max_ids=int(data["max_ids"]),
+            word_orders=tuple(int(n) for n in data.get("word_orders", ())),
         )
 
 
@@ -65,18 +73,32 @@ def ngram_ids(text: str, config: NgramConfig) -> list[int]:
     ids: list[int] = []
     if config.words:
         ids.extend(_bucket(0, word, config.buckets) for word in prepared.strip(BOUNDARY).split(" "))
+    word_ids = _word_ngram_ids(prepared, config)
     for order in config.orders:
         for start in range(len(prepared) - order + 1):
             gram = prepared[start : start + order]
             if gram == BOUNDARY:
                 continue
             ids.append(_bucket(order, gram, config.buckets))
+    word_ids = word_ids[: config.max_ids]
+    room = config.max_ids - len(word_ids)
     # Keep a spread of every order when the text is long: interleave by
     # taking evenly spaced ids rather than cutting the higher orders off.
-    if len(ids) > config.max_ids:
-        step = len(ids) / config.max_ids
-        ids = [ids[int(i * step)] for i in range(config.max_ids)]
-    return ids
+    if len(ids) > room:
+        step = len(ids) / room if room else 0
+        ids = [ids[int(i * step)] for i in range(room)]
+    return word_ids + ids
+
+
+def _word_ngram_ids(prepared: str, config: NgramConfig) -> list[int]:
+    if not config.word_orders:
+        return []
+    words = _WORD.findall(prepared.strip(BOUNDARY))
+    return [
+        _bucket(-order, " ".join(words[start : start + order]), config.buckets)
+        for order in config.word_orders
+        for start in range(len(words) - order + 1)
+    ]
 
 
 def encode(texts: list[str] | tuple[str, ...], config: NgramConfig) -> np.ndarray:

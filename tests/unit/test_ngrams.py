@@ -35,7 +35,7 @@ def test_texts_that_differ_only_in_whitespace_get_the_same_ids():
 
 def test_the_hash_is_fixed_across_processes():
     """Training and serving run in different processes: crc32, not hash()."""
-    assert ngram_ids("ok", NgramConfig(buckets=1 << 14, orders=(1,), words=False, max_ids=8)) == [
+    assert ngram_ids("ok", NgramConfig(buckets=1 << 14, orders=(1,), words=False, max_ids=8, word_orders=())) == [
         1 + __import__("zlib").crc32(b"1:o") % ((1 << 14) - 1),
         1 + __import__("zlib").crc32(b"1:k") % ((1 << 14) - 1),
     ]
@@ -57,3 +57,17 @@ def test_whole_words_are_features_too():
     with_words = ngram_ids("good morning", NgramConfig(buckets=1024, orders=(1,), words=True, max_ids=64))
     without = ngram_ids("good morning", NgramConfig(buckets=1024, orders=(1,), words=False, max_ids=64))
     assert len(with_words) == len(without) + 2
+
+
+def test_word_n_grams_ignore_punctuation_and_survive_truncation():
+    config = NgramConfig(buckets=1 << 16, orders=(1, 2, 3), words=False, max_ids=16, word_orders=(1, 2))
+    words = NgramConfig(buckets=1 << 16, orders=(), words=False, max_ids=16, word_orders=(1, 2))
+    assert ngram_ids("I like jazz!", words) == ngram_ids("i like, jazz", words)
+    assert len(ngram_ids("I like jazz", words)) == 3 + 2  # three words, two word pairs
+    long = ngram_ids("I like jazz and old blues records", config)
+    assert len(long) == 16 and long[:13] == ngram_ids("I like jazz and old blues records", words)
+
+
+def test_a_manifest_without_word_orders_reads_as_none():
+    legacy = {k: v for k, v in CONFIG.to_dict().items() if k != "word_orders"}
+    assert NgramConfig.from_dict(legacy).word_orders == ()

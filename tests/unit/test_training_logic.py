@@ -94,3 +94,14 @@ def test_the_best_trial_is_the_finished_one_with_the_highest_validation_recall()
 
 def test_training_modules_import_without_tensorflow():
     assert "tensorflow" not in sys.modules
+
+
+@pytest.mark.parametrize(
+    "epochs_done, best_epoch, patience, stop",
+    [(0, None, 2, False), (3, 3, 2, False), (4, 3, 2, False), (5, 3, 2, True), (9, 1, 0, False)],
+)
+def test_training_stops_after_patience_epochs_without_a_better_validation_recall(epochs_done, best_epoch, patience, stop):
+    from jobs.train.worker import _stopped_early
+
+    best = {"epoch": best_epoch, "model": f"epoch-{best_epoch}.keras", "val_recall_at_1": 0.3} if best_epoch else None
+    assert _stopped_early({"epochs_done": epochs_done, "best": best}, patience) is stop
