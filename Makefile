@@ -133,3 +133,8 @@ eval: $(VENV)/.data-ready
 
 bench-scorer: $(VENV)/.data-ready
 	PYTHONPATH=$(CURDIR) $(PY) bench/scorer.py
+
+# Load on ingress at rising rates (bench/load.py), next to the platform floor.
+.PHONY: bench-load
+bench-load: deps
+	PYTHONPATH=$(CURDIR) $(PY) bench/load.py $(LOAD_ARGS)

@@ -46,6 +46,12 @@ LOCAL_ONLY_VARIABLES = {
     "GCP_PROJECT": "legacy alias of GOOGLE_CLOUD_PROJECT",
     "ROUTER_SEED": "reproducible routing in tests and benchmarks",
     "BIGQUERY_EMULATOR_HOST": "the local BigQuery stand-in",
+    "FAULT_RATE": "fault injection, tests and make up only (shared/faults.py)",
+    "FAULT_POINTS": "fault injection, tests and make up only",
+    "FAULT_MATCH": "fault injection, tests and make up only",
+    "FAULT_LIMIT": "fault injection, tests and make up only",
+    "RATE_LIMIT_PER_MINUTE": "per-user limit at ingress; production runs the default (off) until one is chosen",
+    "MAX_DELIVERY_ATTEMPTS": "equals the subscriptions' policy by default (topology); not set apart",
 }
 # Variables whose production value is a secret (mounted from Secret Manager)
 # -> the one function that reads it.

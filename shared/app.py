@@ -12,7 +12,7 @@ import os
 import threading
 from typing import Callable, TypeVar
 
-from shared import config, logs, text
+from shared import config, faults, logs, text
 from shared.auth import Authenticator, warn_if_off
 from shared.clients import Clients
 from shared.config import Settings
@@ -26,7 +26,7 @@ from shared.ranking import RankerRegistry
 from shared.replies import REPLY_PATHS, make_reply_store
 from shared.router import WeightedRouter
 from shared.scorer import ScorerService
-from shared.stores import CandidateStore, ConversationStore, DecisionStore, SinkLedger
+from shared.stores import CandidateStore, ConversationStore, DecisionStore, DeliveryAttempts, SinkLedger
 
 T = TypeVar("T")
 
@@ -120,6 +120,7 @@ def build_scorer_service(settings: Settings, clients: Clients) -> ScorerService:
         make_reply_store(settings.reply_store, clients),
         Publisher(clients.publisher, settings.project),
         RankerRegistry(),
+        faults.from_settings(settings),
     )
 
 
@@ -130,13 +131,19 @@ def build_scorer(settings: Settings, clients: Clients) -> PushHandler:
         lambda data: service.handle(UtteranceEvent.from_json(data)),
         Publisher(clients.publisher, settings.project),
         settings.topics.dead_letter(settings.topics.utterances),
+        DeliveryAttempts(clients.firestore).failed,
+        settings.max_delivery_attempts,
     )
 
 
 def build_log_sink(settings: Settings, clients: Clients) -> TopicRouter:
     """Selection logs and feedback, each into its table, each with its dead-letter topic."""
     publisher = Publisher(clients.publisher, settings.project)
-    selections = LogSinkService(clients.bigquery, settings.selections_table_id, SinkLedger(clients.firestore))
+    injector = faults.from_settings(settings)
+    attempts = DeliveryAttempts(clients.firestore)
+    selections = LogSinkService(
+        clients.bigquery, settings.selections_table_id, SinkLedger(clients.firestore), injector
+    )
     feedback = LogSinkService(
         clients.bigquery, settings.feedback_table_id, SinkLedger(clients.firestore, "feedback_sink_ledger")
     )
@@ -148,12 +155,16 @@ def build_log_sink(settings: Settings, clients: Clients) -> TopicRouter:
                 lambda data: selections.handle(SelectionLog.from_json(data)),
                 publisher,
                 topics.dead_letter(topics.selection_logs),
+                attempts.failed,
+                settings.max_delivery_attempts,
             ),
             topics.feedback: PushHandler(
                 "log_sink",
                 lambda data: feedback.handle(FeedbackEvent.from_json(data)),
                 publisher,
                 topics.dead_letter(topics.feedback),
+                attempts.failed,
+                settings.max_delivery_attempts,
             ),
         },
         default=topics.selection_logs,

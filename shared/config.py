@@ -59,6 +59,16 @@ class Settings:
     router: str = "weighted"
     router_stats_ttl_s: float = 60.0
     router_min_propensity: float = 0.05
+    # Fault injection (shared/faults.py): local stack and tests only.
+    fault_rate: float = 0.0
+    fault_points: frozenset[str] = frozenset()
+    fault_match: str = ""
+    fault_limit: int = 0
+    # Per-user requests per minute at ingress (per instance); 0: no limit.
+    rate_limit_per_minute: int = 0
+    # Deliveries of one push message before its handler gives up and
+    # dead-letters it (equal to the subscriptions' max_delivery_attempts).
+    max_delivery_attempts: int = 5
     # Dual-encoder ranker: where models are kept (a folder or gs://), how often
     # a scorer re-reads models/current (the trial queue is topics.train_trials).
     model_store: str = ".run/models"
@@ -117,6 +127,12 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         router=env.get("ROUTER", Settings.router),
         router_stats_ttl_s=float(env.get("ROUTER_STATS_TTL_S", Settings.router_stats_ttl_s)),
         router_min_propensity=float(env.get("ROUTER_MIN_PROPENSITY", Settings.router_min_propensity)),
+        fault_rate=float(env.get("FAULT_RATE") or 0.0),
+        fault_points=frozenset(p.strip() for p in env.get("FAULT_POINTS", "").split(",") if p.strip()),
+        fault_match=env.get("FAULT_MATCH", ""),
+        fault_limit=int(env.get("FAULT_LIMIT") or 0),
+        rate_limit_per_minute=int(env.get("RATE_LIMIT_PER_MINUTE") or 0),
+        max_delivery_attempts=int(env.get("MAX_DELIVERY_ATTEMPTS") or 5),
         model_store=env.get("MODEL_STORE", Settings.model_store),
         model_pointer_ttl_s=float(env.get("MODEL_POINTER_TTL_S", Settings.model_pointer_ttl_s)),
     )

@@ -19,6 +19,7 @@ STATUS_BY_CODE: dict[str, HTTPStatus] = {
     "method_not_allowed": HTTPStatus.METHOD_NOT_ALLOWED,
     "payload_too_large": HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
     "unsupported_media_type": HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+    "rate_limited": HTTPStatus.TOO_MANY_REQUESTS,
     # Not the caller's fault: the publish did not go through. Safe to retry.
     "unavailable": HTTPStatus.SERVICE_UNAVAILABLE,
     # A bug on our side; logged with its traceback.
@@ -33,6 +34,7 @@ class ApiError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.retry_after_s: int | None = None  # sent as Retry-After (429, 503)
 
     @property
     def status(self) -> int:

@@ -102,7 +102,10 @@ def _dispatch(request: flask.Request, routes: Mapping[tuple[str, str], Route]) -
     except ApiError as error:
         if error.status >= 500:
             log.error("request failed: %s", error.message)
-        return respond(error.body(), error.status)
+        response = respond(error.body(), error.status)
+        if error.retry_after_s is not None:
+            response.headers["Retry-After"] = str(error.retry_after_s)
+        return response
     except Exception:
         log.exception("unhandled error")
         error = ApiError("internal", "internal error")

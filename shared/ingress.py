@@ -14,6 +14,7 @@ from shared import ids, logs, text, timeutil
 from shared.auth import Authenticator, Caller
 from shared.config import Settings
 from shared.errors import ApiError
+from shared.ratelimit import RateLimiter
 from shared.events import FEEDBACK_SOURCES, LANGUAGES, FeedbackEvent, UtteranceEvent
 from shared.replies import reply_path
 from shared.router import Router
@@ -106,10 +107,11 @@ def _is_encodable(value: str) -> bool:
 
 
 class IngressService:
-    def __init__(self, settings: Settings, router: Router, publisher) -> None:
+    def __init__(self, settings: Settings, router: Router, publisher, limiter: RateLimiter | None = None) -> None:
         self.settings = settings
         self.router = router
         self.publisher = publisher
+        self.limiter = limiter or RateLimiter(settings.rate_limit_per_minute)
         self._rules = utterance_rules(settings)
         self._feedback_rules = feedback_rules()
 
@@ -117,6 +119,7 @@ class IngressService:
         request = validate(body, self._rules)
         if caller is not None:
             Authenticator.check_user(caller, request["user_id"])
+        self.limiter.check(request["user_id"])
         conversation_id = request.get("conversation_id") or ids.new_conversation_id()
         message_id = ids.new_message_id()
         choice = self.router.choose()
@@ -158,6 +161,7 @@ class IngressService:
         user_id = request.get("user_id") or (caller.uid if caller is not None and caller.uid else "")
         if caller is not None:
             Authenticator.check_user(caller, user_id)
+        self.limiter.check(user_id)
         event = FeedbackEvent(
             feedback_id=ids.new_message_id(),
             message_id=request["message_id"],

@@ -21,6 +21,7 @@ import time
 from concurrent.futures import Future
 from typing import Any, Protocol
 
+from shared import faults as faults_module
 from shared.events import SchemaError
 from shared.stores import SinkLedger
 
@@ -113,8 +114,15 @@ class RowBatcher:
 
 
 class LogSinkService:
-    def __init__(self, bigquery_client, table_id: str, ledger: SinkLedger) -> None:
+    def __init__(
+        self,
+        bigquery_client,
+        table_id: str,
+        ledger: SinkLedger,
+        faults: faults_module.FaultInjector = faults_module.NO_FAULTS,
+    ) -> None:
         self.table_id = table_id
+        self.faults = faults
         self.ledger = ledger
         self.writer = RowBatcher(bigquery_client, table_id)
 
@@ -124,6 +132,7 @@ class LogSinkService:
         if self.ledger.seen(key):
             log.info("duplicate dropped: %s already in %s", key, self.table_id)
             return False
+        self.faults.point("log_sink.before_insert", key, key)
         started = time.perf_counter()
         batch_size = self.writer.insert(event.to_row(), key)
         self.ledger.mark(key)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from google.api_core import exceptions as api_exceptions
 
-from shared import text, timeutil
+from shared import faults as faults_module, text, timeutil
 from shared.config import Settings
 from shared.events import SCHEMA_VERSION, SchemaError, ScoredText, SelectionLog, UtteranceEvent
 from shared.ranking import Context, RankerRegistry, UnknownAlgorithm
@@ -57,6 +57,7 @@ class ScorerService:
         replies: ReplyStore,
         publisher,
         rankers: RankerRegistry,
+        faults: faults_module.FaultInjector = faults_module.NO_FAULTS,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -66,6 +67,7 @@ class ScorerService:
         self.replies = replies
         self.publisher = publisher
         self.rankers = rankers
+        self.faults = faults
 
     def handle(self, event: UtteranceEvent) -> Decision:
         decision = self._decide_once(event)
@@ -76,6 +78,7 @@ class ScorerService:
             decision.log.total_ms,
         )
         self.replies.write(event.conversation_id, decision.reply, owner=event.user_id)
+        self.faults.point("scorer.after_write", event.message_id, event.text)  # reply written, log not yet published
         self.publisher.publish(
             self.settings.topics.selection_logs,
             decision.log.to_json(),
@@ -96,6 +99,7 @@ class ScorerService:
             decision.reply.text,
             decision.reply.created_at,
         )
+        self.faults.point("scorer.before_write", event.message_id, event.text)
         try:
             batch.commit()
         except (api_exceptions.AlreadyExists, api_exceptions.Conflict):

@@ -147,3 +147,24 @@ class SinkLedger:
 
     def mark(self, message_id: str) -> None:
         self._collection.document(message_id).set({"expire_at": _expire_at()})
+
+
+class DeliveryAttempts:
+    """Failed deliveries per Pub/Sub message, counted only on the failure path.
+
+    functions-framework drops the push envelope's ``deliveryAttempt``, and the
+    Pub/Sub emulator's own dead-lettering from a push subscription crashes its
+    push loop (see RELIABILITY.md), so the push handler counts failures itself
+    and gives up (dead-letters, acknowledges) at the configured attempt."""
+
+    def __init__(self, db, collection: str = "delivery_attempts") -> None:
+        self._db = db
+        self._collection = db.collection(collection)
+
+    def failed(self, key: str) -> int:
+        """Record one failed delivery of ``key``; returns the failures so far."""
+        from google.cloud import firestore
+
+        ref = self._collection.document(key)
+        ref.set({"failures": firestore.Increment(1), "expire_at": _expire_at()}, merge=True)
+        return int((ref.get().to_dict() or {}).get("failures", 1))

@@ -64,6 +64,7 @@ SERVICES = [
 ]
 OPTIONAL_SERVICES = {"rtdb"}
 BIGQUERY_GRPC_OFFSET = 3
+LOCAL_PUSH_ATTEMPTS_FACTOR = 4  # see provision_push_subscriptions
 
 
 @functools.cache
@@ -343,6 +344,32 @@ class Stack:
         self.env_file.write_text("".join(f"{k}={v}\n" for k, v in self.env().items()))
         return self.env()
 
+    def kill(self, service: str) -> None:
+        """SIGKILL one service's process group (a crash: no clean shutdown)."""
+        entries = self._recorded()
+        for entry in entries:
+            if entry["name"] == service:
+                _signal_group(entry["pid"], signal.SIGKILL)
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while time.monotonic() < deadline and any(self._alive(e) for e in entries if e["name"] == service):
+            for child in self._children:
+                child.poll()  # reap: a zombie would still look alive
+            time.sleep(0.05)
+        self._record([e for e in entries if e["name"] != service])
+
+    def restart(self, service: str) -> None:
+        """Start ``service`` again (after ``kill``, or kill it first), and wait until it serves.
+
+        Its push subscriptions keep their URLs: Pub/Sub retries what failed meanwhile."""
+        self.kill(service)
+        entries = self._recorded()
+        spec = next(s for s in SERVICES if s.name == service)
+        self._wait({service: self._start(spec, entries)})
+
+    def pids(self) -> dict[str, int]:
+        """Recorded, running services -> pid (the leader of its process group)."""
+        return {e["name"]: e["pid"] for e in self._recorded() if self._alive(e)}
+
     def down(self) -> list[str]:
         """Stops the recorded processes (and their process groups); returns their names."""
         entries = [e for e in self._recorded() if self._alive(e)]
@@ -484,9 +511,14 @@ def provision(stack: Stack) -> None:
 
 
 def provision_push_subscriptions(stack: Stack) -> None:
-    """Push subscriptions to the functions, each with retry and dead-letter policy."""
-    from google.protobuf import duration_pb2
+    """Push subscriptions to the functions, each with a dead-letter policy.
 
+    No retry policy locally (Terraform declares one for production): with one,
+    the emulator (0.8.20) loses every message of a burst of failed pushes. Its
+    backoff task then nacks one ack id twice, dies on a NullPointerException it
+    does not catch, and nothing that failed on that subscription is ever
+    redelivered (RELIABILITY.md). Without one, it redelivers a failed push
+    after about a second."""
     with _pubsub_clients(stack) as (_, subscriber):
         for sub in topology.PUSH_SUBSCRIPTIONS:
             topic_path = f"projects/{stack.project}/topics/{sub.topic}"
@@ -499,13 +531,14 @@ def provision_push_subscriptions(stack: Stack) -> None:
                     "push_config": {"push_endpoint": f"{stack.url(sub.function)}/{topic_path}"},
                     "ack_deadline_seconds": topology.ACK_DEADLINE_S,
                     "enable_message_ordering": sub.ordered,
-                    "retry_policy": {
-                        "minimum_backoff": duration_pb2.Duration(seconds=topology.MIN_BACKOFF_S),
-                        "maximum_backoff": duration_pb2.Duration(seconds=topology.MAX_BACKOFF_S),
-                    },
+                    # The push handler dead-letters at MAX_DELIVERY_ATTEMPTS itself
+                    # (shared/push.py). The emulator's own dead-lettering from a push
+                    # subscription kills its push loop (RELIABILITY.md), so locally its
+                    # policy sits above the handler's: only pushes that never reached
+                    # a function (it was down) could get there.
                     "dead_letter_policy": {
                         "dead_letter_topic": f"projects/{stack.project}/topics/{topology.dead_letter_topic(sub.topic)}",
-                        "max_delivery_attempts": topology.MAX_DELIVERY_ATTEMPTS,
+                        "max_delivery_attempts": topology.MAX_DELIVERY_ATTEMPTS * LOCAL_PUSH_ATTEMPTS_FACTOR,
                     },
                 }
             )
@@ -521,7 +554,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     passthrough = {
         k: os.environ[k]
-        for k in ("ALGORITHM_WEIGHTS", "ROUTER_SEED", "AUTH_MODE", "WEBHOOK_SECRET", "ROUTER", "ROUTER_STATS_TTL_S", "ROUTER_MIN_PROPENSITY")
+        for k in ("ALGORITHM_WEIGHTS", "ROUTER_SEED", "AUTH_MODE", "WEBHOOK_SECRET", "ROUTER", "ROUTER_STATS_TTL_S", "ROUTER_MIN_PROPENSITY",
+                  "FAULT_RATE", "FAULT_POINTS", "FAULT_MATCH", "FAULT_LIMIT", "RATE_LIMIT_PER_MINUTE")
         if k in os.environ
     }
     stack = Stack(args.run_dir, args.port_base, args.project, args.reply_store, passthrough)

@@ -220,3 +220,65 @@ def test_the_events_trace_is_current_while_it_is_processed_in_a_span_of_its_own(
     (current,) = seen
     assert current.trace_id == parent.trace_id and current.span_id != parent.span_id
     assert logs.current_trace() is None
+
+
+class Counter:
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def __call__(self, key: str) -> int:
+        self.counts[key] = self.counts.get(key, 0) + 1
+        return self.counts[key]
+
+
+@pytest.mark.parametrize("max_attempts", [1, 3, 5])
+def test_a_failure_that_never_clears_is_dead_lettered_at_the_last_attempt(max_attempts):
+    publisher, counter = FakePublisher(), Counter()
+    handler = PushHandler("scorer", Recorder(RuntimeError("down")), publisher, DEAD, counter, max_attempts)
+    envelope = _envelope(b"{}", message_id="pubsub-9")
+    for _ in range(max_attempts - 1):
+        with pytest.raises(RuntimeError):
+            handler(envelope)
+    handler(envelope)  # the last attempt: acknowledged, dead-lettered
+    assert list(counter.counts.values()) == [max_attempts]
+    (letter,) = publisher.calls
+    assert letter.topic == DEAD
+    assert f"gave up after {max_attempts} attempts" in letter.attributes["dead_letter_reason"]
+
+
+def test_failures_are_counted_per_topic_when_message_ids_coincide():
+    """One function (the log sink) serves two topics; a message id is unique only within its topic."""
+    publisher, counter = FakePublisher(), Counter()
+    selections = PushHandler("log_sink", Recorder(RuntimeError("down")), publisher, "selection-logs-dead", counter, 2)
+    feedback = PushHandler("log_sink", Recorder(RuntimeError("down")), publisher, "feedback-dead", counter, 2)
+    envelope = _envelope(b"{}", message_id="pubsub-9")
+    for handler in (selections, feedback):
+        with pytest.raises(RuntimeError):
+            handler(envelope)  # the first failure of each: retried, not dead-lettered
+    assert publisher.calls == []
+
+
+def test_the_settings_attempts_match_the_subscriptions_policy():
+    from infra.local import topology
+    from shared import config
+
+    assert config.load({}).max_delivery_attempts == topology.MAX_DELIVERY_ATTEMPTS
+
+
+def test_a_body_functions_framework_cannot_parse_is_refused_with_400_not_retried():
+    from shared.push import answer_failure
+
+    try:
+        b"\x80".decode("utf-8")
+    except UnicodeDecodeError as error:
+        body, status, headers = answer_failure(error)
+    assert status == 400 and json.loads(body)["error"]["code"] == "invalid_json"
+
+
+def test_http_errors_pass_through_the_push_error_handler():
+    from werkzeug.exceptions import NotFound
+
+    from shared.push import answer_failure
+
+    error = NotFound()
+    assert answer_failure(error) is error

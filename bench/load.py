@@ -1,0 +1,162 @@
+"""Load on ingress: rising rates for fixed durations, on loopback, on a stack of its own.
+
+For each rate, utterances are POSTed at that rate (open loop) for
+``--duration`` seconds; the reply of each is awaited by a Firestore listener,
+as a chat client would. Reported per rate: accepted rate (202s per second),
+error rate (non-202 answers and failed sends), late (accepted, reply not seen within
+``--timeout``), reply latency p50/p90/p99/max (POST to reply visible). Each
+stack process's memory (RSS of its whole process group, from /proc) is shown
+before and after the run. The platform floor (publish -> push -> no-op write
+-> listener) is measured in the same run, with bench/e2e_latency.py's code.
+
+    make bench-load
+    PYTHONPATH=. .venv/bin/python bench/load.py --rates 5,10,20,40 --duration 10 [--port-base 8940] [--json]
+
+The verdict line names the highest rate with no errors, nothing lost and p99
+under one second. The numbers are for this machine only: the emulators, the
+functions and this client share its cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import e2e_latency as e2e  # noqa: E402  (the floor path and the measuring code)
+from google.cloud import firestore  # noqa: E402
+
+from infra.local.stack import Stack, started_stack  # noqa: E402
+
+P99_LIMIT_MS = 1000.0
+
+
+def group_rss_kib(leader: int) -> int:
+    """RSS of every process in ``leader``'s process group (each service leads its own)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) != leader:  # field 5: process group id
+                continue
+            status = (stat.parent / "status").read_text()
+        except (OSError, ValueError, IndexError):
+            continue
+        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+    return total
+
+
+def memory(stack: Stack) -> dict[str, int]:
+    return {name: group_rss_kib(pid) // 1024 for name, pid in sorted(stack.pids().items())}
+
+
+@dataclass(frozen=True)
+class Step:
+    rate: float
+    sent: int
+    accepted_per_s: float
+    errors: int
+    error_rate: float
+    lost: int
+    p50: float | None
+    p90: float | None
+    p99: float | None
+    max: float | None
+
+    @property
+    def clean(self) -> bool:
+        return self.errors == 0 and self.lost == 0 and self.p99 is not None and self.p99 < P99_LIMIT_MS
+
+
+def run_step(send, arrivals, rate: float, duration_s: float, timeout_s: float) -> Step:
+    count = max(2, int(rate * duration_s))
+    errors = {"n": 0}
+
+    def counted(number: int):
+        try:
+            return send(number)
+        except Exception:
+            errors["n"] += 1
+            raise
+
+    latencies = e2e.measure(counted, arrivals, count, rate, timeout_s)
+    summary = e2e.Summary.of(latencies)
+    accepted = count - errors["n"]
+    return Step(
+        rate=rate, sent=count, accepted_per_s=round(accepted / duration_s, 1), errors=errors["n"],
+        error_rate=round(errors["n"] / count, 4), lost=summary.lost - errors["n"],
+        p50=summary.p50, p90=summary.p90, p99=summary.p99, max=summary.max,
+    )
+
+
+def render(steps: list[Step], floor: e2e.Summary, before: dict, after: dict) -> str:
+    def ms(value):
+        return "-" if value is None else f"{value:.0f}"
+
+    lines = [f"{'rate/s':>7}{'sent':>6}{'acc/s':>7}{'err%':>6}{'late':>5}{'p50':>7}{'p90':>7}{'p99':>7}{'max':>7}  (ms)"]
+    for s in steps:
+        lines.append(f"{s.rate:>7g}{s.sent:>6}{s.accepted_per_s:>7}{s.error_rate * 100:>6.1f}{s.lost:>5}"
+                     f"{ms(s.p50):>7}{ms(s.p90):>7}{ms(s.p99):>7}{ms(s.max):>7}")
+    lines.append(f"{'floor':>7}{floor.count:>6}{'':>7}{'':>6}{floor.lost:>5}{ms(floor.p50):>7}{ms(floor.p90):>7}{ms(floor.p99):>7}{ms(floor.max):>7}")
+    clean = [s.rate for s in steps if s.clean]
+    best = max(clean) if clean else None
+    lines.append(f"highest rate with zero errors and p99 < {P99_LIMIT_MS:.0f} ms: "
+                 + (f"{best:g}/s" if best is not None else "none of the rates"))
+    lines.append("memory (RSS MiB, before -> after): "
+                 + ", ".join(f"{name} {before.get(name, 0)} -> {after.get(name, 0)}" for name in sorted(after)))
+    return "\n".join(lines)
+
+
+def run(args) -> dict:
+    with started_stack(args.port_base, "load") as stack:
+        env = stack.env()
+        db = firestore.Client(project=stack.project)
+        e2e.seed_candidates(db)
+        floor_function = e2e.start_floor_function(stack, env)
+        try:
+            e2e.create_floor_subscription(stack.project, stack.port_base + e2e.FLOOR_PORT_OFFSET)
+            run_id = uuid.uuid4().hex[:8]
+            replies = e2e.listen(db, [e2e.reply_collection(e2e.conversation_id(run_id, u)) for u in range(e2e.USERS)])
+            floor_docs = e2e.listen(db, [e2e.floor_collection(u) for u in range(e2e.USERS)])
+            floor_args = argparse.Namespace(count=args.floor_count, rate=args.floor_rate, timeout=args.timeout)
+            floor = e2e.run_path("floor", e2e.floor_sender(stack.project, args.timeout), floor_docs, floor_args)
+            send = e2e.utterance_sender(env["INGRESS_URL"], run_id, args.timeout)
+            e2e.measure(send, replies, len(e2e.CONVERSATION), 2.0, e2e.WARM_UP_TIMEOUT_S)  # warm-up, not counted
+            before = memory(stack)
+            steps = []
+            for rate in args.rates:
+                print(f"load: {rate:g}/s for {args.duration:g} s", file=sys.stderr)
+                steps.append(run_step(send, replies, rate, args.duration, args.timeout))
+            after = memory(stack)
+            return {"steps": steps, "floor": floor, "before": before, "after": after}
+        finally:
+            e2e.stop_process_group(floor_function)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rates", type=lambda v: [float(x) for x in v.split(",")], default=[5, 10, 20, 40])
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds at each rate")
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds after which a reply is lost")
+    parser.add_argument("--floor-count", type=int, default=50)
+    parser.add_argument("--floor-rate", type=float, default=10.0)
+    parser.add_argument("--port-base", type=int, default=8940)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    result = run(args)
+    if args.json:
+        print(json.dumps({**result, "steps": [asdict(s) for s in result["steps"]], "floor": asdict(result["floor"])}, indent=2))
+    else:
+        print(render(result["steps"], result["floor"], result["before"], result["after"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

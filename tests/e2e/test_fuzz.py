@@ -1,0 +1,164 @@
+"""Fuzzing the edge: generated requests at the running ingress, garbage pushed at the functions.
+
+Ingress: no 5xx, every error is JSON with a code from the spec, and exactly one
+message is published per 202 (none for a rejection). Ingress runs here with
+its topics renamed to fresh ones that only this test reads, so the accepted
+fuzz does not flow on to the scorer and log sink.
+
+Push functions: a malformed envelope is acknowledged and dead-lettered (2xx,
+one dead letter each) or refused (4xx), never a 5xx that Pub/Sub would retry.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections import Counter
+
+import pytest
+import requests
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+from tests.e2e.reliability import services_with
+from tests.unit.test_openapi import bodies, schema
+
+ERROR_CODES = set(schema("Error")["properties"]["error"]["properties"]["code"]["enum"])
+def fuzz_settings(examples: int):
+    return hsettings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+HEADERS = st.fixed_dictionaries(
+    # Mostly JSON, so most requests reach validation; sometimes not.
+    {"content-type": st.sampled_from(["application/json"] * 8 + ["application/json; charset=utf-8", "text/plain", ""])},
+    optional={
+        "traceparent": st.from_regex(r"[!-~][ -~]{0,58}[!-~]", fullmatch=True),
+        "X-Zatsudan-Signature": st.sampled_from(["t=1,v1=00", "garbage", ""]),
+        "Origin": st.sampled_from(["http://evil.example", "null"]),
+    },
+)
+
+
+def encode(body) -> bytes:
+    return json.dumps(body, ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+
+VALID_UTTERANCES = st.fixed_dictionaries(
+    {"user_id": st.from_regex(r"[a-z0-9]{1,12}", fullmatch=True), "text": st.text(min_size=1, max_size=40).filter(str.strip)},
+    optional={"lang": st.sampled_from(["ja", "en"]), "conversation_id": st.from_regex(r"[A-Za-z0-9_-]{1,20}", fullmatch=True)},
+)
+VALID_FEEDBACK = st.fixed_dictionaries(
+    {"message_id": st.from_regex(r"[0-9A-HJKMNP-TV-Z]{26}", fullmatch=True), "reward": st.floats(-1, 1)},
+    optional={"source": st.sampled_from(["explicit", "continued"])},
+)
+REQUESTS = st.one_of(
+    st.tuples(st.just("POST"), st.just("/v1/utterances"), VALID_UTTERANCES.map(encode), HEADERS),
+    st.tuples(st.just("POST"), st.just("/v1/feedback"), VALID_FEEDBACK.map(encode), HEADERS),
+    st.tuples(st.just("POST"), st.just("/v1/utterances"), bodies("Utterance").map(encode), HEADERS),
+    st.tuples(st.just("POST"), st.just("/v1/feedback"), bodies("Feedback").map(encode), HEADERS),
+    st.tuples(
+        st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]),
+        st.sampled_from(["/v1/utterances", "/v1/feedback", "/healthz", "/", "/v1", "/v1/utterances/x", "/%ff"]),
+        st.binary(max_size=64),
+        HEADERS,
+    ),
+)
+
+
+class Tally:
+    def __init__(self) -> None:
+        self.answers: Counter = Counter()
+        self.accepted: Counter = Counter()
+        self.requests = 0
+
+
+@pytest.fixture(scope="module")
+def fuzz_ingress(stack, clients, unique):
+    """Ingress publishing to fresh topics, with a pull subscription on each."""
+    from tests.support import PullReader
+
+    topics = {"UTTERANCES_TOPIC": f"fuzz-utterances-{unique}", "FEEDBACK_TOPIC": f"fuzz-feedback-{unique}"}
+    for topic in topics.values():
+        clients.publisher.create_topic(name=clients.publisher.topic_path(stack.project, topic))
+    readers = {path: PullReader(stack.project, topic) for path, topic in zip(("/v1/utterances", "/v1/feedback"), topics.values())}
+    with services_with(stack, ("ingress",), **topics):
+        yield stack.url("ingress"), readers
+    for reader in readers.values():
+        reader.close()
+
+
+@pytest.fixture(scope="module")
+def unique():
+    import uuid
+
+    return uuid.uuid4().hex[:8]
+
+
+@pytest.mark.slow
+def test_generated_requests_get_no_5xx_json_errors_and_publish_only_when_accepted(fuzz_ingress):
+    url, readers = fuzz_ingress
+    session = requests.Session()
+    tally = Tally()
+
+    @fuzz_settings(2100)
+    @given(request=REQUESTS)
+    def one(request):
+        method, path, body, headers = request
+        response = session.request(method, url + path, data=body, headers=headers, timeout=10)
+        tally.requests += 1
+        tally.answers[response.status_code] += 1
+        assert response.status_code < 500, (request, response.text)
+        if response.status_code >= 400:
+            error = response.json()["error"]
+            assert error["code"] in ERROR_CODES and error["message"], response.text
+        if response.status_code == 202:
+            tally.accepted[path] += 1
+
+    one()
+    published = {path: len(reader.read(expect=tally.accepted[path], timeout=30, settle=2)) for path, reader in readers.items()}
+    print(f"\nfuzz: {tally.requests} requests, answers {dict(sorted(tally.answers.items()))}, published {published}")
+    assert tally.requests >= 2000
+    assert published == {path: tally.accepted[path] for path in readers}
+    assert 0 < sum(tally.accepted.values()) < tally.requests  # both kinds were exercised
+
+
+# ----- malformed push envelopes at the functions ------------------------------
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+ENVELOPES = st.one_of(
+    st.binary(max_size=80),
+    st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8), lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=5), c, max_size=3), max_leaves=6).map(encode),
+    st.fixed_dictionaries(
+        {"message": st.fixed_dictionaries(
+            {"messageId": st.text(min_size=1, max_size=8)},
+            optional={
+                "data": st.one_of(st.binary(max_size=60).map(b64), st.text(max_size=20), st.integers()),
+                "attributes": st.one_of(st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=2), st.text(max_size=3)),
+            },
+        ), "subscription": st.just("projects/zatsudan-local/subscriptions/fuzz")},
+    ).map(encode),
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "function, topic",
+    [("scorer", "utterances"), ("log_sink", "selection-logs"), ("log_sink", "feedback")],
+)
+def test_malformed_push_envelopes_are_dead_lettered_or_refused_never_5xx(stack, pull, function, topic):
+    dead = pull(f"{topic}-dead")
+    url = f"{stack.url(function)}/projects/{stack.project}/topics/{topic}"
+    answers: Counter = Counter()
+
+    @fuzz_settings(150)
+    @given(body=ENVELOPES)
+    def one(body):
+        response = requests.post(url, data=body, headers={"content-type": "application/json"}, timeout=10)
+        answers[response.status_code] += 1
+        assert response.status_code < 500, (body, response.text[:300])
+
+    one()
+    acknowledged = sum(n for status, n in answers.items() if 200 <= status < 300)
+    letters = dead.read(expect=acknowledged, timeout=30, settle=2)
+    print(f"\n{function} <- {topic}: answers {dict(sorted(answers.items()))}, dead letters {len(letters)}")
+    assert len(letters) == acknowledged
+    assert all(m.attributes.get("dead_letter_reason") for m in letters)
