@@ -123,7 +123,7 @@ deploy: $(VENV)/.ready
 TRIALS ?= 4
 WORKERS ?= 2
 EPOCHS ?= 4
-CHITCHAT ?= 4000
+CHITCHAT ?= 7168
 
 train: seed
 	PYTHONPATH=$(CURDIR) nice -n 10 $(PY) -m jobs.train.run --trials $(TRIALS) --workers $(WORKERS) --epochs $(EPOCHS) --chitchat-conversations $(CHITCHAT) --env .run/stack.env

@@ -79,7 +79,7 @@ def chitchat_pairs(max_conversations: int | None = None, seed: int = 0) -> Itera
 class DataSpec:
     """What a trial trains on; small values keep tests fast."""
 
-    chitchat_conversations: int | None = 4000
+    chitchat_conversations: int | None = 7168  # all of chitchat-dataset
     seed: int = 13
     langs: tuple[str, ...] = ("ja", "en")
 

@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 
 from jobs.train.data import SPLIT_SHARES, Pair, split_of
-from jobs.train.evaluate import RandomRanker, build_queries, recall
+from jobs.train.evaluate import RandomRanker, build_queries, evaluate, paired_bootstrap, recall
 from jobs.train.model import HParams
 from jobs.train.run import best_trial
 from jobs.train.trials import Trial, propose
@@ -65,6 +65,31 @@ def test_recall_is_one_for_an_oracle_and_near_k_over_n_for_random():
     assert recall(Oracle(), queries, 1) == 1.0
     assert 0.05 < recall(RandomRanker(), queries, 1) < 0.15
     assert 0.4 < recall(RandomRanker(), queries, 5) < 0.6
+
+
+@pytest.mark.parametrize(
+    "a, b, sure_ahead",
+    [
+        ([1, 0] * 200, [1, 0] * 200, False),  # the same hits: no lead
+        ([1] * 300 + [0] * 100, [0] * 300 + [1] * 100, True),
+        ([1, 0, 0, 0] * 100, [0, 1, 0, 0] * 100, False),  # as many wins as losses
+    ],
+)
+def test_the_paired_bootstrap_interval_excludes_zero_only_for_a_real_lead(a, b, sure_ahead):
+    lead = paired_bootstrap(a, b)
+    assert lead["low"] <= lead["diff"] <= lead["high"]
+    assert (lead["low"] > 0) == sure_ahead
+    assert paired_bootstrap(a, b) == lead  # a fixed seed: the report is reproducible
+
+
+def test_the_report_gives_the_first_rankers_lead_over_the_lexical_rankers():
+    class Tfidf(RandomRanker):
+        name = "tfidf"
+
+    report = evaluate([Oracle(), Tfidf()], _splits(300), ["en"])["en"]
+    lead = report["lead"]["oracle - tfidf"]
+    assert set(lead) == {"R@1/10", "R@1/100"}
+    assert lead["R@1/10"]["low"] > 0 and lead["R@1/100"]["low"] > 0
 
 
 def test_trials_are_distinct_and_travel_as_json():
