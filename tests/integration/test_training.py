@@ -54,7 +54,8 @@ def test_a_worker_killed_mid_trial_loses_at_most_one_epoch_and_the_trial_resumes
     settings, clients, training_env, unique
 ):
     ensure_queue(settings.project, training_env["TRAIN_TRIALS_TOPIC"])
-    trial = Trial(f"{unique}-0", unique, HParams(**TINY, epochs=4), CHATTERBOT_ONLY, TINY_NGRAM)
+    # patience=0: no early stop, so all four epochs run whatever the recall does.
+    trial = Trial(f"{unique}-0", unique, HParams(**TINY, epochs=4, patience=0), CHATTERBOT_ONLY, TINY_NGRAM)
     records = TrialRecords(clients.firestore)
     records.queued(trial)
     Publisher(clients.publisher, settings.project).publish(training_env["TRAIN_TRIALS_TOPIC"], trial.to_json())
