@@ -158,7 +158,6 @@ class DeliveryAttempts:
     and gives up (dead-letters, acknowledges) at the configured attempt."""
 
     def __init__(self, db, collection: str = "delivery_attempts") -> None:
-        self._db = db
         self._collection = db.collection(collection)
 
     def failed(self, key: str) -> int:
