@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
+from google.api_core import exceptions, retry
 
 from tests.support import eventually, query_rows
 
@@ -131,11 +132,20 @@ def reply_docs(db, prefix: str, conversations: int) -> Counter:
 
 def final_replies(db, prefix: str, conversations: int) -> dict[str, dict]:
     """The reply documents of the run's conversations, as they are now, by message id."""
-    return {
-        doc.id: doc.to_dict()
-        for c in range(conversations)
-        for doc in db.collection("replies").document(f"{prefix}-c{c}").collection("messages").stream()
-    }
+    return {doc.id: doc.to_dict() for c in range(conversations) for doc in _reply_docs(db, f"{prefix}-c{c}")}
+
+
+# Under this load the Firestore emulator now and then cancels a query
+# ("Server sendMessage() failed", seen in CI); production's gapic retries do
+# not cover CANCELLED, so the tests' own reads retry it.
+_EMULATOR_HICCUPS = retry.if_exception_type(
+    exceptions.Cancelled, exceptions.ServiceUnavailable, exceptions.DeadlineExceeded
+)
+
+
+@retry.Retry(predicate=_EMULATOR_HICCUPS, initial=0.5, maximum=5.0, timeout=120.0)
+def _reply_docs(db, conversation_id: str) -> list:
+    return list(db.collection("replies").document(conversation_id).collection("messages").stream())
 
 
 def check_invariants(clients, settings, recorder, accepted, prefix, conversations, timeout_s):
