@@ -6,7 +6,8 @@ Two measurements, each for both rankers on the very same candidates:
 
 1. Scoring: median and p90 ms of ``rank(context, 500 candidates)`` in a warm
    process (the dual encoder: one context encoding + one matrix-vector
-   product against precomputed candidate embeddings). Target: < 2 ms.
+   product against precomputed candidate embeddings, plus the lexical
+   prior's gather when the version has one). Target: < 2 ms.
 2. Cold start: a fresh process that imports the ranker, loads what it needs
    (the model version; the Japanese dictionary for TF-IDF) and answers its
    first ranking, timed from process start to the answer, with its peak
@@ -47,7 +48,7 @@ def candidate_texts(count: int) -> list[str]:
 def tiny_model(folder: Path) -> tuple[str, str]:
     """Trains a one-epoch model on chatterbot-corpus into ``folder``."""
     from jobs.train import model as model_lib
-    from jobs.train.data import DataSpec
+    from jobs.train.data import DataSpec, load_pairs
     from jobs.train.publish import export_version
     from jobs.train.trials import Trial
     from jobs.train.worker import train_trial
@@ -58,7 +59,7 @@ def tiny_model(folder: Path) -> tuple[str, str]:
     trial = Trial("bench", "bench", model_lib.HParams(epochs=1), DataSpec(chitchat_conversations=0))
     state = train_trial(trial, store, None, "bench")
     keras_model = model_lib.from_bytes(store.child("checkpoints/bench").read(state["model"]))
-    export_version(keras_model, store, "bench", trial.ngram, candidate_texts(10_000), {"data": trial.data.to_dict()})
+    export_version(keras_model, store, "bench", trial.ngram, candidate_texts(10_000), {"data": trial.data.to_dict()}, load_pairs(trial.data))
     return store.url, "bench"
 
 

@@ -13,6 +13,11 @@ Reddit benchmark).
 Candidates carry only their reply text: a candidate's stored context would
 give the true reply away to the lexical rankers.
 
+The dual encoder is scored as the scorer serves it: with its lexical prior
+when the version has one (``shared/ranking/lexical_prior.py``); the
+``encoder_only`` row is the same model without the prior, what the towers
+alone earn.
+
 How sure: the first ranker's lead over each lexical ranker is a paired
 bootstrap over the queries (the same resampled queries for both rankers;
 ``BOOTSTRAP_RESAMPLES`` draws, fixed seed): the mean difference in recall and
@@ -29,7 +34,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from jobs.train.data import DataSpec, Pair, load_pairs
-from shared.ranking import Candidate, Context, Ranker, Scored
+from shared.ranking import Candidate, Context, Ranker, Scored, sort_scored
 
 # (candidates per query, k): the columns of the report.
 SETTINGS = [(10, 1), (10, 2), (10, 5), (100, 1)]
@@ -53,6 +58,19 @@ class RandomRanker:
         return [Scored(c, 0.0) for c in order]
 
 
+class EncoderOnlyRanker:
+    """A published dual encoder without its lexical prior."""
+
+    name = "encoder_only"
+
+    def __init__(self, model) -> None:
+        self._model = model
+
+    def rank(self, context: Context, candidates: Sequence[Candidate]) -> list[Scored]:
+        dense, _ = self._model.score_parts(context, [c.text for c in candidates])
+        return sort_scored(candidates, dense.tolist())
+
+
 @dataclass(frozen=True)
 class Query:
     context: str
@@ -61,13 +79,16 @@ class Query:
     reply: str
 
 
-def build_queries(splits: dict[str, list[Pair]], lang: str, size: int, seed: int = SEED, limit: int = MAX_QUERIES_PER_LANG) -> list[Query]:
-    rng = random.Random(f"{seed}:{lang}:{size}")
-    tests = [p for p in splits["test"] if p.lang == lang]
+def build_queries(
+    splits: dict[str, list[Pair]], lang: str, size: int, seed: int = SEED, limit: int = MAX_QUERIES_PER_LANG, split: str = "test"
+) -> list[Query]:
+    """Queries from ``split``'s pairs (``valid`` when a choice is being made)."""
+    rng = random.Random(f"{seed}:{lang}:{size}" if split == "test" else f"{seed}:{lang}:{size}:{split}")
+    tests = [p for p in splits[split] if p.lang == lang]
     tests = rng.sample(tests, limit) if len(tests) > limit else tests
-    pool = list(dict.fromkeys(p.reply for p in splits["test"] if p.lang == lang))
+    pool = list(dict.fromkeys(p.reply for p in splits[split] if p.lang == lang))
     if len(pool) <= size:
-        pool += [p.reply for s in ("valid", "train") for p in splits[s] if p.lang == lang]
+        pool += [p.reply for s in ("valid", "train") if s != split for p in splits[s] if p.lang == lang]
         pool = list(dict.fromkeys(pool))
     queries = []
     for pair in tests:
@@ -145,8 +166,9 @@ def render(report: dict) -> str:
     return "\n".join(lines)
 
 
-def published_ranker(store_url: str, version: str | None) -> tuple[Ranker, dict]:
-    """The dual encoder exactly as the scorer serves it (LiteRT, no TensorFlow)."""
+def published_rankers(store_url: str, version: str | None) -> tuple[list[Ranker], dict]:
+    """The dual encoder exactly as the scorer serves it (LiteRT, no
+    TensorFlow), then, if it has a lexical prior, the encoder alone."""
     from shared.model_store import open_store
     from shared.ranking.dual_encoder import MANIFEST, DualEncoderRanker, EncoderModel
 
@@ -159,7 +181,8 @@ def published_ranker(store_url: str, version: str | None) -> tuple[Ranker, dict]
         def current(self) -> EncoderModel:
             return model
 
-    return DualEncoderRanker(_Fixed()), json.loads(folder.read(MANIFEST))
+    rankers = [DualEncoderRanker(_Fixed())] + ([EncoderOnlyRanker(model)] if model.lexical_weight else [])
+    return rankers, json.loads(folder.read(MANIFEST))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,11 +195,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help="also write the report as JSON here")
     parser.add_argument("--max-queries", type=int, default=MAX_QUERIES_PER_LANG, help="held-out pairs per language (a seeded sample)")
     args = parser.parse_args(argv)
-    ranker, manifest = published_ranker(args.store, args.version)
+    published, manifest = published_rankers(args.store, args.version)
     spec = DataSpec.from_dict(manifest["data"])
     splits = load_pairs(spec)
-    report = evaluate([ranker, TfidfRanker(), Bm25Ranker(), RandomRanker()], splits, spec.langs, args.max_queries)
-    print(f"model {manifest['version']} (trial {manifest.get('trial_id')}), split seed {spec.seed}")
+    report = evaluate([*published, TfidfRanker(), Bm25Ranker(), RandomRanker()], splits, spec.langs, args.max_queries)
+    print(f"model {manifest['version']} (trial {manifest.get('trial_id')}), split seed {spec.seed}, "
+          f"lexical prior weight {manifest.get('lexical_weight', 0)}")
     print(render(report))
     if args.out:
         with open(args.out, "w") as handle:

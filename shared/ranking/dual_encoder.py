@@ -7,11 +7,15 @@ A published version (see jobs/train/publish.py) is a folder in the model store:
   to its unit vector, run by ai-edge-litert (starts in a fraction of a second,
   no TensorFlow import);
 - ``candidates.npz``: the reply texts of every ``candidates/{keyword}``
-  document and their precomputed embeddings.
+  document and their precomputed embeddings;
+- ``lexical.npz`` (versions that have it): the lexical prior
+  (``lexical_prior.py``), its idf table and each candidate's TF-IDF row; the
+  manifest's ``lexical_weight`` (chosen on the validation split) says how
+  much it counts.
 
 A request is one context encoding plus one matrix-vector product against the
-candidates' rows. A candidate added after publishing is encoded once with the
-reply encoder and remembered.
+candidates' rows (plus, with the prior, one gather over their TF-IDF rows). A
+candidate added after publishing is encoded once and remembered.
 
 ``models/current`` in Firestore names the version to serve. ``ModelPointer``
 re-reads it at most once per TTL; a new version loads in the background while
@@ -31,6 +35,7 @@ import numpy as np
 
 from shared.model_store import ModelStore, open_store
 from shared.ranking import Candidate, Context, Scored, sort_scored
+from shared.ranking.lexical_prior import LexicalPrior, Rows, combine
 from shared.ranking.ngrams import NgramConfig, encode
 
 log = logging.getLogger(__name__)
@@ -39,6 +44,7 @@ MANIFEST = "manifest.json"
 CONTEXT_ENCODER = "context_encoder.tflite"
 REPLY_ENCODER = "reply_encoder.tflite"
 CANDIDATES = "candidates.npz"
+LEXICAL = "lexical.npz"
 # Candidates encoded on the fly (not in the published table), per version.
 EXTRA_CACHE_SIZE = 20000
 
@@ -73,7 +79,17 @@ class _Encoder:
 class EncoderModel:
     """One published version, loaded."""
 
-    def __init__(self, version: str, ngram: NgramConfig, context_encoder: bytes, reply_encoder: bytes, texts: Sequence[str], vectors: np.ndarray) -> None:
+    def __init__(
+        self,
+        version: str,
+        ngram: NgramConfig,
+        context_encoder: bytes,
+        reply_encoder: bytes,
+        texts: Sequence[str],
+        vectors: np.ndarray,
+        lexical: tuple[LexicalPrior, Rows] | None = None,
+        lexical_weight: float = 0.0,
+    ) -> None:
         self.version = version
         self.ngram = ngram
         self.encode_context = _Encoder(context_encoder, ngram)
@@ -82,11 +98,14 @@ class EncoderModel:
         self._vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self._extra: dict[str, np.ndarray] = {}
         self._extra_lock = threading.Lock()
+        self.lexical, self._lexical_table = lexical or (None, None)
+        self.lexical_weight = lexical_weight if lexical else 0.0
 
     @classmethod
     def load(cls, store: ModelStore) -> "EncoderModel":
         manifest = json.loads(store.read(MANIFEST))
         table = np.load(io.BytesIO(store.read(CANDIDATES)), allow_pickle=False)
+        lexical = LexicalPrior.from_bytes(store.read(LEXICAL)) if manifest.get("lexical_weight") else None
         return cls(
             manifest["version"],
             NgramConfig.from_dict(manifest["ngram"]),
@@ -94,6 +113,8 @@ class EncoderModel:
             store.read(REPLY_ENCODER),
             [str(t) for t in table["texts"]],
             table["vectors"],
+            lexical,
+            float(manifest.get("lexical_weight") or 0.0),
         )
 
     def known(self, text: str) -> bool:
@@ -115,10 +136,27 @@ class EncoderModel:
                 self._extra[text] = vector
         return vector
 
-    def scores(self, context_text: str, candidate_texts: Sequence[str]) -> np.ndarray:
+    def lexical_rows(self, texts: Sequence[str]) -> Rows:
+        ids, weights = self._lexical_table
+        rows = [self._rows.get(t, -1) for t in texts]
+        if all(r >= 0 for r in rows):
+            return ids[rows], weights[rows]
+        built = [(ids[r], weights[r]) if r >= 0 else self.lexical.cached_row(t) for t, r in zip(texts, rows)]
+        return np.stack([b[0] for b in built]), np.stack([b[1] for b in built])
+
+    def score_parts(self, context: Context, candidate_texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
+        """(the dual encoder's cosines, the lexical prior's or None)."""
         if not candidate_texts:
-            return np.zeros(0, dtype=np.float32)
-        return self.reply_vectors(candidate_texts) @ self.encode_context(context_text)
+            return np.zeros(0, dtype=np.float32), None
+        dense = self.reply_vectors(candidate_texts) @ self.encode_context(context_text(context))
+        if self.lexical is None:
+            return dense, None
+        query = self.lexical.query(context.turns, context.lang)
+        return dense, self.lexical.scores(query, self.lexical_rows(candidate_texts))
+
+    def scores(self, context: Context, candidate_texts: Sequence[str]) -> np.ndarray:
+        dense, lexical = self.score_parts(context, candidate_texts)
+        return dense if lexical is None else combine(dense, lexical, self.lexical_weight)
 
 
 class ModelPointer:
@@ -202,7 +240,7 @@ class DualEncoderRanker:
 
     def rank(self, context: Context, candidates: Sequence[Candidate]) -> list[Scored]:
         model = self.models.current()
-        scores = model.scores(context_text(context), [c.text for c in candidates])
+        scores = model.scores(context, [c.text for c in candidates])
         return sort_scored(candidates, scores.tolist())
 
 

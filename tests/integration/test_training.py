@@ -13,14 +13,18 @@ import signal
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from jobs.train.data import DataSpec
 from jobs.train.model import HParams
+from jobs.train.publish import LEXICAL_WEIGHTS
 from jobs.train.run import ensure_queue
 from jobs.train.trials import Trial, TrialRecords
 from shared.model_store import LocalStore
 from shared.pubsub import Publisher
+from shared.ranking import Context
+from shared.ranking.dual_encoder import EncoderModel
 from shared.ranking.ngrams import NgramConfig
 from tests.conftest import REPO
 from tests.support import eventually
@@ -103,3 +107,10 @@ def test_the_runner_tunes_in_parallel_and_publishes_the_best_trial(settings, cli
     assert pointer["val_recall_at_1"] == max(t["val_recall_at_1"] for t in run_trials)
     manifest = json.loads(LocalStore(pointer["uri"]).read("manifest.json"))
     assert manifest["version"] == pointer["version"]
+    # The lexical prior's weight was chosen on validation recall, and the served model uses it.
+    assert manifest["lexical_weight"] in LEXICAL_WEIGHTS
+    assert max(manifest["lexical_validation"].values()) == manifest["lexical_validation"][str(manifest["lexical_weight"])]
+    served = EncoderModel.load(LocalStore(pointer["uri"]))
+    assert served.lexical_weight == manifest["lexical_weight"]
+    scores = served.scores(Context(("I like to read books",), "en"), ["What do you like to read?", "猫が好きです"])
+    assert np.all(np.isfinite(scores))

@@ -21,8 +21,8 @@ class FakeModel:
     def __init__(self, version: str) -> None:
         self.version = version
 
-    def scores(self, context_text, candidate_texts):
-        words = set(context_text.lower().split())
+    def scores(self, context, candidate_texts):
+        words = set(context.turns[-1].lower().split())
         return np.array([len(words & set(t.lower().split())) for t in candidate_texts], dtype=np.float32)
 
 
