@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import requests
 
+from jobs import ENV_HELP, load_env
+
 REPLY_TIMEOUT_S = 15.0
 CONTINUATION_WINDOW_S = 300.0
 CONTINUATION_REWARD = 0.5
@@ -156,14 +158,11 @@ def make_watcher(store: str):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--env", help="stack.env of a local stack (omit to use the environment)")
+    parser.add_argument("--env", help=ENV_HELP)
     parser.add_argument("--user", default=os.environ.get("USER") or "terminal")
     parser.add_argument("--once", metavar="TEXT", help="say one line, print the reply, exit")
     args = parser.parse_args(argv)
-    if args.env:
-        from infra.local.stack import load_env_file
-
-        load_env_file(args.env)
+    load_env(args.env)
     client = ChatClient(os.environ["INGRESS_URL"], make_watcher(os.environ.get("REPLY_STORE", "firestore")), args.user)
     if not args.once:
         print("(type + or - to rate the last reply)", file=sys.stderr)

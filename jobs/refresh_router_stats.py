@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from jobs import ENV_HELP, connect
 from shared import sql
 from shared.bandit import ArmStats, RouterStatsStore
 
@@ -30,17 +31,9 @@ def refresh(bigquery_client, db, dataset: str) -> dict[str, ArmStats]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--env", help="stack.env of a local stack (omit to use the environment)")
+    parser.add_argument("--env", help=ENV_HELP)
     args = parser.parse_args(argv)
-    if args.env:
-        from infra.local.stack import load_env_file
-
-        load_env_file(args.env)
-    from shared import config
-    from shared.clients import Clients
-
-    settings = config.load()
-    clients = Clients(settings)
+    settings, clients = connect(args.env)
     stats = refresh(clients.bigquery, clients.firestore, f"{settings.project}.{settings.bigquery_dataset}")
     for name, arm in sorted(stats.items()):
         print(f"{name:<12} rated {arm.rated:>6}  mean reward {2 * arm.successes / max(arm.rated, 1) - 1:+.3f}")

@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from jobs import ENV_HELP, connect
 from shared import sql
 
 
@@ -98,19 +99,12 @@ def write_chart(reports: list[AlgorithmReport], path: Path | str) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--env", help="stack.env of a local stack (omit to use the environment)")
+    parser.add_argument("--env", help=ENV_HELP)
     parser.add_argument("--chart", default="report.png", help="where to write the PNG chart")
     parser.add_argument("--user", help="only this user's replies")
     args = parser.parse_args(argv)
-    if args.env:
-        from infra.local.stack import load_env_file
-
-        load_env_file(args.env)
-    from shared import config
-    from shared.clients import Clients
-
-    settings = config.load()
-    reports = run_report(Clients(settings).bigquery, f"{settings.project}.{settings.bigquery_dataset}", args.user)
+    settings, clients = connect(args.env)
+    reports = run_report(clients.bigquery, f"{settings.project}.{settings.bigquery_dataset}", args.user)
     print(render_table(reports))
     print(f"chart: {write_chart(reports, args.chart)}")
     return 0

@@ -19,6 +19,7 @@ from typing import Iterator
 
 import yaml
 
+from jobs import ENV_HELP, connect
 from shared import text
 from shared.ranking import Candidate
 
@@ -75,17 +76,11 @@ def seed(db, langs=("ja", "en")) -> dict[str, int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--env", help="stack.env of a local stack (omit to use the environment)")
+    parser.add_argument("--env", help=ENV_HELP)
     parser.add_argument("--lang", action="append", choices=sorted(LANGUAGE_FOLDERS), help="default: all")
     args = parser.parse_args(argv)
-    if args.env:
-        from infra.local.stack import load_env_file
-
-        load_env_file(args.env)
-    from shared import config
-    from shared.clients import Clients
-
-    counts = seed(Clients(config.load()).firestore, tuple(args.lang or LANGUAGE_FOLDERS))
+    _, clients = connect(args.env)
+    counts = seed(clients.firestore, tuple(args.lang or LANGUAGE_FOLDERS))
     print("seeded candidates: " + ", ".join(f"{lang} {n} keywords" for lang, n in counts.items()))
     return 0
 

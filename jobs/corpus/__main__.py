@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from jobs import ENV_HELP, connect
 from jobs.corpus import pipeline, sources
 from jobs.corpus import rules as rules_lib
 from jobs.corpus import sql
@@ -21,21 +22,6 @@ DEFAULT_SAMPLE = 5000  # chitchat pairs in the default run; --full for all 131,5
 DEFAULT_SUBSCRIPTION = "corpus-tasks-workers"
 
 
-def _load_env(path: str | None) -> None:
-    if path:
-        from infra.local.stack import load_env_file
-
-        load_env_file(path)
-
-
-def _clients():
-    from shared import config
-    from shared.clients import Clients
-
-    settings = config.load()
-    return settings, Clients(settings)
-
-
 def cmd_sql(args) -> int:
     rules = rules_lib.load(args.rules)
     tables = pipeline.Tables(args.project, args.dataset)
@@ -44,12 +30,11 @@ def cmd_sql(args) -> int:
 
 
 def cmd_worker(args) -> int:
-    _load_env(args.env)
     from google.cloud import pubsub_v1
 
     from jobs.corpus.worker import Worker, WorkerOptions, install_stop_handlers
 
-    settings, clients = _clients()
+    settings, clients = connect(args.env)
     subscriber = pubsub_v1.SubscriberClient()
     path = subscriber.subscription_path(settings.project, args.subscription)
     # The lease length and the dead-letter topic are the subscription's own.
@@ -74,8 +59,7 @@ def cmd_worker(args) -> int:
 
 
 def cmd_run(args) -> int:
-    _load_env(args.env)
-    settings, clients = _clients()
+    settings, clients = connect(args.env)
     pairs = None if args.skip_load else sources.pairs(args.source or list(sources.SOURCES), None if args.full else args.sample)
     try:
         summary = pipeline.run(
@@ -105,7 +89,7 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="load, filter, shard, and build candidates with N workers")
-    run.add_argument("--env", help="stack.env of a local stack (omit to use the environment)")
+    run.add_argument("--env", help=ENV_HELP)
     run.add_argument("--workers", type=int, default=2)
     run.add_argument("--source", action="append", choices=sorted(sources.SOURCES), help="default: all")
     run.add_argument("--sample", type=int, default=DEFAULT_SAMPLE, help="pairs taken from chitchat-dataset")
@@ -122,7 +106,7 @@ def parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     worker = commands.add_parser("worker", help="lease shard tasks until stopped")
-    worker.add_argument("--env")
+    worker.add_argument("--env", help=ENV_HELP)
     worker.add_argument("--name")
     worker.add_argument("--subscription", default=DEFAULT_SUBSCRIPTION)
     worker.add_argument("--candidates-collection", default=CANDIDATES_COLLECTION)

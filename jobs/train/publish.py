@@ -24,6 +24,7 @@ from typing import Iterable
 
 import numpy as np
 
+from jobs import ENV_HELP, connect
 from shared.model_store import ModelStore, open_store
 from shared.ranking import Context
 from shared.ranking.dual_encoder import (
@@ -148,19 +149,13 @@ def publish_trial(db, store: ModelStore, trial: dict) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trial", required=True, help="a finished trial id (trials/{id} in Firestore)")
-    parser.add_argument("--env", help="stack.env of a local stack")
+    parser.add_argument("--env", help=ENV_HELP)
     args = parser.parse_args(argv)
-    if args.env:
-        from infra.local.stack import load_env_file
-
-        load_env_file(args.env)
     from jobs.train import model as model_lib
-    from shared import config
-    from shared.clients import Clients
 
+    settings, clients = connect(args.env)
     model_lib.configure_threads(1)
-    settings = config.load()
-    db = Clients(settings).firestore
+    db = clients.firestore
     trial = db.collection("trials").document(args.trial).get().to_dict()
     if not trial or trial.get("status") != "done":
         print(f"error: trial {args.trial!r} is not finished", file=sys.stderr)

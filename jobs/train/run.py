@@ -23,6 +23,7 @@ import sys
 import time
 from pathlib import Path
 
+from jobs import ENV_HELP, connect
 from jobs.train.data import DataSpec
 from jobs.train.trials import TrialRecords, propose
 from jobs.train.worker import LEASE_S, subscription_for
@@ -124,18 +125,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=DataSpec.seed, help="split and search seed")
     parser.add_argument("--timeout-s", type=float, default=3600)
     parser.add_argument("--no-publish", action="store_true")
-    parser.add_argument("--env", help="stack.env of a local stack")
+    parser.add_argument("--env", help=ENV_HELP)
     args = parser.parse_args(argv)
-    if args.env:
-        from infra.local.stack import load_env_file
-
-        load_env_file(args.env)
-    from shared import config
-    from shared.clients import Clients
     from shared.pubsub import Publisher
 
-    settings = config.load()
-    clients = Clients(settings)
+    settings, clients = connect(args.env)
     records = TrialRecords(clients.firestore)
     ensure_queue(settings.project, settings.topics.train_trials)
     run_id = new_run_id()

@@ -27,6 +27,7 @@ import time
 
 import numpy as np
 
+from jobs import ENV_HELP, connect
 from jobs.train.data import Pair, load_pairs
 from jobs.train.trials import Trial, TrialRecords, checkpoint_store
 from shared.model_store import ModelStore, open_store
@@ -174,21 +175,15 @@ def work(subscriber, subscription: str, store: ModelStore, records: TrialRecords
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--env", help="stack.env of a local stack")
+    parser.add_argument("--env", help=ENV_HELP)
     parser.add_argument("--idle-exit-s", type=float, help="exit after this long without a trial")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    if args.env:
-        from infra.local.stack import load_env_file
-
-        load_env_file(args.env)
     from jobs.train import model as model_lib
-    from shared import config
-    from shared.clients import Clients
 
+    settings, clients = connect(args.env)
     model_lib.configure_threads(args.threads)
-    settings = config.load()
     from google.cloud import pubsub_v1
 
     subscriber = pubsub_v1.SubscriberClient()
@@ -199,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         subscriber,
         subscriber.subscription_path(settings.project, subscription_for(settings.topics.train_trials)),
         open_store(settings.model_store),
-        TrialRecords(Clients(settings).firestore),
+        TrialRecords(clients.firestore),
         worker,
         args.idle_exit_s,
         stop,

@@ -34,7 +34,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from shared.model_store import ModelStore, open_store
-from shared.ranking import Candidate, Context, Scored, sort_scored
+from shared.ranking import Candidate, Context, Scored
 from shared.ranking.lexical_prior import LexicalPrior, Rows, combine
 from shared.ranking.ngrams import NgramConfig, encode
 
@@ -120,9 +120,13 @@ class EncoderModel:
     def known(self, text: str) -> bool:
         return text in self._rows
 
-    def reply_vectors(self, texts: Sequence[str]) -> np.ndarray:
-        rows = [self._rows.get(t, -1) for t in texts]
-        if all(r >= 0 for r in rows):
+    def table_rows(self, texts: Sequence[str]) -> np.ndarray:
+        """Each text's row in the published table; -1 for one added since."""
+        return np.fromiter((self._rows.get(t, -1) for t in texts), dtype=np.intp, count=len(texts))
+
+    def reply_vectors(self, texts: Sequence[str], rows: np.ndarray | None = None) -> np.ndarray:
+        rows = self.table_rows(texts) if rows is None else rows
+        if not len(rows) or rows.min() >= 0:
             return self._vectors[rows]
         return np.stack([self._vectors[r] if r >= 0 else self._extra_vector(t) for t, r in zip(texts, rows)])
 
@@ -136,10 +140,10 @@ class EncoderModel:
                 self._extra[text] = vector
         return vector
 
-    def lexical_rows(self, texts: Sequence[str]) -> Rows:
+    def lexical_rows(self, texts: Sequence[str], rows: np.ndarray | None = None) -> Rows:
         ids, weights = self._lexical_table
-        rows = [self._rows.get(t, -1) for t in texts]
-        if all(r >= 0 for r in rows):
+        rows = self.table_rows(texts) if rows is None else rows
+        if not len(rows) or rows.min() >= 0:
             return ids[rows], weights[rows]
         built = [(ids[r], weights[r]) if r >= 0 else self.lexical.cached_row(t) for t, r in zip(texts, rows)]
         return np.stack([b[0] for b in built]), np.stack([b[1] for b in built])
@@ -148,11 +152,12 @@ class EncoderModel:
         """(the dual encoder's cosines, the lexical prior's or None)."""
         if not candidate_texts:
             return np.zeros(0, dtype=np.float32), None
-        dense = self.reply_vectors(candidate_texts) @ self.encode_context(context_text(context))
+        rows = self.table_rows(candidate_texts)
+        dense = self.reply_vectors(candidate_texts, rows) @ self.encode_context(context_text(context))
         if self.lexical is None:
             return dense, None
         query = self.lexical.query(context.turns, context.lang)
-        return dense, self.lexical.scores(query, self.lexical_rows(candidate_texts))
+        return dense, self.lexical.scores(query, self.lexical_rows(candidate_texts, rows))
 
     def scores(self, context: Context, candidate_texts: Sequence[str]) -> np.ndarray:
         dense, lexical = self.score_parts(context, candidate_texts)
@@ -241,7 +246,9 @@ class DualEncoderRanker:
     def rank(self, context: Context, candidates: Sequence[Candidate]) -> list[Scored]:
         model = self.models.current()
         scores = model.scores(context, [c.text for c in candidates])
-        return sort_scored(candidates, scores.tolist())
+        # sort_scored's order (best first, ties in candidate order), in numpy: 500 candidates sort in microseconds.
+        values = scores.tolist()
+        return [Scored(candidates[i], values[i]) for i in np.argsort(-scores, kind="stable").tolist()]
 
 
 POINTER_COLLECTION, POINTER_DOCUMENT = "models", "current"

@@ -67,6 +67,14 @@ def test_ranking_orders_candidates_by_the_models_scores():
     assert ranker.rank(Context(("x",), "en"), []) == []
 
 
+def test_ties_keep_the_candidates_order():
+    ranker = DualEncoderRanker(Harness("v1").models)
+    candidates = [Candidate(t) for t in ("dogs", "cats b", "birds", "cats a")]
+    ranked = ranker.rank(Context(("cats",), "en"), candidates)
+    assert [s.candidate.text for s in ranked] == ["cats b", "cats a", "dogs", "birds"]
+    assert [s.score for s in ranked] == [1.0, 1.0, 0.0, 0.0]
+
+
 def test_no_published_model_is_a_clear_retryable_error():
     with pytest.raises(ModelUnavailable, match="models/current"):
         Harness(None).models.current()
