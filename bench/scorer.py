@@ -88,7 +88,17 @@ def child(name: str, store_url: str, version: str, candidates_file: str) -> None
     candidates = [Candidate(t) for t in json.loads(Path(candidates_file).read_text())]
     text, lang = CONTEXTS[0]
     best = ranker.rank(Context((text,), lang), candidates)[0]
-    print(json.dumps({"answered": best.candidate.text}), flush=True)
+    print(json.dumps({"answered": best.candidate.text, "peak_mib": own_peak_mib()}), flush=True)
+
+
+def own_peak_mib() -> float:
+    """This process's peak resident memory since its exec (VmHWM). Not
+    getrusage's ru_maxrss: Linux carries the forked parent's peak across
+    exec into it, so a child of a big parent would report the parent's."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def cold_start(name: str, store_url: str, version: str, candidates_file: str) -> tuple[float, float]:
@@ -102,10 +112,10 @@ def cold_start(name: str, store_url: str, version: str, candidates_file: str) ->
     line = process.stdout.readline()
     answered = time.perf_counter() - started
     process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
+    status = process.wait()
     if not line or status != 0:
         raise RuntimeError(f"{name} child failed (status {status})")
-    return answered, usage.ru_maxrss / 1024.0
+    return answered, json.loads(line)["peak_mib"]
 
 
 def scoring_ms(ranker, candidates, repeats: int) -> list[float]:
