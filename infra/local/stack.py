@@ -39,6 +39,15 @@ BIGQUERY_VENV = REPO / ".venv-bigquery"
 SDK_ROOT_FALLBACK = Path("/usr/lib/google-cloud-sdk")
 READY_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 10.0
+# The emulators' JVMs: a small heap; the Firestore emulator's direct
+# (network) buffers get room of their own. By default the JVM caps them at
+# the heap size, and at 256 MiB the emulator ran out under the full test
+# suite ("Cannot reserve ... bytes of direct buffer memory"), cancelling
+# every stream it was serving.
+JAVA_OPTIONS = {
+    "pubsub": "-Xmx256m",
+    "firestore": "-Xmx256m -XX:MaxDirectMemorySize=1g",
+}
 
 
 class StackError(RuntimeError):
@@ -225,7 +234,7 @@ class Stack:
         env["PYTHONPATH"] = str(REPO)
         env["PYTHONUNBUFFERED"] = "1"
         if service.name in ("pubsub", "firestore"):
-            env["JAVA_TOOL_OPTIONS"] = "-Xmx256m"
+            env["JAVA_TOOL_OPTIONS"] = JAVA_OPTIONS[service.name]
         if service.name == "bigquery":
             # DuckDB extensions were installed under this HOME (see Makefile).
             env["HOME"] = str(BIGQUERY_VENV / "home")

@@ -135,17 +135,20 @@ def final_replies(db, prefix: str, conversations: int) -> dict[str, dict]:
     return {doc.id: doc.to_dict() for c in range(conversations) for doc in _reply_docs(db, f"{prefix}-c{c}")}
 
 
-# Under this load the Firestore emulator now and then cancels a query
-# ("Server sendMessage() failed", seen in CI); production's gapic retries do
-# not cover CANCELLED, so the tests' own reads retry it.
-_EMULATOR_HICCUPS = retry.if_exception_type(
-    exceptions.Cancelled, exceptions.ServiceUnavailable, exceptions.DeadlineExceeded
+# A query the emulator cancels ("Server sendMessage() failed", seen in CI
+# when its direct buffers ran out) is read again. The retry is passed to
+# stream() itself: with the default, a stream cancelled midway makes
+# google-cloud-firestore look up a retry its transport does not have
+# (AttributeError '_retry'); with one given, it resumes after the last document.
+_READ_AGAIN = retry.Retry(
+    predicate=retry.if_exception_type(exceptions.Cancelled, exceptions.ServiceUnavailable, exceptions.DeadlineExceeded),
+    initial=0.5, maximum=5.0, timeout=120.0,
 )
 
 
-@retry.Retry(predicate=_EMULATOR_HICCUPS, initial=0.5, maximum=5.0, timeout=120.0)
+@_READ_AGAIN
 def _reply_docs(db, conversation_id: str) -> list:
-    return list(db.collection("replies").document(conversation_id).collection("messages").stream())
+    return list(db.collection("replies").document(conversation_id).collection("messages").stream(retry=_READ_AGAIN))
 
 
 def check_invariants(clients, settings, recorder, accepted, prefix, conversations, timeout_s):
