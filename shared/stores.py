@@ -16,11 +16,22 @@ import datetime as dt
 from typing import Iterable, Sequence
 
 from cachetools import TTLCache
+from google.api_core import exceptions, retry
 
 from shared.ranking import Candidate
 from shared.text import keyword_doc_id
 
 TURN_ROLES = {"user": "0", "bot": "1"}
+# Given to every query stream. With the default, google-cloud-firestore turns
+# a retryable error midway through a stream into AttributeError '_retry'
+# (googleapis/python-firestore#596) instead of resuming after the last
+# document; the errors are RunQuery's default retryable ones.
+QUERY_RETRY = retry.Retry(
+    predicate=retry.if_exception_type(
+        exceptions.DeadlineExceeded, exceptions.InternalServerError, exceptions.ResourceExhausted, exceptions.ServiceUnavailable
+    ),
+    initial=0.1, maximum=60.0, multiplier=1.3, timeout=60.0,
+)
 # How long idempotency records are kept (a Firestore TTL policy on expire_at).
 LEDGER_RETENTION = dt.timedelta(days=7)
 
@@ -59,7 +70,7 @@ class ConversationStore:
             .order_by("turn_id", direction="DESCENDING")
             .limit(limit)
         )
-        return [snapshot.get("text") for snapshot in query.stream()][::-1]
+        return [snapshot.get("text") for snapshot in query.stream(retry=QUERY_RETRY)][::-1]
 
     def add_turns(self, batch, conversation_id: str, user_id: str, message_id: str, user_text: str, bot_text: str, at: str) -> None:
         """Adds the exchange to ``batch`` (committed by the caller, atomically)."""

@@ -18,6 +18,7 @@ import datetime as dt
 from typing import Callable, Iterable
 
 from jobs.corpus.candidates import KeywordCandidates
+from shared.stores import QUERY_RETRY
 from shared.text import keyword_doc_id
 
 CANDIDATES_COLLECTION = "candidates"
@@ -92,4 +93,4 @@ class RunProgress:
         )
 
     def done(self) -> list[dict]:
-        return [snapshot.to_dict() for snapshot in self._shards.stream()]
+        return [snapshot.to_dict() for snapshot in self._shards.stream(retry=QUERY_RETRY)]

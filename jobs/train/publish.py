@@ -39,6 +39,7 @@ from shared.ranking.dual_encoder import (
 )
 from shared.ranking.lexical_prior import LexicalPrior, combine
 from shared.ranking.ngrams import NgramConfig, encode
+from shared.stores import QUERY_RETRY
 
 LEXICAL_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
 VALIDATION_QUERIES = 1000  # per language and candidate count
@@ -47,7 +48,7 @@ VALIDATION_QUERIES = 1000  # per language and candidate count
 def candidate_texts(db) -> list[str]:
     """Reply texts of every keyword's candidates, each once."""
     texts: dict[str, None] = {}
-    for snapshot in db.collection("candidates").stream():
+    for snapshot in db.collection("candidates").stream(retry=QUERY_RETRY):
         for candidate in (snapshot.to_dict() or {}).get("candidates", []):
             texts.setdefault(candidate["text"])
     return list(texts)

@@ -22,6 +22,7 @@ from jobs.train.data import DataSpec
 from jobs.train.model import HParams
 from shared.model_store import ModelStore
 from shared.ranking.ngrams import NgramConfig
+from shared.stores import QUERY_RETRY
 
 # The search space: each trial draws one value per knob (seeded).
 SEARCH_SPACE = {
@@ -146,4 +147,4 @@ class TrialRecords:
     def of_run(self, run_id: str) -> list[dict]:
         from google.cloud.firestore_v1 import FieldFilter
 
-        return [s.to_dict() for s in self._collection.where(filter=FieldFilter("run_id", "==", run_id)).stream()]
+        return [s.to_dict() for s in self._collection.where(filter=FieldFilter("run_id", "==", run_id)).stream(retry=QUERY_RETRY)]
