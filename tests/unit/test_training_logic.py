@@ -130,3 +130,44 @@ def test_training_stops_after_patience_epochs_without_a_better_validation_recall
 
     best = {"epoch": best_epoch, "model": f"epoch-{best_epoch}.keras", "val_recall_at_1": 0.3} if best_epoch else None
     assert _stopped_early({"epochs_done": epochs_done, "best": best}, patience) is stop
+
+
+class _PartsModel:
+    """score_parts for toy pairs "context i" -> "reply i": the encoder is
+    right when ``encoder_knows``, the prior when ``prior_knows``; otherwise
+    each scores by a seeded hash."""
+
+    def __init__(self, encoder_knows: bool, prior_knows: bool) -> None:
+        self.encoder_knows, self.prior_knows = encoder_knows, prior_knows
+
+    @staticmethod
+    def _part(knows: bool, context: str, texts, salt: str):
+        import zlib
+
+        import numpy as np
+
+        wanted = context.replace("context", "reply")
+        return np.array([1.0 if knows and t == wanted else zlib.crc32(f"{salt}{t}".encode()) % 997 / 997 * 0.9 for t in texts])
+
+    def score_parts(self, context, texts):
+        text = context.turns[-1]
+        return self._part(self.encoder_knows, text, texts, "dense"), self._part(self.prior_knows, text, texts, "lexical")
+
+
+def _valid_splits(n: int) -> dict[str, list[Pair]]:
+    splits = _splits(n)
+    return {"train": [], "valid": splits["test"], "test": []}
+
+
+def test_the_prior_gets_weight_when_it_knows_what_the_encoder_does_not():
+    from jobs.train.publish import choose_lexical_weight
+
+    weight, recall = choose_lexical_weight(_PartsModel(encoder_knows=False, prior_knows=True), _valid_splits(200), ["en"])
+    assert weight > 0 and recall[weight] > recall[0.0]
+
+
+def test_a_prior_that_knows_nothing_gets_no_weight():
+    from jobs.train.publish import choose_lexical_weight
+
+    weight, recall = choose_lexical_weight(_PartsModel(encoder_knows=True, prior_knows=False), _valid_splits(200), ["en"])
+    assert weight == 0.0 and recall[0.0] == 1.0
