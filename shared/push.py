@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 from typing import Callable
 
 from shared import logs
@@ -110,7 +111,6 @@ class TopicRouter:
         self.handlers.get(topic, self.default)(envelope)
 
 
-
 def answer_failure(error: Exception):
     """functions-framework's error handler for the push functions.
 
@@ -133,7 +133,7 @@ def answer_failure(error: Exception):
 
 
 _JSON = {"content-type": "application/json"}
-_FUNCTIONS_DIR = str(__import__("pathlib").Path(__file__).resolve().parents[1] / "functions")
+_FUNCTIONS_DIR = str(Path(__file__).resolve().parents[1] / "functions")
 
 
 def _raised_inside_function(error: BaseException) -> bool:

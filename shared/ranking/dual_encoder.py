@@ -31,11 +31,12 @@ import threading
 import time
 from typing import Callable, Sequence
 
+import cachetools
 import numpy as np
 
 from shared.model_store import ModelStore, open_store
 from shared.ranking import Candidate, Context, Scored
-from shared.ranking.lexical_prior import LexicalPrior, Rows, combine
+from shared.ranking.lexical_prior import LexicalPrior, Rows, combine, stack_rows
 from shared.ranking.ngrams import NgramConfig, encode
 
 log = logging.getLogger(__name__)
@@ -96,8 +97,8 @@ class EncoderModel:
         self.encode_reply = _Encoder(reply_encoder, ngram)
         self._rows = {t: i for i, t in enumerate(texts)}
         self._vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        self._extra: dict[str, np.ndarray] = {}
-        self._extra_lock = threading.Lock()
+        # Reply vectors of texts outside the published table, encoded once.
+        self._extra_vector = cachetools.cached(cachetools.LRUCache(EXTRA_CACHE_SIZE), lock=threading.Lock())(self.encode_reply)
         self.lexical, self._lexical_table = lexical or (None, None)
         self.lexical_weight = lexical_weight if lexical else 0.0
 
@@ -130,23 +131,12 @@ class EncoderModel:
             return self._vectors[rows]
         return np.stack([self._vectors[r] if r >= 0 else self._extra_vector(t) for t, r in zip(texts, rows)])
 
-    def _extra_vector(self, text: str) -> np.ndarray:
-        vector = self._extra.get(text)
-        if vector is None:
-            vector = self.encode_reply(text)
-            with self._extra_lock:
-                if len(self._extra) >= EXTRA_CACHE_SIZE:
-                    self._extra.clear()
-                self._extra[text] = vector
-        return vector
-
     def lexical_rows(self, texts: Sequence[str], rows: np.ndarray | None = None) -> Rows:
         ids, weights = self._lexical_table
         rows = self.table_rows(texts) if rows is None else rows
         if not len(rows) or rows.min() >= 0:
             return ids[rows], weights[rows]
-        built = [(ids[r], weights[r]) if r >= 0 else self.lexical.cached_row(t) for t, r in zip(texts, rows)]
-        return np.stack([b[0] for b in built]), np.stack([b[1] for b in built])
+        return stack_rows([(ids[r], weights[r]) if r >= 0 else self.lexical.cached_row(t) for t, r in zip(texts, rows)])
 
     def score_parts(self, context: Context, candidate_texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
         """(the dual encoder's cosines, the lexical prior's or None)."""

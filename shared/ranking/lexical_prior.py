@@ -20,6 +20,7 @@ import zlib
 from collections import Counter
 from typing import Iterable, Sequence
 
+import cachetools
 import numpy as np
 
 from shared import text
@@ -44,6 +45,16 @@ def standardised(scores: np.ndarray) -> np.ndarray:
     return (scores - scores.mean()) / spread if spread > 0 else np.zeros_like(scores)
 
 
+def stack_rows(rows: Sequence[tuple[np.ndarray, np.ndarray]]) -> Rows:
+    """Single rows (ids, weights) as one table."""
+    return np.stack([r[0] for r in rows]), np.stack([r[1] for r in rows])
+
+
+def reply_buckets(reply: str) -> list[int]:
+    """The bucket of each of the reply's terms, in order, repeats kept."""
+    return [bucket(t) for t in text.terms(reply, text.detect_lang(reply))]
+
+
 def combine(dense: np.ndarray, lexical: np.ndarray, weight: float) -> np.ndarray:
     """The dual encoder's scores plus ``weight`` times the prior's, each
     standardised over the candidates (cosines of the two live on different scales)."""
@@ -55,8 +66,8 @@ def combine(dense: np.ndarray, lexical: np.ndarray, weight: float) -> np.ndarray
 class LexicalPrior:
     def __init__(self, idf: np.ndarray) -> None:
         self.idf = np.asarray(idf, dtype=np.float32)
-        self._extra: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self._lock = threading.Lock()
+        # ``row`` of a text outside the published table, computed once.
+        self.cached_row = cachetools.cached(cachetools.LRUCache(EXTRA_CACHE_SIZE), lock=threading.Lock())(self.row)
 
     @classmethod
     def fit(cls, documents: Iterable[str]) -> "LexicalPrior":
@@ -65,7 +76,7 @@ class LexicalPrior:
         n = 0
         for document in documents:
             n += 1
-            df[sorted({bucket(t) for t in text.terms(document, text.detect_lang(document))})] += 1
+            df[sorted(set(reply_buckets(document)))] += 1
         return cls(np.log((1 + n) / (1 + df)) + 1.0)
 
     def to_bytes(self, table: Rows) -> bytes:
@@ -80,7 +91,7 @@ class LexicalPrior:
 
     def row(self, reply: str) -> tuple[np.ndarray, np.ndarray]:
         """The reply's unit sublinear-tf x idf vector, its heaviest ``MAX_TERMS`` terms."""
-        counts = Counter(bucket(t) for t in text.terms(reply, text.detect_lang(reply)))
+        counts = Counter(reply_buckets(reply))
         ids = np.zeros(MAX_TERMS, dtype=np.int32)
         weights = np.zeros(MAX_TERMS, dtype=np.float32)
         if not counts:
@@ -96,18 +107,7 @@ class LexicalPrior:
     def rows(self, replies: Sequence[str]) -> Rows:
         if not replies:
             return np.zeros((0, MAX_TERMS), np.int32), np.zeros((0, MAX_TERMS), np.float32)
-        built = [self.row(r) for r in replies]
-        return np.stack([b[0] for b in built]), np.stack([b[1] for b in built])
-
-    def cached_row(self, reply: str) -> tuple[np.ndarray, np.ndarray]:
-        row = self._extra.get(reply)
-        if row is None:
-            row = self.row(reply)
-            with self._lock:
-                if len(self._extra) >= EXTRA_CACHE_SIZE:
-                    self._extra.clear()
-                self._extra[reply] = row
-        return row
+        return stack_rows([self.row(r) for r in replies])
 
     def query(self, turns: Sequence[str], lang: str) -> tuple[np.ndarray, np.ndarray]:
         """The context's unit vector as sorted bucket ids and their weights."""
