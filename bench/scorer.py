@@ -56,7 +56,7 @@ def tiny_model(folder: Path) -> tuple[str, str]:
 
     model_lib.configure_threads(1)
     store = LocalStore(folder)
-    trial = Trial("bench", "bench", model_lib.HParams(epochs=1), DataSpec(chitchat_conversations=0))
+    trial = Trial("bench", "bench", model_lib.HParams(epochs=1), DataSpec(chitchat_conversations=0, real_persona_chat_dialogues=0))
     state = train_trial(trial, store, None, "bench")
     keras_model = model_lib.from_bytes(store.child("checkpoints/bench").read(state["model"]))
     export_version(keras_model, store, "bench", trial.ngram, candidate_texts(10_000), {"data": trial.data.to_dict()}, load_pairs(trial.data))

@@ -1,87 +1,139 @@
-"""Seed the demo corpus: conversation pairs from chatterbot-corpus into Firestore.
+"""Seed the reply corpus into Firestore: the local stack's ``candidates/{keyword}``.
 
     python -m jobs.seed --env .run/stack.env
 
-chatterbot-corpus ships Japanese and English conversations by topic (BSD-3).
-Each consecutive pair of turns (a, b) becomes a candidate reply ``b`` to the
-context ``a``, stored under every topic keyword of ``a`` (the same keyword
-code the scorer uses), so the chat answers in both languages before the
-corpus pipeline exists.
+The same code as the corpus pipeline (``jobs/corpus``), in one process and
+without BigQuery: the sources' pairs become posts rows
+(``sources.Pair.rows``), the filter rules run in their plain-Python form
+(``jobs/corpus/reference.py``, which a test holds equal to the generated SQL),
+and ``jobs/corpus/candidates.py`` builds each keyword's document. The first
+run builds the table (a progress bar; about a minute for all of
+RealPersonaChat) and keeps it in ``.run/corpus-cache/``; later runs reuse it
+until a source or the code that builds it changes. Writing skips documents
+whose content is already stored, and a marker document says which build the
+database holds, so seeding a seeded database is one read.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
+import hashlib
+import json
 import sys
-from collections import defaultdict
 from pathlib import Path
-from typing import Iterator
-
-import yaml
+from typing import Iterable, Sequence
 
 from jobs import ENV_HELP, connect
-from shared import text
-from shared.ranking import Candidate
+from jobs.corpus import candidates as candidates_lib, reference, rules as rules_lib, sources
+from jobs.corpus.candidates import KeywordCandidates
 
-LANGUAGE_FOLDERS = {"ja": "japanese", "en": "english"}
-# Firestore documents hold at most 1 MiB; keywords this common carry no topic anyway.
-MAX_CANDIDATES_PER_KEYWORD = 300
-BATCH_SIZE = 400
-
-
-def corpus_root() -> Path:
-    import chatterbot_corpus
-
-    return Path(chatterbot_corpus.__file__).parent / "data"
-
-
-def conversation_pairs(lang: str) -> Iterator[tuple[str, str, str]]:
-    """(context, reply, source) for each consecutive pair of turns."""
-    for path in sorted((corpus_root() / LANGUAGE_FOLDERS[lang]).glob("*.yml")):
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        for conversation in document.get("conversations", []):
-            turns = [text.normalize(str(t)) for t in conversation if t is not None and str(t).strip()]
-            for context, reply in zip(turns, turns[1:]):
-                yield context, reply, f"chatterbot-corpus/{LANGUAGE_FOLDERS[lang]}/{path.stem}"
+REPO = Path(__file__).resolve().parents[1]
+CACHE_DIR = REPO / ".run" / "corpus-cache"
+# What the bot answers from: real Japanese chit-chat, greetings, English chat.
+DEFAULT_SOURCES = ("real_persona_chat", "nagonbot", "chatterbot", "chitchat")
+# chitchat-dataset pairs (English) in the default seed: all 131k would double
+# the build for the second language; `--full` takes them all.
+DEFAULT_SAMPLE = 20000
+# Files whose change makes a cached build stale.
+BUILD_INPUTS = (
+    "jobs/corpus/sources.py", "jobs/corpus/real_persona_chat.py", "jobs/corpus/candidates.py",
+    "jobs/corpus/reference.py", "shared/text.py", "data/real_persona_chat/dialogues.jsonl.gz",
+)
+MARKER = ("corpus_builds", "current")
+ALWAYS_FULL = frozenset({"real_persona_chat"})
 
 
-def build_candidates(lang: str) -> dict[str, list[Candidate]]:
-    """keyword -> candidates, without repeated replies."""
-    by_keyword: dict[str, dict[str, Candidate]] = defaultdict(dict)
-    for context, reply, source in conversation_pairs(lang):
-        for keyword in text.keywords(context, lang):
-            by_keyword[keyword].setdefault(reply, Candidate(text=reply, context=context, source=source))
-    return {k: list(v.values())[:MAX_CANDIDATES_PER_KEYWORD] for k, v in by_keyword.items()}
+def build_key(source_names: Sequence[str], sample: int | None, rules_version: str) -> str:
+    digest = hashlib.sha256(json.dumps([list(source_names), sample, rules_version]).encode())
+    for name in BUILD_INPUTS:
+        digest.update((REPO / name).read_bytes())
+    for path in sorted((REPO / "jobs/corpus/rules" / rules_version).iterdir()):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
-def seed(db, langs=("ja", "en")) -> dict[str, int]:
-    from shared.stores import CandidateStore
+def build(source_names: Sequence[str] = DEFAULT_SOURCES, sample: int | None = DEFAULT_SAMPLE,
+          rules_version: str = rules_lib.DEFAULT_VERSION, progress: bool = True) -> list[KeywordCandidates]:
+    """Every keyword's candidate document, from the sources (pure: no Firestore)."""
+    from tqdm import tqdm
 
-    store = CandidateStore(db)
-    counts = {}
-    for lang in langs:
-        candidates = build_candidates(lang)
-        batch, pending = db.batch(), 0
-        for keyword, items in candidates.items():
-            store.put(keyword, items, lang, batch=batch)
-            pending += 1
-            if pending == BATCH_SIZE:
-                batch.commit()
-                batch, pending = db.batch(), 0
-        if pending:
-            batch.commit()
-        counts[lang] = len(candidates)
+    pairs = tqdm(_pairs(source_names, sample), desc="corpus pairs", unit=" pairs", disable=not progress, mininterval=1.0)
+    rows = [row for row in sources.rows(pairs)]
+    kept = reference.clean(rules_lib.load(rules_version), rows)
+    return list(candidates_lib.build(kept).values())
+
+
+def _pairs(source_names: Sequence[str], sample: int | None):
+    """The sources' pairs: all of RealPersonaChat always (it is what the bot
+    says in Japanese), ``sample`` of each other large source."""
+    for name in source_names:
+        spec = sources.SOURCES[name]
+        yield from spec.pairs(sample if spec.sampled_by_default and name not in ALWAYS_FULL else None)
+
+
+def cached_build(source_names: Sequence[str] = DEFAULT_SOURCES, sample: int | None = DEFAULT_SAMPLE,
+                 rules_version: str = rules_lib.DEFAULT_VERSION, cache_dir: Path = CACHE_DIR,
+                 progress: bool = True) -> tuple[str, list[KeywordCandidates]]:
+    """(build key, documents): read from the cache, or built and cached."""
+    key = build_key(source_names, sample, rules_version)
+    path = cache_dir / f"candidates-{key}.jsonl.gz"
+    if path.exists():
+        with gzip.open(path, "rt", encoding="utf-8") as file:
+            docs = [_from_json(json.loads(line)) for line in file]
+        return key, docs
+    docs = build(source_names, sample, rules_version, progress)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    with gzip.open(partial, "wt", encoding="utf-8") as file:
+        for doc in docs:
+            file.write(json.dumps({"keyword": doc.keyword, "lang": doc.lang, "candidates": doc.candidates}, ensure_ascii=False) + "\n")
+    partial.rename(path)  # a killed build leaves no half cache behind
+    return key, docs
+
+
+def _from_json(data: dict) -> KeywordCandidates:
+    return KeywordCandidates(keyword=data["keyword"], lang=data["lang"], candidates=tuple(data["candidates"]))
+
+
+def write(db, key: str, docs: Iterable[KeywordCandidates], progress: bool = True) -> int:
+    """Writes the documents unless the marker says this build is stored; returns documents written."""
+    from tqdm import tqdm
+
+    from jobs.corpus.store import CandidateWriter
+
+    marker = db.collection(MARKER[0]).document(MARKER[1])
+    snapshot = marker.get()
+    if snapshot.exists and (snapshot.to_dict() or {}).get("key") == key:
+        return 0
+    docs = list(docs)
+    with tqdm(total=len(docs), desc="writing candidates", unit=" keywords", disable=not progress, mininterval=1.0) as bar:
+        written = CandidateWriter(db).write(docs, after_batch=lambda n: bar.update(n - bar.n))
+    marker.set({"key": key, "keywords": len(docs)})
+    return written
+
+
+def seed(db, source_names: Sequence[str] = DEFAULT_SOURCES, sample: int | None = DEFAULT_SAMPLE,
+         progress: bool = False) -> dict[str, int]:
+    """Builds (or reuses) and stores the corpus; returns keywords per language."""
+    key, docs = cached_build(source_names, sample, progress=progress)
+    write(db, key, docs, progress=progress)
+    counts: dict[str, int] = {}
+    for doc in docs:
+        counts[doc.lang] = counts.get(doc.lang, 0) + 1
     return counts
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--env", help=ENV_HELP)
-    parser.add_argument("--lang", action="append", choices=sorted(LANGUAGE_FOLDERS), help="default: all")
+    parser.add_argument("--source", action="append", choices=sorted(sources.SOURCES), help=f"default: {', '.join(DEFAULT_SOURCES)}")
+    parser.add_argument("--sample", type=int, default=DEFAULT_SAMPLE, help="pairs of each large source but RealPersonaChat")
+    parser.add_argument("--full", action="store_true", help="every pair of every source")
     args = parser.parse_args(argv)
     _, clients = connect(args.env)
-    counts = seed(clients.firestore, tuple(args.lang or LANGUAGE_FOLDERS))
-    print("seeded candidates: " + ", ".join(f"{lang} {n} keywords" for lang, n in counts.items()))
+    counts = seed(clients.firestore, tuple(args.source or DEFAULT_SOURCES), None if args.full else args.sample, progress=True)
+    print("seeded candidates: " + ", ".join(f"{lang} {n} keywords" for lang, n in sorted(counts.items())))
     return 0
 
 

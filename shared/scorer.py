@@ -14,23 +14,54 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import Protocol, Sequence
 
 from google.api_core import exceptions as api_exceptions
 
 from shared import faults as faults_module, text, timeutil
 from shared.config import Settings
 from shared.events import SCHEMA_VERSION, SchemaError, ScoredText, SelectionLog, UtteranceEvent
-from shared.ranking import Context, RankerRegistry, UnknownAlgorithm
+from shared.ranking import Candidate, Context, RankerRegistry, UnknownAlgorithm
 from shared.replies import Reply, ReplyStore
-from shared.stores import CandidateStore, ConversationStore, DecisionStore
+from shared.stores import CandidateStore, ConversationStore, DecisionStore, Turn
 
 log = logging.getLogger(__name__)
 
-# Said when no candidate matches: a reply that keeps the conversation going.
+# Said only when nothing in the corpus fits, in the utterance's language; a
+# question is never asked to "tell me more".
 FALLBACK_REPLIES = {
-    "ja": "なるほど。もう少し詳しく聞かせてください。",
-    "en": "I see. Tell me more?",
+    ("ja", "statement"): "なるほど。もう少し詳しく聞かせてください。",
+    ("ja", "question"): "うーん、すぐには答えが浮かびません。あなたはどうですか？",
+    ("en", "statement"): "I see. Tell me more?",
+    ("en", "question"): "Hmm, no answer comes to mind. What do you think?",
 }
+# Turns read per utterance: the context window, and the bot's earlier replies
+# that must not be said again in the same conversation.
+REPEAT_WINDOW_TURNS = 16
+# Fewer keyword candidates than this: also look for replies by meaning.
+MIN_POOL = 20
+# How many replies the look-up by meaning adds.
+MEANING_NEIGHBOURS = 30
+
+
+def fallback_reply(utterance: str, lang: str) -> str:
+    return FALLBACK_REPLIES[(lang, "question" if text.is_question(utterance, lang) else "statement")]
+
+
+def speaks(candidate_text: str, lang: str) -> bool:
+    """Whether a reply is in ``lang``: Japanese has kana or kanji, English has none."""
+    return text.detect_lang(candidate_text) == lang
+
+
+class Retriever(Protocol):
+    """Replies by meaning across the whole corpus (``shared.ranking.dual_encoder.MeaningRetriever``)."""
+
+    def nearest(self, context: Context, k: int) -> list[Candidate]: ...
+
+
+class NoRetriever:
+    def nearest(self, context: Context, k: int) -> list[Candidate]:
+        return []
 
 
 @dataclass(frozen=True)
@@ -58,6 +89,7 @@ class ScorerService:
         publisher,
         rankers: RankerRegistry,
         faults: faults_module.FaultInjector = faults_module.NO_FAULTS,
+        retriever: Retriever | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -68,6 +100,7 @@ class ScorerService:
         self.publisher = publisher
         self.rankers = rankers
         self.faults = faults
+        self.retriever = retriever or NoRetriever()
 
     def handle(self, event: UtteranceEvent) -> Decision:
         decision = self._decide_once(event)
@@ -108,6 +141,14 @@ class ScorerService:
             return Decision.from_dict(self.decisions.get(event.message_id))
         return decision
 
+    @staticmethod
+    def _usable(candidates: Sequence[Candidate], event: UtteranceEvent, history: Sequence[Turn]) -> list[Candidate]:
+        """Candidates in the utterance's language that neither echo it nor
+        repeat one of the bot's earlier replies in this conversation."""
+        said = {text.normalize(t.text).casefold() for t in history if t.role == "bot"}
+        said.add(text.normalize(event.text).casefold())
+        return [c for c in candidates if speaks(c.text, event.lang) and text.normalize(c.text).casefold() not in said]
+
     def decide(self, event: UtteranceEvent) -> Decision:
         """Pure of side effects except reads: keywords, candidates, ranking."""
         started = timeutil.now()
@@ -121,17 +162,26 @@ class ScorerService:
             # owner stay the first speaker's.
             raise SchemaError(f"conversation {event.conversation_id} belongs to another user than {event.user_id!r}")
         history = self.conversations.recent_turns(
-            event.conversation_id, event.message_id, self.settings.context_turns
+            event.conversation_id, event.message_id, max(self.settings.context_turns, REPEAT_WINDOW_TURNS)
         )
-        turns = (*history, event.text)
-        keywords = text.topic_keywords(turns, event.lang, self.settings.max_keywords)
-        pool = self.candidates.load(keywords)
+        window = history[len(history) - self.settings.context_turns :] if self.settings.context_turns > 0 else []
+        turns = (*(t.text for t in window), event.text)
+        # The topic is what the user talks about: the bot's own words must not
+        # steer which candidates are looked up (they still shape the ranking).
+        keywords = text.topic_keywords(
+            [t.text for t in window if t.role == "user"] + [event.text], event.lang, self.settings.max_keywords
+        )
+        context = Context(turns, event.lang)
+        pool = self._usable(self.candidates.load(keywords), event, history)
+        if len(pool) < MIN_POOL:
+            known = {c.text for c in pool}
+            pool += [c for c in self._usable(self.retriever.nearest(context, MEANING_NEIGHBOURS), event, history) if c.text not in known]
         rank_started = time.perf_counter()
-        scored = ranker.rank(Context(turns, event.lang), pool) if pool else []
+        scored = ranker.rank(context, pool) if pool else []
         rank_ms = round((time.perf_counter() - rank_started) * 1000.0, 3)
 
         fallback = not scored
-        reply_text = FALLBACK_REPLIES[event.lang] if fallback else scored[0].candidate.text
+        reply_text = fallback_reply(event.text, event.lang) if fallback else scored[0].candidate.text
         reply_score = 0.0 if fallback else scored[0].score
         decided = timeutil.now()
         received = timeutil.parse(event.received_at)

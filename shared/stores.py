@@ -13,7 +13,7 @@ Layout (collection/document):
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 from cachetools import TTLCache
 from google.api_core import exceptions, retry
@@ -36,6 +36,11 @@ QUERY_RETRY = retry.Retry(
 LEDGER_RETENTION = dt.timedelta(days=7)
 
 
+class Turn(NamedTuple):
+    role: str  # "user" or "bot"
+    text: str
+
+
 def turn_id(message_id: str, role: str) -> str:
     return f"{message_id}-{TURN_ROLES[role]}"
 
@@ -56,8 +61,8 @@ class ConversationStore:
         snapshot = self._db.collection("conversations").document(conversation_id).get(field_paths=["user_id"])
         return snapshot.get("user_id") if snapshot.exists else None
 
-    def recent_turns(self, conversation_id: str, before_message_id: str, limit: int) -> list[str]:
-        """Texts of up to ``limit`` turns before ``before_message_id``, oldest first."""
+    def recent_turns(self, conversation_id: str, before_message_id: str, limit: int) -> list[Turn]:
+        """Up to ``limit`` turns before ``before_message_id``, oldest first."""
         if limit <= 0:
             return []
         from google.cloud.firestore_v1 import FieldFilter
@@ -70,7 +75,7 @@ class ConversationStore:
             .order_by("turn_id", direction="DESCENDING")
             .limit(limit)
         )
-        return [snapshot.get("text") for snapshot in query.stream(retry=QUERY_RETRY)][::-1]
+        return [Turn(snapshot.get("role"), snapshot.get("text")) for snapshot in query.stream(retry=QUERY_RETRY)][::-1]
 
     def add_turns(self, batch, conversation_id: str, user_id: str, message_id: str, user_text: str, bot_text: str, at: str) -> None:
         """Adds the exchange to ``batch`` (committed by the caller, atomically)."""

@@ -32,6 +32,12 @@ _JA_FILLER_POS = frozenset({"副詞", "感動詞", "接続詞"})
 _JA_KEYWORD_POS = frozenset({("名詞", "普通名詞"), ("名詞", "固有名詞")})
 # Nouns that work as adverbs (昨日, 今, 最近) name a time, not a topic.
 _JA_NOT_KEYWORD_POS2 = frozenset({"副詞可能"})
+# Nouns too vague to be a topic (気, 感じ, 方: "I feel", "the way"), measured as
+# the most frequent keywords of RealPersonaChat posts that name no topic.
+_JA_VAGUE_NOUNS = frozenset(
+    {"感じ", "気", "人", "方", "自分", "本当", "ほんと", "やつ", "こと", "事", "もの", "物", "普通",
+     "他", "ほか", "前", "後", "中", "上", "下", "的", "系", "色々", "いろいろ", "一つ", "何か", "方々"}
+)
 
 # How much an earlier turn counts towards the topic, per turn of age.
 TURN_DECAY = 0.5
@@ -42,6 +48,22 @@ KEYWORD_WEIGHT = 3.0
 def normalize(text: str) -> str:
     """NFKC, collapsed whitespace: the form every stage compares."""
     return _WHITESPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+
+
+_JA_QUESTION = re.compile(
+    r"([?？]|(か|かな|かね|の|っけ)[。!！〜ー]*$|何|なに|なん[でだて]|どう|どこ|どれ|どの|どんな|どちら|どっち|誰|だれ|いつ|なぜ|いくつ|いくら)"
+)
+_EN_QUESTION = re.compile(
+    r"(\?|^(what|who|whom|whose|where|when|why|how|which|do|does|did|are|is|was|were|can|could|will|would|have|has|should|shall|may)\b)",
+    re.IGNORECASE,
+)
+
+
+def is_question(text: str, lang: str) -> bool:
+    """Whether the text asks something: a question mark, an interrogative, or
+    (Japanese) a sentence-final か/の."""
+    text = normalize(text)
+    return bool((_JA_QUESTION if lang == "ja" else _EN_QUESTION).search(text))
 
 
 def detect_lang(text: str) -> str:
@@ -112,6 +134,7 @@ def _analyse_japanese(text: str) -> tuple[tuple[str, ...], tuple[str, ...], tupl
             (pos[0], pos[1]) in _JA_KEYWORD_POS
             and pos[2] not in _JA_NOT_KEYWORD_POS2
             and term not in stop
+            and term not in _JA_VAGUE_NOUNS
             and not _is_short_kana(term)
         ):
             keywords_.append(term)

@@ -17,7 +17,7 @@ from jobs.corpus import rules as rules_lib
 from jobs.corpus import sql
 from jobs.corpus.store import CANDIDATES_COLLECTION
 
-DEFAULT_SAMPLE = 5000  # chitchat pairs in the default run; --full for all 131,569
+DEFAULT_SAMPLE = 5000  # pairs of each large source in the default run; --full for all
 # The workers' pull subscription (infra/local/topology.py declares it; a test checks).
 DEFAULT_SUBSCRIPTION = "corpus-tasks-workers"
 
@@ -92,8 +92,8 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--env", help=ENV_HELP)
     run.add_argument("--workers", type=int, default=2)
     run.add_argument("--source", action="append", choices=sorted(sources.SOURCES), help="default: all")
-    run.add_argument("--sample", type=int, default=DEFAULT_SAMPLE, help="pairs taken from chitchat-dataset")
-    run.add_argument("--full", action="store_true", help="all of chitchat-dataset (131,569 pairs)")
+    run.add_argument("--sample", type=int, default=DEFAULT_SAMPLE, help="pairs taken from each large source (RealPersonaChat, chitchat-dataset)")
+    run.add_argument("--full", action="store_true", help="all of every source (RealPersonaChat: 356,520 pairs; chitchat-dataset: 131,569)")
     run.add_argument("--skip-load", action="store_true", help="keep the posts table as it is")
     run.add_argument("--rules", default=rules_lib.DEFAULT_VERSION)
     run.add_argument("--dataset", default="zatsudan")

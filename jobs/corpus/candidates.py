@@ -6,11 +6,13 @@ redelivered shard or a re-run yields byte-identical documents, and no two
 workers ever write the same document.
 
 Per keyword: replies are normalised (``shared.text.normalize``) and
-de-duplicated (case-insensitively); each distinct reply is ranked by how many
-distinct posts it answered (support), then by how close its length is to a
-comfortable reply length, then by its text (a stable tie-break); the list is
-capped. The representative of a reply (its context and source) is the row
-with the smallest post id.
+de-duplicated (case-insensitively). Specific replies rank first: a reply that
+answered many different posts ("そうですね", "Yeah") or is very short is
+generic and goes last; then replies to the shortest posts (where the keyword
+is the topic rather than a passing word), then replies of a comfortable
+length, then the text (a stable tie-break); the list is capped. The
+representative of a reply (its context and source) is the row with the
+smallest post id.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ from shared import text as textlib
 MAX_CANDIDATES_PER_KEYWORD = 300
 # Replies of about this many characters read best in a chat (per language).
 COMFORTABLE_REPLY_CHARS = {"ja": 20, "en": 40}
+# Shorter replies than this say nothing specific ("はい!", "lol").
+SPECIFIC_REPLY_CHARS = {"ja": 6, "en": 12}
+# A reply given to this many different posts of one keyword is a stock line.
+GENERIC_SUPPORT = 3
 LENGTH_STEP = 10  # length differences within a step rank alike
 
 
@@ -46,9 +52,10 @@ class KeywordCandidates:
         return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-def _rank_key(lang: str, reply: str, support: int) -> tuple:
+def _rank_key(lang: str, reply: str, post: str, support: int) -> tuple:
+    generic = support >= GENERIC_SUPPORT or len(reply) < SPECIFIC_REPLY_CHARS.get(lang, 8)
     comfortable = COMFORTABLE_REPLY_CHARS.get(lang, 30)
-    return (-support, abs(len(reply) - comfortable) // LENGTH_STEP, reply)
+    return (generic, len(post) // LENGTH_STEP, abs(len(reply) - comfortable) // LENGTH_STEP, reply)
 
 
 def build(rows: Iterable[Mapping], cap: int = MAX_CANDIDATES_PER_KEYWORD) -> dict[str, KeywordCandidates]:
@@ -72,7 +79,10 @@ def _build_one(keyword: str, rows: list[Mapping], cap: int) -> KeywordCandidates
         posts[key].add(textlib.normalize(row["text"]).casefold())
         if key not in first or row["post_id"] < first[key][0]:
             first[key] = (row["post_id"], row)
-    ranked = sorted(first, key=lambda k: _rank_key(lang, textlib.normalize(first[k][1]["reply_text"]), len(posts[k])))
+    ranked = sorted(
+        first,
+        key=lambda k: _rank_key(lang, textlib.normalize(first[k][1]["reply_text"]), textlib.normalize(first[k][1]["text"]), len(posts[k])),
+    )
     candidates = tuple(
         {
             "text": textlib.normalize(first[k][1]["reply_text"]),

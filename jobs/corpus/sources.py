@@ -6,15 +6,16 @@ code the scorer looks candidates up with), so a row is (keyword, text, reply)
 as in the design, and the worker can build ``candidates/{keyword}`` from the
 rows of one keyword alone.
 
-| source | package (licence) | language | pairs |
+| source | where (licence) | language | pairs |
 |---|---|---|---|
-| chatterbot-corpus | chatterbot-corpus (BSD-3) | ja, en | consecutive turns of each conversation |
-| nagonbot | nagonbot (MIT) | ja | every pattern x every response of an intent |
+| real_persona_chat | `data/real_persona_chat/` (CC BY-SA 4.0) | ja | each utterance and the other speaker's answer, 12,861 dialogues (356,520 usable of 374,037: `real_persona_chat.py`) |
+| chatterbot | chatterbot-corpus (BSD-3) | en | consecutive turns of each conversation (its Japanese files are machine translations: not used) |
+| nagonbot | nagonbot (MIT) | ja | its greeting intents: every pattern x every response (the rest is a persona's trivia) |
 | chitchat | chitchat-dataset (MIT) | en | consecutive messages of 7,168 conversations (131,569 pairs) |
 
-Nothing is downloaded: the data files are read from the installed packages
-(nagonbot and chitchat-dataset are installed without their code's
-dependencies; only their data files are read, never imported).
+Nothing is downloaded: the data files are read from the repository and the
+installed packages (nagonbot and chitchat-dataset are installed without their
+code's dependencies; only their data files are read, never imported).
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ CHATTERBOT_LANGUAGES = {"ja": "japanese", "en": "english"}
 # nagonbot intents whose responses announce an action the bot performs
 # (play music, look up a word or the date): no use as a chit-chat reply.
 NAGONBOT_SKIP_INTENTS = frozenset({"BGM_ON", "BGM_OFF", "辞書", "日付", "曜日"})
+# The intents whose lines any chat partner would say: greetings and goodbyes,
+# which the real dialogues' replies lack (their session openings are dropped).
+NAGONBOT_GREETING_INTENTS = frozenset({"朝あいさつ", "昼あいさつ", "夜あいさつ", "普通あいさつ", "さようなら", "寝るさようなら"})
 # A post's first keywords only: the rest add rows, not topics.
 MAX_KEYWORDS_PER_POST = 3
 
@@ -86,11 +90,12 @@ def chatterbot_pairs(langs: Iterable[str] = ("ja", "en")) -> Iterator[Pair]:
                     yield Pair(f"{source}:{c}:{i}", post, reply, lang, source)
 
 
-def nagonbot_pairs() -> Iterator[Pair]:
+def nagonbot_pairs(intents: frozenset[str] | None = None) -> Iterator[Pair]:
+    """Pairs of every intent (but the bot's commands), or of ``intents`` only."""
     path = package_dir("nagonbot") / "bin" / "data" / "kokoro.json"
     source = "nagonbot/kokoro"
     for intent in json.loads(path.read_text(encoding="utf-8"))["kokoro"]:
-        if intent["tag"] in NAGONBOT_SKIP_INTENTS:
+        if intent["tag"] in NAGONBOT_SKIP_INTENTS or (intents is not None and intent["tag"] not in intents):
             continue
         patterns = [_clean(p) for p in intent.get("patterns") or [] if _clean(p)]
         responses = [_clean(r) for r in intent.get("responses") or [] if _clean(r)]
@@ -105,12 +110,15 @@ def _stable_rank(key: str) -> str:
 
 def chitchat_pairs(limit: int | None = None) -> Iterator[Pair]:
     """Consecutive messages (a message = a sender's run of lines) of each
-    conversation. With ``limit``, a deterministic sample: whole
+    conversation but the held-out ones. With ``limit``, a deterministic sample: whole
     conversations in the order of a hash of their ids, until ``limit`` pairs."""
+    from jobs.train.data import HELD_OUT, split_of
+
     path = package_dir("chitchat_dataset") / "dataset.json"
     with open(path, encoding="utf-8") as file:
         conversations = json.load(file)
-    ids = sorted(conversations, key=_stable_rank) if limit is not None else list(conversations)
+    # The held-out split is the live evaluation's (see real_persona_chat_pairs).
+    ids = [c for c in (sorted(conversations, key=_stable_rank) if limit is not None else conversations) if split_of(f"chitchat/{c}") != HELD_OUT]
     produced = 0
     for conversation_id in ids:
         messages = conversations[conversation_id]["messages"]
@@ -123,6 +131,25 @@ def chitchat_pairs(limit: int | None = None) -> Iterator[Pair]:
                 yield Pair(f"chitchat/{conversation_id}:{i}", post, reply, "en", "chitchat-dataset", at)
 
 
+def real_persona_chat_pairs(limit: int | None = None) -> Iterator[Pair]:
+    """Usable exchanges of RealPersonaChat; with ``limit``, whole dialogues
+    in the order of a hash of their ids, until ``limit`` pairs.
+
+    The dialogues of the held-out test split (``jobs/train/data.py``) are
+    left out: the live evaluation (``jobs/chat_eval.py``) plays them, and
+    their own replies must not be there to be found."""
+    from jobs.corpus import real_persona_chat
+    from jobs.train.data import HELD_OUT, split_of
+
+    dialogues = [d for d in real_persona_chat.dialogues() if split_of(d.id) != HELD_OUT]
+    if limit is not None:
+        dialogues.sort(key=lambda d: _stable_rank(d.id))
+    for produced, exchange in enumerate(real_persona_chat.exchanges(dialogues)):
+        if limit is not None and produced >= limit:
+            return
+        yield Pair(f"{exchange.dialogue}:{exchange.index}", exchange.post, exchange.reply, "ja", real_persona_chat.SOURCE)
+
+
 @dataclass(frozen=True)
 class SourceSpec:
     name: str
@@ -131,8 +158,9 @@ class SourceSpec:
 
 
 SOURCES = {
-    "chatterbot": SourceSpec("chatterbot", lambda limit: chatterbot_pairs(), False),
-    "nagonbot": SourceSpec("nagonbot", lambda limit: nagonbot_pairs(), False),
+    "real_persona_chat": SourceSpec("real_persona_chat", real_persona_chat_pairs, True),
+    "chatterbot": SourceSpec("chatterbot", lambda limit: chatterbot_pairs(("en",)), False),
+    "nagonbot": SourceSpec("nagonbot", lambda limit: nagonbot_pairs(NAGONBOT_GREETING_INTENTS), False),
     "chitchat": SourceSpec("chitchat", chitchat_pairs, True),
 }
 

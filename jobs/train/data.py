@@ -1,5 +1,8 @@
-"""(context, reply) pairs from packages that ship them, split by conversation.
+"""(context, reply) pairs, split by conversation.
 
+- RealPersonaChat (CC BY-SA 4.0, ``data/real_persona_chat``): 12,861 Japanese
+  dialogues; each usable exchange (``jobs/corpus/real_persona_chat.py``)
+  with the two turns before it as its history.
 - chatterbot-corpus (BSD-3): Japanese and English conversations by topic.
 - chitchat-dataset (MIT): 7,168 English conversations; consecutive messages
   (a message is one speaker's run of lines, joined with a space).
@@ -27,13 +30,24 @@ SPLIT_SHARES = {"train": 0.8, "valid": 0.1, "test": 0.1}
 
 @dataclass(frozen=True)
 class Pair:
-    context: str
+    context: str  # the utterance the reply answered
     reply: str
     lang: str
     conversation: str  # source-qualified id: the unit of the split
+    history: tuple[str, ...] = ()  # turns before ``context``, oldest first
+
+    @property
+    def turns(self) -> tuple[str, ...]:
+        return (*self.history, self.context)
 
 
-def split_of(conversation: str, seed: int) -> str:
+# The split no stage may learn from: evaluation only.
+HELD_OUT = "test"
+# The split seed everything agrees on by default (training, the reply corpus, the live evaluation).
+SPLIT_SEED = 13
+
+
+def split_of(conversation: str, seed: int = SPLIT_SEED) -> str:
     """train / valid / test for a conversation, stable for a seed."""
     digest = hashlib.sha256(f"{seed}:{conversation}".encode()).digest()
     point = int.from_bytes(digest[:8], "big") / 2**64
@@ -45,17 +59,32 @@ def split_of(conversation: str, seed: int) -> str:
     return SPLITS[-1]
 
 
+# Turns before the answered one that travel with a pair.
+HISTORY_TURNS = 2
+
+
 def _turn_pairs(turns: Sequence[str], lang: str, conversation: str) -> Iterator[Pair]:
     cleaned = [text.normalize(t) for t in turns if t and t.strip()]
-    for context, reply in zip(cleaned, cleaned[1:]):
-        yield Pair(context, reply, lang, conversation)
+    for i in range(1, len(cleaned)):
+        yield Pair(cleaned[i - 1], cleaned[i], lang, conversation, tuple(cleaned[max(0, i - 1 - HISTORY_TURNS) : i - 1]))
+
+
+def real_persona_chat_pairs(max_dialogues: int | None = None, seed: int = 0) -> Iterator[Pair]:
+    """Japanese pairs of RealPersonaChat; ``max_dialogues`` takes a seeded sample."""
+    from jobs.corpus import real_persona_chat
+
+    dialogues = list(real_persona_chat.dialogues())
+    if max_dialogues is not None and max_dialogues < len(dialogues):
+        dialogues = sorted(random.Random(seed).sample(dialogues, max_dialogues), key=lambda d: d.id)
+    for exchange in real_persona_chat.exchanges(dialogues):
+        yield Pair(exchange.post, exchange.reply, "ja", exchange.dialogue, exchange.history)
 
 
 def chatterbot_pairs(lang: str) -> Iterator[Pair]:
-    from jobs.seed import LANGUAGE_FOLDERS, corpus_root
+    from jobs.corpus.sources import CHATTERBOT_LANGUAGES, package_dir
 
-    folder = LANGUAGE_FOLDERS[lang]
-    for path in sorted((corpus_root() / folder).glob("*.yml")):
+    folder = CHATTERBOT_LANGUAGES[lang]
+    for path in sorted((package_dir("chatterbot_corpus") / "data" / folder).glob("*.yml")):
         document = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER) or {}
         for index, conversation in enumerate(document.get("conversations", [])):
             turns = [str(t) for t in conversation if t is not None]
@@ -80,15 +109,20 @@ class DataSpec:
     """What a trial trains on; small values keep tests fast."""
 
     chitchat_conversations: int | None = 7168  # all of chitchat-dataset
-    seed: int = 13
+    seed: int = SPLIT_SEED
     langs: tuple[str, ...] = ("ja", "en")
+    real_persona_chat_dialogues: int | None = None  # None: all 12,861; 0: none
 
     def to_dict(self) -> dict:
-        return {"chitchat_conversations": self.chitchat_conversations, "seed": self.seed, "langs": list(self.langs)}
+        return {
+            "chitchat_conversations": self.chitchat_conversations, "seed": self.seed, "langs": list(self.langs),
+            "real_persona_chat_dialogues": self.real_persona_chat_dialogues,
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> "DataSpec":
-        return cls(data.get("chitchat_conversations"), int(data["seed"]), tuple(data["langs"]))
+        # Specs written before RealPersonaChat was a source had none of it.
+        return cls(data.get("chitchat_conversations"), int(data["seed"]), tuple(data["langs"]), data.get("real_persona_chat_dialogues", 0))
 
 
 def load_pairs(spec: DataSpec) -> dict[str, list[Pair]]:
@@ -96,6 +130,8 @@ def load_pairs(spec: DataSpec) -> dict[str, list[Pair]]:
     pairs: list[Pair] = []
     for lang in spec.langs:
         pairs.extend(chatterbot_pairs(lang))
+    if "ja" in spec.langs and spec.real_persona_chat_dialogues != 0:
+        pairs.extend(real_persona_chat_pairs(spec.real_persona_chat_dialogues, spec.seed))
     if "en" in spec.langs and spec.chitchat_conversations != 0:
         pairs.extend(chitchat_pairs(spec.chitchat_conversations, spec.seed))
     splits: dict[str, list[Pair]] = {name: [] for name in SPLITS}

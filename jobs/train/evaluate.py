@@ -77,6 +77,11 @@ class Query:
     lang: str
     candidates: tuple[str, ...]  # in a random order: rankers keep input order on ties
     reply: str
+    history: tuple[str, ...] = ()  # the turns before ``context`` (two, where the dialogue has them)
+
+    @property
+    def conversation(self) -> Context:
+        return Context((*self.history, self.context), self.lang)
 
 
 def build_queries(
@@ -99,7 +104,7 @@ def build_queries(
                 distractors.append(choice)
         candidates = [pair.reply, *distractors]
         rng.shuffle(candidates)
-        queries.append(Query(pair.context, lang, tuple(candidates), pair.reply))
+        queries.append(Query(pair.context, lang, tuple(candidates), pair.reply, pair.history))
     return queries
 
 
@@ -108,7 +113,7 @@ def hits(ranker: Ranker, queries: Sequence[Query], k: int) -> list[int]:
     out = []
     for query in queries:
         candidates = [Candidate(text=t) for t in query.candidates]
-        ranked = ranker.rank(Context((query.context,), query.lang), candidates)
+        ranked = ranker.rank(query.conversation, candidates)
         out.append(int(query.reply in [s.candidate.text for s in ranked[:k]]))
     return out
 

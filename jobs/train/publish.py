@@ -26,7 +26,6 @@ import numpy as np
 
 from jobs import ENV_HELP, connect
 from shared.model_store import ModelStore, open_store
-from shared.ranking import Context
 from shared.ranking.dual_encoder import (
     CANDIDATES,
     CONTEXT_ENCODER,
@@ -73,7 +72,7 @@ def choose_lexical_weight(model: EncoderModel, splits: dict, langs: Iterable[str
                 continue
             hits = {w: 0 for w in LEXICAL_WEIGHTS}
             for query in queries:
-                dense, lexical = model.score_parts(Context((query.context,), lang), query.candidates)
+                dense, lexical = model.score_parts(query.conversation, query.candidates)
                 truth = query.candidates.index(query.reply)
                 for weight in LEXICAL_WEIGHTS:
                     hits[weight] += int(np.argmax(combine(dense, lexical, weight)) == truth)

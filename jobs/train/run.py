@@ -122,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--chitchat-conversations", type=int, default=DataSpec.chitchat_conversations)
+    parser.add_argument("--rpc-dialogues", type=int, default=None, help="RealPersonaChat dialogues (default: all; 0: none)")
     parser.add_argument("--seed", type=int, default=DataSpec.seed, help="split and search seed")
     parser.add_argument("--timeout-s", type=float, default=3600)
     parser.add_argument("--no-publish", action="store_true")
@@ -133,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     records = TrialRecords(clients.firestore)
     ensure_queue(settings.project, settings.topics.train_trials)
     run_id = new_run_id()
-    data = DataSpec(args.chitchat_conversations, args.seed)
+    data = DataSpec(args.chitchat_conversations, args.seed, real_persona_chat_dialogues=args.rpc_dialogues)
     trials = propose(run_id, args.trials, args.epochs, data, seed=args.seed)
     publisher = Publisher(clients.publisher, settings.project)
     for trial in trials:

@@ -34,7 +34,7 @@ def published(stack, clients, tmp_path_factory):
         "TRAIN_TRIALS_TOPIC": "train-trials-e2e",
     }
     result = subprocess.run(
-        [sys.executable, "-m", "jobs.train.run", "--trials", "1", "--workers", "1", "--epochs", "2", "--chitchat-conversations", "0"],
+        [sys.executable, "-m", "jobs.train.run", "--trials", "1", "--workers", "1", "--epochs", "2", "--chitchat-conversations", "0", "--rpc-dialogues", "300"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stdout + result.stderr

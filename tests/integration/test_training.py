@@ -33,7 +33,7 @@ pytestmark = pytest.mark.slow
 
 TINY = dict(embedding_dim=16, hidden_dim=32, batch_size=64)
 TINY_NGRAM = NgramConfig(buckets=4096, max_ids=64)
-CHATTERBOT_ONLY = DataSpec(chitchat_conversations=0)
+CHATTERBOT_ONLY = DataSpec(chitchat_conversations=0, real_persona_chat_dialogues=0)
 
 
 @pytest.fixture

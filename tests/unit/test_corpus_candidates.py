@@ -14,14 +14,20 @@ def row(post_id, keyword, text, reply, lang="en", source="s"):
     return {"post_id": post_id, "keyword": keyword, "text": text, "reply_text": reply, "lang": lang, "source": source}
 
 
-def test_a_reply_given_to_more_posts_ranks_first():
+def test_a_stock_reply_given_to_many_posts_ranks_after_specific_ones():
     rows = [
         row("1", "cat", "I have a cat", "Cats are great, I love them"),
         row("2", "cat", "my cat is cute", "Cats are great, I love them"),
-        row("3", "cat", "cat food?", "Tuna works well for most cats here"),
+        row("3", "cat", "cat food, cat toys and a cat tree: all for my cat", "Cats are great, I love them"),
+        row("4", "cat", "cat food, cat toys and a cat tree: I spent so much", "Tuna works well for most cats here"),
+        row("5", "cat", "a cat?", "Mine sleeps on the keyboard all day long"),
     ]
     built = candidates.build(rows)["cat"]
-    assert [c["text"] for c in built.candidates] == ["Cats are great, I love them", "Tuna works well for most cats here"]
+    assert [c["text"] for c in built.candidates] == [
+        "Mine sleeps on the keyboard all day long",  # the shortest post: the cat is its topic
+        "Tuna works well for most cats here",
+        "Cats are great, I love them",  # said to three posts: a stock line
+    ]
 
 
 def test_replies_are_normalised_and_deduplicated_keeping_the_first_post():

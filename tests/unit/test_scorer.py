@@ -14,7 +14,8 @@ from shared import text
 from shared.config import Settings
 from shared.events import SchemaError, SelectionLog, UtteranceEvent
 from shared.ranking import Candidate, RankerRegistry
-from shared.scorer import FALLBACK_REPLIES, Decision, ScorerService
+from shared.scorer import FALLBACK_REPLIES, REPEAT_WINDOW_TURNS, Decision, ScorerService, fallback_reply
+from shared.stores import Turn
 
 from .fakes import FakePublisher, load_golden
 
@@ -22,8 +23,9 @@ CAT_REPLY = "猫はかわいいですよね。うちの猫も寝てばかりで�
 
 
 class FakeConversations:
-    def __init__(self, history: list[str] | None = None, owner: str | None = None) -> None:
-        self.history = history or []
+    def __init__(self, history: list[str | Turn] | None = None, owner: str | None = None) -> None:
+        # A plain string is a user's turn.
+        self.history = [t if isinstance(t, Turn) else Turn("user", t) for t in history or []]
         self.owner_id = owner
         self.asked: list[tuple[str, str, int]] = []
         self.added: list[tuple] = []
@@ -31,7 +33,7 @@ class FakeConversations:
     def owner(self, conversation_id: str) -> str | None:
         return self.owner_id
 
-    def recent_turns(self, conversation_id: str, before_message_id: str, limit: int) -> list[str]:
+    def recent_turns(self, conversation_id: str, before_message_id: str, limit: int) -> list[Turn]:
         self.asked.append((conversation_id, before_message_id, limit))
         return self.history[-limit:] if limit > 0 else []
 
@@ -138,18 +140,58 @@ JA_POOL = {
 @pytest.mark.parametrize("algorithm", ["tfidf", "bm25"])
 def test_no_candidates_gives_the_fallback_reply_of_the_language(lang, text_, algorithm):
     decision = _service(candidates={}).decide(_event(text=text_, lang=lang, algorithm=algorithm))
-    assert decision.reply.text == FALLBACK_REPLIES[lang]
+    assert decision.reply.text == FALLBACK_REPLIES[(lang, "statement")]
     assert decision.reply.score == 0.0
     log = decision.log
-    assert (log.fallback, log.reply_text, log.reply_score) == (True, FALLBACK_REPLIES[lang], 0.0)
+    assert (log.fallback, log.reply_text, log.reply_score) == (True, FALLBACK_REPLIES[(lang, "statement")], 0.0)
     assert (log.candidates, log.candidate_count) == ([], 0)
 
 
 def test_there_is_a_fallback_reply_for_every_language():
     from shared.events import LANGUAGES
 
-    assert set(FALLBACK_REPLIES) == set(LANGUAGES)
+    assert set(FALLBACK_REPLIES) == {(lang, kind) for lang in LANGUAGES for kind in ("statement", "question")}
     assert all(reply.strip() for reply in FALLBACK_REPLIES.values())
+    assert all(text.detect_lang(reply) == lang for (lang, _), reply in FALLBACK_REPLIES.items())
+
+
+@pytest.mark.parametrize("lang, question", [("ja", "何を食べましたか？"), ("ja", "趣味はありますか"), ("en", "What did you eat?")])
+def test_a_question_never_gets_tell_me_more(lang, question):
+    decision = _service(candidates={}).decide(_event(text=question, lang=lang))
+    assert decision.log.fallback and decision.reply.text == FALLBACK_REPLIES[(lang, "question")]
+    assert "詳しく" not in decision.reply.text and "tell me more" not in decision.reply.text.lower()
+
+
+def test_a_reply_in_another_language_is_never_chosen():
+    pool = {"machine": [Candidate("james watt.", context="機械学習"), Candidate("機械学習は面白いですね", context="機械")]}
+    decision = _service(candidates=pool).decide(_event(text="機械学習について教えて", lang="ja"))
+    assert decision.reply.text == "機械学習は面白いですね" or decision.log.fallback
+    assert all(text.detect_lang(c.text) == "ja" for c in decision.log.candidates)
+
+
+def test_the_bot_never_repeats_its_earlier_reply_nor_echoes_the_utterance():
+    pool = {"猫": [Candidate(CAT_REPLY, context="猫が好き"), Candidate("猫が好きです", context="猫"), Candidate("猫を飼いたいです", context="猫")]}
+    history = ["猫の話をしましょう", Turn("bot", CAT_REPLY)]
+    decision = _service(candidates=pool, history=history).decide(_event(text="猫が好きです", lang="ja"))
+    assert decision.reply.text == "猫を飼いたいです"
+
+
+def test_the_bots_own_words_do_not_choose_the_keywords():
+    candidates = FakeCandidates({})
+    history = ["映画が好きです", Turn("bot", "ラーメンの話をしましょう")]
+    _service(candidates=candidates, history=history).decide(_event(text="いいですね", lang="ja"))
+    assert "ラーメン" not in candidates.asked[0] and "映画" in candidates.asked[0]
+
+
+def test_few_keyword_candidates_are_topped_up_by_meaning():
+    class Nearest:
+        def nearest(self, context, k):
+            return [Candidate("担々麺はピリ辛でおいしいですよね", context="担々麺が好き"), Candidate("I like noodles")]
+
+    service = _service(candidates={})
+    service.retriever = Nearest()
+    decision = service.decide(_event(text="担々麺が好きです", lang="ja"))
+    assert decision.reply.text == "担々麺はピリ辛でおいしいですよね" and not decision.log.fallback
 
 
 def test_a_text_without_keywords_falls_back():
@@ -226,7 +268,8 @@ def test_earlier_turns_feed_the_keywords_with_the_latest_first():
     assert candidates.asked == [["犬", "猫"]]
     assert decision.reply.keywords == ["犬", "猫"]
     assert decision.reply.text == "犬はかわいい"
-    assert conversations.asked == [(event.conversation_id, event.message_id, Settings().context_turns)]
+    # Turns past the context window are read too: the bot's replies there are not said again.
+    assert conversations.asked == [(event.conversation_id, event.message_id, REPEAT_WINDOW_TURNS)]
 
 
 def test_context_turns_and_max_keywords_come_from_settings():
@@ -236,7 +279,6 @@ def test_context_turns_and_max_keywords_come_from_settings():
     _service(candidates=candidates, history=conversations, settings=settings).decide(
         _event(text="pizza pasta", lang="en")
     )
-    assert conversations.asked[0][2] == 2
     assert candidates.asked == [text.topic_keywords(["fish", "birds", "pizza pasta"], "en", 2)]
     assert len(candidates.asked[0]) == 2
 
@@ -314,7 +356,7 @@ def test_a_concurrent_first_decision_wins_over_ours(conflict):
     service = _handle_service(decisions, db=FakeDb(commit_error=conflict))
     decision = service.handle(_event())
     assert decision == winner
-    assert service.replies.written[0][1].text == FALLBACK_REPLIES["ja"]
+    assert service.replies.written[0][1].text == fallback_reply(_event().text, "ja")
     assert SelectionLog.from_json(service.publisher.calls[0].data) == winner.log
 
 

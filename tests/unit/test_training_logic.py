@@ -93,7 +93,7 @@ def test_the_report_gives_the_first_rankers_lead_over_the_lexical_rankers():
 
 
 def test_trials_are_distinct_and_travel_as_json():
-    trials = propose("run1", 6, epochs=3, data=DataSpec(chitchat_conversations=10))
+    trials = propose("run1", 6, epochs=3, data=DataSpec(chitchat_conversations=10, real_persona_chat_dialogues=10))
     assert len({tuple(sorted(t.hparams.to_dict().items())) for t in trials}) == 6
     assert trials[0].hparams == HParams(epochs=3)
     assert [t.trial_id for t in trials] == [f"run1-{i}" for i in range(6)]
