@@ -22,13 +22,15 @@ from shared.ingress import IngressService
 from shared.log_sink import LogSinkService
 from shared.pubsub import Publisher
 from shared.push import PushHandler, TopicRouter
-from shared.ranking import RankerRegistry
+from shared.ranking import RANKERS, RankerRegistry
 from shared.replies import REPLY_PATHS, make_reply_store
-from shared.router import WeightedRouter
+from shared.router import ModelGatedRouter, TtlFlag, WeightedRouter
 from shared.scorer import ScorerService
 from shared.stores import CandidateStore, ConversationStore, DecisionStore, DeliveryAttempts, SinkLedger
 
 T = TypeVar("T")
+# Algorithms that answer only once training has published a model.
+NEEDS_MODEL = frozenset({"dual_encoder"})
 
 
 def lazy(build: Callable[[Settings, Clients], T]) -> Callable[[], T]:
@@ -96,7 +98,14 @@ def build_ingress(settings: Settings, clients: Clients) -> Callable:
 def make_router(settings: Settings, clients: Clients, known):
     """``ROUTER=weighted`` (fixed weights) or ``thompson`` (bandit on router/stats)."""
     if settings.router == "weighted":
-        return WeightedRouter.from_spec(settings.algorithm_weights, settings.router_seed, known=known)
+        router = WeightedRouter.from_spec(settings.algorithm_weights, settings.router_seed, known=known)
+        if not set(router.weights) & NEEDS_MODEL:
+            return router
+        from shared.ranking.dual_encoder import firestore_pointer_reader
+
+        read_pointer = firestore_pointer_reader(clients.firestore)
+        published = TtlFlag(lambda: read_pointer() is not None, settings.model_pointer_ttl_s)
+        return ModelGatedRouter(router, NEEDS_MODEL, published, settings.router_seed)
     if settings.router == "thompson":
         from shared.bandit import RouterStatsStore, ThompsonRouter
 
@@ -109,8 +118,13 @@ def make_router(settings: Settings, clients: Clients, known):
 
 
 def build_scorer_service(settings: Settings, clients: Clients) -> ScorerService:
+    from shared.ranking import dual_encoder
+
     text.warm_up()  # the Japanese dictionary, before the first event needs it
     db = clients.firestore
+    # One published model serves both the dual_encoder ranker and the look-up by meaning.
+    # Loaded on first use; while none is published, keyword candidates answer alone.
+    models = dual_encoder.ModelPointer(dual_encoder.firestore_pointer_reader(db), settings.model_pointer_ttl_s)
     return ScorerService(
         settings,
         db,
@@ -119,8 +133,9 @@ def build_scorer_service(settings: Settings, clients: Clients) -> ScorerService:
         DecisionStore(db),
         make_reply_store(settings.reply_store, clients),
         Publisher(clients.publisher, settings.project),
-        RankerRegistry(),
+        RankerRegistry({**RANKERS, "dual_encoder": lambda: dual_encoder.DualEncoderRanker(models)}),
         faults.from_settings(settings),
+        dual_encoder.MeaningRetriever(models),
     )
 
 

@@ -10,7 +10,9 @@ import os
 from dataclasses import dataclass, field
 from typing import Mapping
 
-DEFAULT_WEIGHTS = "tfidf:0.5,bm25:0.5"
+# The dual encoder answers most utterances once a model is published (before
+# that, ingress routes to the lexical baselines alone: shared.router.ModelGatedRouter).
+DEFAULT_WEIGHTS = "dual_encoder:0.8,tfidf:0.1,bm25:0.1"
 
 
 @dataclass(frozen=True)

@@ -83,3 +83,53 @@ class WeightedRouter:
                 return Choice(name, self.weights[name])
         name = self._names[-1]
         return Choice(name, self.weights[name])
+
+
+class ModelGatedRouter:
+    """Algorithms that need a published model get traffic only once one is.
+
+    Until ``published()`` says so, the other algorithms share the traffic in
+    their own proportions (and the logged propensity is that share), so a
+    fresh deployment answers from the start and the model takes over, by the
+    configured weights, as soon as training publishes one."""
+
+    def __init__(self, router: WeightedRouter, needs_model: Iterable[str], published, seed: int | None = None) -> None:
+        self._with_model = router
+        rest = {name: w for name, w in router.weights.items() if name not in set(needs_model)}
+        total = sum(rest.values())
+        self._without_model = WeightedRouter({n: w / total for n, w in rest.items()}, seed) if rest else None
+        self._published = published
+
+    @property
+    def weights(self) -> dict[str, float]:
+        return self._with_model.weights
+
+    def choose(self) -> Choice:
+        if self._without_model is None or self._published():
+            return self._with_model.choose()
+        return self._without_model.choose()
+
+
+class TtlFlag:
+    """A yes/no read (is a model published?) asked at most once per ``ttl_s``."""
+
+    def __init__(self, read, ttl_s: float, clock=None) -> None:
+        import time
+
+        self._read = read
+        self._ttl_s = ttl_s
+        self._clock = clock or time.monotonic
+        self._value: bool | None = None
+        self._read_at = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> bool:
+        now = self._clock()
+        with self._lock:
+            if self._value is None or now - self._read_at >= self._ttl_s:
+                try:
+                    self._value = bool(self._read())
+                except Exception:  # keep the last answer (False at first): routing never fails a request
+                    self._value = bool(self._value)
+                self._read_at = now
+            return self._value

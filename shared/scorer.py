@@ -38,6 +38,8 @@ FALLBACK_REPLIES = {
 # Turns read per utterance: the context window, and the bot's earlier replies
 # that must not be said again in the same conversation.
 REPEAT_WINDOW_TURNS = 16
+# A candidate this close to an earlier reply (or to the utterance) says it again.
+NEAR_REPEAT = 0.6
 # Fewer keyword candidates than this: also look for replies by meaning.
 MIN_POOL = 20
 # How many replies the look-up by meaning adds.
@@ -144,10 +146,12 @@ class ScorerService:
     @staticmethod
     def _usable(candidates: Sequence[Candidate], event: UtteranceEvent, history: Sequence[Turn]) -> list[Candidate]:
         """Candidates in the utterance's language that neither echo it nor
-        repeat one of the bot's earlier replies in this conversation."""
-        said = {text.normalize(t.text).casefold() for t in history if t.role == "bot"}
-        said.add(text.normalize(event.text).casefold())
-        return [c for c in candidates if speaks(c.text, event.lang) and text.normalize(c.text).casefold() not in said]
+        repeat, even nearly, one of the bot's earlier replies in this conversation."""
+        said = [t.text for t in history if t.role == "bot"] + [event.text]
+        return [
+            c for c in candidates
+            if speaks(c.text, event.lang) and all(text.resemblance(c.text, s) < NEAR_REPEAT for s in said)
+        ]
 
     def decide(self, event: UtteranceEvent) -> Decision:
         """Pure of side effects except reads: keywords, candidates, ranking."""

@@ -207,6 +207,18 @@ def weighted_terms(turns: Sequence[str], lang: str) -> Counter[str]:
     return counts
 
 
+def _bigrams(text: str) -> frozenset[str]:
+    folded = normalize(text).casefold()
+    return frozenset(folded[i : i + 2] for i in range(len(folded) - 1)) or frozenset({folded})
+
+
+def resemblance(a: str, b: str) -> float:
+    """Jaccard similarity of the two texts' character bigrams (0 to 1): how
+    nearly one says the other's words ("お弁当を食べました" vs "今日はお弁当を食べました。")."""
+    x, y = _bigrams(a), _bigrams(b)
+    return len(x & y) / len(x | y) if x or y else 1.0
+
+
 def keyword_doc_id(keyword: str) -> str:
     """A Firestore document id for a keyword (no '/', not '.', '..' or __x__)."""
     escaped = keyword.replace("%", "%25").replace("/", "%2F")

@@ -1,6 +1,7 @@
 # One service account per function, each granted only what its code does:
 #   ingress  publishes to `utterances` and `feedback`, reads the webhook key
-#            (and Firestore's router/stats when router = thompson)
+#            (and Firestore's router/stats when router = thompson, models/current
+#            when the weights name dual_encoder: it routes there once a model is published)
 #   scorer   reads/writes Firestore, writes replies to the Realtime Database,
 #            publishes to `selection-logs` and `utterances-dead`
 #   log_sink writes rows to the dataset, keeps its ledgers in Firestore,
@@ -55,7 +56,7 @@ locals {
     scorer   = ["roles/datastore.user", "roles/firebasedatabase.admin"]
     log-sink = ["roles/datastore.user"]
     # The bandit router reads router/stats (written by jobs/refresh_router_stats.py).
-    ingress = var.router == "thompson" ? ["roles/datastore.viewer"] : []
+    ingress = var.router == "thompson" || strcontains(var.algorithm_weights, "dual_encoder") ? ["roles/datastore.viewer"] : []
     corpus  = ["roles/bigquery.jobUser", "roles/datastore.user"]
   }
   # Topics each identity publishes to (keys of local.topic_ids).

@@ -92,7 +92,7 @@ variable "reply_store" {
 variable "algorithm_weights" {
   description = "Router weights (ALGORITHM_WEIGHTS)."
   type        = string
-  default     = "tfidf:0.5,bm25:0.5"
+  default     = "dual_encoder:0.8,tfidf:0.1,bm25:0.1"
 }
 
 variable "router" {

@@ -8,7 +8,8 @@ workers ever write the same document.
 Per keyword: replies are normalised (``shared.text.normalize``) and
 de-duplicated (case-insensitively). Specific replies rank first: a reply that
 answered many different posts ("そうですね", "Yeah") or is very short is
-generic and goes last; then replies to the shortest posts (where the keyword
+generic and goes last (or, where a keyword has ``ENOUGH_SPECIFIC`` others,
+is left out); then replies to the shortest posts (where the keyword
 is the topic rather than a passing word), then replies of a comfortable
 length, then the text (a stable tie-break); the list is capped. The
 representative of a reply (its context and source) is the row with the
@@ -52,10 +53,17 @@ class KeywordCandidates:
         return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
+# With this many specific replies, a keyword keeps no generic one at all.
+ENOUGH_SPECIFIC = 10
+
+
+def _is_generic(lang: str, reply: str, support: int) -> bool:
+    return support >= GENERIC_SUPPORT or len(reply) < SPECIFIC_REPLY_CHARS.get(lang, 8)
+
+
 def _rank_key(lang: str, reply: str, post: str, support: int) -> tuple:
-    generic = support >= GENERIC_SUPPORT or len(reply) < SPECIFIC_REPLY_CHARS.get(lang, 8)
     comfortable = COMFORTABLE_REPLY_CHARS.get(lang, 30)
-    return (generic, len(post) // LENGTH_STEP, abs(len(reply) - comfortable) // LENGTH_STEP, reply)
+    return (_is_generic(lang, reply, support), len(post) // LENGTH_STEP, abs(len(reply) - comfortable) // LENGTH_STEP, reply)
 
 
 def build(rows: Iterable[Mapping], cap: int = MAX_CANDIDATES_PER_KEYWORD) -> dict[str, KeywordCandidates]:
@@ -83,6 +91,9 @@ def _build_one(keyword: str, rows: list[Mapping], cap: int) -> KeywordCandidates
         first,
         key=lambda k: _rank_key(lang, textlib.normalize(first[k][1]["reply_text"]), textlib.normalize(first[k][1]["text"]), len(posts[k])),
     )
+    generic = {k for k in ranked if _is_generic(lang, textlib.normalize(first[k][1]["reply_text"]), len(posts[k]))}
+    if len(ranked) - len(generic) >= ENOUGH_SPECIFIC:
+        ranked = [k for k in ranked if k not in generic]
     candidates = tuple(
         {
             "text": textlib.normalize(first[k][1]["reply_text"]),

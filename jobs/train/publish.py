@@ -35,6 +35,7 @@ from shared.ranking.dual_encoder import (
     POINTER_DOCUMENT,
     REPLY_ENCODER,
     EncoderModel,
+    pack_texts,
 )
 from shared.ranking.lexical_prior import LexicalPrior, combine
 from shared.ranking.ngrams import NgramConfig, encode
@@ -44,13 +45,13 @@ LEXICAL_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
 VALIDATION_QUERIES = 1000  # per language and candidate count
 
 
-def candidate_texts(db) -> list[str]:
-    """Reply texts of every keyword's candidates, each once."""
-    texts: dict[str, None] = {}
+def candidate_texts(db) -> dict[str, str]:
+    """Reply text -> the post it answered, of every keyword's candidates, each reply once."""
+    texts: dict[str, str] = {}
     for snapshot in db.collection("candidates").stream(retry=QUERY_RETRY):
         for candidate in (snapshot.to_dict() or {}).get("candidates", []):
-            texts.setdefault(candidate["text"])
-    return list(texts)
+            texts.setdefault(candidate["text"], candidate.get("context", ""))
+    return texts
 
 
 def new_version(trial_id: str, now: dt.datetime | None = None) -> str:
@@ -87,22 +88,27 @@ def export_version(
     store: ModelStore,
     version: str,
     ngram: NgramConfig,
-    texts: Iterable[str],
+    texts: Iterable[str] | dict[str, str],
     metadata: dict,
     splits: dict | None = None,
 ) -> str:
     """Writes the version's files; returns its URI (what the pointer names).
+    ``texts`` are the candidate replies, or reply -> the post it answered
+    (the table then serves the scorer's look-up by meaning with contexts).
     ``splits`` (the trial's data) adds the lexical prior and its weight."""
     from jobs.train import model as model_lib
 
     context_tower, reply_tower = model_lib.towers(keras_model)
+    contexts = texts if isinstance(texts, dict) else {}
     texts = list(dict.fromkeys(texts))
     vectors = model_lib.embed(reply_tower, encode(texts, ngram)) if texts else np.zeros((0, 1), np.float32)
     folder = store.child(f"versions/{version}")
     encoders = model_lib.to_tflite(context_tower), model_lib.to_tflite(reply_tower)
     folder.write(CONTEXT_ENCODER, encoders[0])
     folder.write(REPLY_ENCODER, encoders[1])
-    folder.write(CANDIDATES, model_lib.npz_bytes(texts=np.array(texts, dtype=str), vectors=vectors))
+    folder.write(CANDIDATES, model_lib.npz_bytes(
+        texts_utf8=pack_texts(texts), vectors=vectors, contexts_utf8=pack_texts([contexts.get(t, "") for t in texts])
+    ))
     manifest = {"version": version, "ngram": ngram.to_dict(), "candidates": len(texts), **metadata}
     if splits is not None:
         prior = LexicalPrior.fit(p.reply for p in splits["train"])

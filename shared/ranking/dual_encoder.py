@@ -38,6 +38,7 @@ from shared.model_store import ModelStore, open_store
 from shared.ranking import Candidate, Context, Scored
 from shared.ranking.lexical_prior import LexicalPrior, Rows, combine, stack_rows
 from shared.ranking.ngrams import NgramConfig, encode
+from shared.text import detect_lang
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,26 @@ CANDIDATES = "candidates.npz"
 LEXICAL = "lexical.npz"
 # Candidates encoded on the fly (not in the published table), per version.
 EXTRA_CACHE_SIZE = 20000
+
+
+def pack_texts(texts: Sequence[str]) -> np.ndarray:
+    """Texts as one UTF-8 byte array, one per line (normalised texts hold no
+    newline): a fixed-width string array would take 4 bytes a character at
+    the longest text's width, a gigabyte for the whole reply corpus."""
+    if any("\n" in t for t in texts):
+        raise ValueError("a packed text may not contain a newline")
+    return np.frombuffer("\n".join(texts).encode("utf-8"), dtype=np.uint8)
+
+
+def unpack_texts(packed: np.ndarray, count: int) -> list[str]:
+    return packed.tobytes().decode("utf-8").split("\n") if count else []
+
+
+def _table_texts(table, name: str, count: int) -> list[str] | None:
+    """A text column of ``candidates.npz``: packed, or (older versions) a string array."""
+    if f"{name}_utf8" in table.files:
+        return unpack_texts(table[f"{name}_utf8"], count)
+    return [str(t) for t in table[name]] if name in table.files else None
 
 
 class ModelUnavailable(RuntimeError):
@@ -90,13 +111,19 @@ class EncoderModel:
         vectors: np.ndarray,
         lexical: tuple[LexicalPrior, Rows] | None = None,
         lexical_weight: float = 0.0,
+        contexts: Sequence[str] | None = None,
     ) -> None:
         self.version = version
         self.ngram = ngram
         self.encode_context = _Encoder(context_encoder, ngram)
         self.encode_reply = _Encoder(reply_encoder, ngram)
-        self._rows = {t: i for i, t in enumerate(texts)}
+        self._texts = list(texts)
+        self._contexts = list(contexts) if contexts is not None else [""] * len(self._texts)
+        self._rows = {t: i for i, t in enumerate(self._texts)}
         self._vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        # Rows of each language's replies, for the look-up by meaning.
+        langs = np.fromiter((detect_lang(t) == "ja" for t in self._texts), dtype=bool, count=len(self._texts))
+        self._lang_rows = {"ja": np.flatnonzero(langs), "en": np.flatnonzero(~langs)}
         # Reply vectors of texts outside the published table, encoded once.
         self._extra_vector = cachetools.cached(cachetools.LRUCache(EXTRA_CACHE_SIZE), lock=threading.Lock())(self.encode_reply)
         self.lexical, self._lexical_table = lexical or (None, None)
@@ -107,15 +134,17 @@ class EncoderModel:
         manifest = json.loads(store.read(MANIFEST))
         table = np.load(io.BytesIO(store.read(CANDIDATES)), allow_pickle=False)
         lexical = LexicalPrior.from_bytes(store.read(LEXICAL)) if manifest.get("lexical_weight") else None
+        vectors = table["vectors"]
         return cls(
             manifest["version"],
             NgramConfig.from_dict(manifest["ngram"]),
             store.read(CONTEXT_ENCODER),
             store.read(REPLY_ENCODER),
-            [str(t) for t in table["texts"]],
-            table["vectors"],
+            _table_texts(table, "texts", len(vectors)),
+            vectors,
             lexical,
             float(manifest.get("lexical_weight") or 0.0),
+            _table_texts(table, "contexts", len(vectors)),
         )
 
     def known(self, text: str) -> bool:
@@ -153,6 +182,19 @@ class EncoderModel:
         dense, lexical = self.score_parts(context, candidate_texts)
         return dense if lexical is None else combine(dense, lexical, self.lexical_weight)
 
+    def nearest(self, context: Context, k: int) -> list[Candidate]:
+        """The ``k`` replies of the context's language closest to it by
+        meaning, over the whole published table: one context encoding and
+        one matrix-vector product, no Firestore read."""
+        rows = self._lang_rows.get(context.lang)
+        if rows is None or not len(rows) or k <= 0:
+            return []
+        scores = self._vectors[rows] @ self.encode_context(context_text(context))
+        k = min(k, len(rows))
+        best = np.argpartition(-scores, k - 1)[:k]
+        best = best[np.argsort(-scores[best], kind="stable")]
+        return [Candidate(text=self._texts[r], context=self._contexts[r], source="meaning") for r in rows[best].tolist()]
+
 
 class ModelPointer:
     """The version named by ``models/current``, re-read at most once per TTL.
@@ -184,6 +226,9 @@ class ModelPointer:
         if self._model is None:
             with self._lock:
                 if self._model is None:
+                    # Nothing published: asked again only once per TTL, not per request.
+                    if self._checked_at is not None and now - self._checked_at < self._ttl_s:
+                        raise ModelUnavailable("no model published: models/current is missing")
                     pointer = self._read_pointer()
                     self._checked_at = now
                     if not pointer:
@@ -225,6 +270,21 @@ class ModelPointer:
 def context_text(context: Context) -> str:
     """The utterance being answered: the model was trained on single turns."""
     return context.turns[-1] if context.turns else ""
+
+
+class MeaningRetriever:
+    """The scorer's look-up by meaning: the published version's table, or
+    nothing while no model is published (keyword candidates still answer)."""
+
+    def __init__(self, models: ModelPointer) -> None:
+        self.models = models
+
+    def nearest(self, context: Context, k: int) -> list[Candidate]:
+        try:
+            model = self.models.current()
+        except ModelUnavailable:
+            return []
+        return model.nearest(context, k)
 
 
 class DualEncoderRanker:

@@ -98,7 +98,7 @@ DRIFTS = [
     ("outputs.tf", _replace("    ingress = { WEBHOOK_SECRET", "    scorer = { WEBHOOK_SECRET"), "must be mounted into 'ingress' only"),
     ("outputs.tf", _replace("    REPLY_STORE ", "    REPLY_STORES "), "'REPLY_STORES' is declared"),
     ("outputs.tf", _replace('topic["train_trials"].name', 'topic["corpus_tasks"].name'), "setting topics"),
-    ("variables.tf", _replace('default     = "tfidf:0.5,bm25:0.5"', 'default     = "bm25:1"'), "setting algorithm_weights"),
+    ("variables.tf", _replace('default     = "dual_encoder:0.8,tfidf:0.1,bm25:0.1"', 'default     = "bm25:1"'), "setting algorithm_weights"),
     (
         "monitoring.tf",
         _replace(": key => subscription.name }", ': key => subscription.name if key != "utterances" }'),

@@ -18,6 +18,9 @@ from shared.router import RouterConfigError
 
 from .fakes import FakePubsubClient, load_golden
 
+# Routing that never asks Firestore whether a model is published (these fakes have no Firestore).
+LEXICAL_ONLY = "tfidf:0.5,bm25:0.5"
+
 
 class NoCalls:
     """A client stand-in that fails the test if the code under test uses it."""
@@ -50,7 +53,7 @@ def _post(handler, path, body):
 
 def test_ingress_accepts_an_utterance_and_publishes_it_ordered_by_conversation():
     clients = FakeClients()
-    handler = app_module.build_ingress(Settings(project="p", router_seed=1, auth_mode="off"), clients)
+    handler = app_module.build_ingress(Settings(project="p", router_seed=1, auth_mode="off", algorithm_weights=LEXICAL_ONLY), clients)
     response = _post(handler, "/v1/utterances", {"user_id": "u", "text": "猫が好きです", "conversation_id": "c-1"})
     assert response.status_code == 202
     ((topic, data, ordering_key, attributes),) = clients.publisher.published
@@ -73,7 +76,7 @@ def test_ingress_accepts_an_utterance_and_publishes_it_ordered_by_conversation()
 )
 def test_ingress_passes_the_callers_trace_on_to_the_event(header, value, trace_id):
     clients = FakeClients()
-    handler = app_module.build_ingress(Settings(project="p", router_seed=1, auth_mode="off"), clients)
+    handler = app_module.build_ingress(Settings(project="p", router_seed=1, auth_mode="off", algorithm_weights=LEXICAL_ONLY), clients)
     with flask.Flask(__name__).test_request_context(
         "/v1/utterances", method="POST", json={"user_id": "u", "text": "猫"}, headers={header: value}
     ):

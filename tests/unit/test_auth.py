@@ -117,7 +117,7 @@ def _post(handler, body: bytes, headers: dict):
 )
 def test_ingress_with_auth_required(why, headers, status):
     clients = _TokenClients()
-    handler = app_module.build_ingress(Settings(project="p", auth_mode="required", webhook_secret=SECRET), clients)
+    handler = app_module.build_ingress(Settings(project="p", auth_mode="required", webhook_secret=SECRET, algorithm_weights="tfidf:0.5,bm25:0.5"), clients)
     response = _post(handler, BODY, headers())
     assert response.status_code == status
     if status == 401:
@@ -129,7 +129,7 @@ def test_ingress_with_auth_required(why, headers, status):
 
 def test_ingress_refuses_a_token_holder_speaking_for_someone_else():
     clients = _TokenClients()
-    handler = app_module.build_ingress(Settings(project="p", auth_mode="required"), clients)
+    handler = app_module.build_ingress(Settings(project="p", auth_mode="required", algorithm_weights="tfidf:0.5,bm25:0.5"), clients)
     body = json.dumps({"user_id": "u2", "text": "hi"}).encode()
     response = _post(handler, body, {"Authorization": "Bearer good-token"})
     assert (response.status_code, response.get_json()["error"]["code"]) == (403, "permission_denied")

@@ -105,3 +105,11 @@ def test_shipped_sources_give_japanese_and_english_pairs_and_a_deterministic_sam
     first, again = list(sources.chitchat_pairs(limit=50)), list(sources.chitchat_pairs(limit=50))
     assert len(first) == 50 and first == again and all(p.lang == "en" and p.created_at for p in first)
     assert len({p.post_id for p in chatterbot + nagonbot + first}) == len(chatterbot + nagonbot + first)
+
+
+def test_a_keyword_with_enough_specific_replies_keeps_no_generic_one():
+    rows = [row(str(i), "cat", f"cat post {i}", f"my cat number {i} sleeps all day") for i in range(candidates.ENOUGH_SPECIFIC)]
+    rows.append(row("x", "cat", "cat?", "yes"))  # short: generic
+    built = candidates.build(rows)["cat"]
+    assert "yes" not in [c["text"] for c in built.candidates]
+    assert "yes" in [c["text"] for c in candidates.build(rows[-3:])["cat"].candidates]  # few others: kept, last

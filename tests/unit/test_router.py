@@ -117,3 +117,38 @@ def test_a_zero_weight_given_directly_to_the_router_is_never_chosen():
 def test_a_single_algorithm_is_always_chosen_with_propensity_one():
     router = WeightedRouter.from_spec("bm25", seed=None)
     assert {router.choose() for _ in range(50)} == {Choice("bm25", 1.0)}
+
+
+def test_a_model_algorithm_gets_traffic_only_once_a_model_is_published():
+    from shared.router import ModelGatedRouter
+
+    published = [False]
+    router = ModelGatedRouter(
+        WeightedRouter.from_spec("dual_encoder:0.8,tfidf:0.1,bm25:0.1", seed=3), {"dual_encoder"}, lambda: published[0], seed=3
+    )
+    before = [router.choose() for _ in range(200)]
+    assert {c.algorithm for c in before} == {"tfidf", "bm25"}
+    assert {c.propensity for c in before} == {0.5}  # the logged share is the real one
+    published[0] = True
+    after = [router.choose() for _ in range(400)]
+    share = sum(c.algorithm == "dual_encoder" for c in after) / len(after)
+    assert 0.7 < share < 0.9 and {c.propensity for c in after if c.algorithm == "dual_encoder"} == {0.8}
+
+
+def test_a_published_flag_is_read_once_per_ttl_and_a_failed_read_keeps_the_last_answer():
+    from shared.router import TtlFlag
+
+    now, reads = [0.0], []
+
+    def read():
+        reads.append(now[0])
+        if len(reads) == 3:
+            raise RuntimeError("firestore down")
+        return len(reads) >= 2
+
+    flag = TtlFlag(read, ttl_s=30, clock=lambda: now[0])
+    assert flag() is False and flag() is False and reads == [0.0]
+    now[0] = 31
+    assert flag() is True
+    now[0] = 62
+    assert flag() is True and len(reads) == 3  # the failed read kept True

@@ -176,6 +176,13 @@ def test_the_bot_never_repeats_its_earlier_reply_nor_echoes_the_utterance():
     assert decision.reply.text == "猫を飼いたいです"
 
 
+def test_nor_says_nearly_the_same_as_before():
+    pool = {"弁当": [Candidate("お弁当を食べました", context="何を食べた"), Candidate("お弁当は手作りですか?", context="弁当")]}
+    history = ["お昼は食べましたか", Turn("bot", "今日はお弁当を食べました。")]
+    decision = _service(candidates=pool, history=history).decide(_event(text="お弁当は何を食べたんですか", lang="ja"))
+    assert decision.reply.text == "お弁当は手作りですか?"
+
+
 def test_the_bots_own_words_do_not_choose_the_keywords():
     candidates = FakeCandidates({})
     history = ["映画が好きです", Turn("bot", "ラーメンの話をしましょう")]
