@@ -397,6 +397,7 @@ class TerraformModel:
             "file": self._file,
             "fileset": self._fileset,
             "replace": lambda text, old, new: text.replace(old, new),
+            "strcontains": lambda text, part: part in text,
             "toset": lambda items: sorted(set(items)),
             "tolist": list,
             "merge": lambda *maps: {k: v for m in maps for k, v in m.items()},
