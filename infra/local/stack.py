@@ -214,7 +214,7 @@ class Stack:
             return [str(REPO / ".venv/bin/python"), "-m", "infra.local.web_server", "--port", port, "--env-file", str(self.env_file)]
         if service.name == "bigquery":
             return [
-                str(BIGQUERY_VENV / "bin/local-bigquery"), "serve",
+                str(BIGQUERY_VENV / "bin/python"), str(REPO / "infra/local/bigquery_server.py"), "serve",
                 "--host", "127.0.0.1", "--port", port,
                 "--grpc-port", str(self.port_base + BIGQUERY_GRPC_OFFSET),
                 "--project", self.project,
