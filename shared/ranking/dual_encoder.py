@@ -117,16 +117,23 @@ class EncoderModel:
         self.ngram = ngram
         self.encode_context = _Encoder(context_encoder, ngram)
         self.encode_reply = _Encoder(reply_encoder, ngram)
-        self._texts = list(texts)
-        self._contexts = list(contexts) if contexts is not None else [""] * len(self._texts)
+        # Japanese rows first, then English: each language's rows are one
+        # contiguous slice, so the look-up by meaning multiplies a view, not a copy.
+        japanese = np.fromiter((detect_lang(t) == "ja" for t in texts), dtype=bool, count=len(texts))
+        order = np.argsort(~japanese, kind="stable")
+        contexts = list(contexts) if contexts is not None else [""] * len(texts)
+        self._texts = [texts[i] for i in order.tolist()]
+        self._contexts = [contexts[i] for i in order.tolist()]
         self._rows = {t: i for i, t in enumerate(self._texts)}
-        self._vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        # Rows of each language's replies, for the look-up by meaning.
-        langs = np.fromiter((detect_lang(t) == "ja" for t in self._texts), dtype=bool, count=len(self._texts))
-        self._lang_rows = {"ja": np.flatnonzero(langs), "en": np.flatnonzero(~langs)}
+        self._vectors = np.ascontiguousarray(np.asarray(vectors, dtype=np.float32)[order]) if len(texts) else np.asarray(vectors, np.float32)
+        boundary = int(japanese.sum())
+        self._lang_rows = {"ja": slice(0, boundary), "en": slice(boundary, len(self._texts))}
         # Reply vectors of texts outside the published table, encoded once.
         self._extra_vector = cachetools.cached(cachetools.LRUCache(EXTRA_CACHE_SIZE), lock=threading.Lock())(self.encode_reply)
         self.lexical, self._lexical_table = lexical or (None, None)
+        if self._lexical_table is not None and len(order):
+            ids, weights = self._lexical_table
+            self._lexical_table = (ids[order], weights[order])
         self.lexical_weight = lexical_weight if lexical else 0.0
 
     @classmethod
@@ -187,13 +194,14 @@ class EncoderModel:
         meaning, over the whole published table: one context encoding and
         one matrix-vector product, no Firestore read."""
         rows = self._lang_rows.get(context.lang)
-        if rows is None or not len(rows) or k <= 0:
+        size = rows.stop - rows.start if rows is not None else 0
+        if size <= 0 or k <= 0:
             return []
         scores = self._vectors[rows] @ self.encode_context(context_text(context))
-        k = min(k, len(rows))
+        k = min(k, size)
         best = np.argpartition(-scores, k - 1)[:k]
-        best = best[np.argsort(-scores[best], kind="stable")]
-        return [Candidate(text=self._texts[r], context=self._contexts[r], source="meaning") for r in rows[best].tolist()]
+        best = best[np.argsort(-scores[best], kind="stable")] + rows.start
+        return [Candidate(text=self._texts[r], context=self._contexts[r], source="meaning") for r in best.tolist()]
 
 
 class ModelPointer:

@@ -164,3 +164,34 @@ def test_a_slow_load_is_not_started_twice_by_later_ttl_checks():
     gate.set()
     harness.settle()
     assert harness.loaded == ["/models/v1", "/models/v2"]
+
+
+def test_the_look_up_by_meaning_returns_the_nearest_replies_of_the_language(monkeypatch):
+    from shared.ranking import dual_encoder
+    from shared.ranking.ngrams import NgramConfig
+
+    vectors = {"猫が好き": [1.0, 0.0], "犬が好き": [0.0, 1.0], "I like cats": [1.0, 0.0], "寿司": [0.6, 0.8]}
+
+    class FakeEncoder:
+        def __init__(self, model, ngram) -> None:
+            pass
+
+        def __call__(self, text):
+            return np.array(vectors[text], np.float32)
+
+    monkeypatch.setattr(dual_encoder, "_Encoder", FakeEncoder)
+    texts = ["I like cats", "犬が好き", "寿司", "猫が好き"]  # the languages interleaved, as a table may be
+    model = dual_encoder.EncoderModel(
+        "v", NgramConfig(), b"", b"", texts, np.array([vectors[t] for t in texts], np.float32), contexts=["c0", "c1", "c2", "c3"]
+    )
+    found = model.nearest(Context(("猫が好き",), "ja"), 2)
+    assert [c.text for c in found] == ["猫が好き", "寿司"] and [c.context for c in found] == ["c3", "c2"]
+    assert [c.text for c in model.nearest(Context(("猫が好き",), "en"), 5)] == ["I like cats"]
+    # Rows regrouped by language still score the texts they belong to.
+    assert model.scores(Context(("猫が好き",), "ja"), ["犬が好き", "猫が好き", "I like cats"]).tolist() == [0.0, 1.0, 1.0]
+
+
+def test_the_meaning_retriever_finds_nothing_while_no_model_is_published():
+    from shared.ranking.dual_encoder import MeaningRetriever
+
+    assert MeaningRetriever(Harness(None).models).nearest(Context(("猫",), "ja"), 5) == []
