@@ -120,9 +120,9 @@ deploy: $(VENV)/.ready
 	PYTHONPATH=$(CURDIR) $(PY) -m infra.deploy --project=$(PROJECT) --region=$(REGION) $(if $(DRY_RUN),--dry-run)
 
 # Dual-encoder ranker. Training shares the machine: nice, one TF thread per worker.
-TRIALS ?= 4
+TRIALS ?= 2
 WORKERS ?= 2
-EPOCHS ?= 4
+EPOCHS ?= 3
 CHITCHAT ?= 7168
 
 train: seed

@@ -42,9 +42,15 @@ def subscription_for(topic: str) -> str:
     """The workers' pull subscription on a trials topic (``train-trials-workers``)."""
     return f"{topic}-workers"
 
-# Passes over each language's pairs per epoch: the Japanese pairs are few
-# (chatterbot-corpus), so they are seen more often.
-PASSES = {"ja": 4, "en": 1}
+# Passes over a language's pairs per epoch: a language with few pairs (the
+# Japanese of chatterbot-corpus alone, before RealPersonaChat) is seen more
+# often; one with many is seen once.
+SMALL_LANGUAGE_PAIRS = 20_000
+SMALL_LANGUAGE_PASSES = 4
+
+
+def passes(pair_count: int) -> int:
+    return SMALL_LANGUAGE_PASSES if pair_count < SMALL_LANGUAGE_PAIRS else 1
 
 
 class Lease:
@@ -107,7 +113,7 @@ def train_trial(trial: Trial, store: ModelStore, records: TrialRecords | None, w
         return state  # finished before, but the ack was lost
     log.info("trial %s: epoch %d of %d on %s", trial.trial_id, resumed_from, trial.hparams.epochs, worker)
     splits = load_pairs(trial.data)
-    train = [(c, r, PASSES.get(lang, 1)) for lang, (c, r) in by_language(splits["train"], trial).items()]
+    train = [(c, r, passes(len(c))) for c, r in by_language(splits["train"], trial).values()]
     valid = list(by_language(splits["valid"], trial).values())
     if resumed_from:
         model = model_lib.from_bytes(checkpoints.read(state["model"]))
