@@ -75,7 +75,7 @@ def test_the_chat_answers_with_the_dual_encoder(dual_encoder_ingress, clients, u
     chat = ChatClient(dual_encoder_ingress, FirestoreReplyWatcher(clients.firestore), user_id=unique)
     answer = chat.say(line)
     assert answer.algorithm == "dual_encoder"
-    assert answer.text and answer.text != FALLBACK_REPLIES[lang]
+    assert answer.text and answer.text not in FALLBACK_REPLIES.values()
 
 
 def test_the_published_version_holds_an_embedding_for_every_candidate(published, clients):

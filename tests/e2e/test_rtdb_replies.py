@@ -14,6 +14,7 @@ from jobs.chat import ChatClient, RtdbReplyWatcher
 from tests.conftest import REPO
 from tests.e2e.conftest import chat_in_browser
 from tests.support import eventually
+from shared.ranking import RANKERS
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,7 @@ def test_the_chat_client_watches_the_rtdb_key_by_a_listener(rtdb_stack, clients,
     chat = ChatClient(rtdb_stack.url("ingress"), RtdbReplyWatcher(clients.rtdb), user_id=unique)
     first, second = chat.say("こんにちは"), chat.say("What is your favorite book?")
     assert first.text and second.text
-    assert {first.algorithm, second.algorithm} <= {"tfidf", "bm25"}
+    assert {first.algorithm, second.algorithm} <= set(RANKERS)
 
 
 def test_the_terminal_chat_reads_rtdb_from_the_stack_env(rtdb_stack):
@@ -66,5 +67,5 @@ def test_a_line_typed_in_the_page_gets_its_reply_from_rtdb(rtdb_stack, page):
     config = requests.get(f"{rtdb_stack.url('web')}/config.json", timeout=5).json()
     assert config["replyStore"] == "rtdb"
     shown = chat_in_browser(page, rtdb_stack.url("web"), "Hello")
-    assert shown["text"].startswith("bot> ") and shown["algorithm"] in ("tfidf", "bm25")
+    assert shown["text"].startswith("bot> ") and shown["algorithm"] in RANKERS
     assert " ms · keywords: " in shown["meta"]
