@@ -39,7 +39,7 @@ FALLBACK_REPLIES = {
 # that must not be said again in the same conversation.
 REPEAT_WINDOW_TURNS = 16
 # A candidate this close to an earlier reply (or to the utterance) says it again.
-NEAR_REPEAT = 0.6
+NEAR_REPEAT = 0.7
 # Fewer keyword candidates than this: also look for replies by meaning.
 MIN_POOL = 20
 # How many replies the look-up by meaning adds.

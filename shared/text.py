@@ -213,10 +213,12 @@ def _bigrams(text: str) -> frozenset[str]:
 
 
 def resemblance(a: str, b: str) -> float:
-    """Jaccard similarity of the two texts' character bigrams (0 to 1): how
-    nearly one says the other's words ("お弁当を食べました" vs "今日はお弁当を食べました。")."""
+    """How nearly one text says the other's words, 0 to 1: the share of the
+    shorter text's character bigrams that the other has too, so a reply
+    that repeats an earlier one with a word added or dropped
+    ("関東圏です。" after "いえ、関東圏です!") counts as the same."""
     x, y = _bigrams(a), _bigrams(b)
-    return len(x & y) / len(x | y) if x or y else 1.0
+    return len(x & y) / min(len(x), len(y)) if x and y else 1.0
 
 
 def keyword_doc_id(keyword: str) -> str:

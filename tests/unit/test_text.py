@@ -171,3 +171,18 @@ def test_keyword_doc_id_is_injective_on_tricky_keywords():
 def test_warm_up_loads_both_analysers():
     text.warm_up()  # must not raise; later calls are then cheap
     assert text.terms("準備", "ja")
+
+
+def test_resemblance_sees_a_reply_said_again_with_a_word_more_or_less():
+    assert text.resemblance("関東圏です。", "いえ、関東圏です!") >= 0.7
+    assert text.resemblance("お弁当を食べました", "今日はお弁当を食べました。") == 1.0
+    assert text.resemblance("猫を飼いたいです", "猫が好きです") < 0.3
+
+
+@pytest.mark.parametrize("line, lang, asks", [
+    ("何を食べましたか？", "ja", True), ("趣味はありますか", "ja", True), ("あっついですよね、九月なのに", "ja", False),
+    ("とんこついいですね！私は担々麵が1番好きです。", "ja", False), ("What do you do?", "en", True),
+    ("how are you", "en", True), ("I like cats", "en", False),
+])
+def test_questions_are_told_from_statements(line, lang, asks):
+    assert text.is_question(line, lang) is asks
