@@ -6,6 +6,7 @@
 #   make corpus WORKERS=N   build reply candidates from the shipped corpora with N workers
 #   make train  tune the dual encoder in parallel (TRIALS=4 WORKERS=2), publish the best
 #   make eval   recall@k of the published model against TF-IDF, BM25, random
+#   make chat-eval  held-out conversations through the running stack, read and counted
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -21,7 +22,7 @@ export STACK_PORT_BASE
 PY := $(VENV)/bin/python
 STACK := PYTHONPATH=$(CURDIR) $(PY) -m infra.local.stack
 
-.PHONY: help deps up down status run seed chat test test-unit bench clean web browser report router-stats bench-log-sink corpus bench-corpus train eval bench-scorer
+.PHONY: help deps up down status run seed chat test test-unit bench clean web browser report router-stats bench-log-sink corpus bench-corpus train eval bench-scorer chat-eval bench-meaning
 .PHONY: deploy
 
 help:
@@ -130,6 +131,15 @@ train: seed
 
 eval: $(VENV)/.data-ready
 	PYTHONPATH=$(CURDIR) nice -n 10 $(PY) -m jobs.train.evaluate --out .run/eval.json
+
+# Held-out conversations through the running stack: fallback rate, language,
+# repeats, latency, and every exchange to read (CHAT_EVAL_ARGS="--lang ja --conversations 100").
+chat-eval: $(VENV)/.ready $(VENV)/.data-ready
+	@test -f .run/stack.env || { echo "no local stack: run make up (or make run) first"; exit 1; }
+	PYTHONPATH=$(CURDIR) $(PY) -m jobs.chat_eval --env .run/stack.env --out .run/chat-eval.json $(CHAT_EVAL_ARGS)
+
+bench-meaning: $(VENV)/.ready
+	PYTHONPATH=$(CURDIR) $(PY) bench/meaning_lookup.py
 
 bench-scorer: $(VENV)/.data-ready
 	PYTHONPATH=$(CURDIR) $(PY) bench/scorer.py
