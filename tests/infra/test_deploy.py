@@ -117,6 +117,23 @@ def test_environment_is_terraforms_and_the_key_is_a_secret(dry_run):
     assert flags(deploys(commands)["ingress"])["set-secrets"] == "WEBHOOK_SECRET=webhook-key:latest"
 
 
+def test_the_dry_run_deploys_the_readmes_reply_store_and_the_whole_configuration(dry_run):
+    """README, variables.tf and `make deploy` agree on production's reply store,
+    and the settings the functions read reach them (rate limit, delivery attempts)."""
+    import re
+
+    from infra.local import topology
+
+    _, commands = dry_run
+    stated = re.search(r"\*\*Production runs `REPLY_STORE=(\w+)`\.\*\*", (REPO / "README.md").read_text()).group(1)
+    for command in deploys(commands).values():
+        env = json.loads(Path(flags(command)["env-vars-file"]).read_text())
+        assert env["REPLY_STORE"] == stated == "rtdb"
+        assert int(env["RATE_LIMIT_PER_MINUTE"]) > 0
+        assert env["MAX_DELIVERY_ATTEMPTS"] == str(topology.MAX_DELIVERY_ATTEMPTS)
+        assert env["MODEL_STORE"] == f"gs://{PROJECT}-zatsudan-models/models"
+
+
 def test_bundles_are_self_contained_and_trimmed(dry_run):
     _, commands = dry_run
     pins = deploy.pinned_requirements()
