@@ -67,3 +67,26 @@ output "function_secrets" {
     ingress = { WEBHOOK_SECRET = google_secret_manager_secret.webhook_key.secret_id }
   }
 }
+
+# The batch half (infra/deploy.py BATCH_JOBS): each job's identity, the image
+# Cloud Build pushes, and whether the router-stats job exists (thompson only).
+output "batch_service_accounts" {
+  value = {
+    corpus       = google_service_account.corpus.email
+    trainer      = google_service_account.trainer.email
+    router-stats = google_service_account.router_stats.email
+  }
+}
+
+output "batch_image" {
+  value = local.batch_image
+}
+
+output "router" {
+  value = var.router
+}
+
+output "scheduler_service_account" {
+  description = "Cloud Scheduler's identity; deploy lets it run the router-stats job."
+  value       = google_service_account.scheduler.email
+}

@@ -188,3 +188,9 @@ variable "model_pointer_ttl_s" {
   type        = number
   default     = 30
 }
+
+variable "router_stats_schedule" {
+  description = "When Cloud Scheduler runs the router-stats job (router = thompson), cron syntax in UTC."
+  type        = string
+  default     = "*/15 * * * *"
+}
