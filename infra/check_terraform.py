@@ -59,8 +59,11 @@ SECRET = "secret"  # mounted from Secret Manager (function_secrets)
 class Setting:
     readers: tuple[str, ...]
     production: str  # TERRAFORM, SECRET, or "local: <why production never sets it>"
-    # reader -> what the value names that the reader uses: ("publish", topic),
-    # ("read_objects", bucket), ("write_dataset", dataset), ("project_role", role).
+    # (identity, kind, target): what the value names that an identity (a
+    # deployed function, or a batch job's identity in Terraform's
+    # batch_service_accounts) uses: ("publish", topic), ("read_objects",
+    # bucket), ("write_objects", bucket), ("write_dataset", dataset),
+    # ("project_role", role).
     # "{value}" is the variable's value in function_env, "{bucket}" the bucket
     # of a gs:// value.
     uses: tuple[tuple[str, str, str], ...] = ()
@@ -114,7 +117,11 @@ SETTINGS: dict[str, Setting] = {
     "FAULT_POINTS": Setting(("scorer", "log-sink"), FAULTS),
     "FAULT_MATCH": Setting(("scorer", "log-sink"), FAULTS),
     "FAULT_LIMIT": Setting(("scorer", "log-sink"), FAULTS),
-    "MODEL_STORE": Setting(("scorer",), TERRAFORM, (("scorer", "read_objects", "{bucket}"),)),
+    "MODEL_STORE": Setting(
+        ("scorer", "job:train"),
+        TERRAFORM,
+        (("scorer", "read_objects", "{bucket}"), ("trainer", "write_objects", "{bucket}")),
+    ),
     "MODEL_POINTER_TTL_S": Setting(("scorer",), TERRAFORM),
 }
 # What the local stack's environment (stack.env) sets besides settings: for
@@ -125,6 +132,8 @@ STACK_CLIENT_VARIABLES = {
 }  # fmt: skip
 # The roles that let a reader read objects of a bucket.
 OBJECT_READ_ROLES = {"roles/storage.objectViewer", "roles/storage.objectAdmin", "roles/storage.admin"}
+# ... and write them, overwrite included (LATEST is rewritten on every publish).
+OBJECT_WRITE_ROLES = {"roles/storage.objectAdmin", "roles/storage.admin"}
 LOCAL_ONLY_VARIABLES = {name: setting.production for name, setting in SETTINGS.items() if setting.local_only}
 SECRET_VARIABLES = {name: setting.readers[0] for name, setting in SETTINGS.items() if setting.production == SECRET}
 # Settings production sets to other values than the code's defaults.
@@ -493,6 +502,7 @@ class Checker:
         resource, target, roles = {
             "publish": ("google_pubsub_topic_iam_member", "topic", {"roles/pubsub.publisher", "roles/pubsub.editor"}),
             "read_objects": ("google_storage_bucket_iam_member", "bucket", OBJECT_READ_ROLES),
+            "write_objects": ("google_storage_bucket_iam_member", "bucket", OBJECT_WRITE_ROLES),
             "write_dataset": ("google_bigquery_dataset_iam_member", "dataset_id", {"roles/bigquery.dataEditor", "roles/bigquery.dataOwner"}),
             "project_role": ("google_project_iam_member", "role", None),
         }[kind]  # fmt: skip

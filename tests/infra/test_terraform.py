@@ -138,6 +138,11 @@ DRIFTS = [
         "scorer is configured with MODEL_STORE=gs://example-project-zatsudan-models/models but has no role to read objects",
     ),
     (
+        "batch.tf",
+        _remove("google_storage_bucket_iam_member", "trainer_writes_models"),
+        "trainer is configured with MODEL_STORE=gs://example-project-zatsudan-models/models but has no role to write objects",
+    ),
+    (
         "service_accounts.tf",
         _replace('scorer   = ["selection_logs", "utterances_dead"]', 'scorer   = ["selection_logs"]'),
         "scorer is configured with UTTERANCES_TOPIC=utterances but has no role to publish 'utterances-dead'",
