@@ -20,7 +20,13 @@ BQ_VENV := .venv-bigquery
 STACK_PORT_BASE ?= 8600
 export STACK_PORT_BASE
 PY := $(VENV)/bin/python
+# Where `make up` keeps the stack's pids, logs and stack.env.
+RUN_DIR ?= .run
+export STACK_RUN_DIR := $(RUN_DIR)
 STACK := PYTHONPATH=$(CURDIR) $(PY) -m infra.local.stack
+# One line saying what to do instead of a traceback (infra/preflight.py):
+# a package missing from the venv, no stack running, no published model.
+PREFLIGHT := @PYTHONPATH=$(CURDIR) $(PY) -m infra.preflight
 
 .PHONY: help deps up down status run seed chat test test-unit bench clean web browser report router-stats bench-log-sink corpus bench-corpus train eval bench-scorer chat-eval bench-meaning
 .PHONY: deploy
@@ -50,6 +56,7 @@ $(VENV)/.data-ready: requirements-data.txt $(VENV)/.ready
 deps: $(VENV)/.ready $(BQ_VENV)/.ready $(VENV)/.data-ready
 
 up: deps web
+	$(PREFLIGHT) venv
 	$(STACK) up
 
 down: $(VENV)/.ready
@@ -59,27 +66,30 @@ status: $(VENV)/.ready
 	$(STACK) status
 
 seed: up
-	PYTHONPATH=$(CURDIR) $(PY) -m jobs.seed --env .run/stack.env
+	PYTHONPATH=$(CURDIR) $(PY) -m jobs.seed --env $(RUN_DIR)/stack.env
 
 chat: $(VENV)/.ready
-	PYTHONPATH=$(CURDIR) $(PY) -m jobs.chat --env .run/stack.env
+	$(PREFLIGHT) venv stack
+	PYTHONPATH=$(CURDIR) $(PY) -m jobs.chat --env $(RUN_DIR)/stack.env
 
 run: seed
-	@echo "web chat: $$(grep '^WEB_URL=' .run/stack.env | cut -d= -f2-)/  (replies from $$(grep '^REPLY_STORE=' .run/stack.env | cut -d= -f2-))"
+	@echo "web chat: $$(grep '^WEB_URL=' $(RUN_DIR)/stack.env | cut -d= -f2-)/  (replies from $$(grep '^REPLY_STORE=' $(RUN_DIR)/stack.env | cut -d= -f2-))"
 	@echo "chat: type a line (Japanese or English); Ctrl-D to leave. The stack keeps running: make down."
-	PYTHONPATH=$(CURDIR) $(PY) -m jobs.chat --env .run/stack.env
+	PYTHONPATH=$(CURDIR) $(PY) -m jobs.chat --env $(RUN_DIR)/stack.env
 
 test: deps web browser
+	$(PREFLIGHT) venv-data
 	PYTHONPATH=$(CURDIR) $(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: $(VENV)/.ready $(VENV)/.data-ready
+	$(PREFLIGHT) venv-data
 	PYTHONPATH=$(CURDIR) $(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 bench: deps
 	PYTHONPATH=$(CURDIR) $(PY) bench/e2e_latency.py
 
 clean: down
-	rm -rf .run
+	rm -rf $(RUN_DIR)
 
 # The web chat page: the Firebase JS SDK bundled by esbuild (both pinned in
 # web/package-lock.json); served by the stack's web server, nothing from a CDN.
@@ -97,10 +107,12 @@ browser:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 report: $(VENV)/.ready
-	PYTHONPATH=$(CURDIR) $(PY) -m jobs.report --env .run/stack.env --chart .run/report.png
+	$(PREFLIGHT) venv stack
+	PYTHONPATH=$(CURDIR) $(PY) -m jobs.report --env $(RUN_DIR)/stack.env --chart $(RUN_DIR)/report.png
 
 router-stats: $(VENV)/.ready
-	PYTHONPATH=$(CURDIR) $(PY) -m jobs.refresh_router_stats --env .run/stack.env
+	$(PREFLIGHT) venv stack
+	PYTHONPATH=$(CURDIR) $(PY) -m jobs.refresh_router_stats --env $(RUN_DIR)/stack.env
 
 bench-log-sink: deps
 	PYTHONPATH=$(CURDIR) $(PY) bench/log_sink.py
@@ -108,7 +120,7 @@ bench-log-sink: deps
 # Corpus pipeline (jobs/corpus): CORPUS_ARGS=--full for all of chitchat-dataset.
 WORKERS ?= 2
 corpus: up
-	PYTHONPATH=$(CURDIR) $(PY) -m jobs.corpus run --env .run/stack.env --workers $(WORKERS) $(CORPUS_ARGS)
+	PYTHONPATH=$(CURDIR) $(PY) -m jobs.corpus run --env $(RUN_DIR)/stack.env --workers $(WORKERS) $(CORPUS_ARGS)
 
 bench-corpus: deps
 	PYTHONPATH=$(CURDIR) $(PY) bench/corpus.py
@@ -127,10 +139,11 @@ EPOCHS ?= 3
 CHITCHAT ?= 7168
 
 train: seed
-	PYTHONPATH=$(CURDIR) nice -n 10 $(PY) -m jobs.train.run --trials $(TRIALS) --workers $(WORKERS) --epochs $(EPOCHS) --chitchat-conversations $(CHITCHAT) --env .run/stack.env
+	PYTHONPATH=$(CURDIR) nice -n 10 $(PY) -m jobs.train.run --trials $(TRIALS) --workers $(WORKERS) --epochs $(EPOCHS) --chitchat-conversations $(CHITCHAT) --env $(RUN_DIR)/stack.env
 
 eval: $(VENV)/.data-ready
-	PYTHONPATH=$(CURDIR) nice -n 10 $(PY) -m jobs.train.evaluate --out .run/eval.json
+	$(PREFLIGHT) venv-data model
+	PYTHONPATH=$(CURDIR) nice -n 10 $(PY) -m jobs.train.evaluate --out $(RUN_DIR)/eval.json
 
 # Held-out conversations through the running stack: fallback rate, language,
 # repeats, latency, and every exchange to read (CHAT_EVAL_ARGS="--lang ja --conversations 100").

@@ -29,6 +29,7 @@ from __future__ import annotations
 import ast
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
@@ -41,32 +42,117 @@ REPO = Path(__file__).resolve().parents[1]
 SCHEMAS_DIR = REPO / "shared" / "schemas"
 SQL_DIR = REPO / "shared" / "sql"
 
-# Variables config.load() reads that production does not set, and why.
-LOCAL_ONLY_VARIABLES = {
-    "GCP_PROJECT": "legacy alias of GOOGLE_CLOUD_PROJECT",
-    "ROUTER_SEED": "reproducible routing in tests and benchmarks",
-    "BIGQUERY_EMULATOR_HOST": "the local BigQuery stand-in",
-    "FAULT_RATE": "fault injection, tests and make up only (shared/faults.py)",
-    "FAULT_POINTS": "fault injection, tests and make up only",
-    "FAULT_MATCH": "fault injection, tests and make up only",
-    "FAULT_LIMIT": "fault injection, tests and make up only",
-    "RATE_LIMIT_PER_MINUTE": "per-user limit at ingress; production runs the default (off) until one is chosen",
-    "MAX_DELIVERY_ATTEMPTS": "equals the subscriptions' policy by default (topology); not set apart",
+# -- the settings table --------------------------------------------------------
+#
+# Every environment variable shared/config.py's load() reads, once: who reads
+# it (deployed functions by their infra/deploy.py names; ``job:<name>`` for a
+# batch job), how production sets it, and what its value lets the reader use.
+# The checks below hold Terraform's function_env / function_secrets, the IAM
+# grants, the local stack's environment and the README's tables to it.
+
+FUNCTIONS_ALL = ("ingress", "scorer", "log-sink")
+TERRAFORM = "terraform"  # in the function_env output
+SECRET = "secret"  # mounted from Secret Manager (function_secrets)
+
+
+@dataclass(frozen=True)
+class Setting:
+    readers: tuple[str, ...]
+    production: str  # TERRAFORM, SECRET, or "local: <why production never sets it>"
+    # (identity, kind, target): what the value names that an identity (a
+    # deployed function, or a batch job's identity in Terraform's
+    # batch_service_accounts) uses: ("publish", topic), ("read_objects",
+    # bucket), ("write_objects", bucket), ("write_dataset", dataset),
+    # ("project_role", role).
+    # "{value}" is the variable's value in function_env, "{bucket}" the bucket
+    # of a gs:// value.
+    uses: tuple[tuple[str, str, str], ...] = ()
+
+    @property
+    def local_only(self) -> bool:
+        return self.production.startswith("local:")
+
+
+def _local(why: str) -> str:
+    return f"local: {why}"
+
+
+FAULTS = _local("fault injection, tests and make up only (shared/faults.py)")
+SETTINGS: dict[str, Setting] = {
+    "GOOGLE_CLOUD_PROJECT": Setting(FUNCTIONS_ALL, TERRAFORM),
+    "GCP_PROJECT": Setting(FUNCTIONS_ALL, _local("legacy alias of GOOGLE_CLOUD_PROJECT")),
+    "REPLY_STORE": Setting(("ingress", "scorer"), TERRAFORM),
+    "FIREBASE_DATABASE_URL": Setting(("scorer",), TERRAFORM, (("scorer", "project_role", "roles/firebasedatabase.admin"),)),
+    "ALGORITHM_WEIGHTS": Setting(("ingress",), TERRAFORM),
+    "ROUTER_SEED": Setting(("ingress",), _local("reproducible routing in tests and benchmarks")),
+    "ROUTER": Setting(("ingress",), TERRAFORM),
+    "ROUTER_STATS_TTL_S": Setting(("ingress",), TERRAFORM),
+    "ROUTER_MIN_PROPENSITY": Setting(("ingress",), TERRAFORM),
+    "UTTERANCES_TOPIC": Setting(
+        ("ingress", "scorer"), TERRAFORM, (("ingress", "publish", "{value}"), ("scorer", "publish", "{value}-dead"))
+    ),
+    "SELECTION_LOGS_TOPIC": Setting(
+        ("scorer", "log-sink"), TERRAFORM, (("scorer", "publish", "{value}"), ("log-sink", "publish", "{value}-dead"))
+    ),
+    "FEEDBACK_TOPIC": Setting(
+        ("ingress", "log-sink"), TERRAFORM, (("ingress", "publish", "{value}"), ("log-sink", "publish", "{value}-dead"))
+    ),
+    "TRAIN_TRIALS_TOPIC": Setting(("job:train",), TERRAFORM),
+    "BIGQUERY_DATASET": Setting(("log-sink",), TERRAFORM, (("log-sink", "write_dataset", "{value}"),)),
+    "BIGQUERY_SELECTIONS_TABLE": Setting(("log-sink",), TERRAFORM),
+    "BIGQUERY_FEEDBACK_TABLE": Setting(("log-sink",), TERRAFORM),
+    "BIGQUERY_EMULATOR_HOST": Setting(FUNCTIONS_ALL, _local("the local BigQuery stand-in")),
+    "CONTEXT_TURNS": Setting(("scorer",), TERRAFORM),
+    "MAX_KEYWORDS": Setting(("scorer",), TERRAFORM),
+    "CANDIDATE_CACHE_TTL_S": Setting(("scorer",), TERRAFORM),
+    "CANDIDATE_CACHE_SIZE": Setting(("scorer",), TERRAFORM),
+    "MAX_TEXT_CHARS": Setting(("ingress",), TERRAFORM),
+    "AUTH_MODE": Setting(("ingress",), TERRAFORM),
+    "WEBHOOK_SECRET": Setting(("ingress",), SECRET),
+    "WEBHOOK_TOLERANCE_S": Setting(("ingress",), TERRAFORM),
+    "CORS_ORIGINS": Setting(("ingress",), TERRAFORM),
+    "RATE_LIMIT_PER_MINUTE": Setting(("ingress",), TERRAFORM),
+    "MAX_DELIVERY_ATTEMPTS": Setting(("scorer", "log-sink"), TERRAFORM),
+    "FAULT_RATE": Setting(("scorer", "log-sink"), FAULTS),
+    "FAULT_POINTS": Setting(("scorer", "log-sink"), FAULTS),
+    "FAULT_MATCH": Setting(("scorer", "log-sink"), FAULTS),
+    "FAULT_LIMIT": Setting(("scorer", "log-sink"), FAULTS),
+    "MODEL_STORE": Setting(
+        ("scorer", "job:train"),
+        TERRAFORM,
+        (("scorer", "read_objects", "{bucket}"), ("trainer", "write_objects", "{bucket}")),
+    ),
+    "MODEL_POINTER_TTL_S": Setting(("scorer",), TERRAFORM),
 }
-# Variables whose production value is a secret (mounted from Secret Manager)
-# -> the one function that reads it.
-SECRET_VARIABLES = {"WEBHOOK_SECRET": "ingress"}
+# What the local stack's environment (stack.env) sets besides settings: for
+# clients (chat, tests) and for the official clients and firebase_admin.
+STACK_CLIENT_VARIABLES = {
+    "INGRESS_URL", "WEB_URL", "RTDB_REST_URL",
+    "PUBSUB_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST", "FIREBASE_DATABASE_EMULATOR_HOST",
+}  # fmt: skip
+# The roles that let a reader read objects of a bucket.
+OBJECT_READ_ROLES = {"roles/storage.objectViewer", "roles/storage.objectAdmin", "roles/storage.admin"}
+# ... and write them, overwrite included (LATEST is rewritten on every publish).
+OBJECT_WRITE_ROLES = {"roles/storage.objectAdmin", "roles/storage.admin"}
+LOCAL_ONLY_VARIABLES = {name: setting.production for name, setting in SETTINGS.items() if setting.local_only}
+SECRET_VARIABLES = {name: setting.readers[0] for name, setting in SETTINGS.items() if setting.production == SECRET}
 # Settings production sets to other values than the code's defaults.
 PRODUCTION_VALUES = {
     "project": "the project's id",
     "firebase_database_url": "the instance's URL (the default assumes us-central1)",
     "webhook_secret": "a secret",
     "model_store": "gs:// in the models bucket (locally a folder)",
+    "reply_store": "rtdb (locally firestore, whose official emulator runs here): see the README",
+    "rate_limit_per_minute": "a per-user limit (locally off: tests and benchmarks flood ingress)",
 }
+# The README's statement of the production reply store, which variables.tf's
+# default, and so `make deploy`, must agree with.
+README = REPO / "README.md"
+README_REPLY_STORE = re.compile(r"\*\*Production runs `REPLY_STORE=(\w+)`\.\*\*")
 # Rules files the code's tests check, which Terraform must deploy as they are.
 RULES_FILES = {"google_firebaserules_ruleset.firestore": "firestore.rules", "terraform_data.rtdb_rules": "database.rules.json"}
 # Firestore collections whose documents carry expire_at (shared/stores.py).
-TTL_COLLECTIONS = {"decisions", "log_sink_ledger", "feedback_sink_ledger"}
+TTL_COLLECTIONS = {"decisions", "log_sink_ledger", "feedback_sink_ledger", "delivery_attempts"}
 # Dry-run stand-ins for the values only a real project has.
 EXAMPLE = {"project": "example-project", "region": "asia-northeast1"}
 # Variable values that change which resource instances exist (moved blocks may
@@ -135,7 +221,10 @@ class Checker:
         self.check_dead_letter_plumbing()
         self.check_tables()
         self.check_functions()
+        self.check_settings_table()
         self.check_environment()
+        self.check_grants()
+        self.check_readme()
         self.check_firestore_ttl()
         self.check_rules_files()
         self.check_moved()
@@ -321,10 +410,22 @@ class Checker:
         env = self.model.resolve(self.model.outputs.get("function_env")) or {}
         secrets = self.model.resolve(self.model.outputs.get("function_secrets")) or {}
         secret_variables = {variable for mounted in secrets.values() for variable in mounted}
-        read = config_variables()
-        self.problems += _compare(
-            "environment variable", read - set(LOCAL_ONLY_VARIABLES), set(env) | secret_variables
-        )
+        # Production sets every setting a deployed function (or job) reads,
+        # except the local-only ones; and nothing else.
+        wanted = {name: s.readers for name, s in SETTINGS.items() if not s.local_only}
+        for name in sorted(set(wanted) - set(env) - secret_variables):
+            self.problems.append(
+                f"environment variable {name!r} is used by the code but not declared in Terraform "
+                f"(read by {', '.join(wanted[name])}; production never sets it)"
+            )
+        for name in sorted(set(env) - set(wanted)):
+            self.problems.append(f"environment variable {name!r} is declared in Terraform but the code does not use it")
+        attempts = env.get("MAX_DELIVERY_ATTEMPTS")
+        if attempts is not None and attempts != str(topology.MAX_DELIVERY_ATTEMPTS):
+            self.problems.append(
+                f"MAX_DELIVERY_ATTEMPTS is {attempts!r} in function_env, the subscriptions' max_delivery_attempts "
+                f"is {topology.MAX_DELIVERY_ATTEMPTS}: the handlers must give up when Pub/Sub does"
+            )
         for variable in sorted(set(SECRET_VARIABLES) & set(env)):
             self.problems.append(f"environment variable {variable!r} is a secret: mount it, do not set it in plain text")
         for variable in sorted(secret_variables - set(SECRET_VARIABLES)):
@@ -358,6 +459,92 @@ class Checker:
                     )
         else:
             self.problems.append(f"function_env has values that cannot be read offline: {env}")
+
+    def check_settings_table(self) -> None:
+        """SETTINGS covers exactly what config.load() reads, names real readers,
+        and covers what the local stack sets."""
+        read = config_variables()
+        self.problems += [
+            f"setting {name!r} is read by shared/config.py but missing from the settings table (infra/check_terraform.py)"
+            for name in sorted(read - set(SETTINGS))
+        ] + [f"setting {name!r} is in the settings table but shared/config.py does not read it" for name in sorted(set(SETTINGS) - read)]
+        deployed = {f.name for f in deploy.FUNCTIONS}
+        for name, setting in SETTINGS.items():
+            strangers = [r for r in setting.readers if r not in deployed and not r.startswith("job:")]
+            if strangers:
+                self.problems.append(f"setting {name!r}: readers {strangers} are neither deployed functions nor jobs")
+        from infra.local.stack import Stack
+
+        local = set(Stack(with_rtdb=True).env())
+        for name in sorted(local - set(SETTINGS) - STACK_CLIENT_VARIABLES):
+            self.problems.append(f"the local stack sets {name!r}, which is neither a setting nor a client address")
+
+    def check_grants(self) -> None:
+        """A function configured to use a resource holds a role on it."""
+        env = self.model.resolve(self.model.outputs.get("function_env")) or {}
+        for name, setting in SETTINGS.items():
+            value = env.get(name)
+            if not isinstance(value, str):
+                continue
+            for reader, kind, target in setting.uses:
+                bucket = value[len("gs://"):].split("/", 1)[0] if value.startswith("gs://") else ""
+                if kind == "read_objects" and not bucket:
+                    continue  # a folder: nothing to grant
+                wanted = target.format(value=value, bucket=bucket)
+                if wanted not in self.granted(kind, reader):
+                    self.problems.append(
+                        f"{reader} is configured with {name}={value} but has no role to {kind.replace('_', ' ')} {wanted!r}"
+                    )
+
+    def granted(self, kind: str, who: str) -> set[str]:
+        """What ``who`` may do, by kind: topics it publishes to, buckets whose
+        objects it reads, datasets it writes, its project roles."""
+        resource, target, roles = {
+            "publish": ("google_pubsub_topic_iam_member", "topic", {"roles/pubsub.publisher", "roles/pubsub.editor"}),
+            "read_objects": ("google_storage_bucket_iam_member", "bucket", OBJECT_READ_ROLES),
+            "write_objects": ("google_storage_bucket_iam_member", "bucket", OBJECT_WRITE_ROLES),
+            "write_dataset": ("google_bigquery_dataset_iam_member", "dataset_id", {"roles/bigquery.dataEditor", "roles/bigquery.dataOwner"}),
+            "project_role": ("google_project_iam_member", "role", None),
+        }[kind]  # fmt: skip
+        found = set()
+        for label in self.model.resources.get(resource, {}):
+            for instance in self.model.instances(resource, label):
+                role = self.model.resolve(instance.body.get("role"))
+                if self.grantee(instance.body.get("member")) != who or (roles is not None and role not in roles):
+                    continue
+                found.add(self.model.resolve(instance.body.get(target)))
+        return found
+
+    @staticmethod
+    def grantee(member) -> str | None:
+        """Whose service account a binding's ``member`` is (its email is
+        unknown offline): ``google_service_account.function["scorer"].member``,
+        ``google_service_account.corpus.member`` or ``local.members[...]``."""
+        text = str(member or "")
+        named = re.search(r'google_service_account\.(\w+)(?:\[\\?"([^"\\]+)\\?"\])?\.member', text)
+        if named:
+            return named.group(2) if named.group(1) == "function" else named.group(1)
+        each = getattr(member, "scope", {}).get("each", {})
+        if "local.members[each.value.who]" in text:
+            return each.get("value", {}).get("who")
+        if "local.members[each.key]" in text:
+            return each.get("key")
+        return None
+
+    def check_readme(self) -> None:
+        """The README names every setting in a table, and states the
+        production reply store Terraform's default deploys."""
+        text = README.read_text()
+        rows = "\n".join(line for line in text.splitlines() if line.startswith("|"))
+        for name in sorted(SETTINGS):
+            if f"`{name}`" not in rows:
+                self.problems.append(f"setting {name!r} is in no table of the README")
+        stated = README_REPLY_STORE.search(text)
+        deployed = (self.model.resolve(self.model.outputs.get("function_env")) or {}).get("REPLY_STORE")
+        if stated is None:
+            self.problems.append("the README does not state the production reply store (**Production runs `REPLY_STORE=...`.**)")
+        elif stated.group(1) != deployed:
+            self.problems.append(f"the README says production runs REPLY_STORE={stated.group(1)}, Terraform deploys {deployed!r}")
 
     def check_firestore_ttl(self) -> None:
         ttl = {

@@ -10,6 +10,13 @@ functions: ingress is public (webhook callers), scorer and log-sink accept
 only the Pub/Sub push identity, whose subscriptions Terraform points at the
 functions' URLs (infra/terraform/pubsub.tf).
 
+The batch half: one container image (``.build/batch/``: ``shared/``,
+``jobs/``, a Dockerfile and the pinned requirements) built by Cloud Build into
+the Artifact Registry repository Terraform creates, and one Cloud Run job per
+worker (``BATCH_JOBS``: the corpus pipeline's shard worker, the dual
+encoder's trial worker, and the router-stats refresh that Cloud Scheduler
+runs when ``router = "thompson"``), each as its own service account.
+
 Names, service accounts and environment come from ``terraform output`` after
 ``terraform apply``; with ``--dry-run`` and no Terraform state, from the
 Terraform configuration's defaults (the same values, read offline).
@@ -105,6 +112,61 @@ FUNCTIONS = (
     ),
 )
 
+@dataclass(frozen=True)
+class BatchJob:
+    """A Cloud Run job running ``python -m <module> <args>`` from the batch image."""
+
+    name: str  # the Cloud Run job's name
+    module: str
+    args: tuple[str, ...]
+    identity: str  # key of Terraform's batch_service_accounts output
+    memory: str
+    cpu: str
+    task_timeout_s: int
+    max_retries: int
+    # Tasks of one execution: a worker per task. The job is created with
+    # one; each run sets --tasks to the backlog (shards or trials waiting),
+    # capped at max_parallelism (see README, "The batch half").
+    max_parallelism: int
+
+    @property
+    def command_args(self) -> list[str]:
+        return ["-m", self.module, *self.args]
+
+
+BATCH_JOBS = (
+    # A worker leases shard tasks and exits once the queue has been empty a minute.
+    BatchJob("corpus-worker", "jobs.corpus", ("worker", "--idle-exit-s", "60"), "corpus",
+             memory="1Gi", cpu="1", task_timeout_s=3600, max_retries=3, max_parallelism=8),
+    # A worker leases one trial at a time; TensorFlow wants the memory.
+    BatchJob("train-worker", "jobs.train.worker", ("--idle-exit-s", "60"), "trainer",
+             memory="4Gi", cpu="2", task_timeout_s=6 * 3600, max_retries=3, max_parallelism=4),
+    # BigQuery rewards -> Firestore router/stats; Cloud Scheduler runs it (router = "thompson").
+    BatchJob("router-stats", "jobs.refresh_router_stats", (), "router-stats",
+             memory="512Mi", cpu="1", task_timeout_s=600, max_retries=1, max_parallelism=1),
+)  # fmt: skip
+# The batch image carries every pinned runtime package but these (tests and
+# local tooling; functions-framework serves only the functions).
+BATCH_EXCLUDED = frozenset(
+    _name for _name in (
+        "functions-framework", "pytest", "pytest-timeout", "playwright", "hypothesis", "jsonschema",
+        "gcp-storage-emulator", "python-hcl2", "matplotlib",
+    )
+)  # fmt: skip
+BATCH_DOCKERFILE = """\
+# The batch workers (infra/deploy.py BATCH_JOBS): python -m <module> ...
+FROM python:3.11-slim
+WORKDIR /app
+ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
+COPY requirements.txt requirements-data.txt ./
+RUN pip install --no-cache-dir -r requirements.txt \\
+ && pip install --no-cache-dir --no-deps -r requirements-data.txt
+COPY shared/ shared/
+COPY jobs/ jobs/
+ENTRYPOINT ["python"]
+"""
+
+
 # Never shipped: build and test leftovers.
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
 
@@ -145,6 +207,27 @@ def build_bundle(function: Function, build_dir: Path = BUILD_DIR) -> Path:
     return bundle
 
 
+def batch_requirements(pins: Mapping[str, str] | None = None) -> list[str]:
+    pins = pinned_requirements() if pins is None else pins
+    excluded = {_canonical(name) for name in BATCH_EXCLUDED}
+    return [line for name, line in pins.items() if name not in excluded]
+
+
+def build_batch_bundle(build_dir: Path = BUILD_DIR) -> Path:
+    """``build_dir/batch/``: what Cloud Build turns into the workers' image."""
+    bundle = build_dir / "batch"
+    if bundle.exists():
+        shutil.rmtree(bundle)
+    bundle.mkdir(parents=True)
+    shutil.copytree(REPO / "shared", bundle / "shared", ignore=_IGNORED)
+    shutil.copytree(REPO / "jobs", bundle / "jobs", ignore=_IGNORED)
+    (bundle / "requirements.txt").write_text("\n".join(batch_requirements()) + "\n")
+    shutil.copy2(REPO / "requirements-data.txt", bundle / "requirements-data.txt")
+    (bundle / "Dockerfile").write_text(BATCH_DOCKERFILE)
+    (bundle / ".gcloudignore").write_text("__pycache__/\n*.pyc\n")
+    return bundle
+
+
 # -- configuration from Terraform ------------------------------------------
 
 
@@ -159,6 +242,10 @@ class Infra:
     pusher_service_account: str
     function_env: Mapping[str, str]
     function_secrets: Mapping[str, Mapping[str, str]]
+    batch_service_accounts: Mapping[str, str]
+    batch_image: str
+    router: str
+    scheduler_service_account: str
 
     @classmethod
     def from_outputs(cls, outputs: Mapping[str, object]) -> "Infra":
@@ -200,6 +287,12 @@ def outputs_from_configuration(project: str, region: str) -> dict[str, object]:
         "pusher_service_account": email("zatsudan-pusher"),
         "function_env": model.resolve(model.outputs["function_env"]),
         "function_secrets": model.resolve(model.outputs["function_secrets"]),
+        "batch_service_accounts": {
+            name: email(account) for name, account in model.resolve(model.locals["batch_accounts"]).items()
+        },
+        "batch_image": model.resolve(model.outputs["batch_image"]),
+        "router": model.resolve(model.outputs["router"]),
+        "scheduler_service_account": email("zatsudan-scheduler"),
     }
 
 
@@ -253,6 +346,57 @@ def invoker_command(function: Function, infra: Infra) -> list[str]:
     ]  # fmt: skip
 
 
+def batch_build_command(infra: Infra, source: Path) -> list[str]:
+    """Cloud Build turns the batch bundle (its Dockerfile) into the workers' image."""
+    return [
+        "gcloud", "builds", "submit", str(source),
+        f"--project={infra.project}",
+        f"--region={infra.region}",
+        f"--tag={infra.batch_image}",
+        f"--service-account={infra.builder_service_account}",
+        "--default-buckets-behavior=regional-user-owned-bucket",
+        "--quiet",
+    ]  # fmt: skip
+
+
+def batch_job_command(job: BatchJob, infra: Infra, env_path: Path) -> list[str]:
+    """Creates or updates the Cloud Run job (one task; each run sets --tasks)."""
+    return [
+        "gcloud", "run", "jobs", "deploy", job.name,
+        f"--project={infra.project}",
+        f"--region={infra.region}",
+        f"--image={infra.batch_image}",
+        "--command=python",
+        "--args=" + ",".join(job.command_args),
+        f"--service-account={infra.batch_service_accounts[job.identity]}",
+        f"--memory={job.memory}",
+        f"--cpu={job.cpu}",
+        "--tasks=1",
+        f"--parallelism={job.max_parallelism}",
+        f"--max-retries={job.max_retries}",
+        f"--task-timeout={job.task_timeout_s}s",
+        f"--env-vars-file={env_path}",
+        "--quiet",
+    ]  # fmt: skip
+
+
+def scheduler_command(infra: Infra) -> list[str]:
+    """Lets Cloud Scheduler's identity (and nothing else) run the router-stats job."""
+    return [
+        "gcloud", "run", "jobs", "add-iam-policy-binding", "router-stats",
+        f"--project={infra.project}",
+        f"--region={infra.region}",
+        f"--member=serviceAccount:{infra.scheduler_service_account}",
+        "--role=roles/run.invoker",
+        "--quiet",
+    ]  # fmt: skip
+
+
+def batch_jobs(infra: Infra) -> tuple[BatchJob, ...]:
+    """The router-stats job exists only for the bandit router."""
+    return tuple(job for job in BATCH_JOBS if job.name != "router-stats" or infra.router == "thompson")
+
+
 def _shown(path: Path) -> Path:
     """Relative to the working directory when inside it: shorter commands."""
     relative = os.path.relpath(path)
@@ -267,6 +411,15 @@ def plan(infra: Infra, build_dir: Path = BUILD_DIR) -> list[list[str]]:
         env_path = _shown(env_file(function, infra, build_dir))
         commands.append(deploy_command(function, infra, source, env_path))
     commands.extend(invoker_command(function, infra) for function in FUNCTIONS if not function.public)
+    # The batch half: the workers' image, then their jobs (Terraform gives
+    # them identities, and Cloud Scheduler the router-stats runs).
+    commands.append(batch_build_command(infra, _shown(build_batch_bundle(build_dir))))
+    batch_env = build_dir / "batch.env.yaml"
+    batch_env.write_text(json.dumps(dict(infra.function_env), indent=2, sort_keys=True) + "\n")
+    jobs = batch_jobs(infra)
+    commands.extend(batch_job_command(job, infra, _shown(batch_env)) for job in jobs)
+    if any(job.name == "router-stats" for job in jobs):
+        commands.append(scheduler_command(infra))
     return commands
 
 

@@ -1,23 +1,30 @@
-"""Pub/Sub push handling: decode, process, and sort failures into two kinds.
+"""Pub/Sub push handling: decode, process, and sort failures by what happened.
 
-- ``SchemaError`` (the event can never succeed): the message is published to
-  the dead-letter topic with the reason, and acknowledged. No retry loop.
-- anything else (a transient failure): re-raised, so the function answers
+Inside the push function's body (wrapped by :func:`delivery`):
+- ``SchemaError`` (the event can never succeed), including an envelope that
+  does not decode: the message is published to the dead-letter topic with the
+  reason, and acknowledged (2xx). No retry loop.
+- anything else (a transient failure): the body fails, the function answers
   500 and Pub/Sub redelivers by the subscription's retry policy. With an
   attempt counter, the failure that reaches ``max_attempts`` is dead-lettered
   (reason: the last error) and acknowledged instead, so a message that never
   succeeds stops with a report rather than relying on Pub/Sub's own
   dead-lettering (which the local emulator gets wrong for push subscriptions).
+Before the body (functions-framework could not read the request as an event):
+see :func:`answer_failure`: dead-lettered and acknowledged when there is a
+message and a known topic, 400 only when there is nothing to dead-letter.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
-from pathlib import Path
-from typing import Callable
+import re
+from typing import Any, Callable, Mapping
 
 from shared import logs
+from shared.config import Topics
 from shared.events import SchemaError
 from shared.pubsub import PushedMessage, dead_letter_attributes, decode_push, preview
 
@@ -61,6 +68,21 @@ class PushHandler:
             except Exception as error:
                 if not self._give_up(message, error):
                     raise
+
+    def serves(self, topic: str) -> bool:
+        return Topics.dead_letter(topic) == self.dead_letter_topic
+
+    def dead_letter_unreadable(self, envelope: Mapping, topic: str, reason: str) -> bool:
+        """Dead-letter a push body functions-framework could not read, if it
+        came from this handler's topic; False when it did not."""
+        if not self.serves(topic):
+            return False
+        try:
+            message = decode_push(envelope)
+        except SchemaError:
+            message = PushedMessage(json.dumps(envelope, default=str).encode(), {}, "", None)
+        self._dead_letter(message, reason)
+        return True
 
     def _give_up(self, message: PushedMessage, error: Exception) -> bool:
         """Count a failed delivery; at the last allowed attempt, dead-letter it and acknowledge."""
@@ -110,36 +132,95 @@ class TopicRouter:
         topic = (source or "").rsplit("/topics/", 1)[-1] if "/topics/" in (source or "") else ""
         self.handlers.get(topic, self.default)(envelope)
 
+    def dead_letter_unreadable(self, envelope: Mapping, topic: str, reason: str) -> bool:
+        handler = self.handlers.get(topic)
+        return handler is not None and handler.dead_letter_unreadable(envelope, topic, reason)
 
-def answer_failure(error: Exception):
-    """functions-framework's error handler for the push functions.
 
-    A failure inside our function body is transient (the push handler has
-    already dead-lettered what can never succeed): 500, so Pub/Sub retries.
-    A failure before it, while functions-framework parses the body (not
-    UTF-8, not a JSON object, not an event), can never succeed: 400 with a
-    log line, never a 500 that a push subscription would retry forever.
-    (Pub/Sub itself never sends such bodies; direct callers can.)"""
-    from werkzeug.exceptions import HTTPException
+class DeliveryFailed(Exception):
+    """The function's own work on a delivery failed (``__cause__`` says how):
+    answered 500, so Pub/Sub redelivers. Raised only by :func:`delivery`."""
 
-    if isinstance(error, HTTPException):
-        return error
-    if _raised_inside_function(error):
-        log.error("push delivery failed, Pub/Sub will retry: %r", error)
-        return json.dumps({"error": {"code": "internal", "message": "transient failure"}}), 500, _JSON
-    log.error("push body refused before the handler ran (not a Pub/Sub push envelope): %r", error)
-    body = {"error": {"code": "invalid_json", "message": f"not a Pub/Sub push envelope: {type(error).__name__}"}}
-    return json.dumps(body), 400, _JSON
+
+def delivery(function: Callable[[Any], None]) -> Callable[[Any], None]:
+    """Wraps a push function's body (under ``functions_framework.cloud_event``).
+
+    Whatever escapes the body happened while this delivery was being handled
+    (building the service, processing, counting the attempt, dead-lettering):
+    it becomes :class:`DeliveryFailed`, which :func:`answer_failure` answers
+    with 500. Everything else the error handler sees was raised before the
+    body ran. The handler is told which by this control flow, not by where a
+    file lives (a deploy bundle has ``main.py`` at its root)."""
+
+    @functools.wraps(function)
+    def run(cloud_event) -> None:
+        try:
+            function(cloud_event)
+        except Exception as error:
+            raise DeliveryFailed(f"{type(error).__name__}: {error}") from error
+
+    return run
+
+
+def answer_failure(handler: Callable[[], "PushHandler | TopicRouter"]):
+    """functions-framework's error handler for a push function; ``handler``
+    returns the function's built handler (``lazy(build_...)``).
+
+    - :class:`DeliveryFailed` (the body ran and failed; it has counted the
+      attempt): 500, Pub/Sub retries.
+    - anything else was raised while functions-framework read the request,
+      before the body ran. Such a body can never succeed, and a push
+      subscription redelivers on every answer but 2xx, 400 included. So if
+      it holds a message and names a topic this function serves
+      (``.../projects/P/topics/T``, as every push endpoint does), the message
+      goes to ``T-dead`` with the reason and the answer is 200 (acknowledged).
+      Only a request with no message to dead-letter is refused with 400: it
+      was not a push at all (Pub/Sub never sends one; a direct caller can).
+    """
+
+    def answer(error: Exception):
+        from werkzeug.exceptions import BadRequest, HTTPException
+
+        if isinstance(error, DeliveryFailed):
+            log.error("push delivery failed, Pub/Sub will retry: %r", error.__cause__, exc_info=error.__cause__)
+            return _json_answer(500, "internal", "transient failure")
+        if isinstance(error, HTTPException) and not isinstance(error, BadRequest):
+            return error  # 404, 405...: routing, not a body
+        return _unreadable(handler, error)
+
+    return answer
+
+
+def _unreadable(handler: Callable[[], "PushHandler | TopicRouter"], error: Exception):
+    import flask
+
+    request = flask.request
+    reason = f"not a readable Pub/Sub push: {type(error).__name__}: {error}"
+    try:
+        envelope = json.loads(request.get_data())
+    except ValueError:
+        envelope = None
+    topic = topic_of(request.path)
+    if isinstance(envelope, Mapping) and "message" in envelope and topic:
+        try:
+            done = handler().dead_letter_unreadable(envelope, topic, reason[:500])
+        except Exception as failure:  # building the handler or publishing: try again later
+            log.error("could not dead-letter an unreadable push, Pub/Sub will retry: %r", failure)
+            return _json_answer(500, "internal", "transient failure")
+        if done:
+            return _json_answer(200, "dead_lettered", reason[:500])
+    log.error("push body refused before the handler ran (no message to dead-letter): %r", error)
+    return _json_answer(400, "invalid_json", f"not a Pub/Sub push envelope: {type(error).__name__}")
+
+
+def topic_of(path: str | None) -> str | None:
+    """The topic a push endpoint path names (``.../projects/P/topics/T``), if any."""
+    match = re.search(r"/projects/[^/?]+/topics/([^/?]+)", path or "")
+    return match.group(1) if match else None
+
+
+def _json_answer(status: int, code: str, message: str):
+    return json.dumps({"error" if status >= 400 else "result": {"code": code, "message": message}}), status, _JSON
 
 
 _JSON = {"content-type": "application/json"}
-_FUNCTIONS_DIR = str(Path(__file__).resolve().parents[1] / "functions")
-
-
-def _raised_inside_function(error: BaseException) -> bool:
-    traceback = error.__traceback__
-    while traceback is not None:
-        if traceback.tb_frame.f_code.co_filename.startswith(_FUNCTIONS_DIR):
-            return True
-        traceback = traceback.tb_next
-    return False

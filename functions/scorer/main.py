@@ -5,16 +5,18 @@ Logic: shared/scorer.py; poison events are dead-lettered by shared/push.py.
 
 import functions_framework
 
-from shared.push import answer_failure
+from shared import push
 from shared.app import build_scorer, lazy
 
 _handle = lazy(build_scorer)
 
 
 @functions_framework.cloud_event
+@push.delivery
 def scorer(cloud_event):
     _handle()(cloud_event.data)
 
 
-# A body functions-framework cannot parse answers 400 (never retried); our failures 500.
-functions_framework.errorhandler(Exception)(answer_failure)
+# A failure of the body above: 500 (retried). A body functions-framework cannot
+# read: dead-lettered and acknowledged, or 400 if it holds no message.
+functions_framework.errorhandler(Exception)(push.answer_failure(_handle))

@@ -5,8 +5,8 @@
 A dev tool for the local stack and the tests; production code never imports it.
 The official RTDB emulator cannot run on this machine (firebase-tools needs
 Java 21 and downloads its JAR), so this serves exactly what ``firebase_admin.db``
-(7.7) sends over REST (see docs/handbook and tests/rtdb_conformance), plus
-what a browser's ``EventSource`` needs:
+(7.7) sends over REST (tests/rtdb_conformance drives each request through
+firebase_admin itself), plus what a browser's ``EventSource`` needs:
 
 - ``<path>.json`` with GET / PUT / PATCH (multi-path keys) / POST (push id) /
   DELETE; ``print=silent`` answers 204; one tree per ``ns`` query parameter.

@@ -4,6 +4,13 @@
     python -m infra.local.stack down    # stop exactly what `up` started
     python -m infra.local.stack status
 
+The functions run from their deploy bundles: ``up`` builds each one with
+``infra.deploy.build_bundle`` (the code ``make deploy`` uploads with) and
+functions-framework serves the bundle's ``main.py`` with only the bundle on
+``PYTHONPATH``, so a difference between the repository layout and a bundle
+fails here and in every end-to-end test. Where the local run still differs
+from a deployed one, and why (one place: ``BUNDLE_DIFFERENCES`` below).
+
 Every process runs in its own session (process group) and is recorded in
 ``<run_dir>/pids.json`` with its start time, so ``down`` stops those processes
 and nothing else, even if a pid was reused. Ports are ``port_base + offset``
@@ -51,6 +58,19 @@ JAVA_OPTIONS = {
 }
 
 
+# How a function here differs from its deployed bundle, and why:
+BUNDLE_DIFFERENCES = {
+    "bundle folder": "<run_dir>/bundles/<function>, not .build/<function>: make deploy rebuilds "
+    ".build from scratch, and two stacks (make up, the tests') must not delete each other's "
+    "running code; the builder is the same function",
+    "interpreter": "the repository's .venv, a superset of each bundle's trimmed requirements.txt "
+    "(tests/infra/test_bundles.py installs each bundle alone into a fresh venv and serves it)",
+    "model store": "a relative MODEL_STORE (the default .run/models) is made absolute against the "
+    "repository, where make train writes it; the function itself runs in its bundle folder",
+    "environment": "the stack's emulators and local settings (Stack.env), not Terraform's function_env",
+}
+
+
 class StackError(RuntimeError):
     pass
 
@@ -75,6 +95,13 @@ SERVICES = [
 OPTIONAL_SERVICES = {"rtdb"}
 BIGQUERY_GRPC_OFFSET = 3
 LOCAL_PUSH_ATTEMPTS_FACTOR = 4  # see provision_push_subscriptions
+
+
+def deployed_function(service: str):
+    """infra.deploy's Function for a stack service (``log_sink`` is deployed as ``log-sink``)."""
+    from infra import deploy
+
+    return next(f for f in deploy.FUNCTIONS if f.source == service)
 
 
 @functools.cache
@@ -220,19 +247,39 @@ class Stack:
                 "--project", self.project,
                 "--data-dir", str(self.run_dir / "bigquery-data"),
             ]
+        function = deployed_function(service.name)
         return [
             str(REPO / ".venv/bin/functions-framework"),
-            f"--source={REPO / 'functions' / service.name / 'main.py'}",
-            f"--target={service.name}",
+            f"--source={self.bundle(service.name) / 'main.py'}",
+            f"--target={function.entry_point}",
             "--host=127.0.0.1",
             f"--port={port}",
         ]
+
+    def bundle(self, service: str) -> Path:
+        """Where ``service`` (a function) runs from: its deploy bundle."""
+        return self.run_dir / "bundles" / deployed_function(service).name
+
+    def build_bundles(self) -> None:
+        from infra import deploy
+
+        for service in SERVICES:
+            if service.kind == "function":
+                deploy.build_bundle(deployed_function(service.name), self.run_dir / "bundles")
 
     def _process_env(self, service: Service) -> dict[str, str]:
         env = dict(os.environ)
         # A developer's shell may point at another stack; this one wins.
         env.update(self.env())
         env["PYTHONPATH"] = str(REPO)
+        if service.kind == "function":
+            # It imports from its bundle only (see BUNDLE_DIFFERENCES).
+            env["PYTHONPATH"] = str(self.bundle(service.name))
+            from shared.config import Settings
+
+            store = env.get("MODEL_STORE") or Settings.model_store
+            if "://" not in store and not os.path.isabs(store):
+                env["MODEL_STORE"] = str(REPO / store)
         env["PYTHONUNBUFFERED"] = "1"
         if service.name in ("pubsub", "firestore"):
             env["JAVA_TOOL_OPTIONS"] = JAVA_OPTIONS[service.name]
@@ -273,7 +320,9 @@ class Stack:
         with open(log_path, "ab") as log_file:
             process = subprocess.Popen(
                 self._command(service),
-                cwd=REPO,
+                # A function runs in its bundle, as deployed: gunicorn puts the
+                # working directory first on sys.path.
+                cwd=self.bundle(service.name) if service.kind == "function" else REPO,
                 env=self._process_env(service),
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
@@ -317,6 +366,7 @@ class Stack:
             emulators = {s.name: self._start(s, entries) for s in self.services() if s.kind == "emulator"}
             self._wait(emulators)
             provision(self)
+            self.build_bundles()
             functions = {s.name: self._start(s, entries) for s in self.services() if s.kind == "function"}
             self._wait(functions)
             provision_push_subscriptions(self)

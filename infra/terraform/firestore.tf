@@ -38,6 +38,15 @@ resource "google_firestore_field" "decisions_ttl" {
   index_config {}
 }
 
+# The push handlers' failed-delivery counts (shared/stores.py DeliveryAttempts).
+resource "google_firestore_field" "delivery_attempts_ttl" {
+  database   = google_firestore_database.default.name
+  collection = "delivery_attempts"
+  field      = "expire_at"
+  ttl_config {}
+  index_config {}
+}
+
 resource "google_firestore_field" "feedback_sink_ledger_ttl" {
   database   = google_firestore_database.default.name
   collection = "feedback_sink_ledger"

@@ -27,7 +27,8 @@ output "function_urls" {
   value = local.function_url
 }
 
-# The environment every function gets (names as shared/config.py reads them).
+# The environment every function gets (names as shared/config.py reads them;
+# who reads which: the settings table in infra/check_terraform.py).
 output "function_env" {
   value = {
     GOOGLE_CLOUD_PROJECT      = var.project
@@ -54,6 +55,9 @@ output "function_env" {
     MODEL_STORE               = "gs://${google_storage_bucket.models.name}/models"
     MODEL_POINTER_TTL_S       = tostring(var.model_pointer_ttl_s)
     TRAIN_TRIALS_TOPIC        = google_pubsub_topic.topic["train_trials"].name
+    RATE_LIMIT_PER_MINUTE     = tostring(var.rate_limit_per_minute)
+    # The handlers give up (dead-letter) when the subscriptions do.
+    MAX_DELIVERY_ATTEMPTS = tostring(var.max_delivery_attempts)
   }
 }
 
@@ -62,4 +66,27 @@ output "function_secrets" {
   value = {
     ingress = { WEBHOOK_SECRET = google_secret_manager_secret.webhook_key.secret_id }
   }
+}
+
+# The batch half (infra/deploy.py BATCH_JOBS): each job's identity, the image
+# Cloud Build pushes, and whether the router-stats job exists (thompson only).
+output "batch_service_accounts" {
+  value = {
+    corpus       = google_service_account.corpus.email
+    trainer      = google_service_account.trainer.email
+    router-stats = google_service_account.router_stats.email
+  }
+}
+
+output "batch_image" {
+  value = local.batch_image
+}
+
+output "router" {
+  value = var.router
+}
+
+output "scheduler_service_account" {
+  description = "Cloud Scheduler's identity; deploy lets it run the router-stats job."
+  value       = google_service_account.scheduler.email
 }

@@ -3,7 +3,8 @@
 #            (and Firestore's router/stats when router = thompson, models/current
 #            when the weights name dual_encoder: it routes there once a model is published)
 #   scorer   reads/writes Firestore, writes replies to the Realtime Database,
-#            publishes to `selection-logs` and `utterances-dead`
+#            publishes to `selection-logs` and `utterances-dead`, reads the
+#            models bucket (the dual encoder's published versions)
 #   log_sink writes rows to the dataset, keeps its ledgers in Firestore,
 #            publishes to `selection-logs-dead` and `feedback-dead`
 # plus the identity Pub/Sub pushes as (invoker of scorer and log_sink; the
@@ -103,6 +104,14 @@ resource "google_bigquery_dataset_iam_member" "data_editor" {
   dataset_id = google_bigquery_dataset.zatsudan.dataset_id
   role       = "roles/bigquery.dataEditor"
   member     = local.members[each.key]
+}
+
+# The scorer reads published model versions (MODEL_STORE, gs://...-models;
+# shared/model_store.py); only the trainer writes them.
+resource "google_storage_bucket_iam_member" "scorer_reads_models" {
+  bucket = google_storage_bucket.models.name
+  role   = "roles/storage.objectViewer"
+  member = google_service_account.function["scorer"].member
 }
 
 resource "google_secret_manager_secret_iam_member" "ingress_reads_webhook_key" {

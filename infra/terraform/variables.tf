@@ -84,9 +84,19 @@ variable "cors_origins" {
 }
 
 variable "reply_store" {
-  description = "Where replies are written (REPLY_STORE): firestore or rtdb."
+  description = "Where replies are written (REPLY_STORE): rtdb (production's choice, see the README) or firestore."
   type        = string
-  default     = "firestore"
+  default     = "rtdb"
+  validation {
+    condition     = contains(["rtdb", "firestore"], var.reply_store)
+    error_message = "reply_store must be rtdb or firestore."
+  }
+}
+
+variable "rate_limit_per_minute" {
+  description = "Requests per user per minute at ingress, per instance (RATE_LIMIT_PER_MINUTE); 0 turns the limit off."
+  type        = number
+  default     = 60
 }
 
 variable "algorithm_weights" {
@@ -144,7 +154,7 @@ variable "max_text_chars" {
 }
 
 variable "max_delivery_attempts" {
-  description = "Push deliveries before Pub/Sub moves a message to <topic>-dead."
+  description = "Deliveries before a message goes to <topic>-dead: the subscriptions' policy and the handlers' MAX_DELIVERY_ATTEMPTS."
   type        = number
   default     = 5
 }
@@ -177,4 +187,10 @@ variable "model_pointer_ttl_s" {
   description = "How often a scorer re-reads models/current, in seconds (MODEL_POINTER_TTL_S)."
   type        = number
   default     = 30
+}
+
+variable "router_stats_schedule" {
+  description = "When Cloud Scheduler runs the router-stats job (router = thompson), cron syntax in UTC."
+  type        = string
+  default     = "*/15 * * * *"
 }

@@ -4,7 +4,8 @@
     make eval                         # the published model against the baselines
 
 Modules: ``data`` (pairs and the held-out split), ``model`` (Keras, TensorFlow
-imported here only), ``store`` (the model store: a folder or ``gs://``),
+imported here only); the model store (a folder or ``gs://``) is
+``shared.model_store``, which the scorer reads too;
 ``trials`` (hyperparameter sets and their records), ``worker`` (leases trials
 from Pub/Sub, checkpoints every epoch), ``run`` (queues trials, runs the
 workers, picks the best), ``publish`` (export, candidate embeddings,

@@ -47,11 +47,12 @@ def dual_encoder_ingress(stack, published):
     import requests
 
     port = TEST_PORT_BASE + INGRESS_OFFSET
-    env = {**os.environ, **stack.env(), "PYTHONPATH": str(REPO), "ALGORITHM_WEIGHTS": "dual_encoder:1"}
+    bundle = stack.bundle("ingress")  # the deploy bundle the stack's own ingress runs from
+    env = {**os.environ, **stack.env(), "PYTHONPATH": str(bundle), "ALGORITHM_WEIGHTS": "dual_encoder:1"}
     process = subprocess.Popen(
-        [str(REPO / ".venv/bin/functions-framework"), f"--source={REPO / 'functions/ingress/main.py'}",
+        [str(REPO / ".venv/bin/functions-framework"), f"--source={bundle / 'main.py'}",
          "--target=ingress", "--host=127.0.0.1", f"--port={port}"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        cwd=bundle, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
 
     def healthy():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -62,3 +63,17 @@ def test_up_writes_env_and_down_stops_exactly_what_up_started(tmp_path: Path, by
 def test_down_with_nothing_recorded_stops_nothing(tmp_path: Path, bystander):
     assert Stack(run_dir=tmp_path, port_base=TEST_PORT_BASE + 60).down() == []
     assert bystander.poll() is None
+
+
+def test_the_stacks_functions_run_from_their_deploy_bundles(stack):
+    """Every end-to-end test talks to the bundles make deploy would upload
+    (infra/local/stack.py BUNDLE_DIFFERENCES says what still differs)."""
+    for service in (s for s in SERVICES if s.kind == "function"):
+        pid = stack.pids()[service.name]
+        bundle = stack.bundle(service.name)
+        assert os.readlink(f"/proc/{pid}/cwd") == str(bundle)
+        environ = dict(
+            item.split("=", 1) for item in open(f"/proc/{pid}/environ").read().split("\0") if "=" in item
+        )
+        assert environ["PYTHONPATH"] == str(bundle)
+        assert (bundle / "shared").is_dir() and (bundle / "requirements.txt").is_file()

@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import re
 import threading
+from urllib.parse import urlsplit
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 # gcloud sends each of these APIs' calls wherever CLOUDSDK_API_ENDPOINT_OVERRIDES_<API> says.
-OVERRIDDEN_APIS = ("cloudfunctions", "cloudresourcemanager", "serviceusage", "cloudbuild", "iam", "run", "secretmanager")
+OVERRIDDEN_APIS = ("cloudfunctions", "cloudresourcemanager", "serviceusage", "cloudbuild", "iam", "run", "secretmanager", "storage")
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,10 @@ class FakeGoogleApis:
             "NO_GCE_CHECK": "True",
         }
         env.update({f"CLOUDSDK_API_ENDPOINT_OVERRIDES_{api.upper()}": self.url for api in OVERRIDDEN_APIS})
+        # gcloud run puts the region in front of the endpoint's host
+        # (asia-northeast1-127.0.0.1), which resolves nowhere: every request
+        # goes through this fake as an HTTP proxy instead, whatever its host.
+        env.update({"CLOUDSDK_PROXY_TYPE": "http", "CLOUDSDK_PROXY_ADDRESS": "127.0.0.1", "CLOUDSDK_PROXY_PORT": str(self.port)})
         return env
 
     def start(self) -> "FakeGoogleApis":
@@ -95,8 +100,11 @@ class FakeGoogleApis:
             def _serve(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
-                fake._record(Recorded(self.command, self.path, body))
-                status, answer = fake._answer(self.command, self.path)
+                # As a proxy it is asked for absolute URLs: keep path and query.
+                target = urlsplit(self.path)
+                path = target.path + (f"?{target.query}" if target.query else "") if target.scheme else self.path
+                fake._record(Recorded(self.command, path, body))
+                status, answer = fake._answer(self.command, path)
                 payload = json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("content-type", "application/json")

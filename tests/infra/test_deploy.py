@@ -79,7 +79,11 @@ def test_make_deploy_dry_run_prints_a_command_per_step():
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stdout.splitlines() if line.startswith("gcloud ")]
-    assert len(lines) == len(deploy.FUNCTIONS) + sum(not f.public for f in deploy.FUNCTIONS)
+    # functions and their invoker bindings; the batch image; its jobs (no
+    # router-stats job with the default weighted router)
+    batch = [j for j in deploy.BATCH_JOBS if j.name != "router-stats"]
+    assert len(lines) == len(deploy.FUNCTIONS) + sum(not f.public for f in deploy.FUNCTIONS) + 1 + len(batch)
+    assert [line.split()[4] for line in lines if line.startswith("gcloud run jobs deploy ")] == [j.name for j in batch]
 
 
 def test_every_function_is_deployed_once_as_gen2_http(dry_run):
@@ -115,6 +119,67 @@ def test_environment_is_terraforms_and_the_key_is_a_secret(dry_run):
         assert json.loads(Path(given["env-vars-file"]).read_text()) == expected_env()
         assert ("set-secrets" in given) is (name == "ingress")
     assert flags(deploys(commands)["ingress"])["set-secrets"] == "WEBHOOK_SECRET=webhook-key:latest"
+
+
+def test_the_dry_run_deploys_the_readmes_reply_store_and_the_whole_configuration(dry_run):
+    """README, variables.tf and `make deploy` agree on production's reply store,
+    and the settings the functions read reach them (rate limit, delivery attempts)."""
+    import re
+
+    from infra.local import topology
+
+    _, commands = dry_run
+    stated = re.search(r"\*\*Production runs `REPLY_STORE=(\w+)`\.\*\*", (REPO / "README.md").read_text()).group(1)
+    for command in deploys(commands).values():
+        env = json.loads(Path(flags(command)["env-vars-file"]).read_text())
+        assert env["REPLY_STORE"] == stated == "rtdb"
+        assert int(env["RATE_LIMIT_PER_MINUTE"]) > 0
+        assert env["MAX_DELIVERY_ATTEMPTS"] == str(topology.MAX_DELIVERY_ATTEMPTS)
+        assert env["MODEL_STORE"] == f"gs://{PROJECT}-zatsudan-models/models"
+
+
+def batch_deploys(commands) -> dict[str, list[str]]:
+    return {c[4]: c for c in commands if c[:4] == ["gcloud", "run", "jobs", "deploy"]}
+
+
+def test_the_batch_image_is_built_from_its_bundle_and_every_job_runs_it(dry_run):
+    build_dir, commands = dry_run
+    (build,) = [c for c in commands if c[:3] == ["gcloud", "builds", "submit"]]
+    image = f"{REGION}-docker.pkg.dev/{PROJECT}/zatsudan/batch:latest"
+    assert Path(build[3]) == build_dir / "batch" and flags(build)["tag"] == image
+    bundle = build_dir / "batch"
+    assert {p.name for p in bundle.iterdir()} == {"Dockerfile", "requirements.txt", "requirements-data.txt", "shared", "jobs", ".gcloudignore"}
+    shipped = {deploy._canonical(line.split("==")[0]) for line in (bundle / "requirements.txt").read_text().split()}
+    assert {"tensorflow-cpu", "google-cloud-storage", "google-cloud-pubsub", "sudachipy"} <= shipped
+    assert not shipped & {"pytest", "playwright", "functions-framework", "gcp-storage-emulator"}
+    accounts = {"corpus-worker": "zatsudan-corpus", "train-worker": "zatsudan-trainer"}
+    assert sorted(batch_deploys(commands)) == sorted(accounts)
+    for name, command in batch_deploys(commands).items():
+        given = flags(command)
+        job = next(j for j in deploy.BATCH_JOBS if j.name == name)
+        assert given["image"] == image and given["command"] == "python"
+        assert given["args"].split(",") == job.command_args
+        assert given["service-account"] == f"{accounts[name]}@{PROJECT}.iam.gserviceaccount.com"
+        assert json.loads(Path(given["env-vars-file"]).read_text()) == expected_env()
+
+
+def test_the_thompson_router_adds_the_router_stats_job_its_schedule_and_nothing_else_may_run_it(tmp_path):
+    import dataclasses
+
+    infra = dataclasses.replace(
+        deploy.Infra.from_outputs(deploy.outputs_from_configuration(PROJECT, REGION)), router="thompson"
+    )
+    commands = deploy.plan(infra, tmp_path)
+    assert "router-stats" in batch_deploys(commands)
+    (binding,) = [c for c in commands if c[:4] == ["gcloud", "run", "jobs", "add-iam-policy-binding"]]
+    assert binding[4] == "router-stats"
+    assert flags(binding)["member"] == f"serviceAccount:zatsudan-scheduler@{PROJECT}.iam.gserviceaccount.com"
+    model = TerraformModel.load(overrides={"project": PROJECT, "region": REGION, "router": "thompson"})
+    (schedule,) = model.instances("google_cloud_scheduler_job", "router_stats")
+    target = schedule.body["http_target"][0]
+    assert model.resolve(target["uri"]) == f"https://run.googleapis.com/v2/projects/{PROJECT}/locations/{REGION}/jobs/router-stats:run"
+    weighted = TerraformModel.load(overrides={"project": PROJECT, "region": REGION})
+    assert weighted.instances("google_cloud_scheduler_job", "router_stats") == []
 
 
 def test_bundles_are_self_contained_and_trimmed(dry_run):
@@ -216,3 +281,20 @@ def test_gcloud_builds_the_planned_function(gcloud_runs):
         names = zipfile.ZipFile(io.BytesIO(upload.body)).namelist()
         assert {"main.py", "requirements.txt", "shared/app.py", "shared/schemas/selections.json"} <= set(names)
         assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+
+
+@pytest.mark.slow
+def test_gcloud_builds_the_planned_batch_jobs(gcloud_runs):
+    fake, _, _ = gcloud_runs
+    created = {r.json()["metadata"]["name"]: r.json() for r in fake.recorded("POST", "/apis/run.googleapis.com/v1/namespaces/p/jobs")}
+    assert sorted(created) == ["corpus-worker", "train-worker"]
+    for name, body in created.items():
+        job = next(j for j in deploy.BATCH_JOBS if j.name == name)
+        execution = body["spec"]["template"]["spec"]
+        task = execution["template"]["spec"]
+        (container,) = task["containers"]
+        assert container["image"] == f"{REGION}-docker.pkg.dev/{PROJECT}/zatsudan/batch:latest"
+        assert container["command"] == ["python"] and container["args"] == job.command_args
+        assert {e["name"]: e.get("value", "") for e in container["env"]} == expected_env()
+        assert execution["parallelism"] == job.max_parallelism and execution["taskCount"] == 1
+        assert task["maxRetries"] == job.max_retries and task["timeoutSeconds"] == str(job.task_timeout_s)

@@ -122,6 +122,42 @@ DRIFTS = [
     ("outputs.tf", _replace("    AUTH_MODE                 = var.auth_mode\n", ""), "'AUTH_MODE' is used"),
     ("variables.tf", _replace('default     = "required"', 'default     = "off"'), "setting auth_mode"),
     ("firestore.tf", _remove("google_firestore_field", "decisions_ttl"), "TTL policy on expire_at for collection 'decisions'"),
+    ("firestore.tf", _remove("google_firestore_field", "delivery_attempts_ttl"), "collection 'delivery_attempts'"),
+    # Settings a deployed function reads must reach it (issue 12: both were missing).
+    ("outputs.tf", _replace("    RATE_LIMIT_PER_MINUTE     = tostring(var.rate_limit_per_minute)\n", ""), "'RATE_LIMIT_PER_MINUTE' is used"),
+    ("outputs.tf", _replace("  MAX_DELIVERY_ATTEMPTS = tostring(var.max_delivery_attempts)\n", ""), "'MAX_DELIVERY_ATTEMPTS' is used"),
+    (
+        "outputs.tf",
+        _replace("MAX_DELIVERY_ATTEMPTS = tostring(var.max_delivery_attempts)", 'MAX_DELIVERY_ATTEMPTS = "3"'),
+        "the handlers must give up when Pub/Sub does",
+    ),
+    # A function configured with a resource holds a role on it.
+    (
+        "service_accounts.tf",
+        _remove("google_storage_bucket_iam_member", "scorer_reads_models"),
+        "scorer is configured with MODEL_STORE=gs://example-project-zatsudan-models/models but has no role to read objects",
+    ),
+    (
+        "batch.tf",
+        _remove("google_storage_bucket_iam_member", "trainer_writes_models"),
+        "trainer is configured with MODEL_STORE=gs://example-project-zatsudan-models/models but has no role to write objects",
+    ),
+    (
+        "service_accounts.tf",
+        _replace('scorer   = ["selection_logs", "utterances_dead"]', 'scorer   = ["selection_logs"]'),
+        "scorer is configured with UTTERANCES_TOPIC=utterances but has no role to publish 'utterances-dead'",
+    ),
+    (
+        "service_accounts.tf",
+        _replace('for_each   = toset(["log-sink", "corpus"])', 'for_each   = toset(["corpus"])'),
+        "log-sink is configured with BIGQUERY_DATASET=zatsudan but has no role to write dataset 'zatsudan'",
+    ),
+    # The production reply store is decided once: the README says it, Terraform deploys it.
+    (
+        "variables.tf",
+        _replace('default     = "rtdb"\n  validation', 'default     = "firestore"\n  validation'),
+        "the README says production runs REPLY_STORE=rtdb, Terraform deploys 'firestore'",
+    ),
     # A state move that leads nowhere would destroy and re-create.
     ("moved.tf", _replace('topic.topic["feedback"]', 'topic.topic["feedbacks"]'), 'topic["feedbacks"] is not declared'),
     (
@@ -163,3 +199,29 @@ def test_checker_exits_non_zero_on_drift(tmp_path: Path):
     pubsub.write_text(_remove_entry("selection_logs")(pubsub.read_text()))
     assert check_terraform.main([str(copy)]) == 1
     assert check_terraform.main([]) == 0
+
+
+def test_every_setting_is_in_the_settings_table(monkeypatch):
+    table = dict(check_terraform.SETTINGS)
+    del table["MODEL_POINTER_TTL_S"]
+    monkeypatch.setattr(check_terraform, "SETTINGS", table)
+    assert "setting 'MODEL_POINTER_TTL_S' is read by shared/config.py but missing from the settings table" in " ".join(
+        check_terraform.problems()
+    )
+
+
+def test_a_setting_the_readme_does_not_list_is_reported(monkeypatch, tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(check_terraform.README.read_text().replace("| `MAX_KEYWORDS` |", "| MAX_KEYWORDS |"))
+    monkeypatch.setattr(check_terraform, "README", readme)
+    assert "setting 'MAX_KEYWORDS' is in no table of the README" in check_terraform.problems()
+
+
+def test_the_local_stack_sets_only_settings_and_client_addresses(monkeypatch):
+    monkeypatch.setattr(check_terraform, "STACK_CLIENT_VARIABLES", check_terraform.STACK_CLIENT_VARIABLES - {"WEB_URL"})
+    assert "the local stack sets 'WEB_URL', which is neither a setting nor a client address" in check_terraform.problems()
+
+
+def test_local_only_settings_say_why():
+    for name, setting in check_terraform.SETTINGS.items():
+        assert setting.production in (check_terraform.TERRAFORM, check_terraform.SECRET) or len(setting.production) > 12, name

@@ -265,20 +265,134 @@ def test_the_settings_attempts_match_the_subscriptions_policy():
     assert config.load({}).max_delivery_attempts == topology.MAX_DELIVERY_ATTEMPTS
 
 
-def test_a_body_functions_framework_cannot_parse_is_refused_with_400_not_retried():
+# -- answer_failure: classified by control flow ----------------------------------------
+
+
+def _answer(error, handler, body=b"", path="/"):
+    """answer_failure's answer to ``error`` raised while serving ``body`` at ``path``."""
+    import flask
+
     from shared.push import answer_failure
 
+    app = flask.Flask("push-test")
+    with app.test_request_context(path, method="POST", data=body, content_type="application/json"):
+        return answer_failure(lambda: handler)(error)
+
+
+def _raised(function, *args):
     try:
-        b"\x80".decode("utf-8")
-    except UnicodeDecodeError as error:
-        body, status, headers = answer_failure(error)
-    assert status == 400 and json.loads(body)["error"]["code"] == "invalid_json"
+        function(*args)
+    except Exception as error:  # noqa: BLE001 - the error handler gets whatever escaped
+        return error
+    raise AssertionError("nothing raised")
 
 
-def test_http_errors_pass_through_the_push_error_handler():
-    from werkzeug.exceptions import NotFound
+def test_a_failure_inside_the_body_answers_500_whatever_file_raised_it():
+    """A deploy bundle has main.py at its root: no ``functions/`` folder in the traceback."""
+    from shared.push import DeliveryFailed, delivery
 
-    from shared.push import answer_failure
+    def scorer(cloud_event):
+        raise RuntimeError("firestore unavailable")
 
-    error = NotFound()
-    assert answer_failure(error) is error
+    wrapped = delivery(scorer)
+    assert wrapped.__name__ == "scorer"  # functions-framework registers the target by name
+    error = _raised(wrapped, {})
+    assert isinstance(error, DeliveryFailed) and isinstance(error.__cause__, RuntimeError)
+    publisher = FakePublisher()
+    body, status, _ = _answer(error, _handler(Recorder(), publisher), b'{"message": {}}', "/projects/p/topics/utterances")
+    assert status == 500 and json.loads(body)["error"]["code"] == "internal"
+    assert publisher.calls == []  # retried, not dead-lettered
+
+
+def test_a_failure_inside_the_push_handler_counts_the_attempt_then_answers_500():
+    from shared.push import delivery
+
+    publisher, counter = FakePublisher(), Counter()
+    handler = PushHandler("scorer", Recorder(RuntimeError("down")), publisher, DEAD, counter, 5)
+    error = _raised(delivery(lambda event: handler(event)), _envelope(b"{}", message_id="pubsub-3"))
+    assert _answer(error, handler)[1] == 500
+    assert counter.counts == {f"scorer:{DEAD}:pubsub-3": 1}
+
+
+def test_an_unreadable_body_holding_a_message_is_dead_lettered_and_acknowledged():
+    """functions-framework could not make an event of it: it can never succeed,
+    and a 400 would be redelivered like a 500. Dead letter, then 2xx."""
+    publisher = FakePublisher()
+    envelope = {"message": {"data": base64.b64encode(b'{"a": 1}').decode(), "attributes": {"message_id": "m-4"}}}
+    error = TypeError("__init__() got an unexpected keyword argument 'message'")
+    body, status, _ = _answer(error, _handler(Recorder(), publisher), json.dumps(envelope).encode(),
+                              "/projects/p/topics/utterances")  # fmt: skip
+    assert 200 <= status < 300
+    (letter,) = publisher.calls
+    assert letter.topic == DEAD and letter.data == b'{"a": 1}'
+    assert "not a readable Pub/Sub push" in letter.attributes["dead_letter_reason"]
+    assert letter.attributes["message_id"] == "m-4"
+
+
+def test_functions_frameworks_own_400_for_a_push_body_is_dead_lettered_too():
+    from werkzeug.exceptions import BadRequest
+
+    publisher = FakePublisher()
+    envelope = {"message": {"data": "not base64!"}, "subscription": "s"}
+    _, status, _ = _answer(BadRequest("parsing CloudEvent failed"), _handler(Recorder(), publisher),
+                           json.dumps(envelope).encode(), "/projects/p/topics/utterances")  # fmt: skip
+    assert status == 200
+    (letter,) = publisher.calls
+    assert json.loads(letter.data) == envelope  # undecodable: the whole envelope is kept
+
+
+@pytest.mark.parametrize(
+    "body, path",
+    [
+        (b"\x80", "/projects/p/topics/utterances"),  # not UTF-8
+        (b"[1, 2]", "/projects/p/topics/utterances"),  # JSON, not an object
+        (b'{"not": "a push"}', "/projects/p/topics/utterances"),  # no message
+        (b'{"message": {"data": "aGk="}}', "/"),  # a message, but no topic named
+        (b'{"message": {"data": "aGk="}}', "/projects/p/topics/feedback"),  # a topic the scorer does not serve
+    ],
+    ids=["not-utf8", "json-list", "no-message", "no-topic", "other-topic"],
+)
+def test_a_request_with_nothing_to_dead_letter_is_refused_with_400(body, path):
+    publisher = FakePublisher()
+    answer, status, _ = _answer(ValueError("unreadable"), _handler(Recorder(), publisher), body, path)
+    assert status == 400 and json.loads(answer)["error"]["code"] == "invalid_json"
+    assert publisher.calls == []
+
+
+def test_an_unreadable_push_whose_dead_letter_cannot_be_published_answers_500():
+    publisher = FakePublisher(error=RuntimeError("pubsub down"))
+    _, status, _ = _answer(TypeError("x"), _handler(Recorder(), publisher), b'{"message": {"data": "aGk="}}',
+                           "/projects/p/topics/utterances")  # fmt: skip
+    assert status == 500  # retried: the dead letter must not be lost
+
+
+def test_the_log_sinks_router_dead_letters_an_unreadable_push_to_its_own_topics_dead_letter():
+    from shared.push import TopicRouter
+
+    publisher = FakePublisher()
+    router = TopicRouter(
+        {
+            "selection-logs": PushHandler("log_sink", Recorder(), publisher, "selection-logs-dead"),
+            "feedback": PushHandler("log_sink", Recorder(), publisher, "feedback-dead"),
+        },
+        default="selection-logs",
+    )
+    body = b'{"message": {"data": "aGk="}}'
+    assert _answer(TypeError("x"), router, body, "/projects/p/topics/feedback")[1] == 200
+    assert [c.topic for c in publisher.calls] == ["feedback-dead"]
+    assert _answer(TypeError("x"), router, body, "/projects/p/topics/unknown")[1] == 400
+
+
+def test_http_errors_other_than_400_pass_through_the_push_error_handler():
+    from werkzeug.exceptions import MethodNotAllowed, NotFound
+
+    for error in (NotFound(), MethodNotAllowed()):
+        assert _answer(error, _handler(Recorder(), FakePublisher())) is error
+
+
+def test_the_topic_of_a_push_endpoint_path():
+    from shared.push import topic_of
+
+    assert topic_of("/projects/p/topics/selection-logs") == "selection-logs"
+    assert topic_of("/scorer/projects/p/topics/utterances") == "utterances"
+    assert topic_of("/") is None and topic_of(None) is None

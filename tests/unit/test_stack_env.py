@@ -33,3 +33,32 @@ def test_the_page_config_for_a_local_rtdb_stack():
 def test_the_page_config_for_a_real_database_streams_from_its_url():
     config = page_config({"INGRESS_URL": "https://x", "REPLY_STORE": "rtdb", "FIREBASE_DATABASE_URL": "https://p-default-rtdb.firebaseio.com/"})
     assert (config["rtdbUrl"], config["rtdbNs"], config["firestoreHost"]) == ("https://p-default-rtdb.firebaseio.com", None, None)
+
+
+def test_the_functions_run_from_their_deploy_bundles_and_import_nothing_from_the_repository(tmp_path):
+    """What ships is what runs: each function is served from the bundle
+    infra.deploy builds, in the bundle's folder, with only the bundle on PYTHONPATH."""
+    from infra import deploy
+    from infra.local.stack import REPO, SERVICES
+
+    stack = Stack(run_dir=tmp_path, port_base=9100)
+    stack.build_bundles()
+    for service in (s for s in SERVICES if s.kind == "function"):
+        function = next(f for f in deploy.FUNCTIONS if f.source == service.name)
+        bundle = tmp_path / "bundles" / function.name
+        assert sorted(p.name for p in bundle.iterdir()) == [".gcloudignore", "main.py", "requirements.txt", "shared"]
+        assert (bundle / "main.py").read_text() == (REPO / "functions" / service.name / "main.py").read_text()
+        command = stack._command(service)
+        assert f"--source={bundle / 'main.py'}" in command and f"--target={function.entry_point}" in command
+        env = stack._process_env(service)
+        assert env["PYTHONPATH"] == str(bundle)
+        assert env["MODEL_STORE"] == str(REPO / ".run" / "models")  # where make train publishes
+
+
+def test_an_absolute_or_gs_model_store_reaches_the_functions_unchanged(tmp_path):
+    from infra.local.stack import SERVICES
+
+    scorer = next(s for s in SERVICES if s.name == "scorer")
+    for store in ("/tmp/models", "gs://bucket/models"):
+        env = Stack(run_dir=tmp_path, port_base=9100, extra_env={"MODEL_STORE": store})._process_env(scorer)
+        assert env["MODEL_STORE"] == store
