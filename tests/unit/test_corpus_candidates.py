@@ -113,3 +113,14 @@ def test_a_keyword_with_enough_specific_replies_keeps_no_generic_one():
     built = candidates.build(rows)["cat"]
     assert "yes" not in [c["text"] for c in built.candidates]
     assert "yes" in [c["text"] for c in candidates.build(rows[-3:])["cat"].candidates]  # few others: kept, last
+
+
+def test_real_persona_chat_pairs_leave_out_the_held_out_dialogues_and_sample_whole_dialogues():
+    from jobs.train.data import HELD_OUT, split_of
+
+    sample = list(sources.real_persona_chat_pairs(limit=400))
+    assert len(sample) == 400 and {p.lang for p in sample} == {"ja"}
+    dialogues = {p.post_id.rsplit(":", 1)[0] for p in sample}
+    assert all(split_of(d) != HELD_OUT for d in dialogues)
+    assert sample == list(sources.real_persona_chat_pairs(limit=400))  # deterministic
+    assert "real_persona_chat" in sources.SOURCES and sources.SOURCES["real_persona_chat"].sampled_by_default
