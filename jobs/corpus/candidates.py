@@ -41,7 +41,7 @@ LENGTH_STEP = 10  # length differences within a step rank alike
 class KeywordCandidates:
     keyword: str
     lang: str
-    candidates: tuple[dict, ...]  # {"text", "context", "source"}
+    candidates: tuple[dict, ...]  # {"text", "context", "source", "terms"}
 
     @property
     def content_hash(self) -> str:
@@ -64,6 +64,14 @@ def _is_generic(lang: str, reply: str, support: int) -> bool:
 def _rank_key(lang: str, reply: str, post: str, support: int) -> tuple:
     comfortable = COMFORTABLE_REPLY_CHARS.get(lang, 30)
     return (_is_generic(lang, reply, support), len(post) // LENGTH_STEP, abs(len(reply) - comfortable) // LENGTH_STEP, reply)
+
+
+def _candidate(row: Mapping, lang: str) -> dict:
+    """The stored candidate: reply, the post it answered, where from, and the
+    terms of both (``shared.text.terms``) so that ranking tokenises nothing."""
+    reply, post = textlib.normalize(row["reply_text"]), textlib.normalize(row["text"])
+    terms = (*textlib.terms(post, lang), *textlib.terms(reply, lang))
+    return {"text": reply, "context": post, "source": row["source"], "terms": " ".join(t for t in terms if t and " " not in t)}
 
 
 def build(rows: Iterable[Mapping], cap: int = MAX_CANDIDATES_PER_KEYWORD) -> dict[str, KeywordCandidates]:
@@ -94,12 +102,5 @@ def _build_one(keyword: str, rows: list[Mapping], cap: int) -> KeywordCandidates
     generic = {k for k in ranked if _is_generic(lang, textlib.normalize(first[k][1]["reply_text"]), len(posts[k]))}
     if len(ranked) - len(generic) >= ENOUGH_SPECIFIC:
         ranked = [k for k in ranked if k not in generic]
-    candidates = tuple(
-        {
-            "text": textlib.normalize(first[k][1]["reply_text"]),
-            "context": textlib.normalize(first[k][1]["text"]),
-            "source": first[k][1]["source"],
-        }
-        for k in ranked[:cap]
-    )
+    candidates = tuple(_candidate(first[k][1], lang) for k in ranked[:cap])
     return KeywordCandidates(keyword=keyword, lang=lang, candidates=candidates)

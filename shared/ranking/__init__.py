@@ -18,13 +18,17 @@ class Candidate:
     text: str
     context: str = ""
     source: str = ""
+    # The terms of context and reply (``shared.text.terms``), space-separated,
+    # computed when the corpus is built: ranking then tokenises no candidate.
+    terms: str = ""
 
     @classmethod
     def from_dict(cls, data: dict) -> "Candidate":
-        return cls(text=data["text"], context=data.get("context", ""), source=data.get("source", ""))
+        return cls(text=data["text"], context=data.get("context", ""), source=data.get("source", ""), terms=data.get("terms", ""))
 
     def to_dict(self) -> dict:
-        return {"text": self.text, "context": self.context, "source": self.source}
+        data = {"text": self.text, "context": self.context, "source": self.source}
+        return {**data, "terms": self.terms} if self.terms else data
 
 
 @dataclass(frozen=True)

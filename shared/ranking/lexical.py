@@ -18,6 +18,8 @@ from shared.ranking import Candidate, Context, Scored, sort_scored
 
 
 def _document_terms(candidate: Candidate, lang: str) -> Counter[str]:
+    if candidate.terms:  # analysed when the corpus was built
+        return Counter(candidate.terms.split(" "))
     return Counter(text.terms(candidate.context, lang)) + Counter(text.terms(candidate.text, lang))
 
 

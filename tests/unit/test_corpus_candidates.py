@@ -33,7 +33,7 @@ def test_a_stock_reply_given_to_many_posts_ranks_after_specific_ones():
 def test_replies_are_normalised_and_deduplicated_keeping_the_first_post():
     rows = [row("2", "cat", "b", "Ｈｅｌｌｏ  there"), row("1", "cat", "a", "hello there")]
     built = candidates.build(rows)["cat"]
-    assert built.candidates == ({"text": "hello there", "context": "a", "source": "s"},)
+    assert built.candidates == ({"text": "hello there", "context": "a", "source": "s", "terms": "a hello there"},)
 
 
 def test_the_list_is_capped_and_the_same_rows_in_any_order_give_the_same_document():
@@ -124,3 +124,20 @@ def test_real_persona_chat_pairs_leave_out_the_held_out_dialogues_and_sample_who
     assert all(split_of(d) != HELD_OUT for d in dialogues)
     assert sample == list(sources.real_persona_chat_pairs(limit=400))  # deterministic
     assert "real_persona_chat" in sources.SOURCES and sources.SOURCES["real_persona_chat"].sampled_by_default
+
+
+def test_stored_terms_rank_exactly_as_analysing_the_text_would():
+    from shared.ranking import Candidate, Context
+    from shared.ranking.lexical import RANKERS
+
+    rows = [row(str(i), "猫", post, reply, "ja") for i, (post, reply) in enumerate(
+        [("猫が好きです", "うちの猫は三毛猫です"), ("猫を飼っていますか", "犬を飼っています"), ("猫カフェに行きました", "猫カフェいいですね!")]
+    )]
+    stored = [Candidate.from_dict(c) for c in candidates.build(rows)["猫"].candidates]
+    assert all(c.terms for c in stored)
+    bare = [Candidate(c.text, c.context, c.source) for c in stored]
+    context = Context(("猫カフェが好きです",), "ja")
+    for ranker in RANKERS.values():
+        assert [(s.candidate.text, round(s.score, 9)) for s in ranker().rank(context, stored)] == [
+            (s.candidate.text, round(s.score, 9)) for s in ranker().rank(context, bare)
+        ]
