@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import time
 from dataclasses import dataclass
 from typing import Callable, Mapping
@@ -45,19 +46,46 @@ def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
     return f"t={timestamp},v1={digest}"
 
 
-def verify_signature(header: str, body: bytes, secret: str, tolerance_s: int, now: float | None = None) -> None:
-    fields = dict(part.strip().partition("=")[::2] for part in header.split(",") if "=" in part)
-    try:
-        timestamp = int(fields["t"])
-        claimed = fields["v1"]
-    except (KeyError, ValueError):
-        raise ApiError("unauthenticated", f"{SIGNATURE_HEADER} must be t=<unix seconds>,v1=<hex>") from None
+# The header is parsed strictly, before any arithmetic or comparison: an
+# unbounded ``t`` would overflow float arithmetic, and a non-ASCII ``v1``
+# makes ``hmac.compare_digest`` raise. Either must be a 401, never a 500.
+MAX_SIGNATURE_HEADER_CHARS = 256
+TIMESTAMP_PATTERN = re.compile(r"[0-9]{1,12}")
+DIGEST_PATTERN = re.compile(r"[0-9a-f]{64}")
+SIGNATURE_FORMAT = f"{SIGNATURE_HEADER} must be t=<unix seconds>,v1=<64 hex digits>"
+
+
+@dataclass(frozen=True)
+class Signature:
+    timestamp: int
+    digest: str  # 64 lowercase hex digits
+
+
+def parse_signature(header: str) -> Signature:
+    """``t=<1-12 digits>,v1=<64 hex digits>``, each exactly once; ApiError(401) otherwise."""
+    if not isinstance(header, str) or len(header) > MAX_SIGNATURE_HEADER_CHARS or not header.isascii():
+        raise ApiError("unauthenticated", SIGNATURE_FORMAT)
+    fields: dict[str, str] = {}
+    for part in header.split(","):
+        key, equals, value = part.strip().partition("=")
+        if not equals or key in fields:
+            raise ApiError("unauthenticated", SIGNATURE_FORMAT)
+        fields[key] = value.strip()
+    timestamp, digest = fields.get("t", ""), fields.get("v1", "").lower()
+    if not TIMESTAMP_PATTERN.fullmatch(timestamp) or not DIGEST_PATTERN.fullmatch(digest):
+        raise ApiError("unauthenticated", SIGNATURE_FORMAT)
+    return Signature(int(timestamp), digest)
+
+
+def verify_signature(header: str, body: bytes, secret: str, tolerance_s: int, now: float | None = None) -> Signature:
+    signature = parse_signature(header)
     now = time.time() if now is None else now
-    if abs(now - timestamp) > tolerance_s:
+    if abs(now - signature.timestamp) > tolerance_s:
         raise ApiError("unauthenticated", f"the signature timestamp is outside the {tolerance_s}s window")
-    expected = sign(secret, body, timestamp).partition(",v1=")[2]
-    if not hmac.compare_digest(expected, claimed):
+    expected = sign(secret, body, signature.timestamp).partition(",v1=")[2]
+    if not hmac.compare_digest(expected.encode("ascii"), signature.digest.encode("ascii")):
         raise ApiError("unauthenticated", "the signature does not match the body")
+    return signature
 
 
 class Authenticator:

@@ -53,6 +53,16 @@ REFUSED = [
     ("bad ID token", {"Authorization": "Bearer forged"}),
     ("empty bearer", {"Authorization": "Bearer "}),
     ("basic auth", {"Authorization": "Basic dTpw"}),
+    # Malformed headers: parsed strictly, never an OverflowError or TypeError (a 500).
+    ("400-digit timestamp", {SIGNATURE_HEADER: "t=" + "9" * 400 + ",v1=ab"}),
+    ("non-ASCII digest", {SIGNATURE_HEADER: f"t={NOW},v1=é"}),
+    ("non-ASCII digest of the right length", {SIGNATURE_HEADER: f"t={NOW},v1=" + "é" * 64}),
+    ("short digest", {SIGNATURE_HEADER: f"t={NOW},v1=abc"}),
+    ("digest not hex", {SIGNATURE_HEADER: f"t={NOW},v1=" + "z" * 64}),
+    ("negative timestamp", {SIGNATURE_HEADER: f"t=-{NOW},v1=" + "0" * 64}),
+    ("fullwidth digits", {SIGNATURE_HEADER: "t=１７００００００００,v1=" + "0" * 64}),
+    ("duplicate t", {SIGNATURE_HEADER: sign(SECRET, BODY, NOW) + f",t={NOW}"}),
+    ("huge header", {SIGNATURE_HEADER: sign(SECRET, BODY, NOW) + ",x=" + "a" * 5000}),
 ]
 
 
@@ -125,6 +135,21 @@ def test_ingress_with_auth_required(why, headers, status):
         assert clients.publisher.published == []
     else:
         assert len(clients.publisher.published) == 1
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["t=" + "9" * 400 + ",v1=ab", "t={now},v1=é", "t={now},v1=" + "é" * 64, "t=1e400,v1=00", "t=,v1=", "\x00"],
+)
+def test_malformed_signature_headers_are_401_json_never_500(header, caplog):
+    clients = _TokenClients()
+    handler = app_module.build_ingress(Settings(project="p", auth_mode="required", webhook_secret=SECRET), clients)
+    # Werkzeug hands header values over as latin-1 text, as a real server does.
+    value = header.replace("{now}", str(int(__import__("time").time())))
+    response = _post(handler, BODY, {SIGNATURE_HEADER: value.encode("utf-8").decode("latin-1")})
+    assert (response.status_code, response.get_json()["error"]["code"]) == (401, "unauthenticated")
+    assert clients.publisher.published == []
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
 
 
 def test_ingress_refuses_a_token_holder_speaking_for_someone_else():
