@@ -72,10 +72,21 @@ class ConversationStore:
         )
         return [snapshot.get("text") for snapshot in query.stream(retry=QUERY_RETRY)][::-1]
 
-    def add_turns(self, batch, conversation_id: str, user_id: str, message_id: str, user_text: str, bot_text: str, at: str) -> None:
-        """Adds the exchange to ``batch`` (committed by the caller, atomically)."""
+    def add_turns(
+        self, batch, conversation_id: str, user_id: str, message_id: str, user_text: str, bot_text: str, at: str,
+        opens: bool = False,
+    ) -> None:
+        """Adds the exchange to ``batch`` (committed by the caller, atomically).
+
+        ``opens``: the conversation's first line. The conversation document
+        is then *created* (the commit fails if it exists: someone else's
+        first line won), so its owner is set once and never rewritten; later
+        lines only update ``updated_at`` (the commit fails if it is gone)."""
         conversation = self._db.collection("conversations").document(conversation_id)
-        batch.set(conversation, {"user_id": user_id, "updated_at": at}, merge=True)
+        if opens:
+            batch.create(conversation, {"user_id": user_id, "created_at": at, "updated_at": at})
+        else:
+            batch.update(conversation, {"updated_at": at})
         for role, body in (("user", user_text), ("bot", bot_text)):
             batch.set(
                 self._turns(conversation_id).document(turn_id(message_id, role)),
