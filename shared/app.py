@@ -67,7 +67,10 @@ def build_ingress(settings: Settings, clients: Clients) -> Callable:
         raise ValueError(f"REPLY_STORE={settings.reply_store!r} is not one of {sorted(REPLY_PATHS)}")
     rankers = RankerRegistry()
     router = make_router(settings, clients, known=rankers.names())
-    service = IngressService(settings, router, Publisher(clients.publisher, settings.project))
+    service = IngressService(
+        settings, router, Publisher(clients.publisher, settings.project),
+        answered_user=DecisionStore(clients.firestore).answered_user,
+    )
     authenticator = Authenticator(
         settings.auth_mode,
         settings.webhook_secret,

@@ -106,12 +106,26 @@ def _is_encodable(value: str) -> bool:
     return True
 
 
+def no_answers(message_id: str) -> str | None:
+    """The default answered-user lookup: nothing was answered, so no feedback is accepted."""
+    return None
+
+
 class IngressService:
-    def __init__(self, settings: Settings, router: Router, publisher, limiter: RateLimiter | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        router: Router,
+        publisher,
+        limiter: RateLimiter | None = None,
+        answered_user: Callable[[str], str | None] = no_answers,
+    ) -> None:
         self.settings = settings
         self.router = router
         self.publisher = publisher
         self.limiter = limiter or RateLimiter(settings.rate_limit_per_minute)
+        # message_id -> the user the scorer answered (decisions/{m}), or None.
+        self.answered_user = answered_user
         self._rules = utterance_rules(settings)
         self._feedback_rules = feedback_rules()
 
@@ -155,13 +169,23 @@ class IngressService:
     def accept_feedback(self, body: Any, caller: Caller | None = None) -> dict[str, str]:
         """A reward in [-1, 1] for the reply to ``message_id``; one row in ``feedback``.
 
-        A signed-in user rates as themselves (``user_id`` defaults to their uid)."""
+        A signed-in user rates as themselves (``user_id`` defaults to their uid),
+        and only the user the reply answered may rate it: anyone else gets 403
+        (and a message not answered yet 404), and nothing is published."""
         reward = validate_reward(body)
         request = validate({k: v for k, v in body.items() if k != "reward"}, self._feedback_rules)
         user_id = request.get("user_id") or (caller.uid if caller is not None and caller.uid else "")
         if caller is not None:
             Authenticator.check_user(caller, user_id)
         self.limiter.check(user_id)
+        try:
+            answered = self.answered_user(request["message_id"])
+        except Exception as exc:
+            raise ApiError("unavailable", f"could not look the message up, try again ({type(exc).__name__})") from exc
+        if answered is None:
+            raise ApiError("not_found", "no reply to rate: message_id is unknown or not answered yet")
+        if not user_id or user_id != answered:
+            raise ApiError("permission_denied", "only the user the reply answered may rate it")
         event = FeedbackEvent(
             feedback_id=ids.new_message_id(),
             message_id=request["message_id"],

@@ -157,6 +157,13 @@ class DecisionStore:
     def add_create(self, batch, message_id: str, decision: dict) -> None:
         batch.create(self.ref(message_id), {**decision, "expire_at": _expire_at()})
 
+    def answered_user(self, message_id: str) -> str | None:
+        """The user whose line ``message_id`` the scorer answered, or None if it has not (yet).
+
+        Ingress asks it before accepting feedback: only that user may rate the reply."""
+        snapshot = self.ref(message_id).get(field_paths=["log.user_id"])
+        return snapshot.get("log.user_id") if snapshot.exists else None
+
 
 class SinkLedger:
     """Message ids whose row the log sink has inserted."""

@@ -51,12 +51,27 @@ VALID_UTTERANCES = st.fixed_dictionaries(
     {"user_id": st.from_regex(r"[a-z0-9]{1,12}", fullmatch=True), "text": st.text(min_size=1, max_size=40).filter(str.strip)},
     optional={"lang": st.sampled_from(["ja", "en"]), "conversation_id": st.from_regex(r"[A-Za-z0-9_-]{1,20}", fullmatch=True)},
 )
-VALID_FEEDBACK = st.fixed_dictionaries(
-    {"message_id": st.from_regex(r"[0-9A-HJKMNP-TV-Z]{26}", fullmatch=True), "reward": st.floats(-1, 1)},
-    optional={"source": st.sampled_from(["explicit", "continued"])},
+# Messages answered for these users (recorded in the fixture): feedback on them
+# is accepted from their user only; on any other id it is 404.
+from shared import ids as _ids  # noqa: E402
+
+ANSWERED = [(_ids.new_message_id(), f"fz{i}") for i in range(8)]
+VALID_FEEDBACK = st.one_of(
+    st.builds(
+        lambda answer, other, reward, rest: {"message_id": answer[0], "user_id": other or answer[1], "reward": reward, **rest},
+        st.sampled_from(ANSWERED),
+        st.one_of(st.none(), st.none(), st.none(), st.sampled_from([u for _, u in ANSWERED])),
+        st.floats(-1, 1),
+        st.fixed_dictionaries({}, optional={"source": st.sampled_from(["explicit", "continued"])}),
+    ),
+    st.fixed_dictionaries(
+        {"message_id": st.from_regex(r"[0-9A-HJKMNP-TV-Z]{26}", fullmatch=True), "reward": st.floats(-1, 1)},
+        optional={"source": st.sampled_from(["explicit", "continued"])},
+    ),
 )
 # Header text without line breaks (the HTTP client refuses those), sent as UTF-8 bytes.
-HEADER_TEXT = st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=80)
+# (and not starting with whitespace, which requests refuses to send).
+HEADER_TEXT = st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=80).map(str.lstrip)
 HEX = st.text("0123456789abcdefABCDEF", min_size=0, max_size=70)
 DIGITS = st.text("0123456789", min_size=0, max_size=400)
 # A credential, described as data; the header is made from the body in the test.
@@ -132,6 +147,10 @@ def fuzz_ingress(stack, clients, unique):
     topics = {"UTTERANCES_TOPIC": f"fuzz-utterances-{unique}", "FEEDBACK_TOPIC": f"fuzz-feedback-{unique}"}
     for topic in topics.values():
         clients.publisher.create_topic(name=clients.publisher.topic_path(stack.project, topic))
+    from tests.support import record_answer
+
+    for message_id, user_id in ANSWERED:
+        record_answer(clients.firestore, message_id, user_id)
     readers = {path: PullReader(stack.project, topic) for path, topic in zip(("/v1/utterances", "/v1/feedback"), topics.values())}
     auth = {"AUTH_MODE": "required", "WEBHOOK_SECRET": SECRET,
             # firebase_admin accepts the Auth emulator's unsigned tokens with this set (no key fetch).
