@@ -70,6 +70,7 @@ def build_ingress(settings: Settings, clients: Clients) -> Callable:
     service = IngressService(
         settings, router, Publisher(clients.publisher, settings.project),
         answered_user=DecisionStore(clients.firestore).answered_user,
+        conversation_owner=ConversationStore(clients.firestore).owner,
     )
     authenticator = Authenticator(
         settings.auth_mode,

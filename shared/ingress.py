@@ -119,6 +119,7 @@ class IngressService:
         publisher,
         limiter: RateLimiter | None = None,
         answered_user: Callable[[str], str | None] = no_answers,
+        conversation_owner: Callable[[str], str | None] | None = None,
     ) -> None:
         self.settings = settings
         self.router = router
@@ -126,6 +127,8 @@ class IngressService:
         self.limiter = limiter or RateLimiter(settings.rate_limit_per_minute)
         # message_id -> the user the scorer answered (decisions/{m}), or None.
         self.answered_user = answered_user
+        # conversation_id -> its owner (conversations/{c}.user_id), or None if new.
+        self.conversation_owner = conversation_owner
         self._rules = utterance_rules(settings)
         self._feedback_rules = feedback_rules()
 
@@ -134,6 +137,8 @@ class IngressService:
         if caller is not None:
             Authenticator.check_user(caller, request["user_id"])
         self.limiter.check(request["user_id"])
+        if "conversation_id" in request:
+            self._check_conversation_owner(request["conversation_id"], request["user_id"])
         conversation_id = request.get("conversation_id") or ids.new_conversation_id()
         message_id = ids.new_message_id()
         choice = self.router.choose()
@@ -165,6 +170,20 @@ class IngressService:
             "algorithm": choice.algorithm,
             "reply_path": event.reply_path,
         }
+
+    def _check_conversation_owner(self, conversation_id: str, user_id: str) -> None:
+        """A caller may name a conversation id (a webhook bridging another chat
+        service keeps its own), but a conversation belongs to its first speaker:
+        a line into someone else's is refused here (403). Two first lines racing
+        for a new id are settled by the scorer's create-only write."""
+        if self.conversation_owner is None:
+            return
+        try:
+            owner = self.conversation_owner(conversation_id)
+        except Exception as exc:
+            raise ApiError("unavailable", f"could not look the conversation up, try again ({type(exc).__name__})") from exc
+        if owner is not None and owner != user_id:
+            raise ApiError("permission_denied", "conversation_id belongs to another user")
 
     def accept_feedback(self, body: Any, caller: Caller | None = None) -> dict[str, str]:
         """A reward in [-1, 1] for the reply to ``message_id``; one row in ``feedback``.

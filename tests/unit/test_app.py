@@ -39,7 +39,8 @@ class LocalFirestore(NoCalls):
 class FakeClients:
     def __init__(self) -> None:
         self.publisher = FakePubsubClient()
-        self.firestore = LocalFirestore("firestore")
+        # Ingress reads Firestore (conversation owners, answered users): an in-memory fake.
+        self.firestore = FakeFirestore()
         self.bigquery = NoCalls("bigquery")
 
 
@@ -113,6 +114,17 @@ def test_feedback_from_anyone_but_the_answered_user_is_refused_and_publishes_not
     response = _post(handler, "/v1/feedback", body)
     assert (response.status_code, response.get_json()["error"]["code"]) == (status, code)
     assert clients.publisher.published == []
+
+
+def test_a_line_into_another_users_conversation_is_refused_at_ingress():
+    clients = FakeClients()
+    clients.firestore = FakeFirestore({"conversations/c-1": {"user_id": "owner"}})
+    handler = app_module.build_ingress(Settings(project="p", auth_mode="off"), clients)
+    refused = _post(handler, "/v1/utterances", {"user_id": "intruder", "text": "hi", "conversation_id": "c-1"})
+    assert (refused.status_code, refused.get_json()["error"]["code"]) == (403, "permission_denied")
+    assert clients.publisher.published == []
+    accepted = _post(handler, "/v1/utterances", {"user_id": "owner", "text": "hi", "conversation_id": "c-1"})
+    assert accepted.status_code == 202 and len(clients.publisher.published) == 1
 
 
 def test_ingress_answers_healthz():
