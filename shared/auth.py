@@ -98,6 +98,7 @@ class Authenticator:
         verify_id_token: Callable[[str], Mapping],
         tolerance_s: int = 300,
         clock: Callable[[], float] = time.time,
+        retry_after_s: int = 5,
     ) -> None:
         if mode not in AUTH_MODES:
             raise ValueError(f"AUTH_MODE={mode!r} is not one of {AUTH_MODES}")
@@ -106,6 +107,7 @@ class Authenticator:
         self._verify_id_token = verify_id_token
         self._tolerance_s = tolerance_s
         self._clock = clock
+        self._retry_after_s = retry_after_s
 
     def check(self, headers: Mapping[str, str], body: bytes) -> Caller:
         if self.mode == "off":
@@ -120,19 +122,54 @@ class Authenticator:
         if scheme.lower() == "bearer" and token.strip():
             try:
                 claims = self._verify_id_token(token.strip())
-            except Exception as error:  # firebase_admin raises several kinds; all mean "not signed in"
-                raise ApiError("unauthenticated", f"the ID token was rejected ({type(error).__name__})") from None
+            except Exception as error:
+                raise self._token_error(error) from None
             return Caller("user", claims["uid"])
         raise ApiError(
             "unauthenticated",
             f"send {SIGNATURE_HEADER} (webhooks) or Authorization: Bearer <Firebase ID token> (apps)",
         )
 
+    def _token_error(self, error: Exception) -> ApiError:
+        """A rejected token is 401; a verifier that could not do its job is 503.
+
+        When Google's token-signing keys cannot be fetched (or, with
+        ``check_revoked``, the user lookup fails), the token may well be good:
+        answering 401 would make an app sign its user out. 503 with
+        ``Retry-After`` says "try again"."""
+        if is_transient_token_error(error):
+            log.warning("ID token verification unavailable: %r", error)
+            unavailable = ApiError("unavailable", "could not verify the ID token right now, try again")
+            unavailable.retry_after_s = self._retry_after_s
+            return unavailable
+        return ApiError("unauthenticated", f"the ID token was rejected ({type(error).__name__})")
+
     @staticmethod
     def check_user(caller: Caller, user_id: str) -> None:
         """A signed-in user speaks only as themselves."""
         if caller.kind == "user" and caller.uid != user_id:
             raise ApiError("permission_denied", "user_id must be the signed-in user's uid")
+
+
+def is_transient_token_error(error: Exception) -> bool:
+    """firebase_admin's errors for "could not check" (key fetch, backend down), not "bad token"."""
+    try:
+        from firebase_admin import auth as firebase_auth, exceptions as firebase_exceptions
+    except ImportError:  # pragma: no cover - firebase_admin is a dependency of every function
+        return False
+    if isinstance(error, (firebase_auth.InvalidIdTokenError, firebase_auth.UserDisabledError)):
+        return False  # includes expired and revoked tokens
+    return isinstance(
+        error,
+        (
+            firebase_auth.CertificateFetchError,
+            firebase_exceptions.UnavailableError,
+            firebase_exceptions.DeadlineExceededError,
+            firebase_exceptions.InternalError,
+            firebase_exceptions.UnknownError,
+            firebase_exceptions.ResourceExhaustedError,
+        ),
+    )
 
 
 def warn_if_off(mode: str) -> None:

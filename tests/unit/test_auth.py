@@ -164,3 +164,80 @@ def test_ingress_refuses_a_token_holder_speaking_for_someone_else():
 def test_ingress_warns_loudly_when_auth_is_off(caplog):
     app_module.build_ingress(Settings(auth_mode="off"), FakeClients())
     assert any("AUTH_MODE=off" in record.getMessage() and record.levelname == "WARNING" for record in caplog.records)
+
+
+# ----- the verifier could not check: 503 with Retry-After, not 401 ------------------
+def _firebase_verifier(monkeypatch, check_revoked=False):
+    """The real firebase_admin verifier, its key URL pointed at a closed port (as when Google is unreachable)."""
+    import uuid
+
+    import firebase_admin
+    from firebase_admin import _token_gen, auth
+
+    from shared.clients import AnonymousCredential
+
+    monkeypatch.setattr(_token_gen, "ID_TOKEN_CERT_URI", "http://127.0.0.1:9/keys")
+    monkeypatch.delenv("FIREBASE_AUTH_EMULATOR_HOST", raising=False)
+    app = firebase_admin.initialize_app(AnonymousCredential(), {"projectId": "p"}, name=f"t-{uuid.uuid4().hex[:8]}")
+    return lambda token: auth.verify_id_token(token, app=app, check_revoked=check_revoked)
+
+
+def _rs256_token(project="p") -> str:
+    import base64
+    import time as _time
+
+    def part(data):
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    now = int(_time.time())
+    claims = {"iss": f"https://securetoken.google.com/{project}", "aud": project, "sub": "u1",
+              "iat": now - 10, "exp": now + 3600, "auth_time": now - 10}
+    return f"{part({'alg': 'RS256', 'kid': 'k1', 'typ': 'JWT'})}.{part(claims)}.{part({'sig': 1})}"
+
+
+def test_unfetchable_signing_keys_are_503_with_retry_after_not_401(monkeypatch):
+    authenticator = Authenticator("required", SECRET, _firebase_verifier(monkeypatch), retry_after_s=7)
+    with pytest.raises(ApiError) as raised:
+        authenticator.check({"Authorization": "Bearer " + _rs256_token()}, BODY)
+    assert (raised.value.code, raised.value.status, raised.value.retry_after_s) == ("unavailable", 503, 7)
+
+
+def test_unfetchable_signing_keys_through_ingress_answer_503_json_with_retry_after(monkeypatch):
+    verify = _firebase_verifier(monkeypatch)
+
+    class KeylessClients(FakeClients):
+        def verify_id_token(self, token):
+            return verify(token)
+
+    clients = KeylessClients()
+    handler = app_module.build_ingress(Settings(project="p", auth_mode="required"), clients)
+    response = _post(handler, BODY, {"Authorization": "Bearer " + _rs256_token()})
+    assert (response.status_code, response.get_json()["error"]["code"]) == (503, "unavailable")
+    assert int(response.headers["Retry-After"]) > 0
+    assert clients.publisher.published == []
+
+
+@pytest.mark.parametrize("error", ["revoked", "disabled", "expired", "invalid"])
+def test_bad_tokens_stay_401(error):
+    from firebase_admin import auth
+
+    errors = {
+        "revoked": auth.RevokedIdTokenError("revoked"),
+        "disabled": auth.UserDisabledError("disabled"),
+        "expired": auth.ExpiredIdTokenError("expired", cause=None),
+        "invalid": auth.InvalidIdTokenError("invalid"),
+    }
+
+    def verify(token):
+        raise errors[error]
+
+    with pytest.raises(ApiError) as raised:
+        Authenticator("required", SECRET, verify).check({"Authorization": "Bearer t"}, BODY)
+    assert raised.value.status == 401
+
+
+def test_check_revoked_is_a_setting_on_by_default():
+    from shared import config
+
+    assert config.load({}).check_revoked is True
+    assert config.load({"CHECK_REVOKED": "false"}).check_revoked is False
