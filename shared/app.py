@@ -26,7 +26,10 @@ from shared.ranking import RankerRegistry
 from shared.replies import REPLY_PATHS, make_reply_store
 from shared.router import WeightedRouter
 from shared.scorer import ScorerService
-from shared.stores import CandidateStore, ConversationStore, DecisionStore, DeliveryAttempts, SinkLedger
+from shared.idempotency import Idempotency
+from shared.stores import (
+    CandidateStore, ConversationStore, DecisionStore, DeliveryAttempts, IdempotencyKeys, SignatureLedger, SinkLedger,
+)
 
 T = TypeVar("T")
 
@@ -77,14 +80,18 @@ def build_ingress(settings: Settings, clients: Clients) -> Callable:
         settings.webhook_secret,
         lambda token: clients.verify_id_token(token),
         settings.webhook_tolerance_s,
+        signatures=SignatureLedger(clients.firestore),
     )
+    idempotent = Idempotency(IdempotencyKeys(clients.firestore)).run
     warn_if_off(settings.auth_mode)
     routes = {
         ("POST", "/v1/utterances"): Route(
-            service.accept_utterance, status=202, takes_json=True, authenticate=authenticator.check
+            service.accept_utterance, status=202, takes_json=True, authenticate=authenticator.check,
+            idempotent=idempotent,
         ),
         ("POST", "/v1/feedback"): Route(
-            service.accept_feedback, status=202, takes_json=True, authenticate=authenticator.check
+            service.accept_feedback, status=202, takes_json=True, authenticate=authenticator.check,
+            idempotent=idempotent,
         ),
         ("GET", "/healthz"): Route(lambda: {"status": "ok"}),
     }

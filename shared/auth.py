@@ -6,7 +6,9 @@ Two credentials are accepted when ``AUTH_MODE=required`` (the default):
   secret ``WEBHOOK_SECRET`` and send
   ``X-Zatsudan-Signature: t=<unix seconds>,v1=<hex digest of "<t>.<body>">``.
   A signature older or newer than ``WEBHOOK_TOLERANCE_S`` (300 s) is refused,
-  so a captured request cannot be replayed later.
+  and one already used within that window too (``webhook_signatures`` in
+  Firestore, create-only), so a captured request cannot be replayed; a retry
+  with the same ``Idempotency-Key`` is answered from its record instead.
 - **App clients** send ``Authorization: Bearer <Firebase ID token>``, verified
   with ``firebase_admin.auth.verify_id_token``; the body's ``user_id`` must be
   the token's uid (the security rules key conversations by it).
@@ -17,6 +19,7 @@ Anything else gets 401 ``unauthenticated`` and nothing is published.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import hmac
 import logging
@@ -26,6 +29,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping
 
 from shared.errors import ApiError
+from shared.idempotency import HEADER as IDEMPOTENCY_HEADER
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +103,7 @@ class Authenticator:
         tolerance_s: int = 300,
         clock: Callable[[], float] = time.time,
         retry_after_s: int = 5,
+        signatures=None,
     ) -> None:
         if mode not in AUTH_MODES:
             raise ValueError(f"AUTH_MODE={mode!r} is not one of {AUTH_MODES}")
@@ -108,6 +113,8 @@ class Authenticator:
         self._tolerance_s = tolerance_s
         self._clock = clock
         self._retry_after_s = retry_after_s
+        # shared.stores.SignatureLedger: a signature is good once (None: no replay check).
+        self._signatures = signatures
 
     def check(self, headers: Mapping[str, str], body: bytes) -> Caller:
         if self.mode == "off":
@@ -116,7 +123,8 @@ class Authenticator:
         if signature:
             if not self._secret:
                 raise ApiError("unauthenticated", "webhook signatures are not accepted here (no WEBHOOK_SECRET)")
-            verify_signature(signature, body, self._secret, self._tolerance_s, self._clock())
+            verified = verify_signature(signature, body, self._secret, self._tolerance_s, self._clock())
+            self._refuse_replay(verified, headers.get(IDEMPOTENCY_HEADER))
             return Caller("webhook")
         scheme, _, token = (headers.get("Authorization") or "").partition(" ")
         if scheme.lower() == "bearer" and token.strip():
@@ -129,6 +137,23 @@ class Authenticator:
             "unauthenticated",
             f"send {SIGNATURE_HEADER} (webhooks) or Authorization: Bearer <Firebase ID token> (apps)",
         )
+
+    def _refuse_replay(self, signature: Signature, idempotency_key: str | None) -> None:
+        """A signature is good for one request: the same one again within its
+        window is a replay (401), unless it carries the same Idempotency-Key
+        (a retry, answered from the idempotency record, publishing nothing)."""
+        if self._signatures is None:
+            return
+        expire_at = datetime.datetime.fromtimestamp(signature.timestamp + self._tolerance_s, datetime.timezone.utc)
+        try:
+            first = self._signatures.first_use(signature.digest, expire_at, idempotency_key)
+        except Exception as error:
+            log.warning("could not check the signature for replay: %r", error)
+            unavailable = ApiError("unavailable", "could not check the signature right now, try again")
+            unavailable.retry_after_s = self._retry_after_s
+            raise unavailable from None
+        if not first:
+            raise ApiError("unauthenticated", "this signature was used before (a replay): sign each request anew")
 
     def _token_error(self, error: Exception) -> ApiError:
         """A rejected token is 401; a verifier that could not do its job is 503.

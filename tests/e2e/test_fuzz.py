@@ -39,6 +39,8 @@ HEADERS = st.fixed_dictionaries(
     optional={
         "traceparent": st.from_regex(r"[!-~][ -~]{0,58}[!-~]", fullmatch=True),
         "Origin": st.sampled_from(["http://evil.example", "null"]),
+        # A few keys shared by many requests: retries (same body) and reuse (another body).
+        "Idempotency-Key": st.sampled_from(["k1", "k2", "k3", "", "has space"]),
     },
 )
 

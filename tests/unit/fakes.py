@@ -104,6 +104,16 @@ class FakeDocument:
     def set(self, data: dict, merge: bool = False) -> None:
         self._store[self.path] = {**self._store.get(self.path, {}), **data} if merge else dict(data)
 
+    def update(self, data: dict) -> None:
+        from google.api_core import exceptions
+
+        if self.path not in self._store:
+            raise exceptions.NotFound(f"{self.path} does not exist")
+        self._store[self.path] = {**self._store[self.path], **data}
+
+    def delete(self) -> None:
+        self._store.pop(self.path, None)
+
 
 class FakeCollection:
     def __init__(self, store: dict, name: str) -> None:

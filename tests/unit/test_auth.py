@@ -241,3 +241,27 @@ def test_check_revoked_is_a_setting_on_by_default():
 
     assert config.load({}).check_revoked is True
     assert config.load({"CHECK_REVOKED": "false"}).check_revoked is False
+
+
+def test_a_signature_used_before_is_a_replay():
+    from shared.stores import SignatureLedger
+
+    from .fakes import FakeFirestore
+
+    authenticator = Authenticator("required", SECRET, _verify, clock=lambda: NOW, signatures=SignatureLedger(FakeFirestore()))
+    headers = {SIGNATURE_HEADER: sign(SECRET, BODY, NOW)}
+    assert authenticator.check(headers, BODY) == Caller("webhook")
+    with pytest.raises(ApiError, match="replay") as raised:
+        authenticator.check(headers, BODY)
+    assert raised.value.status == 401
+
+
+def test_a_ledger_that_cannot_be_read_is_503_not_401():
+    class Down:
+        def first_use(self, *args):
+            raise ConnectionError("firestore down")
+
+    authenticator = Authenticator("required", SECRET, _verify, clock=lambda: NOW, signatures=Down())
+    with pytest.raises(ApiError) as raised:
+        authenticator.check({SIGNATURE_HEADER: sign(SECRET, BODY, NOW)}, BODY)
+    assert (raised.value.status, raised.value.retry_after_s) == (503, 5)
