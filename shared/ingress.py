@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from shared import ids, logs, text, timeutil
+from shared import clean_text, ids, logs, text, timeutil
 from shared.auth import Authenticator, Caller
 from shared.config import Settings
 from shared.errors import ApiError
@@ -28,13 +28,17 @@ class FieldRule:
     max_chars: int
     check: Callable[[str], bool] = lambda value: True
     expected: str = "a string"
+    # Free text (shared/clean_text.py): no control characters or bidi
+    # overrides, something visible; ``normalize``: NFKC where safe.
+    free_text: bool = False
+    normalize: bool = False
 
 
 def utterance_rules(settings: Settings) -> dict[str, FieldRule]:
     """The request body of ``POST /v1/utterances``, as data."""
     return {
-        "user_id": FieldRule(required=True, max_chars=128),
-        "text": FieldRule(required=True, max_chars=settings.max_text_chars),
+        "user_id": FieldRule(required=True, max_chars=128, free_text=True),
+        "text": FieldRule(required=True, max_chars=settings.max_text_chars, free_text=True, normalize=True),
         "conversation_id": FieldRule(
             required=False,
             max_chars=128,
@@ -51,7 +55,7 @@ def feedback_rules() -> dict[str, FieldRule]:
         "message_id": FieldRule(
             required=True, max_chars=26, check=ids.is_valid_message_id, expected="a message id (ULID)"
         ),
-        "user_id": FieldRule(required=False, max_chars=128),
+        "user_id": FieldRule(required=False, max_chars=128, free_text=True),
         "source": FieldRule(
             required=False, max_chars=16, check=lambda v: v in FEEDBACK_SOURCES, expected="'explicit' or 'continued'"
         ),
@@ -94,7 +98,11 @@ def validate(body: Any, rules: dict[str, FieldRule]) -> dict[str, str]:
             raise ApiError("invalid_argument", f"{name} is longer than {rule.max_chars} characters")
         if not rule.check(value):
             raise ApiError("invalid_argument", f"{name} must be {rule.expected}")
-        values[name] = value
+        if rule.free_text:
+            why = clean_text.problem(value)
+            if why:
+                raise ApiError("invalid_argument", f"{name} {why}")
+        values[name] = clean_text.normalize(value, rule.max_chars) if rule.normalize else value
     return values
 
 
