@@ -210,7 +210,8 @@ class Stack:
             binary = sdk_root() / "platform/cloud-firestore-emulator/cloud_firestore_emulator"
             return [str(binary), "start", "--host=127.0.0.1", f"--port={port}", f"--project_id={self.project}"]
         if service.name == "rtdb":
-            return [str(REPO / ".venv/bin/python"), "-m", "infra.local.rtdb_server", "--port", port, "--ns", self.project]
+            return [str(REPO / ".venv/bin/python"), "-m", "infra.local.rtdb_server", "--port", port, "--ns", self.project,
+                    "--allow-origin", self.url("web")]
         if service.name == "web":
             return [str(REPO / ".venv/bin/python"), "-m", "infra.local.web_server", "--port", port, "--env-file", str(self.env_file)]
         if service.name == "bigquery":

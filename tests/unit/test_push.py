@@ -282,3 +282,21 @@ def test_http_errors_pass_through_the_push_error_handler():
 
     error = NotFound()
     assert answer_failure(error) is error
+
+
+def test_dead_lettering_logs_ids_and_sizes_never_the_user_text(caplog):
+    from shared.events import SchemaError as _SchemaError
+
+    secret = "私の住所は東京都千代田区1-1です my password is hunter2"
+    payload = json.dumps({"text": secret}).encode()
+
+    def poison(data):
+        raise _SchemaError("missing field lang")
+
+    publisher = FakePublisher()
+    with caplog.at_level("DEBUG"):
+        _handler(poison, publisher)(_envelope(payload))
+    assert publisher.calls[0].data == payload  # the dead letter keeps it
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "pubsub-1" in logged and "m-1" in logged and f"{len(payload)} bytes" in logged
+    assert "hunter2" not in logged and "東京都" not in logged
