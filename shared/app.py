@@ -16,6 +16,7 @@ from shared import config, faults, logs, text
 from shared.auth import Authenticator, warn_if_off
 from shared.clients import Clients
 from shared.config import Settings
+from shared.errors import ApiError
 from shared.events import FeedbackEvent, SelectionLog, UtteranceEvent
 from shared.http import Route, serve
 from shared.ingress import IngressService
@@ -84,13 +85,27 @@ def build_ingress(settings: Settings, clients: Clients) -> Callable:
     )
     idempotent = Idempotency(IdempotencyKeys(clients.firestore)).run
     warn_if_off(settings.auth_mode)
+
+    def retryable(handler):
+        """A request that failed on our side (503) may be retried with its signature as it is."""
+
+        def run(body, caller):
+            try:
+                return handler(body, caller)
+            except ApiError as error:
+                if error.status >= 500:
+                    authenticator.forget(caller)
+                raise
+
+        return run
+
     routes = {
         ("POST", "/v1/utterances"): Route(
-            service.accept_utterance, status=202, takes_json=True, authenticate=authenticator.check,
+            retryable(service.accept_utterance), status=202, takes_json=True, authenticate=authenticator.check,
             idempotent=idempotent,
         ),
         ("POST", "/v1/feedback"): Route(
-            service.accept_feedback, status=202, takes_json=True, authenticate=authenticator.check,
+            retryable(service.accept_feedback), status=202, takes_json=True, authenticate=authenticator.check,
             idempotent=idempotent,
         ),
         ("GET", "/healthz"): Route(lambda: {"status": "ok"}),

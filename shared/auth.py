@@ -25,7 +25,7 @@ import hmac
 import logging
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 from shared.errors import ApiError
@@ -41,6 +41,8 @@ AUTH_MODES = ("required", "off")
 class Caller:
     kind: str  # "webhook" | "user" | "anonymous"
     uid: str | None = None
+    # The webhook signature this request used (recorded against replays).
+    signature: str | None = field(default=None, compare=False)
 
 
 def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
@@ -125,7 +127,7 @@ class Authenticator:
                 raise ApiError("unauthenticated", "webhook signatures are not accepted here (no WEBHOOK_SECRET)")
             verified = verify_signature(signature, body, self._secret, self._tolerance_s, self._clock())
             self._refuse_replay(verified, headers.get(IDEMPOTENCY_HEADER))
-            return Caller("webhook")
+            return Caller("webhook", signature=verified.digest)
         scheme, _, token = (headers.get("Authorization") or "").partition(" ")
         if scheme.lower() == "bearer" and token.strip():
             try:
@@ -154,6 +156,16 @@ class Authenticator:
             raise unavailable from None
         if not first:
             raise ApiError("unauthenticated", "this signature was used before (a replay): sign each request anew")
+
+    def forget(self, caller: Caller) -> None:
+        """Un-record the signature of a request that failed on our side (503):
+        the caller may retry it as it is, as 503 invites."""
+        if self._signatures is None or not caller.signature:
+            return
+        try:
+            self._signatures.forget(caller.signature)
+        except Exception:
+            log.exception("could not forget the signature of a failed request")
 
     def _token_error(self, error: Exception) -> ApiError:
         """A rejected token is 401; a verifier that could not do its job is 503.

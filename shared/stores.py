@@ -221,6 +221,9 @@ class SignatureLedger:
             snapshot = ref.get()
             return snapshot.exists and snapshot.get("idempotency_key") == idempotency_key
 
+    def forget(self, digest: str) -> None:
+        self._collection.document(digest).delete()
+
 
 class IdempotencyKeys:
     """``idempotency_keys/{hash of scope and key}``: the request's body hash and, once

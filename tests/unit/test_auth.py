@@ -265,3 +265,20 @@ def test_a_ledger_that_cannot_be_read_is_503_not_401():
     with pytest.raises(ApiError) as raised:
         authenticator.check({SIGNATURE_HEADER: sign(SECRET, BODY, NOW)}, BODY)
     assert (raised.value.status, raised.value.retry_after_s) == (503, 5)
+
+
+def test_a_request_that_failed_with_503_can_be_retried_with_its_signature():
+    from .fakes import FakeFirestore
+
+    clients = _TokenClients()
+    clients.firestore = FakeFirestore()
+    handler = app_module.build_ingress(Settings(project="p", auth_mode="required", webhook_secret=SECRET), clients)
+    headers = {SIGNATURE_HEADER: sign(SECRET, BODY)}
+    clients.publisher.error = TimeoutError("pubsub down")
+    failed = _post(handler, BODY, headers)
+    assert failed.status_code == 503
+    clients.publisher.error = None
+    retried = _post(handler, BODY, headers)  # 503 invites a retry: the same signature is not a replay
+    assert retried.status_code == 202, retried.get_data(as_text=True)
+    replayed = _post(handler, BODY, headers)  # but once it succeeded, it is
+    assert replayed.status_code == 401
