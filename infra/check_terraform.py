@@ -122,7 +122,8 @@ SETTINGS: dict[str, Setting] = {
         TERRAFORM,
         (("scorer", "read_objects", "{bucket}"), ("trainer", "write_objects", "{bucket}")),
     ),
-    "MODEL_POINTER_TTL_S": Setting(("scorer",), TERRAFORM),
+    "MODEL_POINTER_TTL_S": Setting(("ingress", "scorer"), TERRAFORM),
+    "CHECK_REVOKED": Setting(("ingress",), TERRAFORM),
 }
 # What the local stack's environment (stack.env) sets besides settings: for
 # clients (chat, tests) and for the official clients and firebase_admin.
@@ -152,7 +153,7 @@ README_REPLY_STORE = re.compile(r"\*\*Production runs `REPLY_STORE=(\w+)`\.\*\*"
 # Rules files the code's tests check, which Terraform must deploy as they are.
 RULES_FILES = {"google_firebaserules_ruleset.firestore": "firestore.rules", "terraform_data.rtdb_rules": "database.rules.json"}
 # Firestore collections whose documents carry expire_at (shared/stores.py).
-TTL_COLLECTIONS = {"decisions", "log_sink_ledger", "feedback_sink_ledger", "delivery_attempts"}
+TTL_COLLECTIONS = {"decisions", "log_sink_ledger", "feedback_sink_ledger", "delivery_attempts", "idempotency_keys", "webhook_signatures"}
 # Dry-run stand-ins for the values only a real project has.
 EXAMPLE = {"project": "example-project", "region": "asia-northeast1"}
 # Variable values that change which resource instances exist (moved blocks may

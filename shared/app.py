@@ -16,6 +16,7 @@ from shared import config, faults, logs, text
 from shared.auth import Authenticator, warn_if_off
 from shared.clients import Clients
 from shared.config import Settings
+from shared.errors import ApiError
 from shared.events import FeedbackEvent, SelectionLog, UtteranceEvent
 from shared.http import Route, serve
 from shared.ingress import IngressService
@@ -26,7 +27,10 @@ from shared.ranking import RANKERS, RankerRegistry
 from shared.replies import REPLY_PATHS, make_reply_store
 from shared.router import ModelGatedRouter, TtlFlag, WeightedRouter
 from shared.scorer import ScorerService
-from shared.stores import CandidateStore, ConversationStore, DecisionStore, DeliveryAttempts, SinkLedger
+from shared.idempotency import Idempotency
+from shared.stores import (
+    CandidateStore, ConversationStore, DecisionStore, DeliveryAttempts, IdempotencyKeys, SignatureLedger, SinkLedger,
+)
 
 T = TypeVar("T")
 # Algorithms that answer only once training has published a model.
@@ -69,20 +73,42 @@ def build_ingress(settings: Settings, clients: Clients) -> Callable:
         raise ValueError(f"REPLY_STORE={settings.reply_store!r} is not one of {sorted(REPLY_PATHS)}")
     rankers = RankerRegistry()
     router = make_router(settings, clients, known=rankers.names())
-    service = IngressService(settings, router, Publisher(clients.publisher, settings.project))
+    service = IngressService(
+        settings, router, Publisher(clients.publisher, settings.project),
+        answered_user=DecisionStore(clients.firestore).answered_user,
+        conversation_owner=ConversationStore(clients.firestore).owner,
+    )
     authenticator = Authenticator(
         settings.auth_mode,
         settings.webhook_secret,
         lambda token: clients.verify_id_token(token),
         settings.webhook_tolerance_s,
+        signatures=SignatureLedger(clients.firestore),
     )
+    idempotent = Idempotency(IdempotencyKeys(clients.firestore)).run
     warn_if_off(settings.auth_mode)
+
+    def retryable(handler):
+        """A request that failed on our side (503) may be retried with its signature as it is."""
+
+        def run(body, caller):
+            try:
+                return handler(body, caller)
+            except ApiError as error:
+                if error.status >= 500:
+                    authenticator.forget(caller)
+                raise
+
+        return run
+
     routes = {
         ("POST", "/v1/utterances"): Route(
-            service.accept_utterance, status=202, takes_json=True, authenticate=authenticator.check
+            retryable(service.accept_utterance), status=202, takes_json=True, authenticate=authenticator.check,
+            idempotent=idempotent,
         ),
         ("POST", "/v1/feedback"): Route(
-            service.accept_feedback, status=202, takes_json=True, authenticate=authenticator.check
+            retryable(service.accept_feedback), status=202, takes_json=True, authenticate=authenticator.check,
+            idempotent=idempotent,
         ),
         ("GET", "/healthz"): Route(lambda: {"status": "ok"}),
     }

@@ -77,10 +77,11 @@ class Clients:
         """Claims of a Firebase ID token (``uid`` included), or an exception.
 
         With ``FIREBASE_AUTH_EMULATOR_HOST`` set, firebase_admin accepts the
-        emulator's unsigned tokens (it still checks audience and issuer)."""
+        emulator's unsigned tokens (it still checks audience and issuer).
+        ``CHECK_REVOKED`` also refuses tokens of disabled or signed-out users."""
         from firebase_admin import auth
 
-        return auth.verify_id_token(token, app=self.firebase_app)
+        return auth.verify_id_token(token, app=self.firebase_app, check_revoked=self.settings.check_revoked)
 
     @property
     def publisher(self):

@@ -53,6 +53,10 @@ class Settings:
     auth_mode: str = "required"
     webhook_secret: str | None = None
     webhook_tolerance_s: int = 300
+    # verify_id_token(check_revoked=...): also refuse tokens of disabled or
+    # signed-out users (one Auth backend call per request). On by default, as
+    # in production; the local stack turns it off (no Auth emulator runs).
+    check_revoked: bool = True
     # Origins the browser may post from (the web chat page); "*" for any.
     cors_origins: tuple[str, ...] = ()
     bigquery_feedback_table: str = "feedback"
@@ -97,6 +101,16 @@ def _optional_int(value: str | None) -> int | None:
     return int(value) if value not in (None, "") else None
 
 
+def _flag(value: str | None, default: bool) -> bool:
+    if value in (None, ""):
+        return default
+    if value.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.strip().lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
 def load(env: Mapping[str, str] | None = None) -> Settings:
     """Build settings from ``env`` (defaults to ``os.environ``)."""
     env = os.environ if env is None else env
@@ -124,6 +138,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         auth_mode=env.get("AUTH_MODE", Settings.auth_mode),
         webhook_secret=env.get("WEBHOOK_SECRET") or None,
         webhook_tolerance_s=int(env.get("WEBHOOK_TOLERANCE_S", Settings.webhook_tolerance_s)),
+        check_revoked=_flag(env.get("CHECK_REVOKED"), Settings.check_revoked),
         cors_origins=tuple(o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip()),
         bigquery_feedback_table=env.get("BIGQUERY_FEEDBACK_TABLE", Settings.bigquery_feedback_table),
         router=env.get("ROUTER", Settings.router),

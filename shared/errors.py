@@ -20,6 +20,10 @@ STATUS_BY_CODE: dict[str, HTTPStatus] = {
     "payload_too_large": HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
     "unsupported_media_type": HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
     "rate_limited": HTTPStatus.TOO_MANY_REQUESTS,
+    # Idempotency-Key: the key was used with another body; or its first
+    # request is still being handled (retry shortly).
+    "idempotency_key_reused": HTTPStatus.UNPROCESSABLE_ENTITY,
+    "request_in_progress": HTTPStatus.CONFLICT,
     # Not the caller's fault: the publish did not go through. Safe to retry.
     "unavailable": HTTPStatus.SERVICE_UNAVAILABLE,
     # A bug on our side; logged with its traceback.

@@ -22,7 +22,10 @@ from dataclasses import dataclass, field
 log = logging.getLogger(__name__)
 
 # Every point the code calls, so a typo in FAULT_POINTS is refused at start.
-KNOWN_POINTS = frozenset({"scorer.before_write", "scorer.after_write", "log_sink.before_insert"})
+KNOWN_POINTS = frozenset({
+    "scorer.owner_check", "scorer.rank", "scorer.before_write", "scorer.after_commit", "scorer.after_write",
+    "log_sink.before_insert",
+})
 
 
 class InjectedFault(RuntimeError):

@@ -30,6 +30,9 @@ class Route:
     # parsed (a signature covers the raw bytes); the handler then gets
     # ``(body, caller)``. It raises ApiError to refuse.
     authenticate: Callable[[Any, bytes], Any] | None = None
+    # ``idempotent(key, scope, body, handle) -> dict`` answers a request that
+    # carries an Idempotency-Key (shared/idempotency.py); scope: path + caller.
+    idempotent: Callable[[str, str, Any, Callable[[], dict]], dict] | None = None
 
 
 def respond(body: dict, status: int) -> flask.Response:
@@ -75,7 +78,7 @@ def serve(
         response.headers["Vary"] = "Origin"
         if request.method == "OPTIONS":
             response.headers["Access-Control-Allow-Methods"] = ", ".join(sorted({m for m, p in routes}))
-            response.headers["Access-Control-Allow-Headers"] = "Content-Type, Authorization, X-Zatsudan-Signature"
+            response.headers["Access-Control-Allow-Headers"] = "Content-Type, Authorization, X-Zatsudan-Signature, Idempotency-Key"
             response.headers["Access-Control-Max-Age"] = "600"
     return response
 
@@ -93,7 +96,13 @@ def _dispatch(request: flask.Request, routes: Mapping[tuple[str, str], Route]) -
         if route.authenticate is not None:
             raw = read_body(request)
             caller = route.authenticate(request.headers, raw)
-            result = route.handler(parse_json(raw), caller)
+            body = parse_json(raw)
+            key = request.headers.get("Idempotency-Key")
+            if key is not None and route.idempotent is not None:
+                scope = f"{path}|{getattr(caller, 'kind', '')}|{getattr(caller, 'uid', None) or ''}"
+                result = route.idempotent(key, scope, body, lambda: route.handler(body, caller))
+            else:
+                result = route.handler(body, caller)
         elif route.takes_json:
             result = route.handler(read_json(request))
         else:

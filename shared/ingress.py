@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from shared import ids, logs, text, timeutil
+from shared import clean_text, ids, logs, text, timeutil
 from shared.auth import Authenticator, Caller
 from shared.config import Settings
 from shared.errors import ApiError
@@ -28,13 +28,17 @@ class FieldRule:
     max_chars: int
     check: Callable[[str], bool] = lambda value: True
     expected: str = "a string"
+    # Free text (shared/clean_text.py): no control characters or bidi
+    # overrides, something visible; ``normalize``: NFKC where safe.
+    free_text: bool = False
+    normalize: bool = False
 
 
 def utterance_rules(settings: Settings) -> dict[str, FieldRule]:
     """The request body of ``POST /v1/utterances``, as data."""
     return {
-        "user_id": FieldRule(required=True, max_chars=128),
-        "text": FieldRule(required=True, max_chars=settings.max_text_chars),
+        "user_id": FieldRule(required=True, max_chars=128, free_text=True),
+        "text": FieldRule(required=True, max_chars=settings.max_text_chars, free_text=True, normalize=True),
         "conversation_id": FieldRule(
             required=False,
             max_chars=128,
@@ -51,7 +55,7 @@ def feedback_rules() -> dict[str, FieldRule]:
         "message_id": FieldRule(
             required=True, max_chars=26, check=ids.is_valid_message_id, expected="a message id (ULID)"
         ),
-        "user_id": FieldRule(required=False, max_chars=128),
+        "user_id": FieldRule(required=False, max_chars=128, free_text=True),
         "source": FieldRule(
             required=False, max_chars=16, check=lambda v: v in FEEDBACK_SOURCES, expected="'explicit' or 'continued'"
         ),
@@ -94,7 +98,11 @@ def validate(body: Any, rules: dict[str, FieldRule]) -> dict[str, str]:
             raise ApiError("invalid_argument", f"{name} is longer than {rule.max_chars} characters")
         if not rule.check(value):
             raise ApiError("invalid_argument", f"{name} must be {rule.expected}")
-        values[name] = value
+        if rule.free_text:
+            why = clean_text.problem(value)
+            if why:
+                raise ApiError("invalid_argument", f"{name} {why}")
+        values[name] = clean_text.normalize(value, rule.max_chars) if rule.normalize else value
     return values
 
 
@@ -106,12 +114,29 @@ def _is_encodable(value: str) -> bool:
     return True
 
 
+def no_answers(message_id: str) -> str | None:
+    """The default answered-user lookup: nothing was answered, so no feedback is accepted."""
+    return None
+
+
 class IngressService:
-    def __init__(self, settings: Settings, router: Router, publisher, limiter: RateLimiter | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        router: Router,
+        publisher,
+        limiter: RateLimiter | None = None,
+        answered_user: Callable[[str], str | None] = no_answers,
+        conversation_owner: Callable[[str], str | None] | None = None,
+    ) -> None:
         self.settings = settings
         self.router = router
         self.publisher = publisher
         self.limiter = limiter or RateLimiter(settings.rate_limit_per_minute)
+        # message_id -> the user the scorer answered (decisions/{m}), or None.
+        self.answered_user = answered_user
+        # conversation_id -> its owner (conversations/{c}.user_id), or None if new.
+        self.conversation_owner = conversation_owner
         self._rules = utterance_rules(settings)
         self._feedback_rules = feedback_rules()
 
@@ -120,6 +145,8 @@ class IngressService:
         if caller is not None:
             Authenticator.check_user(caller, request["user_id"])
         self.limiter.check(request["user_id"])
+        if "conversation_id" in request:
+            self._check_conversation_owner(request["conversation_id"], request["user_id"])
         conversation_id = request.get("conversation_id") or ids.new_conversation_id()
         message_id = ids.new_message_id()
         choice = self.router.choose()
@@ -152,16 +179,40 @@ class IngressService:
             "reply_path": event.reply_path,
         }
 
+    def _check_conversation_owner(self, conversation_id: str, user_id: str) -> None:
+        """A caller may name a conversation id (a webhook bridging another chat
+        service keeps its own), but a conversation belongs to its first speaker:
+        a line into someone else's is refused here (403). Two first lines racing
+        for a new id are settled by the scorer's create-only write."""
+        if self.conversation_owner is None:
+            return
+        try:
+            owner = self.conversation_owner(conversation_id)
+        except Exception as exc:
+            raise ApiError("unavailable", f"could not look the conversation up, try again ({type(exc).__name__})") from exc
+        if owner is not None and owner != user_id:
+            raise ApiError("permission_denied", "conversation_id belongs to another user")
+
     def accept_feedback(self, body: Any, caller: Caller | None = None) -> dict[str, str]:
         """A reward in [-1, 1] for the reply to ``message_id``; one row in ``feedback``.
 
-        A signed-in user rates as themselves (``user_id`` defaults to their uid)."""
+        A signed-in user rates as themselves (``user_id`` defaults to their uid),
+        and only the user the reply answered may rate it: anyone else gets 403
+        (and a message not answered yet 404), and nothing is published."""
         reward = validate_reward(body)
         request = validate({k: v for k, v in body.items() if k != "reward"}, self._feedback_rules)
         user_id = request.get("user_id") or (caller.uid if caller is not None and caller.uid else "")
         if caller is not None:
             Authenticator.check_user(caller, user_id)
         self.limiter.check(user_id)
+        try:
+            answered = self.answered_user(request["message_id"])
+        except Exception as exc:
+            raise ApiError("unavailable", f"could not look the message up, try again ({type(exc).__name__})") from exc
+        if answered is None:
+            raise ApiError("not_found", "no reply to rate: message_id is unknown or not answered yet")
+        if not user_id or user_id != answered:
+            raise ApiError("permission_denied", "only the user the reply answered may rate it")
         event = FeedbackEvent(
             feedback_id=ids.new_message_id(),
             message_id=request["message_id"],

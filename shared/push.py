@@ -26,7 +26,7 @@ from typing import Any, Callable, Mapping
 from shared import logs
 from shared.config import Topics
 from shared.events import SchemaError
-from shared.pubsub import PushedMessage, dead_letter_attributes, decode_push, preview
+from shared.pubsub import PushedMessage, dead_letter_attributes, decode_push
 
 log = logging.getLogger(__name__)
 
@@ -102,12 +102,16 @@ class PushHandler:
         return True
 
     def _dead_letter(self, message: PushedMessage, reason: str) -> None:
+        # Ids and sizes only: the payload holds user text, which stays out of logs
+        # (the dead letter itself keeps it, for whoever may inspect it).
         log.error(
-            "%s: poison message dead-lettered to %s: %s; payload %s",
+            "%s: poison message dead-lettered to %s: %s; pubsub id %s, message_id %s, %d bytes",
             self.name,
             self.dead_letter_topic,
             reason,
-            preview(message.data),
+            message.pubsub_message_id or "-",
+            message.attributes.get("message_id") or message.attributes.get("feedback_id") or "-",
+            len(message.data),
         )
         self.publisher.publish(
             self.dead_letter_topic, message.data, attributes=dead_letter_attributes(message, reason, self.name)

@@ -2,11 +2,18 @@
 
 Idempotent on ``message_id``: the decision (reply + log) is created once in
 ``decisions/{message_id}`` together with the conversation turns, in one
-atomic batch. A redelivered event decides again, fails to create, and replays
-the stored decision instead, so the reply never changes once written and the
-log sink sees one message id however often the event arrives. (Creating
-rather than reading first saves a round trip on every first delivery, which
-is nearly every delivery.)
+atomic batch. Every delivery first looks that decision up and, if it exists,
+replays it before anything else (no owner check, no reads, no ranking), so a
+redelivery writes exactly the stored reply even when a fresh instance could
+not rank now. Two deliveries deciding at once both try to create; the loser
+replays the winner's decision. The reply never changes once written and the
+log sink sees one message id however often the event arrives.
+
+A conversation belongs to its first speaker, race-free: the first decision
+of a conversation creates ``conversations/{c}`` (with its ``user_id``) with a
+create-only precondition in the same batch. Two users racing the first line
+of one conversation id both try; one commit wins, the other fails, re-reads
+the owner and is refused (dead-lettered). The owner is never rewritten.
 """
 
 from __future__ import annotations
@@ -66,17 +73,28 @@ class NoRetriever:
         return []
 
 
+class DecisionRace(RuntimeError):
+    """A commit lost to a concurrent one whose decision is not readable yet: retried by Pub/Sub."""
+
+
 @dataclass(frozen=True)
 class Decision:
     reply: Reply
     log: SelectionLog
+    # True when this decision created the conversation (its first line): only
+    # then is the owner written where the reply store's rules look for it.
+    opened_conversation: bool = False
 
     def to_dict(self) -> dict:
-        return {"reply": self.reply.to_dict(), "log": self.log.to_dict()}
+        return {"reply": self.reply.to_dict(), "log": self.log.to_dict(), "opened_conversation": self.opened_conversation}
 
     @classmethod
     def from_dict(cls, data: dict) -> "Decision":
-        return cls(Reply.from_dict(data["reply"]), SelectionLog.from_dict(data["log"]))
+        return cls(
+            Reply.from_dict(data["reply"]),
+            SelectionLog.from_dict(data["log"]),
+            bool(data.get("opened_conversation", False)),
+        )
 
 
 class ScorerService:
@@ -105,14 +123,24 @@ class ScorerService:
         self.retriever = retriever or NoRetriever()
 
     def handle(self, event: UtteranceEvent) -> Decision:
-        decision = self._decide_once(event)
+        stored = self.decisions.get(event.message_id)
+        if stored is not None:
+            # A redelivery: replay before any check, read or ranking could fail.
+            log.info("decision already recorded, replaying it")
+            decision = Decision.from_dict(stored)
+        else:
+            decision = self._decide_once(event)
         log.info(
             "reply by %s from %d candidates in %.0f ms",
             event.algorithm,
             decision.log.candidate_count,
             decision.log.total_ms,
         )
-        self.replies.write(event.conversation_id, decision.reply, owner=event.user_id)
+        self.faults.point("scorer.after_commit", event.message_id, event.text)  # decided, reply not written yet
+        # The owner goes with the conversation's first reply only (never rewritten).
+        self.replies.write(
+            event.conversation_id, decision.reply, owner=event.user_id if decision.opened_conversation else None
+        )
         self.faults.point("scorer.after_write", event.message_id, event.text)  # reply written, log not yet published
         self.publisher.publish(
             self.settings.topics.selection_logs,
@@ -122,26 +150,40 @@ class ScorerService:
         return decision
 
     def _decide_once(self, event: UtteranceEvent) -> Decision:
-        decision = self.decide(event)
-        batch = self.db.batch()
-        self.decisions.add_create(batch, event.message_id, decision.to_dict())
-        self.conversations.add_turns(
-            batch,
-            event.conversation_id,
-            event.user_id,
-            event.message_id,
-            event.text,
-            decision.reply.text,
-            decision.reply.created_at,
-        )
-        self.faults.point("scorer.before_write", event.message_id, event.text)
-        try:
-            batch.commit()
-        except (api_exceptions.AlreadyExists, api_exceptions.Conflict):
-            # An earlier or concurrent delivery decided first; its decision stands.
-            log.info("decision already recorded, replaying it")
-            return Decision.from_dict(self.decisions.get(event.message_id))
-        return decision
+        # Twice at most: a commit that lost the race to open the conversation
+        # decides again against the owner the winner recorded.
+        for _ in range(2):
+            decision = self.decide(event)
+            batch = self.db.batch()
+            self.decisions.add_create(batch, event.message_id, decision.to_dict())
+            self.conversations.add_turns(
+                batch,
+                event.conversation_id,
+                event.user_id,
+                event.message_id,
+                event.text,
+                decision.reply.text,
+                decision.reply.created_at,
+                opens=decision.opened_conversation,
+            )
+            self.faults.point("scorer.before_write", event.message_id, event.text)
+            try:
+                batch.commit()
+            except api_exceptions.Aborted:
+                raise  # contention, not a decision taken elsewhere: retried
+            except (api_exceptions.AlreadyExists, api_exceptions.Conflict):
+                # An earlier or concurrent delivery decided first (its decision
+                # stands), or another first line opened the conversation.
+                stored = self.decisions.get(event.message_id)
+                if stored is not None:
+                    log.info("decision already recorded, replaying it")
+                    return Decision.from_dict(stored)
+                if not decision.opened_conversation:
+                    raise DecisionRace(f"the decision on {event.message_id} conflicted but is not stored") from None
+                log.info("conversation %s was opened concurrently, deciding again", event.conversation_id)
+                continue
+            return decision
+        raise DecisionRace(f"conversation {event.conversation_id} kept changing while deciding {event.message_id}")
 
     @staticmethod
     def _usable(candidates: Sequence[Candidate], event: UtteranceEvent, history: Sequence[Turn]) -> list[Candidate]:
@@ -160,6 +202,7 @@ class ScorerService:
             ranker = self.rankers.get(event.algorithm)
         except UnknownAlgorithm:
             raise SchemaError(f"unknown algorithm {event.algorithm!r}") from None
+        self.faults.point("scorer.owner_check", event.message_id, event.text)
         owner = self.conversations.owner(event.conversation_id)
         if owner is not None and owner != event.user_id:
             # Never retried and never written: the turns, the reply key and its
@@ -180,6 +223,7 @@ class ScorerService:
         if len(pool) < MIN_POOL:
             known = {c.text for c in pool}
             pool += [c for c in self._usable(self.retriever.nearest(context, MEANING_NEIGHBOURS), event, history) if c.text not in known]
+        self.faults.point("scorer.rank", event.message_id, event.text)
         rank_started = time.perf_counter()
         scored = ranker.rank(context, pool) if pool else []
         rank_ms = round((time.perf_counter() - rank_started) * 1000.0, 3)
@@ -217,4 +261,4 @@ class ScorerService:
             total_ms=timeutil.ms_between(received, decided),
             schema_version=SCHEMA_VERSION,
         )
-        return Decision(reply, selection)
+        return Decision(reply, selection, opened_conversation=owner is None)

@@ -77,10 +77,21 @@ class ConversationStore:
         )
         return [Turn(snapshot.get("role"), snapshot.get("text")) for snapshot in query.stream(retry=QUERY_RETRY)][::-1]
 
-    def add_turns(self, batch, conversation_id: str, user_id: str, message_id: str, user_text: str, bot_text: str, at: str) -> None:
-        """Adds the exchange to ``batch`` (committed by the caller, atomically)."""
+    def add_turns(
+        self, batch, conversation_id: str, user_id: str, message_id: str, user_text: str, bot_text: str, at: str,
+        opens: bool = False,
+    ) -> None:
+        """Adds the exchange to ``batch`` (committed by the caller, atomically).
+
+        ``opens``: the conversation's first line. The conversation document
+        is then *created* (the commit fails if it exists: someone else's
+        first line won), so its owner is set once and never rewritten; later
+        lines only update ``updated_at`` (the commit fails if it is gone)."""
         conversation = self._db.collection("conversations").document(conversation_id)
-        batch.set(conversation, {"user_id": user_id, "updated_at": at}, merge=True)
+        if opens:
+            batch.create(conversation, {"user_id": user_id, "created_at": at, "updated_at": at})
+        else:
+            batch.update(conversation, {"updated_at": at})
         for role, body in (("user", user_text), ("bot", bot_text)):
             batch.set(
                 self._turns(conversation_id).document(turn_id(message_id, role)),
@@ -151,6 +162,13 @@ class DecisionStore:
     def add_create(self, batch, message_id: str, decision: dict) -> None:
         batch.create(self.ref(message_id), {**decision, "expire_at": _expire_at()})
 
+    def answered_user(self, message_id: str) -> str | None:
+        """The user whose line ``message_id`` the scorer answered, or None if it has not (yet).
+
+        Ingress asks it before accepting feedback: only that user may rate the reply."""
+        snapshot = self.ref(message_id).get(field_paths=["log.user_id"])
+        return snapshot.get("log.user_id") if snapshot.exists else None
+
 
 class SinkLedger:
     """Message ids whose row the log sink has inserted."""
@@ -183,3 +201,62 @@ class DeliveryAttempts:
         ref = self._collection.document(key)
         ref.set({"failures": firestore.Increment(1), "expire_at": _expire_at()}, merge=True)
         return int((ref.get().to_dict() or {}).get("failures", 1))
+
+
+class SignatureLedger:
+    """Webhook signatures already used, kept until their timestamp leaves the window.
+
+    ``first_use`` creates ``webhook_signatures/{digest}`` (create-only): a
+    second request with the same signature is a replay. It is let through
+    only when it carries the same ``Idempotency-Key`` as the first, so a
+    retried request is answered from the idempotency record (and publishes
+    nothing new) instead of being refused."""
+
+    def __init__(self, db, collection: str = "webhook_signatures") -> None:
+        self._collection = db.collection(collection)
+
+    def first_use(self, digest: str, expire_at: dt.datetime, idempotency_key: str | None) -> bool:
+        ref = self._collection.document(digest)
+        try:
+            ref.create({"expire_at": expire_at, "idempotency_key": idempotency_key or ""})
+            return True
+        except exceptions.AlreadyExists:
+            if not idempotency_key:
+                return False
+            snapshot = ref.get()
+            return snapshot.exists and snapshot.get("idempotency_key") == idempotency_key
+
+    def forget(self, digest: str) -> None:
+        self._collection.document(digest).delete()
+
+
+class IdempotencyKeys:
+    """``idempotency_keys/{hash of scope and key}``: the request's body hash and, once
+    handled, its answer; created only once (create-only), kept a day (TTL on expire_at)."""
+
+    RETENTION = dt.timedelta(days=1)
+
+    def __init__(self, db, collection: str = "idempotency_keys") -> None:
+        self._collection = db.collection(collection)
+
+    def reserve(self, doc_id: str, body_sha256: str, now: dt.datetime | None = None) -> dict | None:
+        """Create the record (pending); None if created, else the record that exists."""
+        now = now or dt.datetime.now(dt.timezone.utc)
+        ref = self._collection.document(doc_id)
+        record = {"state": "pending", "body_sha256": body_sha256, "created_at": now, "expire_at": now + self.RETENTION}
+        try:
+            ref.create(record)
+            return None
+        except exceptions.AlreadyExists:
+            existing = ref.get().to_dict() or {}
+            expire_at = existing.get("expire_at")
+            if isinstance(expire_at, dt.datetime) and expire_at <= now:  # expired, not yet swept by TTL
+                ref.set(record)
+                return None
+            return existing
+
+    def complete(self, doc_id: str, status: int, response: dict) -> None:
+        self._collection.document(doc_id).update({"state": "done", "status": status, "response": response})
+
+    def release(self, doc_id: str) -> None:
+        self._collection.document(doc_id).delete()

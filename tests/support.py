@@ -98,3 +98,9 @@ def selection_log(conversation_id: str = "c", **changes):
         total_ms=60.0,
     )
     return dataclasses.replace(log, **changes)
+
+
+def record_answer(firestore, message_id: str, user_id: str) -> None:
+    """Mark ``message_id`` as answered for ``user_id``, as the scorer's
+    ``decisions/{message_id}`` records it (ingress accepts feedback on it from that user only)."""
+    firestore.collection("decisions").document(message_id).set({"log": {"message_id": message_id, "user_id": user_id}})

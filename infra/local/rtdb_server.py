@@ -17,7 +17,10 @@ firebase_admin itself), plus what a browser's ``EventSource`` needs:
 - ``Accept: text/event-stream``: a ``put`` of the current value, then ``put`` /
   ``patch`` events for writes at, above and below the path, and keep-alives.
 - Data rules: nulls and empty objects vanish, arrays become index-keyed objects.
-- CORS for any origin (the web chat page is served from another port).
+- CORS for the origins given with ``--allow-origin`` only (the web chat page,
+  served from another port); a request from any other browser origin is
+  refused with 403 (it has no auth, so a page elsewhere must not read or
+  write it). Clients that send no ``Origin`` (firebase_admin, curl) pass.
 
 What it does NOT do is listed in tests/rtdb_conformance/README.md (no rules,
 no auth, no websocket protocol, no priorities, no server values, no indexes).
@@ -282,6 +285,7 @@ class Handler(BaseHTTPRequestHandler):
     database: Database
     default_ns: str
     keepalive_s: float
+    allowed_origins: frozenset[str] = frozenset()
 
     def setup(self) -> None:
         super().setup()
@@ -301,8 +305,16 @@ class Handler(BaseHTTPRequestHandler):
         path = path[: -len(".json")]
         return params.get("ns") or self.default_ns, split_path(path), params
 
+    def _origin_refused(self) -> bool:
+        origin = self.headers.get("Origin")
+        return origin is not None and origin not in self.allowed_origins
+
     def _cors(self) -> None:
-        self.send_header("Access-Control-Allow-Origin", self.headers.get("Origin") or "*")
+        origin = self.headers.get("Origin")
+        if origin is None or origin not in self.allowed_origins:
+            return
+        self.send_header("Access-Control-Allow-Origin", origin)
+        self.send_header("Vary", "Origin")
         self.send_header("Access-Control-Allow-Methods", "GET, PUT, POST, PATCH, DELETE, OPTIONS")
         self.send_header("Access-Control-Allow-Headers", "Content-Type, Authorization, X-Firebase-ETag, If-Match, If-None-Match")
         self.send_header("Access-Control-Expose-Headers", "ETag")
@@ -330,6 +342,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _handle(self, method) -> None:
         try:
+            if self._origin_refused():
+                raise RtdbError(403, "Permission denied: origin not allowed")
             method(*self._target())
         except RtdbError as error:
             self._send(error.status, {"error": error.message})
@@ -339,6 +353,9 @@ class Handler(BaseHTTPRequestHandler):
             self._send(500, {"error": f"internal error: {type(error).__name__}: {error}"})
 
     def do_OPTIONS(self) -> None:
+        if self._origin_refused():
+            self._send(403, {"error": "Permission denied: origin not allowed"})
+            return
         self.send_response(204)
         self._cors()
         self.send_header("Access-Control-Max-Age", "600")
@@ -438,9 +455,13 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], default_ns: str = "default", keepalive_s: float = 1.0) -> None:
+    def __init__(
+        self, address: tuple[str, int], default_ns: str = "default", keepalive_s: float = 1.0,
+        allowed_origins: tuple[str, ...] = (),
+    ) -> None:
         handler = type("BoundHandler", (Handler,), {
             "database": Database(), "default_ns": default_ns, "keepalive_s": keepalive_s,
+            "allowed_origins": frozenset(allowed_origins),
         })
         self.stopping = threading.Event()
         super().__init__(address, handler)
@@ -458,8 +479,9 @@ def main(argv: list[str] | None = None) -> int:
     # Short keep-alives let a client's listener.close() return quickly (it
     # notices a closed stream only when the next bytes arrive).
     parser.add_argument("--keepalive", type=float, default=1.0, help="seconds between keep-alive events")
+    parser.add_argument("--allow-origin", action="append", default=[], help="a browser origin that may call (repeatable)")
     args = parser.parse_args(argv)
-    server = Server((args.host, args.port), args.ns, args.keepalive)
+    server = Server((args.host, args.port), args.ns, args.keepalive, tuple(args.allow_origin))
     print(f"rtdb local server on http://{args.host}:{args.port} (default ns {args.ns})", flush=True)
     try:
         server.serve_forever()

@@ -198,6 +198,8 @@ class Stack:
             # The local demo takes utterances from anyone (ingress warns at
             # start); production runs with AUTH_MODE=required.
             "AUTH_MODE": "off",
+            # No Auth emulator runs here to look revocations up (production: on).
+            "CHECK_REVOKED": "false",
             "WEB_URL": self.url("web"),
             "CORS_ORIGINS": self.url("web"),
         }
@@ -236,7 +238,8 @@ class Stack:
             binary = sdk_root() / "platform/cloud-firestore-emulator/cloud_firestore_emulator"
             return [str(binary), "start", "--host=127.0.0.1", f"--port={port}", f"--project_id={self.project}"]
         if service.name == "rtdb":
-            return [str(REPO / ".venv/bin/python"), "-m", "infra.local.rtdb_server", "--port", port, "--ns", self.project]
+            return [str(REPO / ".venv/bin/python"), "-m", "infra.local.rtdb_server", "--port", port, "--ns", self.project,
+                    "--allow-origin", self.url("web")]
         if service.name == "web":
             return [str(REPO / ".venv/bin/python"), "-m", "infra.local.web_server", "--port", port, "--env-file", str(self.env_file)]
         if service.name == "bigquery":
@@ -615,7 +618,7 @@ def main(argv: list[str] | None = None) -> int:
     passthrough = {
         k: os.environ[k]
         for k in ("ALGORITHM_WEIGHTS", "ROUTER_SEED", "AUTH_MODE", "WEBHOOK_SECRET", "ROUTER", "ROUTER_STATS_TTL_S", "ROUTER_MIN_PROPENSITY",
-                  "FAULT_RATE", "FAULT_POINTS", "FAULT_MATCH", "FAULT_LIMIT", "RATE_LIMIT_PER_MINUTE")
+                  "CHECK_REVOKED", "FAULT_RATE", "FAULT_POINTS", "FAULT_MATCH", "FAULT_LIMIT", "RATE_LIMIT_PER_MINUTE")
         if k in os.environ
     }
     stack = Stack(args.run_dir, args.port_base, args.project, args.reply_store, passthrough)

@@ -55,6 +55,23 @@ resource "google_firestore_field" "feedback_sink_ledger_ttl" {
   index_config {}
 }
 
+# Ingress: Idempotency-Key records (a day) and used webhook signatures (their window).
+resource "google_firestore_field" "idempotency_keys_ttl" {
+  database   = google_firestore_database.default.name
+  collection = "idempotency_keys"
+  field      = "expire_at"
+  ttl_config {}
+  index_config {}
+}
+
+resource "google_firestore_field" "webhook_signatures_ttl" {
+  database   = google_firestore_database.default.name
+  collection = "webhook_signatures"
+  field      = "expire_at"
+  ttl_config {}
+  index_config {}
+}
+
 resource "google_firestore_field" "log_sink_ledger_ttl" {
   database   = google_firestore_database.default.name
   collection = "log_sink_ledger"

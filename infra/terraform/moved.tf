@@ -108,7 +108,7 @@ moved {
 }
 moved {
   from = google_project_iam_member.ingress_reads_router_stats[0]
-  to   = google_project_iam_member.role["ingress roles/datastore.viewer"]
+  to   = google_project_iam_member.role["ingress roles/datastore.user"]
 }
 moved {
   from = google_project_iam_member.corpus["roles/bigquery.jobUser"]

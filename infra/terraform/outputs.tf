@@ -51,6 +51,7 @@ output "function_env" {
     FIREBASE_DATABASE_URL     = local.rtdb_url
     AUTH_MODE                 = var.auth_mode
     WEBHOOK_TOLERANCE_S       = tostring(var.webhook_tolerance_s)
+    CHECK_REVOKED             = tostring(var.check_revoked)
     CORS_ORIGINS              = var.cors_origins
     MODEL_STORE               = "gs://${google_storage_bucket.models.name}/models"
     MODEL_POINTER_TTL_S       = tostring(var.model_pointer_ttl_s)

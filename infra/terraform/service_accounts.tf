@@ -1,7 +1,9 @@
 # One service account per function, each granted only what its code does:
 #   ingress  publishes to `utterances` and `feedback`, reads the webhook key
-#            (and Firestore's router/stats when router = thompson, models/current
-#            when the weights name dual_encoder: it routes there once a model is published)
+#            and uses Firestore: creates idempotency keys and webhook signatures
+#            seen, reads decisions (feedback's owner check), router/stats
+#            (router = thompson) and models/current (routes to dual_encoder once
+#            a model is published)
 #   scorer   reads/writes Firestore, writes replies to the Realtime Database,
 #            publishes to `selection-logs` and `utterances-dead`, reads the
 #            models bucket (the dual encoder's published versions)
@@ -57,7 +59,7 @@ locals {
     scorer   = ["roles/datastore.user", "roles/firebasedatabase.admin"]
     log-sink = ["roles/datastore.user"]
     # The bandit router reads router/stats (written by jobs/refresh_router_stats.py).
-    ingress = var.router == "thompson" || strcontains(var.algorithm_weights, "dual_encoder") ? ["roles/datastore.viewer"] : []
+    ingress = ["roles/datastore.user"]
     corpus  = ["roles/bigquery.jobUser", "roles/datastore.user"]
   }
   # Topics each identity publishes to (keys of local.topic_ids).

@@ -71,6 +71,12 @@ variable "auth_mode" {
   default     = "required"
 }
 
+variable "check_revoked" {
+  description = "Refuse ID tokens of disabled or signed-out users (CHECK_REVOKED; one Auth backend call per request)."
+  type        = bool
+  default     = true
+}
+
 variable "webhook_tolerance_s" {
   description = "How old or new a webhook signature's timestamp may be, seconds (WEBHOOK_TOLERANCE_S)."
   type        = number

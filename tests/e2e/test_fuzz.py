@@ -2,8 +2,11 @@
 
 Ingress: no 5xx, every error is JSON with a code from the spec, and exactly one
 message is published per 202 (none for a rejection). Ingress runs here with
-its topics renamed to fresh ones that only this test reads, so the accepted
-fuzz does not flow on to the scorer and log sink.
+``AUTH_MODE=required`` and its topics renamed to fresh ones that only this
+test reads, so the accepted fuzz does not flow on to the scorer and log sink.
+Credentials are generated too: valid and malformed ``X-Zatsudan-Signature``
+headers (huge timestamps, non-ASCII digests, wrong lengths) and bearer tokens
+(garbage, the Auth emulator's unsigned tokens for the right or another user).
 
 Push functions: a malformed envelope is acknowledged and dead-lettered (2xx,
 one dead letter each) or refused (4xx), never a 5xx that Pub/Sub would retry.
@@ -13,14 +16,19 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections import Counter
 
 import pytest
 import requests
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
+from shared.auth import sign
 from tests.e2e.reliability import services_with
+from tests.integration.test_ingress_auth import unsigned_id_token
 from tests.unit.test_openapi import bodies, schema
+
+SECRET = "fuzz-secret"
 
 ERROR_CODES = set(schema("Error")["properties"]["error"]["properties"]["code"]["enum"])
 def fuzz_settings(examples: int):
@@ -30,8 +38,9 @@ HEADERS = st.fixed_dictionaries(
     {"content-type": st.sampled_from(["application/json"] * 8 + ["application/json; charset=utf-8", "text/plain", ""])},
     optional={
         "traceparent": st.from_regex(r"[!-~][ -~]{0,58}[!-~]", fullmatch=True),
-        "X-Zatsudan-Signature": st.sampled_from(["t=1,v1=00", "garbage", ""]),
         "Origin": st.sampled_from(["http://evil.example", "null"]),
+        # A few keys shared by many requests: retries (same body) and reuse (another body).
+        "Idempotency-Key": st.sampled_from(["k1", "k2", "k3", "", "has space"]),
     },
 )
 
@@ -44,10 +53,69 @@ VALID_UTTERANCES = st.fixed_dictionaries(
     {"user_id": st.from_regex(r"[a-z0-9]{1,12}", fullmatch=True), "text": st.text(min_size=1, max_size=40).filter(str.strip)},
     optional={"lang": st.sampled_from(["ja", "en"]), "conversation_id": st.from_regex(r"[A-Za-z0-9_-]{1,20}", fullmatch=True)},
 )
-VALID_FEEDBACK = st.fixed_dictionaries(
-    {"message_id": st.from_regex(r"[0-9A-HJKMNP-TV-Z]{26}", fullmatch=True), "reward": st.floats(-1, 1)},
-    optional={"source": st.sampled_from(["explicit", "continued"])},
+# Messages answered for these users (recorded in the fixture): feedback on them
+# is accepted from their user only; on any other id it is 404.
+from shared import ids as _ids  # noqa: E402
+
+ANSWERED = [(_ids.new_message_id(), f"fz{i}") for i in range(8)]
+VALID_FEEDBACK = st.one_of(
+    st.builds(
+        lambda answer, other, reward, rest: {"message_id": answer[0], "user_id": other or answer[1], "reward": reward, **rest},
+        st.sampled_from(ANSWERED),
+        st.one_of(st.none(), st.none(), st.none(), st.sampled_from([u for _, u in ANSWERED])),
+        st.floats(-1, 1),
+        st.fixed_dictionaries({}, optional={"source": st.sampled_from(["explicit", "continued"])}),
+    ),
+    st.fixed_dictionaries(
+        {"message_id": st.from_regex(r"[0-9A-HJKMNP-TV-Z]{26}", fullmatch=True), "reward": st.floats(-1, 1)},
+        optional={"source": st.sampled_from(["explicit", "continued"])},
+    ),
 )
+# Header text without line breaks (the HTTP client refuses those), sent as UTF-8 bytes.
+# (and not starting with whitespace, which requests refuses to send).
+HEADER_TEXT = st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=80).map(str.lstrip)
+HEX = st.text("0123456789abcdefABCDEF", min_size=0, max_size=70)
+DIGITS = st.text("0123456789", min_size=0, max_size=400)
+# A credential, described as data; the header is made from the body in the test.
+CREDENTIALS = st.one_of(
+    st.just(("none", None)),
+    st.just(("signed", None)),  # a valid signature of the body, now
+    st.tuples(st.just("signed_at"), st.integers(-10**6, 10**6)),  # valid digest, skewed timestamp
+    st.tuples(st.just("signature"), st.one_of(
+        st.builds(lambda t, v: f"t={t},v1={v}", DIGITS, HEX),
+        st.builds(lambda v: f"t={int(time.time())},v1={v}", HEADER_TEXT),
+        st.sampled_from(["t=1,v1=00", "garbage", "", "t=" + "9" * 400 + ",v1=ab", "t=,v1=,t=1", "v1=" + "0" * 64]),
+        HEADER_TEXT,
+    )),
+    st.tuples(st.just("token_for"), st.sampled_from(["body", "other"])),  # the Auth emulator's unsigned token
+    st.tuples(st.just("authorization"), st.one_of(
+        HEADER_TEXT.map(lambda t: "Bearer " + t),
+        st.sampled_from(["Bearer ", "Bearer not.a.jwt", "Bearer a.b.c", "Basic dTpw", "bearer", "Bearer " + "A" * 2000]),
+        HEADER_TEXT,
+    )),
+)
+AUTH_WEIGHTED = st.one_of(st.just(("signed", None)), st.just(("signed", None)), CREDENTIALS)
+
+
+def credential_headers(credential, body: bytes, project: str) -> dict:
+    kind, value = credential
+    if kind == "signed":
+        return {"X-Zatsudan-Signature": sign(SECRET, body)}
+    if kind == "signed_at":
+        return {"X-Zatsudan-Signature": sign(SECRET, body, int(time.time()) + value)}
+    if kind == "signature":
+        return {"X-Zatsudan-Signature": value.encode("utf-8")}
+    if kind == "token_for":
+        try:
+            user = json.loads(body).get("user_id") if value == "body" else "someone-else"
+        except (ValueError, AttributeError):
+            user = None
+        return {"Authorization": "Bearer " + unsigned_id_token(project, user if isinstance(user, str) and user else "u")}
+    if kind == "authorization":
+        return {"Authorization": value.encode("utf-8")}
+    return {}
+
+
 REQUESTS = st.one_of(
     st.tuples(st.just("POST"), st.just("/v1/utterances"), VALID_UTTERANCES.map(encode), HEADERS),
     st.tuples(st.just("POST"), st.just("/v1/feedback"), VALID_FEEDBACK.map(encode), HEADERS),
@@ -81,8 +149,15 @@ def fuzz_ingress(stack, clients, unique):
     topics = {"UTTERANCES_TOPIC": f"fuzz-utterances-{unique}", "FEEDBACK_TOPIC": f"fuzz-feedback-{unique}"}
     for topic in topics.values():
         clients.publisher.create_topic(name=clients.publisher.topic_path(stack.project, topic))
+    from tests.support import record_answer
+
+    for message_id, user_id in ANSWERED:
+        record_answer(clients.firestore, message_id, user_id)
     readers = {path: PullReader(stack.project, topic) for path, topic in zip(("/v1/utterances", "/v1/feedback"), topics.values())}
-    with services_with(stack, ("ingress",), **topics):
+    auth = {"AUTH_MODE": "required", "WEBHOOK_SECRET": SECRET,
+            # firebase_admin accepts the Auth emulator's unsigned tokens with this set (no key fetch).
+            "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9"}
+    with services_with(stack, ("ingress",), **topics, **auth):
         yield stack.url("ingress"), readers
     for reader in readers.values():
         reader.close()
@@ -96,15 +171,16 @@ def unique():
 
 
 @pytest.mark.slow
-def test_generated_requests_get_no_5xx_json_errors_and_publish_only_when_accepted(fuzz_ingress):
+def test_generated_requests_get_no_5xx_json_errors_and_publish_only_when_accepted(fuzz_ingress, stack):
     url, readers = fuzz_ingress
     session = requests.Session()
     tally = Tally()
 
     @fuzz_settings(2100)
-    @given(request=REQUESTS)
-    def one(request):
+    @given(request=REQUESTS, credential=AUTH_WEIGHTED)
+    def one(request, credential):
         method, path, body, headers = request
+        headers = {**headers, **credential_headers(credential, body, stack.project)}
         response = session.request(method, url + path, data=body, headers=headers, timeout=10)
         tally.requests += 1
         tally.answers[response.status_code] += 1

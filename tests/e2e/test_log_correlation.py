@@ -42,10 +42,12 @@ def test_an_utterance_and_its_feedback_share_one_trace_across_ingress_scorer_and
             assert record.get("message") or "logging.googleapis.com/diagnostic" in record
 
 
-def test_feedback_is_logged_with_the_rated_message_id(stack, unique):
+def test_feedback_is_logged_with_the_rated_message_id(stack, clients, unique):
     from shared import ids
+    from tests.support import record_answer
 
     message_id = ids.new_message_id()
+    record_answer(clients.firestore, message_id, unique)
     response = requests.post(
         f"{stack.url('ingress')}/v1/feedback",
         json={"message_id": message_id, "reward": 1, "user_id": unique},

@@ -9,7 +9,7 @@ import requests
 
 from shared import ids, timeutil
 from shared.events import FeedbackEvent
-from tests.support import eventually, query_rows
+from tests.support import eventually, query_rows, record_answer
 
 MESSAGE_ID = "01KB0000000000000000000000"
 REJECTED = [
@@ -47,11 +47,30 @@ def test_bad_feedback_is_a_json_400_and_nothing_is_published(stack, pull, descri
 
 def test_feedback_becomes_one_row(stack, clients, settings, unique):
     message_id = ids.new_message_id()
+    record_answer(clients.firestore, message_id, unique)
     response = post_feedback(stack, {"message_id": message_id, "reward": -0.5, "user_id": unique})
     assert response.status_code == 202
     feedback_id = response.json()["feedback_id"]
     (row,) = eventually(lambda: feedback_rows(clients, settings, feedback_id), timeout=20)
     assert (row["message_id"], row["reward"], row["source"], row["user_id"]) == (message_id, -0.5, "explicit", unique)
+
+
+@pytest.mark.parametrize("rater", ["someone-else", None], ids=["another user", "no user"])
+def test_feedback_on_another_users_reply_is_403_and_nothing_is_published(stack, clients, pull, unique, rater):
+    published = pull("feedback")
+    message_id = ids.new_message_id()
+    record_answer(clients.firestore, message_id, unique)
+    body = {"message_id": message_id, "reward": -1, **({"user_id": rater} if rater else {})}
+    response = post_feedback(stack, body)
+    assert (response.status_code, response.json()["error"]["code"]) == (403, "permission_denied")
+    assert published.read(expect=1, timeout=1.0) == []
+
+
+def test_feedback_on_a_message_never_answered_is_404(stack, pull, unique):
+    published = pull("feedback")
+    response = post_feedback(stack, {"message_id": ids.new_message_id(), "reward": 1, "user_id": unique})
+    assert (response.status_code, response.json()["error"]["code"]) == (404, "not_found")
+    assert published.read(expect=1, timeout=1.0) == []
 
 
 def test_redelivered_feedback_is_one_row(clients, settings):

@@ -106,8 +106,9 @@ def test_a_flood_from_one_user_gets_429_and_publishes_only_what_was_allowed(sett
     client = build_app(settings, rate_limit_per_minute=5)
     reader = pull("utterances")
 
-    def post(user: str) -> int:
-        body = json.dumps({"user_id": user, "text": "hello", "conversation_id": unique}).encode()
+    def post(user: str, n: int = 0) -> int:
+        # Distinct bodies: the same body signed in the same second is one signature, and a replay.
+        body = json.dumps({"user_id": user, "text": f"hello {n}", "conversation_id": f"{user}{unique}"}).encode()
         response = client.post("/v1/utterances", data=body, content_type="application/json",
                                headers={SIGNATURE_HEADER: sign(SECRET, body)})
         if response.status_code == 429:
@@ -115,7 +116,7 @@ def test_a_flood_from_one_user_gets_429_and_publishes_only_what_was_allowed(sett
             assert int(response.headers["Retry-After"]) >= 1
         return response.status_code
 
-    flood = [post("flooder") for _ in range(8)]
+    flood = [post("flooder", n) for n in range(8)]
     assert flood == [202] * 5 + [429] * 3
     assert post("someone-else") == 202  # the limit is per user
     assert len(reader.read(expect=6, timeout=10, settle=1.0)) == 6

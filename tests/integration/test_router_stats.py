@@ -41,3 +41,20 @@ def test_refreshed_stats_reach_the_thompson_router(settings, clients, unique):
     assert propensities[good] > 0.8 and propensities[bad] >= settings.router_min_propensity
     choice = router.choose()
     assert choice.propensity == propensities[choice.algorithm]
+
+
+def test_ratings_by_anyone_but_the_answered_user_are_ignored(settings, clients, unique):
+    """User B rating user A's replies (however often, however late) changes nothing in rewards."""
+    arm = f"arm_{unique}"
+    logs = [selection_log(algorithm=arm, user_id=f"a{unique}") for _ in range(2)]
+    earlier = timeutil.iso(timeutil.now())
+    owners = [FeedbackEvent(ids.new_message_id(), log.message_id, f"a{unique}", 1.0, "explicit", earlier) for log in logs]
+    later = timeutil.iso(timeutil.now() + __import__("datetime").timedelta(minutes=5))
+    intruders = [
+        FeedbackEvent(ids.new_message_id(), log.message_id, f"b{unique}", -1.0, "explicit", later) for log in logs
+    ] + [FeedbackEvent(ids.new_message_id(), ids.new_message_id(), f"b{unique}", -1.0, "explicit", later)]
+    assert not clients.bigquery.insert_rows_json(settings.selections_table_id, [s.to_row() for s in logs])
+    assert not clients.bigquery.insert_rows_json(settings.feedback_table_id, [f.to_row() for f in owners + intruders])
+
+    stats = refresh(clients.bigquery, clients.firestore, f"{settings.project}.{settings.bigquery_dataset}")
+    assert stats[arm] == ArmStats(2, 2.0)

@@ -171,3 +171,83 @@ def test_a_push_that_is_not_pubsub_is_rejected_not_crashed(stack):
     assert requests.post(
         f"{stack.url('scorer')}/projects/{stack.project}/topics/utterances", json=envelope, timeout=5
     ).status_code < 300
+
+
+# ----- redelivery after a committed decision; two users racing one conversation -----
+def scorer_with(settings, clients, faults):
+    from shared.scorer import ScorerService
+
+    base = build_scorer_service(settings, clients)
+    return ScorerService(
+        settings, base.db, base.conversations, base.candidates, base.decisions, base.replies,
+        base.publisher, base.rankers, faults,
+    )
+
+
+@pytest.mark.parametrize("failing", [("scorer.owner_check",), ("scorer.rank",), ("scorer.owner_check", "scorer.rank")])
+def test_a_redelivery_after_a_committed_decision_writes_exactly_its_reply_even_if_checks_would_fail(
+    settings, clients, pull, unique, topic_word, failing
+):
+    from shared.faults import FaultInjector, InjectedFault
+
+    logs = pull("selection-logs")
+    event = make_event(unique, f"tell me about {topic_word}")
+    # The first delivery commits its decision, then dies before the reply is written.
+    with pytest.raises(InjectedFault):
+        scorer_with(settings, clients, FaultInjector(rate=1.0, points=frozenset({"scorer.after_commit"}))).handle(event)
+    assert read_reply(clients, event) is None
+    stored = clients.firestore.collection("decisions").document(event.message_id).get().to_dict()
+    # The redelivery reaches an instance whose owner check and ranker fail.
+    redelivered = scorer_with(settings, clients, FaultInjector(rate=1.0, points=frozenset(failing))).handle(event)
+    assert read_reply(clients, event).to_dict() == stored["reply"]
+    assert redelivered.reply.to_dict() == stored["reply"]
+    (message,) = logs.read(expect=1)
+    assert SelectionLog.from_json(message.data).to_dict() == stored["log"]
+
+
+class RaceAtCommit:
+    """A fault injector that holds both scorers at ``scorer.before_write`` until both are there."""
+
+    enabled = True
+
+    def __init__(self, parties: int) -> None:
+        import threading
+
+        self.barrier = threading.Barrier(parties, timeout=20)
+
+    def point(self, name, key, payload=""):
+        if name == "scorer.before_write":
+            try:
+                self.barrier.wait()
+            except Exception:  # the second pass (the loser deciding again) finds the barrier broken or done
+                pass
+
+
+def test_two_users_racing_the_first_line_of_one_conversation_end_with_one_owner(settings, clients, unique, topic_word):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from shared.events import SchemaError
+
+    race = RaceAtCommit(2)
+    events = [dataclasses.replace(make_event(unique, f"{topic_word} is mine"), user_id=user) for user in ("alice", "bob")]
+    scorers = [scorer_with(settings, clients, race) for _ in events]
+
+    def speak(i):
+        try:
+            return scorers[i].handle(events[i])
+        except SchemaError as error:
+            return error
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(speak, range(2)))
+    refused = [i for i, o in enumerate(outcomes) if isinstance(o, SchemaError)]
+    answered = [i for i, o in enumerate(outcomes) if not isinstance(o, SchemaError)]
+    assert len(refused) == 1 and len(answered) == 1, outcomes
+    assert "belongs to another user" in str(outcomes[refused[0]])
+    winner, loser = events[answered[0]], events[refused[0]]
+    conversation = clients.firestore.collection("conversations").document(unique)
+    assert conversation.get().get("user_id") == winner.user_id
+    turns = [t.to_dict() for t in conversation.collection("turns").stream()]
+    assert {t["message_id"] for t in turns} == {winner.message_id}
+    assert read_reply(clients, winner) is not None and read_reply(clients, loser) is None
+    assert not clients.firestore.collection("decisions").document(loser.message_id).get().exists

@@ -69,3 +69,75 @@ class FakePubsubClient:
 
     def resume_publish(self, topic, ordering_key):
         self.resumed.append((topic, ordering_key))
+
+
+class FakeSnapshot:
+    def __init__(self, data: dict | None) -> None:
+        self._data = data
+        self.exists = data is not None
+
+    def to_dict(self) -> dict | None:
+        return None if self._data is None else dict(self._data)
+
+    def get(self, path: str):
+        value: Any = self._data
+        for part in path.split("."):
+            value = value[part]
+        return value
+
+
+class FakeDocument:
+    def __init__(self, store: dict, path: str) -> None:
+        self._store, self.path = store, path
+        self.id = path.rsplit("/", 1)[-1]
+
+    def get(self, field_paths=None, **_) -> FakeSnapshot:
+        return FakeSnapshot(self._store.get(self.path))
+
+    def create(self, data: dict) -> None:
+        from google.api_core import exceptions
+
+        if self.path in self._store:
+            raise exceptions.AlreadyExists(f"{self.path} exists")
+        self._store[self.path] = dict(data)
+
+    def set(self, data: dict, merge: bool = False) -> None:
+        self._store[self.path] = {**self._store.get(self.path, {}), **data} if merge else dict(data)
+
+    def update(self, data: dict) -> None:
+        from google.api_core import exceptions
+
+        if self.path not in self._store:
+            raise exceptions.NotFound(f"{self.path} does not exist")
+        self._store[self.path] = {**self._store[self.path], **data}
+
+    def delete(self) -> None:
+        self._store.pop(self.path, None)
+
+
+class FakeCollection:
+    def __init__(self, store: dict, name: str) -> None:
+        self._store, self._name = store, name
+
+    def document(self, doc_id: str) -> FakeDocument:
+        return FakeDocument(self._store, f"{self._name}/{doc_id}")
+
+
+class FakeFirestore:
+    """Documents in a dict by path: get (dotted field paths), create (AlreadyExists), set.
+
+    For unit tests only; integration tests use the Firestore emulator."""
+
+    def __init__(self, documents: dict[str, dict] | None = None) -> None:
+        self.documents: dict[str, dict] = dict(documents or {})
+
+    def collection(self, name: str) -> FakeCollection:
+        return FakeCollection(self.documents, name)
+
+    def document(self, path: str) -> FakeDocument:
+        return FakeDocument(self.documents, path)
+
+
+def answered(message_id: str, user_id: str) -> dict[str, dict]:
+    """A decisions/{message_id} document as the scorer stores it (the fields ingress reads)."""
+    return {f"decisions/{message_id}": {"log": {"user_id": user_id}}}

@@ -16,7 +16,7 @@ from shared import logs
 from shared.events import FeedbackEvent, UtteranceEvent
 from shared.router import RouterConfigError
 
-from .fakes import FakePubsubClient, load_golden
+from .fakes import FakeFirestore, FakePubsubClient, answered, load_golden
 
 # Routing that never asks Firestore whether a model is published (these fakes have no Firestore).
 LEXICAL_ONLY = "tfidf:0.5,bm25:0.5"
@@ -42,7 +42,8 @@ class LocalFirestore(NoCalls):
 class FakeClients:
     def __init__(self) -> None:
         self.publisher = FakePubsubClient()
-        self.firestore = LocalFirestore("firestore")
+        # Ingress reads Firestore (conversation owners, answered users): an in-memory fake.
+        self.firestore = FakeFirestore()
         self.bigquery = NoCalls("bigquery")
 
 
@@ -87,15 +88,46 @@ def test_ingress_passes_the_callers_trace_on_to_the_event(header, value, trace_i
 
 def test_ingress_accepts_feedback_and_publishes_it_on_the_feedback_topic():
     clients = FakeClients()
-    handler = app_module.build_ingress(Settings(project="p", auth_mode="off"), clients)
     message_id = "01KB0000000000000000000000"
-    response = _post(handler, "/v1/feedback", {"message_id": message_id, "reward": -1})
+    clients.firestore = FakeFirestore(answered(message_id, "u"))  # the scorer answered u's line
+    handler = app_module.build_ingress(Settings(project="p", auth_mode="off"), clients)
+    response = _post(handler, "/v1/feedback", {"message_id": message_id, "reward": -1, "user_id": "u"})
     assert response.status_code == 202
     ((topic, data, _, attributes),) = clients.publisher.published
     event = FeedbackEvent.from_json(data)
     assert topic == "projects/p/topics/feedback"
     assert (event.message_id, event.reward, event.source) == (message_id, -1.0, "explicit")
     assert attributes["feedback_id"] == event.feedback_id == json.loads(response.get_data())["feedback_id"]
+
+
+@pytest.mark.parametrize(
+    "rater, stored, status, code",
+    [
+        ("intruder", answered("01KB0000000000000000000000", "owner"), 403, "permission_denied"),
+        (None, answered("01KB0000000000000000000000", "owner"), 403, "permission_denied"),
+        ("owner", {}, 404, "not_found"),
+    ],
+    ids=["another user", "no user", "not answered"],
+)
+def test_feedback_from_anyone_but_the_answered_user_is_refused_and_publishes_nothing(rater, stored, status, code):
+    clients = FakeClients()
+    clients.firestore = FakeFirestore(stored)
+    handler = app_module.build_ingress(Settings(project="p", auth_mode="off"), clients)
+    body = {"message_id": "01KB0000000000000000000000", "reward": 1, **({"user_id": rater} if rater else {})}
+    response = _post(handler, "/v1/feedback", body)
+    assert (response.status_code, response.get_json()["error"]["code"]) == (status, code)
+    assert clients.publisher.published == []
+
+
+def test_a_line_into_another_users_conversation_is_refused_at_ingress():
+    clients = FakeClients()
+    clients.firestore = FakeFirestore({"conversations/c-1": {"user_id": "owner"}})
+    handler = app_module.build_ingress(Settings(project="p", auth_mode="off"), clients)
+    refused = _post(handler, "/v1/utterances", {"user_id": "intruder", "text": "hi", "conversation_id": "c-1"})
+    assert (refused.status_code, refused.get_json()["error"]["code"]) == (403, "permission_denied")
+    assert clients.publisher.published == []
+    accepted = _post(handler, "/v1/utterances", {"user_id": "owner", "text": "hi", "conversation_id": "c-1"})
+    assert accepted.status_code == 202 and len(clients.publisher.published) == 1
 
 
 def test_ingress_answers_healthz():

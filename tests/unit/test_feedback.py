@@ -18,7 +18,10 @@ MESSAGE_ID = "01KB0000000000000000000000"
 
 
 def service(publisher=None) -> IngressService:
-    return IngressService(Settings(), WeightedRouter({"bm25": 1.0}), publisher or FakePublisher())
+    # MESSAGE_ID answered u-owner's line: u-owner may rate it.
+    return IngressService(
+        Settings(), WeightedRouter({"bm25": 1.0}), publisher or FakePublisher(), answered_user=lambda m: "u-owner"
+    )
 
 
 @pytest.mark.parametrize(
@@ -49,7 +52,9 @@ def test_bad_feedback_is_refused_and_nothing_is_published(body, fragment):
 @pytest.mark.parametrize("reward", [-1, -0.25, 0, 0.5, 1])
 def test_feedback_in_range_is_published_with_its_ids_as_attributes(reward):
     publisher = FakePublisher()
-    answer = service(publisher).accept_feedback({"message_id": MESSAGE_ID, "reward": reward, "source": "continued"})
+    answer = service(publisher).accept_feedback(
+        {"message_id": MESSAGE_ID, "reward": reward, "source": "continued", "user_id": "u-owner"}
+    )
     (call,) = publisher.calls
     event = FeedbackEvent.from_json(call.data)
     assert call.topic == "feedback"
@@ -60,7 +65,9 @@ def test_feedback_in_range_is_published_with_its_ids_as_attributes(reward):
 
 def test_a_failed_publish_is_unavailable():
     with pytest.raises(ApiError) as raised:
-        service(FakePublisher(error=TimeoutError())).accept_feedback({"message_id": MESSAGE_ID, "reward": 1})
+        service(FakePublisher(error=TimeoutError())).accept_feedback(
+            {"message_id": MESSAGE_ID, "reward": 1, "user_id": "u-owner"}
+        )
     assert raised.value.status == 503
 
 
@@ -130,8 +137,30 @@ def test_a_signed_in_user_rates_only_as_themselves():
     from shared.auth import Caller
 
     publisher = FakePublisher()
-    answer = service(publisher).accept_feedback({"message_id": MESSAGE_ID, "reward": 1}, Caller("user", "alice"))
+    alices = IngressService(Settings(), WeightedRouter({"bm25": 1.0}), publisher, answered_user=lambda m: "alice")
+    answer = alices.accept_feedback({"message_id": MESSAGE_ID, "reward": 1}, Caller("user", "alice"))
     assert FeedbackEvent.from_json(publisher.calls[0].data).user_id == "alice" and answer["message_id"] == MESSAGE_ID
     with pytest.raises(ApiError) as raised:
         service(publisher).accept_feedback({"message_id": MESSAGE_ID, "reward": 1, "user_id": "bob"}, Caller("user", "alice"))
     assert raised.value.code == "permission_denied"
+
+
+def test_a_signed_in_user_cannot_rate_a_reply_to_someone_else():
+    from shared.auth import Caller
+
+    publisher = FakePublisher()
+    with pytest.raises(ApiError) as raised:
+        service(publisher).accept_feedback({"message_id": MESSAGE_ID, "reward": -1}, Caller("user", "mallory"))
+    assert (raised.value.code, raised.value.status) == ("permission_denied", 403)
+    assert publisher.calls == []
+
+
+def test_a_failed_lookup_of_the_answered_user_is_unavailable_not_a_refusal():
+    def down(message_id):
+        raise ConnectionError("firestore down")
+
+    publisher = FakePublisher()
+    flaky = IngressService(Settings(), WeightedRouter({"bm25": 1.0}), publisher, answered_user=down)
+    with pytest.raises(ApiError) as raised:
+        flaky.accept_feedback({"message_id": MESSAGE_ID, "reward": 1, "user_id": "u"})
+    assert raised.value.status == 503 and publisher.calls == []

@@ -29,7 +29,7 @@ def test_message_ids_sort_by_their_creation_time(monkeypatch):
     """With a controlled clock: a later millisecond always sorts later,
     whatever the random part, and ids of one millisecond stay in order."""
     clock_ms = iter([1_700_000_000_000, 1_700_000_000_000, 1_700_000_000_001, 1_700_000_000_500, 1_700_000_060_000])
-    monkeypatch.setattr(ulid, "default_generator", ulid.ULIDGenerator(clock=lambda: next(clock_ms)))
+    monkeypatch.setattr(ids, "new_ulid", ids.UlidGenerator(clock_ms=lambda: next(clock_ms)))
     created = [ids.new_message_id() for _ in range(5)]
     assert sorted(created) == created
     stamps = [ulid.ULID.from_str(value).milliseconds for value in created]
@@ -61,3 +61,30 @@ def test_conversation_id_pattern_rejects_unsafe_ids(value):
 @pytest.mark.parametrize("value", ["abc\n", "x" * 127 + "\n"])
 def test_conversation_id_pattern_rejects_a_trailing_newline(value):
     assert not ids.is_valid_conversation_id(value)
+
+
+def test_ids_minted_in_one_millisecond_are_not_guessable_from_each_other():
+    from ulid import ULID
+
+    minted = [ids.new_message_id() for _ in range(2000)]
+    values = sorted(int(ULID.from_str(m)) for m in minted)
+    assert len(set(values)) == len(values)
+    # python-ulid's monotonic generator made neighbours differ by exactly 1;
+    # with 80 random bits no two are within 2**40 of each other.
+    assert min(b - a for a, b in zip(values, values[1:])) > 2**40
+
+
+def test_a_conversation_id_and_its_first_message_id_are_not_adjacent():
+    from ulid import ULID
+
+    for _ in range(200):
+        conversation, message = ids.new_conversation_id(), ids.new_message_id()
+        assert abs(int(ULID.from_str(message)) - int(ULID.from_str(conversation))) > 2**40
+
+
+def test_a_millisecond_that_runs_out_of_random_steps_borrows_the_next():
+    top = iter([2**80 - 1] + [0] * 10)
+    generate = ids.UlidGenerator(clock_ms=lambda: 5, randbits=lambda bits: next(top))
+    first, second = generate(), generate()
+    assert first < second
+    assert [ulid.ULID.from_str(v).milliseconds for v in (first, second)] == [5, 6]

@@ -67,6 +67,10 @@ def test_patterns_and_enums_match_the_code():
     assert tuple(utterance["lang"]["enum"]) == LANGUAGES
     assert tuple(feedback["source"]["enum"]) == FEEDBACK_SOURCES
     assert (feedback["reward"]["minimum"], feedback["reward"]["maximum"]) == (-1, 1)
+    from shared import clean_text
+
+    for field in (utterance["user_id"], utterance["text"], feedback["user_id"]):
+        assert field["pattern"] == clean_text.PATTERN
 
 
 # ----- generated bodies: the spec and the code agree on every one -----------
@@ -79,7 +83,8 @@ def _field_values(prop: dict):
     if "pattern" in prop and prop["pattern"].startswith("^"):
         near.append(st.from_regex(prop["pattern"], fullmatch=True))
     near.append(st.text(min_size=prop.get("maxLength", 10) - 1, max_size=prop.get("maxLength", 10) + 1))
-    return st.one_of(*near, st.sampled_from(["", "   ", "\u3000"]), st.integers(), st.none(), st.lists(st.text(), max_size=2))
+    dirty = st.sampled_from(["", "   ", "\u3000", "a\x00b", "\u202eabc", "\u200b\u200d", "\ufeff", "a\tb\n", "\x85x", "ｈｅｌｌｏ"])
+    return st.one_of(*near, dirty, st.integers(), st.none(), st.lists(st.text(), max_size=2))
 
 
 def bodies(schema_name: str):

@@ -396,3 +396,21 @@ def test_the_topic_of_a_push_endpoint_path():
     assert topic_of("/projects/p/topics/selection-logs") == "selection-logs"
     assert topic_of("/scorer/projects/p/topics/utterances") == "utterances"
     assert topic_of("/") is None and topic_of(None) is None
+
+
+def test_dead_lettering_logs_ids_and_sizes_never_the_user_text(caplog):
+    from shared.events import SchemaError as _SchemaError
+
+    secret = "私の住所は東京都千代田区1-1です my password is hunter2"
+    payload = json.dumps({"text": secret}).encode()
+
+    def poison(data):
+        raise _SchemaError("missing field lang")
+
+    publisher = FakePublisher()
+    with caplog.at_level("DEBUG"):
+        _handler(poison, publisher)(_envelope(payload))
+    assert publisher.calls[0].data == payload  # the dead letter keeps it
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "pubsub-1" in logged and "m-1" in logged and f"{len(payload)} bytes" in logged
+    assert "hunter2" not in logged and "東京都" not in logged

@@ -37,8 +37,8 @@ class FakeConversations:
         self.asked.append((conversation_id, before_message_id, limit))
         return self.history[-limit:] if limit > 0 else []
 
-    def add_turns(self, batch, *args) -> None:
-        batch.ops.append(("turns", args))
+    def add_turns(self, batch, *args, opens: bool = False) -> None:
+        batch.ops.append(("turns", args, opens))
 
 
 class FakeCandidates:
@@ -82,14 +82,16 @@ class FakeDb:
 class FakeDecisions:
     def __init__(self, stored: dict | None = None, after_conflict: dict | None = None) -> None:
         self.stored = stored
-        self.after_conflict = after_conflict
+        self.after_conflict = after_conflict  # what a concurrent delivery stored while we decided
         self.gets = 0
+        self.created = False
 
     def get(self, message_id: str) -> dict | None:
         self.gets += 1
-        return self.after_conflict if self.after_conflict is not None else self.stored
+        return self.after_conflict if self.created and self.after_conflict is not None else self.stored
 
     def add_create(self, batch, message_id: str, decision: dict) -> None:
+        self.created = True
         batch.ops.append(("create", message_id, decision))
 
 
@@ -371,4 +373,84 @@ def test_a_transient_commit_failure_propagates_and_nothing_is_replied():
     service = _handle_service(FakeDecisions(), db=FakeDb(commit_error=api_exceptions.ServiceUnavailable("down")))
     with pytest.raises(api_exceptions.ServiceUnavailable):
         service.handle(_event())
+    assert service.replies.written == [] and service.publisher.calls == []
+
+
+class BrokenRankers(RankerRegistry):
+    """A fresh instance that cannot rank (say, the model failed to load)."""
+
+    def get(self, name):
+        raise RuntimeError("model not loaded")
+
+
+class BrokenOwnerCheck(FakeConversations):
+    def owner(self, conversation_id):
+        raise api_exceptions.ServiceUnavailable("owner read failed")
+
+
+@pytest.mark.parametrize("broken", ["ranker", "owner check"])
+def test_a_redelivery_replays_the_committed_decision_before_any_check_or_ranking(broken):
+    first = _service(candidates=JA_POOL).decide(_event())
+    stored = {**first.to_dict(), "expire_at": "2024-05-08T12:00:00Z"}
+    db = FakeDb()
+    service = ScorerService(
+        Settings(), db, BrokenOwnerCheck() if broken == "owner check" else FakeConversations(),
+        FakeCandidates(JA_POOL), FakeDecisions(stored=stored), FakeReplies(), FakePublisher(),
+        BrokenRankers() if broken == "ranker" else RankerRegistry(),
+    )
+    assert service.handle(_event()) == first
+    assert db.batches == []  # nothing decided, nothing committed again
+    assert service.replies.written == [(first.log.conversation_id, first.reply)]
+    assert SelectionLog.from_json(service.publisher.calls[0].data) == first.log
+
+
+def test_an_aborted_commit_is_retried_not_replayed():
+    service = _handle_service(FakeDecisions(stored=None), db=FakeDb(commit_error=api_exceptions.Aborted("contention")))
+    with pytest.raises(api_exceptions.Aborted):
+        service.handle(_event())
+    assert service.replies.written == [] and service.publisher.calls == []
+
+
+def test_a_conflict_without_a_stored_decision_is_a_retryable_error_not_a_type_error():
+    from shared.scorer import DecisionRace
+
+    conversations = FakeConversations(owner="user-1")  # an existing conversation: no race to open it
+    service = _service(JA_POOL, history=conversations, db=FakeDb(commit_error=api_exceptions.AlreadyExists("x")),
+                       decisions=FakeDecisions(), replies=FakeReplies(), publisher=FakePublisher())
+    with pytest.raises(DecisionRace):
+        service.handle(_event(user_id="user-1"))
+
+
+def test_the_first_line_opens_the_conversation_and_writes_the_reply_owner_later_lines_do_not():
+    opening = _handle_service(FakeDecisions(), db=FakeDb())
+    opening.handle(_event())
+    (batch,) = opening.db.batches
+    assert [op[2] for op in batch.ops if op[0] == "turns"] == [True]
+    assert opening.replies.owner == _event().user_id
+
+    db = FakeDb()
+    later = _service(JA_POOL, history=FakeConversations(owner=_event().user_id), db=db,
+                     decisions=FakeDecisions(), replies=FakeReplies(), publisher=FakePublisher())
+    later.handle(_event())
+    assert [op[2] for op in db.batches[0].ops if op[0] == "turns"] == [False]
+    assert later.replies.owner is None  # the RTDB owner is not rewritten on every reply
+
+
+def test_losing_the_race_to_open_a_conversation_to_another_user_is_a_schema_error():
+    class RacedConversations(FakeConversations):
+        """New when first read; after our commit fails, another user owns it."""
+
+        def __init__(self):
+            super().__init__()
+            self.reads = 0
+
+        def owner(self, conversation_id):
+            self.reads += 1
+            return None if self.reads == 1 else "the other user"
+
+    conversations = RacedConversations()
+    service = _service(JA_POOL, history=conversations, db=FakeDb(commit_error=api_exceptions.AlreadyExists("opened")),
+                       decisions=FakeDecisions(), replies=FakeReplies(), publisher=FakePublisher())
+    with pytest.raises(SchemaError, match="belongs to another user"):
+        service.handle(_event(user_id="me"))
     assert service.replies.written == [] and service.publisher.calls == []
