@@ -124,6 +124,28 @@ def seed(db, source_names: Sequence[str] = DEFAULT_SOURCES, sample: int | None =
     return counts
 
 
+def restore_model_pointer(db, store_url: str) -> str | None:
+    """Points ``models/current`` at the model store's latest version when the
+    database names none (a restarted local stack starts with an empty
+    Firestore, while ``make train``'s versions stay in ``.run/models``).
+    Returns the version pointed to, or None."""
+    from shared.model_store import open_store
+    from shared.ranking.dual_encoder import MANIFEST, POINTER_COLLECTION, POINTER_DOCUMENT
+
+    pointer = db.collection(POINTER_COLLECTION).document(POINTER_DOCUMENT)
+    if pointer.get().exists:
+        return None
+    store = open_store(store_url)
+    if not store.exists("LATEST"):
+        return None
+    version = store.read("LATEST").decode().strip()
+    folder = store.child(f"versions/{version}")
+    if not folder.exists(MANIFEST):
+        return None
+    pointer.set({"version": version, "uri": folder.url, "restored_by": "jobs.seed"})
+    return version
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--env", help=ENV_HELP)
@@ -131,9 +153,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=DEFAULT_SAMPLE, help="pairs of each large source but RealPersonaChat")
     parser.add_argument("--full", action="store_true", help="every pair of every source")
     args = parser.parse_args(argv)
-    _, clients = connect(args.env)
+    settings, clients = connect(args.env)
     counts = seed(clients.firestore, tuple(args.source or DEFAULT_SOURCES), None if args.full else args.sample, progress=True)
     print("seeded candidates: " + ", ".join(f"{lang} {n} keywords" for lang, n in sorted(counts.items())))
+    if version := restore_model_pointer(clients.firestore, settings.model_store):
+        print(f"model {version} (from {settings.model_store}) is current again: the dual encoder answers most lines")
     return 0
 
 
