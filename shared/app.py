@@ -30,6 +30,7 @@ from shared.scorer import ScorerService
 from shared.idempotency import Idempotency
 from shared.stores import (
     CandidateStore, ConversationStore, DecisionStore, DeliveryAttempts, IdempotencyKeys, SignatureLedger, SinkLedger,
+    model_pointer_reader,
 )
 
 T = TypeVar("T")
@@ -127,9 +128,7 @@ def make_router(settings: Settings, clients: Clients, known):
         router = WeightedRouter.from_spec(settings.algorithm_weights, settings.router_seed, known=known)
         if not set(router.weights) & NEEDS_MODEL:
             return router
-        from shared.ranking.dual_encoder import firestore_pointer_reader
-
-        read_pointer = firestore_pointer_reader(clients.firestore)
+        read_pointer = model_pointer_reader(clients.firestore)  # ingress carries no numpy: not dual_encoder's
         published = TtlFlag(lambda: read_pointer() is not None, settings.model_pointer_ttl_s)
         return ModelGatedRouter(router, NEEDS_MODEL, published, settings.router_seed)
     if settings.router == "thompson":

@@ -170,6 +170,21 @@ class DecisionStore:
         return snapshot.get("log.user_id") if snapshot.exists else None
 
 
+# The published model's pointer (written by jobs/train/publish.py): which
+# version the scorer serves, and whether ingress may route to the dual encoder.
+MODEL_POINTER_COLLECTION, MODEL_POINTER_DOCUMENT = "models", "current"
+
+
+def model_pointer_reader(db):
+    """A function reading ``models/current``: its document, or None."""
+
+    def read() -> dict | None:
+        snapshot = db.collection(MODEL_POINTER_COLLECTION).document(MODEL_POINTER_DOCUMENT).get()
+        return snapshot.to_dict() if snapshot.exists else None
+
+    return read
+
+
 class SinkLedger:
     """Message ids whose row the log sink has inserted."""
 

@@ -38,6 +38,7 @@ from shared.model_store import ModelStore, open_store
 from shared.ranking import Candidate, Context, Scored
 from shared.ranking.lexical_prior import LexicalPrior, Rows, combine, stack_rows
 from shared.ranking.ngrams import NgramConfig, encode
+from shared.stores import MODEL_POINTER_COLLECTION, MODEL_POINTER_DOCUMENT, model_pointer_reader
 from shared.text import detect_lang
 
 log = logging.getLogger(__name__)
@@ -309,15 +310,8 @@ class DualEncoderRanker:
         return [Scored(candidates[i], values[i]) for i in np.argsort(-scores, kind="stable").tolist()]
 
 
-POINTER_COLLECTION, POINTER_DOCUMENT = "models", "current"
-
-
-def firestore_pointer_reader(db) -> Callable[[], dict | None]:
-    def read() -> dict | None:
-        snapshot = db.collection(POINTER_COLLECTION).document(POINTER_DOCUMENT).get()
-        return snapshot.to_dict() if snapshot.exists else None
-
-    return read
+POINTER_COLLECTION, POINTER_DOCUMENT = MODEL_POINTER_COLLECTION, MODEL_POINTER_DOCUMENT
+firestore_pointer_reader = model_pointer_reader
 
 
 def from_environment() -> DualEncoderRanker:
