@@ -47,6 +47,11 @@ FALLBACK_REPLIES = {
 REPEAT_WINDOW_TURNS = 16
 # A candidate this close to an earlier reply (or to the utterance) says it again.
 NEAR_REPEAT = 0.7
+# Replies whose meaning vectors are this close (cosine, the published
+# model's reply tower) say the same thing: 夏バテはしてないですね。食欲はあります。
+# after 夏バテは今のところ大丈夫ですよ。食欲もあります。 (0.92); distinct
+# answers such as アンドロイドです / アイフォンです stay under it (0.87).
+SAME_MEANING = 0.9
 # Fewer keyword candidates than this: also look for replies by meaning.
 MIN_POOL = 20
 # How many replies the look-up by meaning adds.
@@ -63,14 +68,20 @@ def speaks(candidate_text: str, lang: str) -> bool:
 
 
 class Retriever(Protocol):
-    """Replies by meaning across the whole corpus (``shared.ranking.dual_encoder.MeaningRetriever``)."""
+    """Replies by meaning across the whole corpus, and whether two replies
+    mean the same (``shared.ranking.dual_encoder.MeaningRetriever``)."""
 
     def nearest(self, context: Context, k: int) -> list[Candidate]: ...
+
+    def same_meaning(self, texts: Sequence[str], said: Sequence[str], threshold: float) -> list[bool]: ...
 
 
 class NoRetriever:
     def nearest(self, context: Context, k: int) -> list[Candidate]:
         return []
+
+    def same_meaning(self, texts: Sequence[str], said: Sequence[str], threshold: float) -> list[bool]:
+        return [False] * len(texts)
 
 
 class DecisionRace(RuntimeError):
@@ -223,6 +234,10 @@ class ScorerService:
         if len(pool) < MIN_POOL:
             known = {c.text for c in pool}
             pool += [c for c in self._usable(self.retriever.nearest(context, MEANING_NEIGHBOURS), event, history) if c.text not in known]
+        bot_said = [t.text for t in history if t.role == "bot"]
+        if bot_said and pool:
+            repeats = self.retriever.same_meaning([c.text for c in pool], bot_said, SAME_MEANING)
+            pool = [c for c, repeat in zip(pool, repeats) if not repeat]
         self.faults.point("scorer.rank", event.message_id, event.text)
         rank_started = time.perf_counter()
         scored = ranker.rank(context, pool) if pool else []

@@ -160,7 +160,7 @@ class Stack:
         extra_env: dict[str, str] | None = None,
         with_rtdb: bool | None = None,
     ) -> None:
-        self.run_dir = Path(run_dir)
+        self.run_dir = Path(run_dir).resolve()  # bundles and logs are found from any working directory
         self.port_base = port_base
         self.project = project
         self.reply_store = reply_store

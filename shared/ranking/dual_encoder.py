@@ -190,6 +190,14 @@ class EncoderModel:
         dense, lexical = self.score_parts(context, candidate_texts)
         return dense if lexical is None else combine(dense, lexical, self.lexical_weight)
 
+    def same_meaning(self, texts: Sequence[str], said: Sequence[str], threshold: float) -> list[bool]:
+        """Per text: whether its reply vector is at least ``threshold`` (cosine)
+        from one of ``said``'s: the same thing in other words."""
+        if not texts or not said:
+            return [False] * len(texts)
+        similarity = self.reply_vectors(texts) @ self.reply_vectors(said).T
+        return (similarity.max(axis=1) >= threshold).tolist()
+
     def nearest(self, context: Context, k: int) -> list[Candidate]:
         """The ``k`` replies of the context's language closest to it by
         meaning, over the whole published table: one context encoding and
@@ -294,6 +302,13 @@ class MeaningRetriever:
         except ModelUnavailable:
             return []
         return model.nearest(context, k)
+
+    def same_meaning(self, texts: Sequence[str], said: Sequence[str], threshold: float) -> list[bool]:
+        try:
+            model = self.models.current()
+        except ModelUnavailable:
+            return [False] * len(texts)
+        return model.same_meaning(texts, said, threshold)
 
 
 class DualEncoderRanker:

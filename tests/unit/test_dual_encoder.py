@@ -195,3 +195,22 @@ def test_the_meaning_retriever_finds_nothing_while_no_model_is_published():
     from shared.ranking.dual_encoder import MeaningRetriever
 
     assert MeaningRetriever(Harness(None).models).nearest(Context(("猫",), "ja"), 5) == []
+
+
+def test_same_meaning_compares_reply_vectors(monkeypatch):
+    from shared.ranking import dual_encoder
+    from shared.ranking.ngrams import NgramConfig
+
+    vectors = {"a": [1.0, 0.0], "a2": [0.95, 0.312], "b": [0.0, 1.0]}
+
+    class FakeEncoder:
+        def __init__(self, model, ngram) -> None:
+            pass
+
+        def __call__(self, text):
+            return np.array(vectors[text], np.float32)
+
+    monkeypatch.setattr(dual_encoder, "_Encoder", FakeEncoder)
+    model = dual_encoder.EncoderModel("v", NgramConfig(), b"", b"", ["a", "b"], np.array([vectors["a"], vectors["b"]], np.float32))
+    assert model.same_meaning(["a2", "b"], ["a"], 0.9) == [True, False]  # a2 is off the table: encoded on the fly
+    assert model.same_meaning(["a2"], [], 0.9) == [False]

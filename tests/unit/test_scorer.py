@@ -454,3 +454,21 @@ def test_losing_the_race_to_open_a_conversation_to_another_user_is_a_schema_erro
     with pytest.raises(SchemaError, match="belongs to another user"):
         service.handle(_event(user_id="me"))
     assert service.replies.written == [] and service.publisher.calls == []
+
+
+def test_nor_says_the_same_in_other_words_when_a_model_can_tell():
+    said = "夏バテはしてないですね。食欲はあります。"
+    same = "夏バテは今のところ大丈夫ですよ。食欲もあります。"
+
+    class Meaning:
+        def nearest(self, context, k):
+            return []
+
+        def same_meaning(self, texts, earlier, threshold):
+            return [t == same and said in earlier for t in texts]
+
+    pool = {"夏": [Candidate(same, context="夏バテ"), Candidate("夏はそうめんばかり食べています", context="夏は何を食べますか")]}
+    service = _service(candidates=pool, history=["夏バテしてませんか", Turn("bot", said)])
+    service.retriever = Meaning()
+    decision = service.decide(_event(text="夏はどんな物を食べますか", lang="ja"))
+    assert decision.reply.text == "夏はそうめんばかり食べています"
