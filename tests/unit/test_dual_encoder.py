@@ -166,11 +166,10 @@ def test_a_slow_load_is_not_started_twice_by_later_ttl_checks():
     assert harness.loaded == ["/models/v1", "/models/v2"]
 
 
-def test_the_look_up_by_meaning_returns_the_nearest_replies_of_the_language(monkeypatch):
+def _model_with(monkeypatch, vectors: dict, texts: list, contexts: list | None = None):
+    """An EncoderModel whose encoders map a text to ``vectors[text]`` (no LiteRT)."""
     from shared.ranking import dual_encoder
     from shared.ranking.ngrams import NgramConfig
-
-    vectors = {"猫が好き": [1.0, 0.0], "犬が好き": [0.0, 1.0], "I like cats": [1.0, 0.0], "寿司": [0.6, 0.8]}
 
     class FakeEncoder:
         def __init__(self, model, ngram) -> None:
@@ -180,10 +179,14 @@ def test_the_look_up_by_meaning_returns_the_nearest_replies_of_the_language(monk
             return np.array(vectors[text], np.float32)
 
     monkeypatch.setattr(dual_encoder, "_Encoder", FakeEncoder)
+    table = np.array([vectors[t] for t in texts], np.float32)
+    return dual_encoder.EncoderModel("v", NgramConfig(), b"", b"", texts, table, contexts=contexts)
+
+
+def test_the_look_up_by_meaning_returns_the_nearest_replies_of_the_language(monkeypatch):
+    vectors = {"猫が好き": [1.0, 0.0], "犬が好き": [0.0, 1.0], "I like cats": [1.0, 0.0], "寿司": [0.6, 0.8]}
     texts = ["I like cats", "犬が好き", "寿司", "猫が好き"]  # the languages interleaved, as a table may be
-    model = dual_encoder.EncoderModel(
-        "v", NgramConfig(), b"", b"", texts, np.array([vectors[t] for t in texts], np.float32), contexts=["c0", "c1", "c2", "c3"]
-    )
+    model = _model_with(monkeypatch, vectors, texts, contexts=["c0", "c1", "c2", "c3"])
     found = model.nearest(Context(("猫が好き",), "ja"), 2)
     assert [c.text for c in found] == ["猫が好き", "寿司"] and [c.context for c in found] == ["c3", "c2"]
     assert [c.text for c in model.nearest(Context(("猫が好き",), "en"), 5)] == ["I like cats"]
@@ -198,19 +201,7 @@ def test_the_meaning_retriever_finds_nothing_while_no_model_is_published():
 
 
 def test_same_meaning_compares_reply_vectors(monkeypatch):
-    from shared.ranking import dual_encoder
-    from shared.ranking.ngrams import NgramConfig
-
     vectors = {"a": [1.0, 0.0], "a2": [0.95, 0.312], "b": [0.0, 1.0]}
-
-    class FakeEncoder:
-        def __init__(self, model, ngram) -> None:
-            pass
-
-        def __call__(self, text):
-            return np.array(vectors[text], np.float32)
-
-    monkeypatch.setattr(dual_encoder, "_Encoder", FakeEncoder)
-    model = dual_encoder.EncoderModel("v", NgramConfig(), b"", b"", ["a", "b"], np.array([vectors["a"], vectors["b"]], np.float32))
+    model = _model_with(monkeypatch, vectors, ["a", "b"])
     assert model.same_meaning(["a2", "b"], ["a"], 0.9) == [True, False]  # a2 is off the table: encoded on the fly
     assert model.same_meaning(["a2"], [], 0.9) == [False]
