@@ -58,18 +58,12 @@ def build(source_names: Sequence[str] = DEFAULT_SOURCES, sample: int | None = DE
     """Every keyword's candidate document, from the sources (pure: no Firestore)."""
     from tqdm import tqdm
 
-    pairs = tqdm(_pairs(source_names, sample), desc="corpus pairs", unit=" pairs", disable=not progress, mininterval=1.0)
+    # All of RealPersonaChat always (it is what the bot says in Japanese); ``sample`` of the others.
+    pairs = tqdm(sources.pairs(source_names, sample, whole=ALWAYS_FULL), desc="corpus pairs", unit=" pairs",
+                 disable=not progress, mininterval=1.0)
     rows = [row for row in sources.rows(pairs)]
     kept = reference.clean(rules_lib.load(rules_version), rows)
     return list(candidates_lib.build(kept).values())
-
-
-def _pairs(source_names: Sequence[str], sample: int | None):
-    """The sources' pairs: all of RealPersonaChat always (it is what the bot
-    says in Japanese), ``sample`` of each other large source."""
-    for name in source_names:
-        spec = sources.SOURCES[name]
-        yield from spec.pairs(sample if spec.sampled_by_default and name not in ALWAYS_FULL else None)
 
 
 def cached_build(source_names: Sequence[str] = DEFAULT_SOURCES, sample: int | None = DEFAULT_SAMPLE,

@@ -30,7 +30,7 @@ from shared.config import Settings
 from shared.events import SCHEMA_VERSION, SchemaError, ScoredText, SelectionLog, UtteranceEvent
 from shared.ranking import Candidate, Context, RankerRegistry, UnknownAlgorithm
 from shared.replies import Reply, ReplyStore
-from shared.stores import CandidateStore, ConversationStore, DecisionStore, Turn
+from shared.stores import CandidateStore, ConversationStore, DecisionStore
 
 log = logging.getLogger(__name__)
 
@@ -197,13 +197,12 @@ class ScorerService:
         raise DecisionRace(f"conversation {event.conversation_id} kept changing while deciding {event.message_id}")
 
     @staticmethod
-    def _usable(candidates: Sequence[Candidate], event: UtteranceEvent, history: Sequence[Turn]) -> list[Candidate]:
-        """Candidates in the utterance's language that neither echo it nor
-        repeat, even nearly, one of the bot's earlier replies in this conversation."""
-        said = [t.text for t in history if t.role == "bot"] + [event.text]
+    def _usable(candidates: Sequence[Candidate], lang: str, avoid: Sequence[str]) -> list[Candidate]:
+        """Candidates in ``lang`` that do not say, even nearly, any of ``avoid``
+        (the bot's earlier replies in this conversation and the utterance)."""
         return [
             c for c in candidates
-            if speaks(c.text, event.lang) and all(text.resemblance(c.text, s) < NEAR_REPEAT for s in said)
+            if speaks(c.text, lang) and all(text.resemblance(c.text, s) < NEAR_REPEAT for s in avoid)
         ]
 
     def decide(self, event: UtteranceEvent) -> Decision:
@@ -230,11 +229,13 @@ class ScorerService:
             [t.text for t in window if t.role == "user"] + [event.text], event.lang, self.settings.max_keywords
         )
         context = Context(turns, event.lang)
-        pool = self._usable(self.candidates.load(keywords), event, history)
+        bot_said = [t.text for t in history if t.role == "bot"]
+        avoid = [*bot_said, event.text]
+        pool = self._usable(self.candidates.load(keywords), event.lang, avoid)
         if len(pool) < MIN_POOL:
             known = {c.text for c in pool}
-            pool += [c for c in self._usable(self.retriever.nearest(context, MEANING_NEIGHBOURS), event, history) if c.text not in known]
-        bot_said = [t.text for t in history if t.role == "bot"]
+            nearest = self._usable(self.retriever.nearest(context, MEANING_NEIGHBOURS), event.lang, avoid)
+            pool += [c for c in nearest if c.text not in known]
         if bot_said and pool:
             repeats = self.retriever.same_meaning([c.text for c in pool], bot_said, SAME_MEANING)
             pool = [c for c, repeat in zip(pool, repeats) if not repeat]

@@ -19,7 +19,6 @@ Dev tooling only: production runs the real BigQuery.
 from __future__ import annotations
 
 import sys
-import unicodedata
 
 import pyarrow as pa
 from local_bigquery.sql import native

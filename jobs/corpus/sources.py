@@ -165,11 +165,12 @@ SOURCES = {
 }
 
 
-def pairs(names: Iterable[str], sample: int | None) -> Iterator[Pair]:
-    """Pairs of the named sources; ``sample`` caps the large ones (None: all)."""
+def pairs(names: Iterable[str], sample: int | None, whole: Iterable[str] = ()) -> Iterator[Pair]:
+    """Pairs of the named sources; ``sample`` caps the large ones (None: all)
+    but those named in ``whole``."""
     for name in names:
         spec = SOURCES[name]
-        yield from spec.pairs(sample if spec.sampled_by_default else None)
+        yield from spec.pairs(sample if spec.sampled_by_default and name not in whole else None)
 
 
 def rows(pairs_: Iterable[Pair]) -> Iterator[dict]:
