@@ -45,7 +45,8 @@ FALLBACK_REPLIES = {
 # Turns read per utterance: the context window, and the bot's earlier replies
 # that must not be said again in the same conversation.
 REPEAT_WINDOW_TURNS = 16
-# A candidate this close to an earlier reply (or to the utterance) says it again.
+# A candidate this close to an earlier reply says it again (text.resemblance);
+# one this much made of the utterance's words echoes it (text.overlap).
 NEAR_REPEAT = 0.7
 # Replies whose meaning vectors are this close (cosine, the published
 # model's reply tower) say the same thing: 夏バテはしてないですね。食欲はあります。
@@ -197,12 +198,14 @@ class ScorerService:
         raise DecisionRace(f"conversation {event.conversation_id} kept changing while deciding {event.message_id}")
 
     @staticmethod
-    def _usable(candidates: Sequence[Candidate], lang: str, avoid: Sequence[str]) -> list[Candidate]:
-        """Candidates in ``lang`` that do not say, even nearly, any of ``avoid``
-        (the bot's earlier replies in this conversation and the utterance)."""
+    def _usable(candidates: Sequence[Candidate], lang: str, utterance: str, bot_said: Sequence[str]) -> list[Candidate]:
+        """Candidates in ``lang`` that are not mostly the utterance's own words
+        (an echo) and do not say, even nearly, one of the bot's earlier replies."""
         return [
             c for c in candidates
-            if speaks(c.text, lang) and all(text.resemblance(c.text, s) < NEAR_REPEAT for s in avoid)
+            if speaks(c.text, lang)
+            and text.overlap(c.text, utterance) < NEAR_REPEAT
+            and all(text.resemblance(c.text, s) < NEAR_REPEAT for s in bot_said)
         ]
 
     def decide(self, event: UtteranceEvent) -> Decision:
@@ -230,11 +233,10 @@ class ScorerService:
         )
         context = Context(turns, event.lang)
         bot_said = [t.text for t in history if t.role == "bot"]
-        avoid = [*bot_said, event.text]
-        pool = self._usable(self.candidates.load(keywords), event.lang, avoid)
+        pool = self._usable(self.candidates.load(keywords), event.lang, event.text, bot_said)
         if len(pool) < MIN_POOL:
             known = {c.text for c in pool}
-            nearest = self._usable(self.retriever.nearest(context, MEANING_NEIGHBOURS), event.lang, avoid)
+            nearest = self._usable(self.retriever.nearest(context, MEANING_NEIGHBOURS), event.lang, event.text, bot_said)
             pool += [c for c in nearest if c.text not in known]
         if bot_said and pool:
             repeats = self.retriever.same_meaning([c.text for c in pool], bot_said, SAME_MEANING)

@@ -212,13 +212,19 @@ def _bigrams(text: str) -> frozenset[str]:
     return frozenset(folded[i : i + 2] for i in range(len(folded) - 1)) or frozenset({folded})
 
 
-def resemblance(a: str, b: str) -> float:
-    """How nearly one text says the other's words, 0 to 1: the share of the
-    shorter text's character bigrams that the other has too, so a reply
-    that repeats an earlier one with a word added or dropped
-    ("関東圏です。" after "いえ、関東圏です!") counts as the same."""
+def overlap(a: str, b: str) -> float:
+    """The share of ``a``'s character bigrams that ``b`` has too, 0 to 1: how
+    much of ``a`` is ``b``'s words ("猫が好きです" is all of "猫が好きです。"; a
+    reply that adds to the utterance, "ラーメン好きです!特に味噌が", is not)."""
     x, y = _bigrams(a), _bigrams(b)
-    return len(x & y) / min(len(x), len(y)) if x and y else 1.0
+    return len(x & y) / len(x) if x else 1.0
+
+
+def resemblance(a: str, b: str) -> float:
+    """How nearly one text says the other's words, 0 to 1: the larger
+    overlap either way, so a reply that repeats an earlier one with a word
+    added or dropped ("関東圏です。" after "いえ、関東圏です!") counts as the same."""
+    return max(overlap(a, b), overlap(b, a))
 
 
 def keyword_doc_id(keyword: str) -> str:

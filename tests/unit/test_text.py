@@ -186,3 +186,8 @@ def test_resemblance_sees_a_reply_said_again_with_a_word_more_or_less():
 ])
 def test_questions_are_told_from_statements(line, lang, asks):
     assert text.is_question(line, lang) is asks
+
+
+def test_a_reply_that_adds_to_the_utterance_is_not_an_echo():
+    assert text.overlap("猫が好きです", "猫が好きです。") == 1.0
+    assert text.overlap("ラーメン好きです!特に味噌が好きです", "ラーメン好き") < 0.7
