@@ -23,9 +23,12 @@ REPO = Path(__file__).resolve().parents[2]
 def make(*args: str, **env: str) -> tuple[int, list[str]]:
     """Exit status and the lines the target itself printed (make's own
     ``make: *** [...] Error 1`` trailer left out)."""
+    # Run as a person would, not as a sub-make of `make test` (whose
+    # MAKELEVEL would turn the trailer into `make[1]: ***`).
+    outer = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
     done = subprocess.run(
         ["make", "-s", "--no-print-directory", *args],
-        cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True, timeout=300,
+        cwd=REPO, env={**outer, **env}, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip() and not line.startswith("make: ***")]
     return done.returncode, lines

@@ -95,7 +95,7 @@ def _done(record):
 def test_the_runner_tunes_in_parallel_and_publishes_the_best_trial(settings, clients, training_env):
     result = subprocess.run(
         [sys.executable, "-m", "jobs.train.run", "--trials", "2", "--workers", "2", "--epochs", "2",
-         "--chitchat-conversations", "0"],
+         "--chitchat-conversations", "0", "--rpc-dialogues", "0"],
         cwd=REPO, env=training_env, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stdout + result.stderr
