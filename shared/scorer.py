@@ -55,8 +55,11 @@ NEAR_REPEAT = 0.7
 SAME_MEANING = 0.9
 # Fewer keyword candidates than this: also look for replies by meaning.
 MIN_POOL = 20
-# How many replies the look-up by meaning adds.
+# How many replies the look-up by meaning adds, and how close (cosine of the
+# published model's towers) one must be to fit: real lines' nearest replies
+# scored 0.42-0.52, gibberish ("qqqxyzzy wibblefrotz", "ほげほげふがふが") 0.37.
 MEANING_NEIGHBOURS = 30
+MEANING_MIN_SCORE = 0.4
 
 
 def fallback_reply(utterance: str, lang: str) -> str:
@@ -72,13 +75,13 @@ class Retriever(Protocol):
     """Replies by meaning across the whole corpus, and whether two replies
     mean the same (``shared.ranking.dual_encoder.MeaningRetriever``)."""
 
-    def nearest(self, context: Context, k: int) -> list[Candidate]: ...
+    def nearest(self, context: Context, k: int, min_score: float = -1.0) -> list[Candidate]: ...
 
     def same_meaning(self, texts: Sequence[str], said: Sequence[str], threshold: float) -> list[bool]: ...
 
 
 class NoRetriever:
-    def nearest(self, context: Context, k: int) -> list[Candidate]:
+    def nearest(self, context: Context, k: int, min_score: float = -1.0) -> list[Candidate]:
         return []
 
     def same_meaning(self, texts: Sequence[str], said: Sequence[str], threshold: float) -> list[bool]:
@@ -236,7 +239,8 @@ class ScorerService:
         pool = self._usable(self.candidates.load(keywords), event.lang, event.text, bot_said)
         if len(pool) < MIN_POOL:
             known = {c.text for c in pool}
-            nearest = self._usable(self.retriever.nearest(context, MEANING_NEIGHBOURS), event.lang, event.text, bot_said)
+            found = self.retriever.nearest(context, MEANING_NEIGHBOURS, MEANING_MIN_SCORE)
+            nearest = self._usable(found, event.lang, event.text, bot_said)
             pool += [c for c in nearest if c.text not in known]
         if bot_said and pool:
             repeats = self.retriever.same_meaning([c.text for c in pool], bot_said, SAME_MEANING)

@@ -198,10 +198,11 @@ class EncoderModel:
         similarity = self.reply_vectors(texts) @ self.reply_vectors(said).T
         return (similarity.max(axis=1) >= threshold).tolist()
 
-    def nearest(self, context: Context, k: int) -> list[Candidate]:
-        """The ``k`` replies of the context's language closest to it by
-        meaning, over the whole published table: one context encoding and
-        one matrix-vector product, no Firestore read."""
+    def nearest(self, context: Context, k: int, min_score: float = -1.0) -> list[Candidate]:
+        """Up to ``k`` replies of the context's language closest to it by
+        meaning (cosine at least ``min_score``), over the whole published
+        table: one context encoding and one matrix-vector product, no
+        Firestore read."""
         rows = self._lang_rows.get(context.lang)
         size = rows.stop - rows.start if rows is not None else 0
         if size <= 0 or k <= 0:
@@ -209,7 +210,8 @@ class EncoderModel:
         scores = self._vectors[rows] @ self.encode_context(context_text(context))
         k = min(k, size)
         best = np.argpartition(-scores, k - 1)[:k]
-        best = best[np.argsort(-scores[best], kind="stable")] + rows.start
+        best = best[np.argsort(-scores[best], kind="stable")]
+        best = best[scores[best] >= min_score] + rows.start
         return [Candidate(text=self._texts[r], context=self._contexts[r], source="meaning") for r in best.tolist()]
 
 
@@ -296,12 +298,12 @@ class MeaningRetriever:
     def __init__(self, models: ModelPointer) -> None:
         self.models = models
 
-    def nearest(self, context: Context, k: int) -> list[Candidate]:
+    def nearest(self, context: Context, k: int, min_score: float = -1.0) -> list[Candidate]:
         try:
             model = self.models.current()
         except ModelUnavailable:
             return []
-        return model.nearest(context, k)
+        return model.nearest(context, k, min_score)
 
     def same_meaning(self, texts: Sequence[str], said: Sequence[str], threshold: float) -> list[bool]:
         try:

@@ -37,7 +37,13 @@ def make_event(conversation_id: str, text: str, lang: str = "en", algorithm: str
 
 @pytest.fixture
 def service(settings, clients):
-    return build_scorer_service(settings, clients)
+    """The scorer as deployed, but without the look-up by meaning: these tests
+    are about keyword candidates, and the shared stack may hold any model."""
+    from shared.scorer import NoRetriever
+
+    built = build_scorer_service(settings, clients)
+    built.retriever = NoRetriever()
+    return built
 
 
 @pytest.fixture

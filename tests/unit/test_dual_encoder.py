@@ -205,3 +205,9 @@ def test_same_meaning_compares_reply_vectors(monkeypatch):
     model = _model_with(monkeypatch, vectors, ["a", "b"])
     assert model.same_meaning(["a2", "b"], ["a"], 0.9) == [True, False]  # a2 is off the table: encoded on the fly
     assert model.same_meaning(["a2"], [], 0.9) == [False]
+
+
+def test_the_look_up_by_meaning_leaves_out_what_is_not_close_enough(monkeypatch):
+    vectors = {"猫が好き": [1.0, 0.0], "犬が好き": [0.0, 1.0], "寿司": [0.6, 0.8]}
+    model = _model_with(monkeypatch, vectors, ["犬が好き", "寿司", "猫が好き"])
+    assert [c.text for c in model.nearest(Context(("猫が好き",), "ja"), 3, min_score=0.5)] == ["猫が好き", "寿司"]

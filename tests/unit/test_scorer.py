@@ -194,7 +194,7 @@ def test_the_bots_own_words_do_not_choose_the_keywords():
 
 def test_few_keyword_candidates_are_topped_up_by_meaning():
     class Nearest:
-        def nearest(self, context, k):
+        def nearest(self, context, k, min_score=-1.0):
             return [Candidate("担々麺はピリ辛でおいしいですよね", context="担々麺が好き"), Candidate("I like noodles")]
 
     service = _service(candidates={})
@@ -461,7 +461,7 @@ def test_nor_says_the_same_in_other_words_when_a_model_can_tell():
     same = "夏バテは今のところ大丈夫ですよ。食欲もあります。"
 
     class Meaning:
-        def nearest(self, context, k):
+        def nearest(self, context, k, min_score=-1.0):
             return []
 
         def same_meaning(self, texts, earlier, threshold):
