@@ -1,5 +1,5 @@
 # zatsudan: every command a person runs. Each target builds what it needs.
-#   make run    start the local stack, seed the demo corpus, chat in the terminal
+#   make run    start the local stack, seed the reply corpus, chat in the terminal
 #   make test   the whole test suite (starts and stops its own stack)
 #   make report per-algorithm traffic, reward and latency from BigQuery, and report.png
 #   make router-stats  refresh the Thompson router's statistics (BigQuery -> Firestore)
