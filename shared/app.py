@@ -25,7 +25,7 @@ from shared.pubsub import Publisher
 from shared.push import PushHandler, TopicRouter
 from shared.ranking import RANKERS, RankerRegistry
 from shared.replies import REPLY_PATHS, make_reply_store
-from shared.router import ModelGatedRouter, TtlFlag, WeightedRouter
+from shared.router import ModelGatedRouter, TtlFlag, WeightedRouter, without
 from shared.scorer import ScorerService
 from shared.idempotency import Idempotency
 from shared.stores import (
@@ -123,23 +123,28 @@ def build_ingress(settings: Settings, clients: Clients) -> Callable:
 
 
 def make_router(settings: Settings, clients: Clients, known):
-    """``ROUTER=weighted`` (fixed weights) or ``thompson`` (bandit on router/stats)."""
+    """``ROUTER=weighted`` (fixed weights) or ``thompson`` (bandit on router/stats),
+    kept off the algorithms that need a model until one is published."""
+    weights = WeightedRouter.from_spec(settings.algorithm_weights, known=known).weights
     if settings.router == "weighted":
-        router = WeightedRouter.from_spec(settings.algorithm_weights, settings.router_seed, known=known)
-        if not set(router.weights) & NEEDS_MODEL:
-            return router
-        read_pointer = model_pointer_reader(clients.firestore)  # ingress carries no numpy: not dual_encoder's
-        published = TtlFlag(lambda: read_pointer() is not None, settings.model_pointer_ttl_s)
-        return ModelGatedRouter(router, NEEDS_MODEL, published, settings.router_seed)
-    if settings.router == "thompson":
+        build = lambda w: WeightedRouter(w, settings.router_seed)  # noqa: E731
+    elif settings.router == "thompson":
         from shared.bandit import RouterStatsStore, ThompsonRouter
 
-        arms = sorted(WeightedRouter.from_spec(settings.algorithm_weights, known=known).weights)
         stats = RouterStatsStore(clients.firestore, ttl_s=settings.router_stats_ttl_s)
-        router = ThompsonRouter(arms, stats.get, min_propensity=settings.router_min_propensity, seed=settings.router_seed)
-        router.propensities()  # read router/stats while building (the warm-up), not on the first request
-        return router
-    raise ValueError(f"ROUTER={settings.router!r} is not one of weighted, thompson")
+
+        def build(w: dict[str, float]):
+            router = ThompsonRouter(sorted(w), stats.get, min_propensity=settings.router_min_propensity, seed=settings.router_seed)
+            router.propensities()  # read router/stats while building (the warm-up), not on the first request
+            return router
+    else:
+        raise ValueError(f"ROUTER={settings.router!r} is not one of weighted, thompson")
+    rest = without(weights, NEEDS_MODEL)
+    if rest == weights or not rest:  # nothing needs a model, or nothing else is configured
+        return build(weights)
+    read_pointer = model_pointer_reader(clients.firestore)  # ingress carries no numpy: not dual_encoder's
+    published = TtlFlag(lambda: read_pointer() is not None, settings.model_pointer_ttl_s)
+    return ModelGatedRouter(build(weights), build(rest), published)
 
 
 def build_scorer_service(settings: Settings, clients: Clients) -> ScorerService:

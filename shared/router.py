@@ -88,26 +88,27 @@ class WeightedRouter:
 class ModelGatedRouter:
     """Algorithms that need a published model get traffic only once one is.
 
-    Until ``published()`` says so, the other algorithms share the traffic in
-    their own proportions (and the logged propensity is that share), so a
-    fresh deployment answers from the start and the model takes over, by the
-    configured weights, as soon as training publishes one."""
+    ``with_model`` routes over every configured algorithm; ``without_model``
+    over those that need no model (in their own proportions, and the logged
+    propensity is that router's), until ``published()`` says a model is
+    there. A fresh deployment answers from the start, and the model takes
+    over, by the configured weights or the bandit, as soon as training
+    publishes one."""
 
-    def __init__(self, router: WeightedRouter, needs_model: Iterable[str], published, seed: int | None = None) -> None:
-        self._with_model = router
-        rest = {name: w for name, w in router.weights.items() if name not in set(needs_model)}
-        total = sum(rest.values())
-        self._without_model = WeightedRouter({n: w / total for n, w in rest.items()}, seed) if rest else None
+    def __init__(self, with_model: Router, without_model: Router, published) -> None:
+        self._with_model = with_model
+        self._without_model = without_model
         self._published = published
 
-    @property
-    def weights(self) -> dict[str, float]:
-        return self._with_model.weights
-
     def choose(self) -> Choice:
-        if self._without_model is None or self._published():
-            return self._with_model.choose()
-        return self._without_model.choose()
+        return (self._with_model if self._published() else self._without_model).choose()
+
+
+def without(weights: dict[str, float], names: Iterable[str]) -> dict[str, float]:
+    """``weights`` less ``names``, normalised again (empty if nothing is left)."""
+    rest = {name: w for name, w in weights.items() if name not in set(names)}
+    total = sum(rest.values())
+    return {name: w / total for name, w in rest.items()} if total > 0 else {}
 
 
 class TtlFlag:

@@ -196,3 +196,15 @@ def test_feedback_needs_the_same_credentials_as_utterances():
     response = _post(handler, "/v1/feedback", {"message_id": "01KB0000000000000000000000", "reward": 1})
     assert response.status_code == 401
     assert clients.publisher.published == []
+
+
+@pytest.mark.parametrize("router", ["weighted", "thompson"])
+def test_no_router_sends_an_utterance_to_the_dual_encoder_before_a_model_is_published(router):
+    from shared.ranking import RANKERS
+
+    clients = FakeClients()
+    settings = Settings(project="p", router=router, router_seed=1, model_pointer_ttl_s=0)  # the default weights
+    choose = app_module.make_router(settings, clients, known=RANKERS).choose
+    assert "dual_encoder" not in {choose().algorithm for _ in range(100)}
+    clients.firestore.collection("models").document("current").set({"version": "v1", "uri": "/m/v1"})
+    assert "dual_encoder" in {choose().algorithm for _ in range(100)}

@@ -122,9 +122,13 @@ def test_a_single_algorithm_is_always_chosen_with_propensity_one():
 def test_a_model_algorithm_gets_traffic_only_once_a_model_is_published():
     from shared.router import ModelGatedRouter
 
+    from shared.router import without
+
     published = [False]
+    weights = WeightedRouter.from_spec("dual_encoder:0.8,tfidf:0.1,bm25:0.1").weights
+    assert without(weights, {"dual_encoder"}) == {"tfidf": 0.5, "bm25": 0.5}
     router = ModelGatedRouter(
-        WeightedRouter.from_spec("dual_encoder:0.8,tfidf:0.1,bm25:0.1", seed=3), {"dual_encoder"}, lambda: published[0], seed=3
+        WeightedRouter(weights, seed=3), WeightedRouter(without(weights, {"dual_encoder"}), seed=3), lambda: published[0]
     )
     before = [router.choose() for _ in range(200)]
     assert {c.algorithm for c in before} == {"tfidf", "bm25"}
