@@ -132,8 +132,10 @@ def main(argv: list[str] | None = None) -> int:
 
     settings, clients = connect(args.env)
     records = TrialRecords(clients.firestore)
-    ensure_queue(settings.project, settings.topics.train_trials)
     run_id = new_run_id()
+    if abandoned := records.abandon_others(run_id):
+        print(f"abandoned {len(abandoned)} unfinished trial(s) of earlier runs: workers skip them", flush=True)
+    ensure_queue(settings.project, settings.topics.train_trials)
     data = DataSpec(args.chitchat_conversations, args.seed, real_persona_chat_dialogues=args.rpc_dialogues)
     trials = propose(run_id, args.trials, args.epochs, data, seed=args.seed)
     publisher = Publisher(clients.publisher, settings.project)

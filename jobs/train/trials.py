@@ -140,6 +140,20 @@ class TrialRecords:
             fields.update(val_recall_at_1=best["val_recall_at_1"], best_epoch=best["epoch"])
         self._collection.document(trial.trial_id).set(fields, merge=True)
 
+    def abandon_others(self, run_id: str) -> list[str]:
+        """Marks the unfinished trials of every other run abandoned (a killed
+        ``make train`` leaves them queued); returns their ids. One run at a time."""
+        from google.cloud.firestore_v1 import FieldFilter
+
+        unfinished = self._collection.where(filter=FieldFilter("status", "in", ["queued", "running"])).stream(retry=QUERY_RETRY)
+        abandoned = [s.id for s in unfinished if (s.to_dict() or {}).get("run_id") != run_id]
+        for trial_id in abandoned:
+            self._collection.document(trial_id).set({"status": "abandoned", "updated_at": _now()}, merge=True)
+        return abandoned
+
+    def abandoned(self, trial_id: str) -> bool:
+        return (self.get(trial_id) or {}).get("status") == "abandoned"
+
     def get(self, trial_id: str) -> dict | None:
         snapshot = self._collection.document(trial_id).get()
         return snapshot.to_dict() if snapshot.exists else None

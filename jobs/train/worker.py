@@ -171,6 +171,11 @@ def work(subscriber, subscription: str, store: ModelStore, records: TrialRecords
             log.error("malformed trial message %s: nacked (dead-lettered after retries)", message.message.message_id)
             subscriber.modify_ack_deadline(request={"subscription": subscription, "ack_ids": [message.ack_id], "ack_deadline_seconds": 0})
             continue
+        if records is not None and records.abandoned(trial.trial_id):
+            # A trial of a run that was killed and replaced: nobody waits for it.
+            log.info("trial %s was abandoned with its run: acknowledged, not trained", trial.trial_id)
+            subscriber.acknowledge(request={"subscription": subscription, "ack_ids": [message.ack_id]})
+            continue
         with Lease(subscriber, subscription, message.ack_id):
             train_trial(trial, store, records, worker)
         subscriber.acknowledge(request={"subscription": subscription, "ack_ids": [message.ack_id]})

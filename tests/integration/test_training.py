@@ -114,3 +114,26 @@ def test_the_runner_tunes_in_parallel_and_publishes_the_best_trial(settings, cli
     assert served.lexical_weight == manifest["lexical_weight"]
     scores = served.scores(Context(("I like to read books",), "en"), ["What do you like to read?", "猫が好きです"])
     assert np.all(np.isfinite(scores))
+
+
+def test_trials_of_a_killed_run_are_abandoned_and_skipped_by_the_workers(settings, clients, training_env, unique):
+    """A killed `make train` leaves its trials queued; the next run must not train them first."""
+    from google.cloud import pubsub_v1
+
+    from jobs.train.worker import subscription_for, work
+
+    topic = training_env["TRAIN_TRIALS_TOPIC"]
+    ensure_queue(settings.project, topic)
+    stale = Trial(f"{unique}-old", f"{unique}-old-run", HParams(**TINY, epochs=1), CHATTERBOT_ONLY, TINY_NGRAM)
+    records = TrialRecords(clients.firestore)
+    records.queued(stale)
+    Publisher(clients.publisher, settings.project).publish(topic, stale.to_json())
+    assert stale.trial_id in records.abandon_others(f"{unique}-new-run")
+    subscriber = pubsub_v1.SubscriberClient()
+    subscription = subscriber.subscription_path(settings.project, subscription_for(topic))
+    finished = work(subscriber, subscription, LocalStore(training_env["MODEL_STORE"]), records, "test", idle_exit_s=3)
+    assert finished == 0
+    record = records.get(stale.trial_id)
+    assert record["status"] == "abandoned" and record["attempts"] == []  # acknowledged, never trained
+    response = subscriber.pull(request={"subscription": subscription, "max_messages": 1, "return_immediately": True}, timeout=10)
+    assert list(response.received_messages) == []
