@@ -207,6 +207,7 @@ def weighted_terms(turns: Sequence[str], lang: str) -> Counter[str]:
     return counts
 
 
+@functools.lru_cache(maxsize=8192)  # a request's candidates and the recent ones (~2 KB each)
 def _bigrams(text: str) -> frozenset[str]:
     folded = normalize(text).casefold()
     return frozenset(folded[i : i + 2] for i in range(len(folded) - 1)) or frozenset({folded})
@@ -222,9 +223,11 @@ def overlap(a: str, b: str) -> float:
 
 def resemblance(a: str, b: str) -> float:
     """How nearly one text says the other's words, 0 to 1: the larger
-    overlap either way, so a reply that repeats an earlier one with a word
-    added or dropped ("関東圏です。" after "いえ、関東圏です!") counts as the same."""
-    return max(overlap(a, b), overlap(b, a))
+    overlap either way (shared bigrams over the shorter text's), so a reply
+    that repeats an earlier one with a word added or dropped ("関東圏です。"
+    after "いえ、関東圏です!") counts as the same."""
+    x, y = _bigrams(a), _bigrams(b)
+    return len(x & y) / min(len(x), len(y)) if x and y else 1.0
 
 
 def keyword_doc_id(keyword: str) -> str:
