@@ -123,11 +123,12 @@ def restore_model_pointer(db, store_url: str) -> str | None:
     database names none (a restarted local stack starts with an empty
     Firestore, while ``make train``'s versions stay in ``.run/models``).
     Returns the version pointed to, or None."""
+    from jobs.train.publish import point_to
     from shared.model_store import open_store
-    from shared.ranking.dual_encoder import MANIFEST, POINTER_COLLECTION, POINTER_DOCUMENT
+    from shared.ranking.dual_encoder import MANIFEST
+    from shared.stores import model_pointer_reader
 
-    pointer = db.collection(POINTER_COLLECTION).document(POINTER_DOCUMENT)
-    if pointer.get().exists:
+    if model_pointer_reader(db)() is not None:
         return None
     store = open_store(store_url)
     if not store.exists("LATEST"):
@@ -136,7 +137,7 @@ def restore_model_pointer(db, store_url: str) -> str | None:
     folder = store.child(f"versions/{version}")
     if not folder.exists(MANIFEST):
         return None
-    pointer.set({"version": version, "uri": folder.url, "restored_by": "jobs.seed"})
+    point_to(db, version, folder.url, {"restored_by": "jobs.seed"})
     return version
 
 
