@@ -19,6 +19,7 @@ import os
 import statistics
 import sys
 import uuid
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator
@@ -112,9 +113,6 @@ def summary(results: list[Exchange]) -> dict:
     def quantile(q: float) -> float:
         return latencies[min(len(latencies) - 1, int(q * len(latencies)))] if latencies else 0.0
 
-    algorithms: dict[str, int] = {}
-    for r in results:
-        algorithms[r.algorithm] = algorithms.get(r.algorithm, 0) + 1
     return {
         "replies": n,
         "fallback_rate": share("fallback"),
@@ -124,7 +122,7 @@ def summary(results: list[Exchange]) -> dict:
         "p50_ms": quantile(0.5),
         "p90_ms": quantile(0.9),
         "mean_ms": round(statistics.fmean(latencies), 1) if latencies else 0.0,
-        "algorithms": algorithms,
+        "algorithms": dict(Counter(r.algorithm for r in results)),
     }
 
 

@@ -1,0 +1,40 @@
+"""The live evaluation's counting (the stack is not needed for it)."""
+
+from __future__ import annotations
+
+from jobs import chat_eval
+from shared.scorer import FALLBACK_REPLIES
+
+
+class Answer:
+    def __init__(self, text: str) -> None:
+        self.text, self.algorithm, self.keywords, self.elapsed_ms = text, "bm25", [], 100.0
+
+
+class Client:
+    """Says the scripted replies in order."""
+
+    def __init__(self, replies) -> None:
+        self.replies = iter(replies)
+
+    def say(self, line: str) -> Answer:
+        return Answer(next(self.replies))
+
+
+def test_fallbacks_other_languages_echoes_and_repeats_are_counted(monkeypatch):
+    lines = ["猫が好きです", "何を食べましたか？", "犬は？", "趣味は？"]
+    monkeypatch.setattr(chat_eval, "held_out_dialogues", lambda lang: iter([("rpc/1", lines)]))
+    replies = ["猫が好きです", FALLBACK_REPLIES[("ja", "question")], "I like dogs", "猫が好きです"]
+    results = chat_eval.run(lambda user: Client(replies), "ja", conversations=1, turns=4)
+    totals = chat_eval.summary(results)
+    assert (totals["replies"], totals["fallback_rate"], totals["wrong_language"]) == (4, 0.25, 1)
+    assert (totals["echo_rate"], totals["repeated_own_reply"]) == (0.25, 1)
+    assert totals["algorithms"] == {"bm25": 4}
+    assert "fallback 25.0%" in chat_eval.render(results, totals)
+
+
+def test_the_held_out_dialogues_are_the_test_split():
+    from jobs.train.data import HELD_OUT, split_of
+
+    dialogue_id, lines = next(chat_eval.held_out_dialogues("ja"))
+    assert split_of(dialogue_id) == HELD_OUT and lines
