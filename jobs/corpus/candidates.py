@@ -61,17 +61,16 @@ def _is_generic(lang: str, reply: str, support: int) -> bool:
     return support >= GENERIC_SUPPORT or len(reply) < SPECIFIC_REPLY_CHARS.get(lang, 8)
 
 
-def _rank_key(lang: str, reply: str, post: str, support: int) -> tuple:
+def _rank_key(lang: str, generic: bool, reply: str, post: str) -> tuple:
     comfortable = COMFORTABLE_REPLY_CHARS.get(lang, 30)
-    return (_is_generic(lang, reply, support), len(post) // LENGTH_STEP, abs(len(reply) - comfortable) // LENGTH_STEP, reply)
+    return (generic, len(post) // LENGTH_STEP, abs(len(reply) - comfortable) // LENGTH_STEP, reply)
 
 
-def _candidate(row: Mapping, lang: str) -> dict:
+def _candidate(reply: str, post: str, source: str, lang: str) -> dict:
     """The stored candidate: reply, the post it answered, where from, and the
     terms of both (``shared.text.terms``) so that ranking tokenises nothing."""
-    reply, post = textlib.normalize(row["reply_text"]), textlib.normalize(row["text"])
     terms = (*textlib.terms(post, lang), *textlib.terms(reply, lang))
-    return {"text": reply, "context": post, "source": row["source"], "terms": " ".join(t for t in terms if t and " " not in t)}
+    return {"text": reply, "context": post, "source": source, "terms": " ".join(t for t in terms if t and " " not in t)}
 
 
 def build(rows: Iterable[Mapping], cap: int = MAX_CANDIDATES_PER_KEYWORD) -> dict[str, KeywordCandidates]:
@@ -85,22 +84,19 @@ def build(rows: Iterable[Mapping], cap: int = MAX_CANDIDATES_PER_KEYWORD) -> dic
 def _build_one(keyword: str, rows: list[Mapping], cap: int) -> KeywordCandidates:
     langs = Counter(row["lang"] for row in rows)
     lang = min(langs, key=lambda l: (-langs[l], l))
-    first: dict[str, tuple[str, Mapping]] = {}  # reply key -> (post id, row)
+    first: dict[str, tuple[str, str, str, str]] = {}  # reply key -> (post id, reply, post, source), normalised
     posts: dict[str, set[str]] = defaultdict(set)  # reply key -> folded posts it answered
     for row in rows:
         reply = textlib.normalize(row["reply_text"])
         if not reply:
             continue
-        key = reply.casefold()
-        posts[key].add(textlib.normalize(row["text"]).casefold())
+        key, post = reply.casefold(), textlib.normalize(row["text"])
+        posts[key].add(post.casefold())
         if key not in first or row["post_id"] < first[key][0]:
-            first[key] = (row["post_id"], row)
-    ranked = sorted(
-        first,
-        key=lambda k: _rank_key(lang, textlib.normalize(first[k][1]["reply_text"]), textlib.normalize(first[k][1]["text"]), len(posts[k])),
-    )
-    generic = {k for k in ranked if _is_generic(lang, textlib.normalize(first[k][1]["reply_text"]), len(posts[k]))}
+            first[key] = (row["post_id"], reply, post, row["source"])
+    generic = {k for k, (_, reply, _, _) in first.items() if _is_generic(lang, reply, len(posts[k]))}
+    ranked = sorted(first, key=lambda k: _rank_key(lang, k in generic, first[k][1], first[k][2]))
     if len(ranked) - len(generic) >= ENOUGH_SPECIFIC:
         ranked = [k for k in ranked if k not in generic]
-    candidates = tuple(_candidate(first[k][1], lang) for k in ranked[:cap])
+    candidates = tuple(_candidate(*first[k][1:], lang) for k in ranked[:cap])
     return KeywordCandidates(keyword=keyword, lang=lang, candidates=candidates)

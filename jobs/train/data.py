@@ -36,10 +36,6 @@ class Pair:
     conversation: str  # source-qualified id: the unit of the split
     history: tuple[str, ...] = ()  # turns before ``context``, oldest first
 
-    @property
-    def turns(self) -> tuple[str, ...]:
-        return (*self.history, self.context)
-
 
 # The split no stage may learn from: evaluation only.
 HELD_OUT = "test"
