@@ -35,9 +35,8 @@ _GREETING = r"(こんにち[はわ]|こんばん[はわ]|おはよう(ござい�
 _THANKS = r"(ありがとうございま(す|した)|ありがとう)"
 _POLITE_END = r"[ー〜~!！。.、,…・ 　wｗ笑]*"
 
-# (rule, pattern, where): ``where`` is "any" (any position), "opening" (the
-# dialogue's first four utterances) or "closing" (its last four). Patterns
-# match the NFKC-normalised reply.
+# (rule, pattern, where): ``where`` is "any" (any position) or "closing"
+# (the dialogue's last four utterances). Patterns match the NFKC-normalised reply.
 REPLY_RULES: tuple[tuple[str, re.Pattern, str], ...] = (
     # Names and other personal details were masked by the corpus: <DT>, <AA>...
     ("masked_token", re.compile(r"<[A-Z]{1,3}>"), "any"),
@@ -54,7 +53,7 @@ REPLY_RULES: tuple[tuple[str, re.Pattern, str], ...] = (
     # name is caught above; these are the task's own words).
     ("task_talk", re.compile(r"(ペルソナ|ワーカー|クラウドワーク|この(対話|会話|タスク)|お相手)"), "any"),
 )
-# How far from the start or end of a dialogue "opening"/"closing" rules look.
+# How far from the end of a dialogue "closing" rules look.
 EDGE_TURNS = 4
 
 
@@ -73,11 +72,6 @@ class Exchange:
     post: str
     reply: str
     rating: float
-
-    @property
-    def context(self) -> tuple[str, ...]:
-        """The conversation as the reply saw it: history, then the post."""
-        return (*self.history, self.post)
 
 
 def dialogues(path: Path = DIALOGUES) -> Iterator[Dialogue]:
@@ -99,8 +93,6 @@ def drop_reason(reply: str, index: int, length: int) -> str | None:
     if not reply:
         return "empty"
     for rule, pattern, where in REPLY_RULES:
-        if where == "opening" and index >= EDGE_TURNS:
-            continue
         if where == "closing" and index < length - EDGE_TURNS:
             continue
         if pattern.search(reply):

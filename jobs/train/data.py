@@ -20,6 +20,7 @@ from typing import Iterator, Sequence
 
 import yaml
 
+from jobs.corpus.real_persona_chat import HISTORY_TURNS  # turns before the answered one that travel with a pair
 from shared import text
 
 SPLITS = ("train", "valid", "test")
@@ -53,10 +54,6 @@ def split_of(conversation: str, seed: int = SPLIT_SEED) -> str:
         if point < edge:
             return name
     return SPLITS[-1]
-
-
-# Turns before the answered one that travel with a pair.
-HISTORY_TURNS = 2
 
 
 def _turn_pairs(turns: Sequence[str], lang: str, conversation: str) -> Iterator[Pair]:
