@@ -154,7 +154,7 @@ def build_scorer_service(settings: Settings, clients: Clients) -> ScorerService:
     db = clients.firestore
     # One published model serves both the dual_encoder ranker and the look-up by meaning.
     # Loaded on first use; while none is published, keyword candidates answer alone.
-    models = dual_encoder.ModelPointer(dual_encoder.firestore_pointer_reader(db), settings.model_pointer_ttl_s)
+    models = dual_encoder.ModelPointer(model_pointer_reader(db), settings.model_pointer_ttl_s)
     return ScorerService(
         settings,
         db,

@@ -31,15 +31,13 @@ from shared.ranking.dual_encoder import (
     CONTEXT_ENCODER,
     LEXICAL,
     MANIFEST,
-    POINTER_COLLECTION,
-    POINTER_DOCUMENT,
     REPLY_ENCODER,
     EncoderModel,
     pack_texts,
 )
 from shared.ranking.lexical_prior import LexicalPrior, combine
 from shared.ranking.ngrams import NgramConfig, encode
-from shared.stores import QUERY_RETRY
+from shared.stores import MODEL_POINTER_COLLECTION, MODEL_POINTER_DOCUMENT, QUERY_RETRY
 
 LEXICAL_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
 VALIDATION_QUERIES = 1000  # per language and candidate count
@@ -123,7 +121,7 @@ def export_version(
 
 
 def point_to(db, version: str, uri: str, metadata: dict) -> None:
-    db.collection(POINTER_COLLECTION).document(POINTER_DOCUMENT).set(
+    db.collection(MODEL_POINTER_COLLECTION).document(MODEL_POINTER_DOCUMENT).set(
         {"version": version, "uri": uri, "published_at": dt.datetime.now(dt.timezone.utc), **metadata}
     )
 

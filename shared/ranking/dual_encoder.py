@@ -38,7 +38,7 @@ from shared.model_store import ModelStore, open_store
 from shared.ranking import Candidate, Context, Scored
 from shared.ranking.lexical_prior import LexicalPrior, Rows, combine, stack_rows
 from shared.ranking.ngrams import NgramConfig, encode
-from shared.stores import MODEL_POINTER_COLLECTION, MODEL_POINTER_DOCUMENT, model_pointer_reader
+from shared.stores import model_pointer_reader
 from shared.text import detect_lang
 
 log = logging.getLogger(__name__)
@@ -327,8 +327,6 @@ class DualEncoderRanker:
         return [Scored(candidates[i], values[i]) for i in np.argsort(-scores, kind="stable").tolist()]
 
 
-POINTER_COLLECTION, POINTER_DOCUMENT = MODEL_POINTER_COLLECTION, MODEL_POINTER_DOCUMENT
-firestore_pointer_reader = model_pointer_reader
 
 
 def from_environment() -> DualEncoderRanker:
@@ -338,4 +336,4 @@ def from_environment() -> DualEncoderRanker:
 
     settings = config.load()
     clients = Clients(settings)
-    return DualEncoderRanker(ModelPointer(lambda: firestore_pointer_reader(clients.firestore)(), settings.model_pointer_ttl_s))
+    return DualEncoderRanker(ModelPointer(lambda: model_pointer_reader(clients.firestore)(), settings.model_pointer_ttl_s))
