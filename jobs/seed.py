@@ -20,6 +20,7 @@ import argparse
 import gzip
 import hashlib
 import json
+from collections import Counter
 import sys
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -38,7 +39,7 @@ DEFAULT_SAMPLE = 20000
 # Files whose change makes a cached build stale.
 BUILD_INPUTS = (
     "jobs/corpus/sources.py", "jobs/corpus/real_persona_chat.py", "jobs/corpus/candidates.py",
-    "jobs/corpus/reference.py", "shared/text.py", "data/real_persona_chat/dialogues.jsonl.gz",
+    "jobs/corpus/reference.py", "jobs/corpus/rules.py", "shared/text.py", "data/real_persona_chat/dialogues.jsonl.gz",
 )
 MARKER = ("corpus_builds", "current")
 ALWAYS_FULL = frozenset({"real_persona_chat"})
@@ -61,8 +62,7 @@ def build(source_names: Sequence[str] = DEFAULT_SOURCES, sample: int | None = DE
     # All of RealPersonaChat always (it is what the bot says in Japanese); ``sample`` of the others.
     pairs = tqdm(sources.pairs(source_names, sample, whole=ALWAYS_FULL), desc="corpus pairs", unit=" pairs",
                  disable=not progress, mininterval=1.0)
-    rows = [row for row in sources.rows(pairs)]
-    kept = reference.clean(rules_lib.load(rules_version), rows)
+    kept = reference.clean(rules_lib.load(rules_version), list(sources.rows(pairs)))
     return list(candidates_lib.build(kept).values())
 
 
@@ -112,10 +112,7 @@ def seed(db, source_names: Sequence[str] = DEFAULT_SOURCES, sample: int | None =
     """Builds (or reuses) and stores the corpus; returns keywords per language."""
     key, docs = cached_build(source_names, sample, progress=progress)
     write(db, key, docs, progress=progress)
-    counts: dict[str, int] = {}
-    for doc in docs:
-        counts[doc.lang] = counts.get(doc.lang, 0) + 1
-    return counts
+    return dict(Counter(doc.lang for doc in docs))
 
 
 def restore_model_pointer(db, store_url: str) -> str | None:
