@@ -104,3 +104,45 @@ def record_answer(firestore, message_id: str, user_id: str) -> None:
     """Mark ``message_id`` as answered for ``user_id``, as the scorer's
     ``decisions/{message_id}`` records it (ingress accepts feedback on it from that user only)."""
     firestore.collection("decisions").document(message_id).set({"log": {"message_id": message_id, "user_id": user_id}})
+
+
+def utterance_event(conversation_id: str = "c", text: str = "猫が好きです", lang: str = "ja", algorithm: str = "bm25",
+                    reply_store: str = "firestore", **changes):
+    """A valid utterance event as ingress publishes it (user ``tester``, a new
+    message id, its reply path in ``reply_store``); ``changes`` override fields."""
+    import dataclasses
+
+    from shared import ids, timeutil
+    from shared.events import UtteranceEvent
+    from shared.replies import reply_path
+
+    message_id = ids.new_message_id()
+    event = UtteranceEvent(
+        message_id=message_id,
+        conversation_id=conversation_id,
+        user_id="tester",
+        text=text,
+        lang=lang,
+        algorithm=algorithm,
+        propensity=0.5,
+        reply_path=reply_path(reply_store, conversation_id, message_id),
+        received_at=timeutil.iso(timeutil.now()),
+    )
+    return dataclasses.replace(event, **changes)
+
+
+def ingress_with_auth(settings, secret: str, name: str):
+    """A Flask test client of ingress with AUTH_MODE=required and ``secret``
+    as the webhook key (the caller sets FIREBASE_AUTH_EMULATOR_HOST)."""
+    import dataclasses
+
+    import flask
+
+    from shared.app import build_ingress
+    from shared.clients import Clients
+
+    required = dataclasses.replace(settings, auth_mode="required", webhook_secret=secret)
+    handler = build_ingress(required, Clients(required))
+    app = flask.Flask(name)
+    app.add_url_rule("/v1/utterances", view_func=lambda: handler(flask.request), methods=["POST"])
+    return app.test_client()

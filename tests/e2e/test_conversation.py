@@ -12,7 +12,7 @@ from jobs import seed
 from jobs.chat import ChatClient, FirestoreReplyWatcher
 from shared.scorer import FALLBACK_REPLIES
 from tests.conftest import REPO
-from tests.support import eventually, query_rows
+from tests.support import eventually, query_rows, utterance_event
 from shared.ranking import RANKERS
 
 
@@ -60,22 +60,8 @@ def test_a_conversation_keeps_its_id_and_every_line_is_answered(chat):
 
 def test_a_redelivered_utterance_gives_one_reply_and_one_row(stack, clients, settings, seeded, unique):
     """Publish the very same event twice, as Pub/Sub may deliver it."""
-    from shared import ids, timeutil
-    from shared.events import UtteranceEvent
-    from shared.replies import reply_path
-
-    message_id = ids.new_message_id()
-    event = UtteranceEvent(
-        message_id=message_id,
-        conversation_id=unique,
-        user_id="tester",
-        text="猫が好きです",
-        lang="ja",
-        algorithm="bm25",
-        propensity=0.5,
-        reply_path=reply_path("firestore", unique, message_id),
-        received_at=timeutil.iso(timeutil.now()),
-    )
+    event = utterance_event(unique, "猫が好きです", "ja", "bm25")
+    message_id = event.message_id
     topic = clients.publisher.topic_path(settings.project, settings.topics.utterances)
     for _ in range(2):
         clients.publisher.publish(topic, event.to_json(), ordering_key=unique).result()

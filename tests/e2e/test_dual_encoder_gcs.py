@@ -20,10 +20,10 @@ import sys
 import pytest
 
 from jobs import seed
-from shared import ids, timeutil
-from shared.events import UtteranceEvent
+from shared import ids
 from shared.scorer import FALLBACK_REPLIES
 from tests.conftest import REPO
+from tests.support import utterance_event
 
 pytestmark = pytest.mark.slow
 
@@ -95,17 +95,8 @@ def test_a_scorer_reads_the_pointer_and_serves_the_version_from_cloud_storage(pu
     from shared.app import build_scorer_service
 
     service = build_scorer_service(settings, clients)
-    event = UtteranceEvent(
-        message_id=ids.new_message_id(),
-        conversation_id=ids.new_conversation_id(),
-        user_id=unique,
-        text="好きな食べ物は何ですか？",
-        lang="ja",
-        algorithm="dual_encoder",
-        propensity=1.0,
-        reply_path="",
-        received_at=timeutil.iso(timeutil.now()),
-    )
+    event = utterance_event(ids.new_conversation_id(), "好きな食べ物は何ですか？", "ja", "dual_encoder",
+                            user_id=unique, propensity=1.0, reply_path="")
     decision = service.handle(event)
     assert decision.reply.algorithm == "dual_encoder"
     assert decision.reply.text not in FALLBACK_REPLIES.values() and not decision.log.fallback

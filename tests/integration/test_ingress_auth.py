@@ -4,15 +4,12 @@ a bad or missing credential gets 401 JSON and publishes nothing."""
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 
-import flask
 import pytest
 
-from shared.app import build_ingress
 from shared.auth import SIGNATURE_HEADER, sign
-from shared.clients import Clients
+from tests.support import ingress_with_auth
 
 SECRET = "integration-secret"
 
@@ -32,11 +29,7 @@ def unsigned_id_token(project: str, uid: str) -> str:
 def client(settings, monkeypatch_module):
     # firebase_admin accepts the Auth emulator's unsigned tokens when this is set.
     monkeypatch_module.setenv("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9")
-    required = dataclasses.replace(settings, auth_mode="required", webhook_secret=SECRET)
-    handler = build_ingress(required, Clients(required))
-    app = flask.Flask("ingress-auth")
-    app.add_url_rule("/v1/utterances", view_func=lambda: handler(flask.request), methods=["POST"])
-    return app.test_client()
+    return ingress_with_auth(settings, SECRET, "ingress-auth")
 
 
 @pytest.fixture(scope="module")

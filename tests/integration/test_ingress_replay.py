@@ -4,18 +4,15 @@ makes a retry answer the first request's 202 without publishing again."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-import flask
 import pytest
 
-from shared.app import build_ingress
 from shared.auth import SIGNATURE_HEADER, sign
-from shared.clients import Clients
 from tests.integration.test_ingress_auth import unsigned_id_token
+from tests.support import ingress_with_auth
 
 SECRET = "replay-secret"
 
@@ -24,11 +21,7 @@ SECRET = "replay-secret"
 def client(settings):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9")
-        required = dataclasses.replace(settings, auth_mode="required", webhook_secret=SECRET)
-        handler = build_ingress(required, Clients(required))
-        app = flask.Flask("ingress-replay")
-        app.add_url_rule("/v1/utterances", view_func=lambda: handler(flask.request), methods=["POST"])
-        yield app.test_client()
+        yield ingress_with_auth(settings, SECRET, "ingress-replay")
 
 
 def post(client, body: bytes, **headers):

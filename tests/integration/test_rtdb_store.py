@@ -8,10 +8,9 @@ import dataclasses
 import pytest
 import requests
 
-from shared import ids, timeutil
 from shared.app import build_scorer_service
-from shared.events import UtteranceEvent
-from shared.replies import RtdbReplyStore, reply_path
+from shared.replies import RtdbReplyStore
+from tests.support import utterance_event
 
 
 @pytest.fixture(scope="module")
@@ -25,13 +24,8 @@ def rest_get(stack, path: str):
     return response.json()
 
 
-def event_for(conversation_id: str, text: str) -> UtteranceEvent:
-    message_id = ids.new_message_id()
-    return UtteranceEvent(
-        message_id=message_id, conversation_id=conversation_id, user_id="tester", text=text, lang="en",
-        algorithm="bm25", propensity=0.5, reply_path=reply_path("rtdb", conversation_id, message_id),
-        received_at=timeutil.iso(timeutil.now()),
-    )
+def event_for(conversation_id: str, text: str):
+    return utterance_event(conversation_id, text, "en", "bm25", reply_store="rtdb")
 
 
 def test_the_reply_is_at_its_rtdb_path_once_even_when_redelivered(stack, clients, rtdb_service, unique):

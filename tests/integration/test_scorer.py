@@ -10,29 +10,17 @@ import json
 import pytest
 import requests
 
-from shared import ids, timeutil
 from shared.app import build_scorer_service
 from shared.events import SelectionLog, UtteranceEvent
 from shared.ranking import Candidate
-from shared.replies import Reply, reply_path
+from shared.replies import Reply
 from shared.scorer import FALLBACK_REPLIES
 from shared.stores import CandidateStore
-from tests.support import eventually
+from tests.support import eventually, utterance_event
 
 
-def make_event(conversation_id: str, text: str, lang: str = "en", algorithm: str = "tfidf") -> UtteranceEvent:
-    message_id = ids.new_message_id()
-    return UtteranceEvent(
-        message_id=message_id,
-        conversation_id=conversation_id,
-        user_id="tester",
-        text=text,
-        lang=lang,
-        algorithm=algorithm,
-        propensity=0.5,
-        reply_path=reply_path("firestore", conversation_id, message_id),
-        received_at=timeutil.iso(timeutil.now()),
-    )
+def make_event(conversation_id: str, text: str, lang: str = "en", algorithm: str = "tfidf"):
+    return utterance_event(conversation_id, text, lang, algorithm)
 
 
 @pytest.fixture
