@@ -37,22 +37,23 @@ import requests
 
 from infra import deploy
 from infra.local import stack as local_stack
+from tests.conftest import TEST_PORT_BASE
 
 pytestmark = pytest.mark.slow
 
 # function -> (port, request, expected status)
 PROBES = {
-    "ingress": (8981, ("GET", "/healthz", None), 200),
-    "scorer": (8982, ("POST", "/", {"not": "a push"}), 400),
-    "log-sink": (8983, ("POST", "/", {"not": "a push"}), 400),
+    "ingress": (TEST_PORT_BASE + 281, ("GET", "/healthz", None), 200),
+    "scorer": (TEST_PORT_BASE + 282, ("POST", "/", {"not": "a push"}), 400),
+    "log-sink": (TEST_PORT_BASE + 283, ("POST", "/", {"not": "a push"}), 400),
 }
 BUILDERS = {"ingress": "build_ingress", "scorer": "build_scorer", "log-sink": "build_log_sink"}
 # Emulator addresses nobody listens on: the clients need no credentials.
 NOWHERE = {
     "GOOGLE_CLOUD_PROJECT": "bundle-test",
-    "PUBSUB_EMULATOR_HOST": "127.0.0.1:8984",
-    "FIRESTORE_EMULATOR_HOST": "127.0.0.1:8985",
-    "BIGQUERY_EMULATOR_HOST": "127.0.0.1:8986",
+    "PUBSUB_EMULATOR_HOST": f"127.0.0.1:{TEST_PORT_BASE + 284}",
+    "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{TEST_PORT_BASE + 285}",
+    "BIGQUERY_EMULATOR_HOST": f"127.0.0.1:{TEST_PORT_BASE + 286}",
 }
 
 

@@ -29,11 +29,12 @@ import pytest
 
 from infra import deploy
 from infra.terraform_model import TerraformModel
+from tests.conftest import TEST_PORT_BASE
 from tests.infra.fake_gcloud_api import FakeGoogleApis
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT, REGION = "p", "asia-northeast1"
-FAKE_API_PORT = 8980
+FAKE_API_PORT = TEST_PORT_BASE + 280
 # Never in a function bundle: tests, local tooling, the demo corpus.
 NOT_SHIPPED = {"pytest", "pytest-timeout", "requests", "chatterbot-corpus", "pyyaml", "python-hcl2", "playwright"}
 
