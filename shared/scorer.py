@@ -35,13 +35,31 @@ from shared.stores import CandidateStore, ConversationStore, DecisionStore
 log = logging.getLogger(__name__)
 
 # Said only when nothing in the corpus fits, in the utterance's language; a
-# question is never asked to "tell me more".
+# question is never asked to "tell me more". Each has alternatives, taken in
+# turn, so the bot never says one twice in a conversation while it has another.
 FALLBACK_REPLIES = {
-    ("ja", "statement"): "なるほど。もう少し詳しく聞かせてください。",
-    ("ja", "question"): "うーん、すぐには答えが浮かびません。あなたはどうですか？",
-    ("en", "statement"): "I see. Tell me more?",
-    ("en", "question"): "Hmm, no answer comes to mind. What do you think?",
+    ("ja", "statement"): (
+        "なるほど。もう少し詳しく聞かせてください。",
+        "そうなんですね。それで、どうなったんですか？",
+        "へえ、面白いですね。ほかにも聞かせてください。",
+    ),
+    ("ja", "question"): (
+        "うーん、すぐには答えが浮かびません。あなたはどうですか？",
+        "難しい質問ですね。あなたならどう答えますか？",
+        "考えたことがなかったです。あなたの考えも聞かせてください。",
+    ),
+    ("en", "statement"): (
+        "I see. Tell me more?",
+        "Oh, really? What happened next?",
+        "Interesting! Go on, I'm listening.",
+    ),
+    ("en", "question"): (
+        "Hmm, no answer comes to mind. What do you think?",
+        "That's a hard one. How would you answer it?",
+        "I've never thought about that. What's your take?",
+    ),
 }
+FALLBACKS = frozenset(reply for replies in FALLBACK_REPLIES.values() for reply in replies)
 # Turns read per utterance: the context window, and the bot's earlier replies
 # that must not be said again in the same conversation.
 REPEAT_WINDOW_TURNS = 16
@@ -62,8 +80,12 @@ MEANING_NEIGHBOURS = 30
 MEANING_MIN_SCORE = 0.4
 
 
-def fallback_reply(utterance: str, lang: str) -> str:
-    return FALLBACK_REPLIES[(lang, "question" if text.is_question(utterance, lang) else "statement")]
+def fallback_reply(utterance: str, lang: str, bot_said: Sequence[str] = ()) -> str:
+    """The first of the kind's fallbacks the bot has not said lately (the least
+    recently said one when it has said them all)."""
+    replies = FALLBACK_REPLIES[(lang, "question" if text.is_question(utterance, lang) else "statement")]
+    last_said = {said: i for i, said in enumerate(bot_said)}
+    return min(replies, key=lambda reply: last_said.get(reply, -1))
 
 
 def speaks(candidate_text: str, lang: str) -> bool:
@@ -251,7 +273,7 @@ class ScorerService:
         rank_ms = round((time.perf_counter() - rank_started) * 1000.0, 3)
 
         fallback = not scored
-        reply_text = fallback_reply(event.text, event.lang) if fallback else scored[0].candidate.text
+        reply_text = fallback_reply(event.text, event.lang, bot_said) if fallback else scored[0].candidate.text
         reply_score = 0.0 if fallback else scored[0].score
         decided = timeutil.now()
         received = timeutil.parse(event.received_at)
