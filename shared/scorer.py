@@ -88,6 +88,16 @@ def fallback_reply(utterance: str, lang: str, bot_said: Sequence[str] = ()) -> s
     return min(replies, key=lambda reply: last_said.get(reply, -1))
 
 
+def conversation_lang(event: UtteranceEvent, history: Sequence) -> str:
+    """The utterance's language; for one with no letters at all (an emoji,
+    "!!", "100"), which says nothing of its language, the language the user
+    last wrote in, so a Japanese conversation is not answered in English."""
+    if text.has_letters(event.text):
+        return event.lang
+    worded = [t.text for t in history if t.role == "user" and text.has_letters(t.text)]
+    return text.detect_lang(worded[-1]) if worded else event.lang
+
+
 def speaks(candidate_text: str, lang: str) -> bool:
     """Whether a reply is in ``lang``: Japanese has kana or kanji, English has none."""
     return text.detect_lang(candidate_text) == lang
@@ -250,19 +260,20 @@ class ScorerService:
             event.conversation_id, event.message_id, max(self.settings.context_turns, REPEAT_WINDOW_TURNS)
         )
         window = history[len(history) - self.settings.context_turns :] if self.settings.context_turns > 0 else []
+        lang = conversation_lang(event, history)
         turns = (*(t.text for t in window), event.text)
         # The topic is what the user talks about: the bot's own words must not
         # steer which candidates are looked up (they still shape the ranking).
         keywords = text.topic_keywords(
-            [t.text for t in window if t.role == "user"] + [event.text], event.lang, self.settings.max_keywords
+            [t.text for t in window if t.role == "user"] + [event.text], lang, self.settings.max_keywords
         )
-        context = Context(turns, event.lang)
+        context = Context(turns, lang)
         bot_said = [t.text for t in history if t.role == "bot"]
-        pool = self._usable(self.candidates.load(keywords), event.lang, event.text, bot_said)
+        pool = self._usable(self.candidates.load(keywords), lang, event.text, bot_said)
         if len(pool) < MIN_POOL:
             known = {c.text for c in pool}
             found = self.retriever.nearest(context, MEANING_NEIGHBOURS, MEANING_MIN_SCORE)
-            nearest = self._usable(found, event.lang, event.text, bot_said)
+            nearest = self._usable(found, lang, event.text, bot_said)
             pool += [c for c in nearest if c.text not in known]
         if bot_said and pool:
             repeats = self.retriever.same_meaning([c.text for c in pool], bot_said, SAME_MEANING)
@@ -273,7 +284,7 @@ class ScorerService:
         rank_ms = round((time.perf_counter() - rank_started) * 1000.0, 3)
 
         fallback = not scored
-        reply_text = fallback_reply(event.text, event.lang, bot_said) if fallback else scored[0].candidate.text
+        reply_text = fallback_reply(event.text, lang, bot_said) if fallback else scored[0].candidate.text
         reply_score = 0.0 if fallback else scored[0].score
         decided = timeutil.now()
         received = timeutil.parse(event.received_at)
@@ -289,7 +300,7 @@ class ScorerService:
             message_id=event.message_id,
             conversation_id=event.conversation_id,
             user_id=event.user_id,
-            lang=event.lang,
+            lang=lang,
             algorithm=event.algorithm,
             propensity=event.propensity,
             keywords=keywords,

@@ -173,6 +173,15 @@ def test_a_fallback_is_never_said_twice_while_another_is_left(lang, line):
     assert fallback_reply(line, lang, said) == said[0]  # then the least recently said
 
 
+@pytest.mark.parametrize("line", ["😀", "!!", "１００"])
+def test_a_line_without_letters_is_answered_in_the_language_the_user_last_wrote_in(line):
+    history = ["猫が好きです", Turn("bot", "猫いいですね")]
+    decision = _service(candidates={}, history=history).decide(_event(text=line, lang="en"))
+    assert text.detect_lang(decision.reply.text) == "ja" and decision.log.lang == "ja"
+    alone = _service(candidates={}).decide(_event(text=line, lang="en"))
+    assert text.detect_lang(alone.reply.text) == "en"
+
+
 def test_a_reply_in_another_language_is_never_chosen():
     pool = {"machine": [Candidate("james watt.", context="機械学習"), Candidate("機械学習は面白いですね", context="機械")]}
     decision = _service(candidates=pool).decide(_event(text="機械学習について教えて", lang="ja"))
