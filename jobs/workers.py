@@ -49,6 +49,20 @@ class Launcher(Protocol):
 
 
 # ----- on this machine ------------------------------------------------------
+def stop_processes(processes: Sequence[subprocess.Popen], timeout_s: float = 20.0) -> None:
+    """SIGTERM (a worker gives its lease back), then SIGKILL after ``timeout_s``."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    deadline = time.monotonic() + timeout_s
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 @dataclass
 class LocalProcesses:
     processes: list[subprocess.Popen]
@@ -56,17 +70,8 @@ class LocalProcesses:
     def running(self) -> bool:
         return any(process.poll() is None for process in self.processes)
 
-    def stop(self, timeout_s: float = 20.0) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-        deadline = time.monotonic() + timeout_s
-        for process in self.processes:
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    def stop(self) -> None:
+        stop_processes(self.processes)
 
 
 @dataclass

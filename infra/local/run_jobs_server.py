@@ -31,6 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from infra.deploy import BATCH_JOBS, BatchJob
+from jobs.workers import stop_processes
 
 REPO = Path(__file__).resolve().parents[2]
 RUN = re.compile(r"^/v2/projects/([^/]+)/locations/([^/]+)/jobs/([^/:]+):run$")
@@ -100,14 +101,7 @@ class Execution:
 
     def stop(self) -> None:
         self.stopping.set()
-        for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_processes(self.processes)
 
     def resource(self) -> dict:
         return {

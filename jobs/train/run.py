@@ -110,14 +110,7 @@ class WorkerPool:
             self.processes.append(self._start())
 
     def stop(self) -> None:
-        for process in self.processes:
-            process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        workers_lib.stop_processes(self.processes)
 
 
 @dataclass
