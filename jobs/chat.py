@@ -134,7 +134,9 @@ class ChatClient:
         accepted = response.json()
         if response.status_code != 202:
             error = accepted.get("error", {})
-            hint = " (no WEBHOOK_SECRET to sign with: make up AUTH_MODE=required WEBHOOK_SECRET=...)" if response.status_code == 401 and not self.secret else ""
+            hint = ""
+            if response.status_code == 401 and not self.secret:
+                hint = " (no WEBHOOK_SECRET to sign with: make up AUTH_MODE=required WEBHOOK_SECRET=...)"
             raise RuntimeError(f"{response.status_code} {error.get('code')}: {error.get('message')}{hint}")
         return accepted
 
