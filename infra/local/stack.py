@@ -91,10 +91,21 @@ SERVICES = [
     Service("log_sink", 6, "function"),
     Service("rtdb", 7, "emulator"),  # infra/local/rtdb_server.py: only when replies go to RTDB
     Service("web", 8, "emulator"),  # infra/local/web_server.py: the web chat page
+    # +9: the tests' Firestore emulator with security rules
+    Service("delivery", 10, "function"),
+    Service("line", 11, "emulator"),  # infra/local/line_server.py: LINE's Messaging API stand-in
 ]
 OPTIONAL_SERVICES = {"rtdb"}
 BIGQUERY_GRPC_OFFSET = 3
 LOCAL_PUSH_ATTEMPTS_FACTOR = 4  # see provision_push_subscriptions
+# The local stack's own keys (production's are Secret Manager secrets): the
+# LINE channel's (the stand-in checks the token), and the callbacks' Standard
+# Webhooks key ("whsec_" + base64), which a local receiver verifies with.
+LOCAL_SECRETS = {
+    "LINE_CHANNEL_SECRET": "local-line-channel-secret",
+    "LINE_CHANNEL_ACCESS_TOKEN": "local-line-channel-access-token",
+    "CALLBACK_SECRET": "whsec_emF0c3VkYW4tbG9jYWwtY2FsbGJhY2sta2V5",
+}
 
 
 def deployed_function(service: str):
@@ -202,6 +213,10 @@ class Stack:
             "CHECK_REVOKED": "false",
             "WEB_URL": self.url("web"),
             "CORS_ORIGINS": self.url("web"),
+            # Callbacks go to loopback receivers only here (http allowed, nothing resolved).
+            "CALLBACK_LOOPBACK_ONLY": "true",
+            "LINE_API_URL": self.url("line"),
+            **LOCAL_SECRETS,
         }
         if self.with_rtdb:
             # firebase_admin sends requests to http://HOST/...?ns=<first label of the URL>.
@@ -240,6 +255,9 @@ class Stack:
         if service.name == "rtdb":
             return [str(REPO / ".venv/bin/python"), "-m", "infra.local.rtdb_server", "--port", port, "--ns", self.project,
                     "--allow-origin", self.url("web")]
+        if service.name == "line":
+            return [str(REPO / ".venv/bin/python"), "-m", "infra.local.line_server", "--port", port,
+                    "--access-token", LOCAL_SECRETS["LINE_CHANNEL_ACCESS_TOKEN"]]
         if service.name == "web":
             return [str(REPO / ".venv/bin/python"), "-m", "infra.local.web_server", "--port", port, "--env-file", str(self.env_file)]
         if service.name == "bigquery":
@@ -303,6 +321,8 @@ class Stack:
             return _http_ok(f"{self.url('ingress')}/healthz", lambda r: r.status_code == 200)
         if service.name == "rtdb":
             return _http_ok(f"{self.url('rtdb')}/.json?ns={self.project}", lambda r: r.status_code == 200)
+        if service.name == "line":
+            return _http_ok(f"{self.url('line')}/_health", lambda r: r.status_code == 200)
         return _http_ok(self.url(service.name), lambda r: True)  # any answer: it serves
 
     # ----- up / down -------------------------------------------------------
@@ -618,7 +638,8 @@ def main(argv: list[str] | None = None) -> int:
     passthrough = {
         k: os.environ[k]
         for k in ("ALGORITHM_WEIGHTS", "ROUTER_SEED", "AUTH_MODE", "WEBHOOK_SECRET", "ROUTER", "ROUTER_STATS_TTL_S", "ROUTER_MIN_PROPENSITY",
-                  "CHECK_REVOKED", "FAULT_RATE", "FAULT_POINTS", "FAULT_MATCH", "FAULT_LIMIT", "RATE_LIMIT_PER_MINUTE")
+                  "CHECK_REVOKED", "FAULT_RATE", "FAULT_POINTS", "FAULT_MATCH", "FAULT_LIMIT", "RATE_LIMIT_PER_MINUTE",
+                  "CALLBACK_TIMEOUT_S")
         if k in os.environ
     }
     stack = Stack(args.run_dir, args.port_base, args.project, args.reply_store, passthrough)
