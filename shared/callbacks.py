@@ -28,18 +28,19 @@ from urllib.parse import urlsplit
 
 MAX_URL_CHARS = 2048
 # The shape ingress accepts (the OpenAPI spec's pattern, checked by tests):
-# scheme, host[:port] of host-name or IP-literal characters, then an optional
-# path and query of printable ASCII. What the host may be is checked after.
+# scheme, host[:port] of host-name or IP-literal characters (so no
+# user:password@), then an optional path and query of printable ASCII. What
+# the host may be is checked after.
 URL_PATTERN = re.compile(r"https?://[A-Za-z0-9.:\[\]-]+(?:[/?][!-~]*)?")
 # Names of the metadata server, refused before any resolving.
 METADATA_HOSTS = frozenset({"metadata", "metadata.google.internal", "metadata.goog"})
 # Why an address may not be called, first match wins (ipaddress's flags).
 NOT_GLOBAL = (
+    ("is_unspecified", "an unspecified address"),
     ("is_loopback", "a loopback address"),
     ("is_link_local", "a link-local address (the metadata server is one)"),
     ("is_private", "a private address"),
     ("is_multicast", "a multicast address"),
-    ("is_unspecified", "an unspecified address"),
     ("is_reserved", "a reserved address"),
 )
 LOCAL_NAMES = {"localhost": "127.0.0.1"}
@@ -104,8 +105,6 @@ class CallbackPolicy:
         host = (parts.hostname or "").rstrip(".").lower()
         if not host:
             raise UnsafeUrl("callback_url has no host")
-        if parts.username is not None or parts.password is not None:
-            raise UnsafeUrl("callback_url must not carry a user name or password")
         if host in METADATA_HOSTS:
             raise UnsafeUrl("callback_url must not name the metadata server")
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")

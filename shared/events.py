@@ -79,7 +79,7 @@ class _Event:
             nested = _nested_dataclass(expected)
             if nested is not None:
                 value = [nested.from_dict(v) for v in value]
-            single = _optional_dataclass(expected)
+            single = _single_dataclass(expected)
             if single is not None and value is not None:
                 value = single.from_dict(value)
             values[name] = value
@@ -128,8 +128,10 @@ def _require_routing(lang: str, propensity: float) -> None:
         raise SchemaError("propensity must be in (0, 1]")
 
 
-def _optional_dataclass(expected: Any):
-    """``X | None`` where X is an event dataclass: X, else None."""
+def _single_dataclass(expected: Any):
+    """X for a field typed ``X`` or ``X | None`` where X is an event dataclass, else None."""
+    if dataclasses.is_dataclass(expected):
+        return expected
     if typing.get_origin(expected) in (typing.Union, types.UnionType):
         found = [t for t in typing.get_args(expected) if dataclasses.is_dataclass(t)]
         return found[0] if found else None
