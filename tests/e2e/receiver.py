@@ -26,6 +26,7 @@ OK = Step()
 @dataclass
 class Call:
     webhook_id: str
+    path: str
     headers: dict
     body: bytes
     status: int
@@ -33,9 +34,11 @@ class Call:
 
 
 class Receiver:
-    """``script(webhook_id, attempt) -> Step`` decides each answer (attempt counts from 0)."""
+    """``script(path, attempt) -> Step`` decides each answer: ``path`` is the
+    callback URL's path (a test gives each utterance the behaviour it wants
+    there), ``attempt`` counts this webhook-id's earlier calls (from 0)."""
 
-    def __init__(self, script=lambda webhook_id, attempt: OK) -> None:
+    def __init__(self, script=lambda path, attempt: OK) -> None:
         self.script = script
         self.calls: list[Call] = []
         self.lock = threading.Lock()
@@ -47,8 +50,8 @@ class Receiver:
                 webhook_id = self.headers.get("webhook-id", "")
                 with receiver.lock:
                     attempt = sum(1 for c in receiver.calls if c.webhook_id == webhook_id)
-                    step = receiver.script(webhook_id, attempt)
-                    receiver.calls.append(Call(webhook_id, dict(self.headers), body, step.status, time.monotonic()))
+                    step = receiver.script(self.path, attempt)
+                    receiver.calls.append(Call(webhook_id, self.path, dict(self.headers), body, step.status, time.monotonic()))
                 time.sleep(step.delay_s)
                 try:
                     self.send_response(step.status)
@@ -64,9 +67,8 @@ class Receiver:
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/zatsudan"
+    def url(self, path: str = "/zatsudan") -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
 
     def __enter__(self) -> "Receiver":
         self.thread.start()

@@ -43,7 +43,7 @@ def stored_reply(clients, reply_path: str) -> dict:
 
 
 def post(client, unique: str, receiver: Receiver | None = None, text: str = "猫が好きです") -> dict:
-    body = {"user_id": unique, "text": text, **({"callback_url": receiver.url} if receiver else {})}
+    body = {"user_id": unique, "text": text, **({"callback_url": receiver.url()} if receiver else {})}
     response = client.post("/v1/utterances", body)
     assert response.status_code == 202, response.text
     return response.json()
@@ -68,7 +68,7 @@ def test_a_signed_utterance_with_a_callback_gets_its_reply_posted_once_verifiabl
 
 @pytest.mark.slow
 def test_a_receiver_failing_twice_still_gets_the_reply_exactly_once(client, callback_secret, unique):
-    script = lambda webhook_id, attempt: Step(500) if attempt < 2 else OK  # noqa: E731
+    script = lambda path, attempt: Step(500) if attempt < 2 else OK  # noqa: E731
     with Receiver(script) as receiver:
         message_id = post(client, unique, receiver)["message_id"]
         assert eventually(lambda: any(c.status == 200 for c in receiver.of(message_id)), timeout=60), "never delivered"
