@@ -144,16 +144,17 @@ class Answer:
     body: str  # the first bytes only: for the logs and the dead letter's reason
 
 
-def post(target: Target, body: bytes, headers: dict[str, str], timeout_s: float) -> Answer:
+def post(target: Target, body: bytes, headers: dict[str, str], timeout_s: float, ca_certs: str | None = None) -> Answer:
     """POST ``body`` to the checked address (no redirects, no retries here:
-    Pub/Sub redelivery is the retry, with backoff)."""
+    Pub/Sub redelivery is the retry, with backoff). TLS is verified against
+    the host name, with the system's CAs (or ``ca_certs``)."""
     import urllib3
 
     timeout = urllib3.Timeout(total=timeout_s)
     if target.scheme == "https":
         pool = urllib3.HTTPSConnectionPool(
             target.address, target.port, timeout=timeout, retries=False, maxsize=1,
-            server_hostname=target.host, assert_hostname=target.host, cert_reqs="CERT_REQUIRED",
+            server_hostname=target.host, assert_hostname=target.host, cert_reqs="CERT_REQUIRED", ca_certs=ca_certs,
         )
     else:
         pool = urllib3.HTTPConnectionPool(target.address, target.port, timeout=timeout, retries=False, maxsize=1)

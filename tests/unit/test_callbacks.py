@@ -153,3 +153,42 @@ def test_a_slow_receiver_times_out(receiver):
     with pytest.raises(Exception, match="(?i)timeout|timed out"):
         callbacks.post(Target("http", "127.0.0.1", port, "/", "127.0.0.1"), b"{}", {}, timeout_s=0.5)
     assert time.monotonic() - started < 1.8
+
+
+@pytest.fixture(scope="module")
+def tls_certificate(tmp_path_factory):
+    """A self-signed certificate for hooks.example (openssl, as the README's examples use)."""
+    folder = tmp_path_factory.mktemp("tls")
+    import subprocess
+
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=hooks.example",
+         "-addext", "subjectAltName=DNS:hooks.example", "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return folder / "cert.pem", folder / "key.pem"
+
+
+@pytest.fixture
+def tls_receiver(tls_certificate):
+    import ssl
+
+    handler = type("R", (Receiver,), {"seen": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*tls_certificate)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield handler, server.server_address[1], str(tls_certificate[0])
+    server.shutdown()
+    server.server_close()
+
+
+def test_https_goes_to_the_checked_address_and_verifies_the_certificate_against_the_name(tls_receiver):
+    handler, port, ca = tls_receiver
+    answer = callbacks.post(Target("https", "hooks.example", port, "/h", "127.0.0.1"), b"{}", {}, timeout_s=5, ca_certs=ca)
+    assert answer.status == 200 and handler.seen[0][:2] == ("/h", f"hooks.example:{port}")
+    # The same address under another name: the certificate does not match, nothing is sent.
+    with pytest.raises(Exception, match="(?i)hostname|certificate|match"):
+        callbacks.post(Target("https", "other.example", port, "/h", "127.0.0.1"), b"{}", {}, timeout_s=5, ca_certs=ca)
+    assert len(handler.seen) == 1
