@@ -116,7 +116,7 @@ def build_ingress(settings: Settings, clients: Clients) -> Callable:
             idempotent=idempotent,
         ),
         # The caller who posted reads its reply (a GET signs its path and query).
-        ("GET", "/v1/replies/{message_id}"): Route(replies.get, authenticate=authenticator.check),
+        ("GET", "/v1/replies/{message_id}"): Route(retryable(replies.get), authenticate=authenticator.check),
         # LINE's webhook: signed with the channel secret, not our credentials.
         ("POST", "/v1/channels/line"): Route(line.handle, takes_raw=True, max_body_bytes=LINE_MAX_BODY_BYTES),
         ("GET", "/healthz"): Route(lambda: {"status": "ok"}),
