@@ -79,6 +79,18 @@ def signed_target(request: flask.Request) -> bytes:
     return (request.path + (f"?{query}" if query else "")).encode("utf-8", "surrogateescape")
 
 
+# Werkzeug's refusals of what never reached a route (functions-framework's own
+# routing: a path with a line break in it matches none of its rules), by status.
+ROUTING_ERROR_CODES = {400: "invalid_argument", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+
+
+def answer_routing_error(error) -> flask.Response:
+    """A werkzeug ``HTTPException`` as our JSON error (functions-framework's error handler)."""
+    status = getattr(error, "code", None) or 400
+    code = ROUTING_ERROR_CODES.get(status, "invalid_argument" if status < 500 else "internal")
+    return respond(ApiError(code, f"{getattr(error, 'name', 'refused')}: no endpoint for this request").body(), status)
+
+
 def respond(body: dict, status: int) -> flask.Response:
     return flask.Response(
         json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json"
