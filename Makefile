@@ -28,7 +28,7 @@ STACK := PYTHONPATH=$(CURDIR) $(PY) -m infra.local.stack
 # a package missing from the venv, no stack running, no published model.
 PREFLIGHT := @PYTHONPATH=$(CURDIR) $(PY) -m infra.preflight
 
-.PHONY: help deps up down status run seed chat test test-unit bench clean web browser report router-stats bench-log-sink corpus bench-corpus train eval bench-scorer chat-eval bench-meaning
+.PHONY: help deps up down status run seed chat test test-unit bench clean web browser node-client report router-stats bench-log-sink corpus bench-corpus train eval bench-scorer chat-eval bench-meaning
 .PHONY: deploy
 
 help:
@@ -84,7 +84,7 @@ run: seed
 	@echo "chat: type a line (Japanese or English); Ctrl-D to leave. The stack keeps running: make down."
 	PYTHONPATH=$(CURDIR) $(PY) -m jobs.chat --env $(RUN_DIR)/stack.env
 
-test: deps web browser
+test: deps web browser node-client
 	$(PREFLIGHT) venv-data
 	PYTHONPATH=$(CURDIR) $(PY) -m pytest $(PYTEST_ARGS)
 
@@ -104,6 +104,13 @@ web: web/dist/app.js
 
 web/dist/app.js: web/package.json web/package-lock.json web/src/main.js
 	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent
+
+# The Node client helpers (clients/node): standardwebhooks, pinned in its lock file.
+node-client: clients/node/node_modules/.ready
+
+clients/node/node_modules/.ready: clients/node/package.json clients/node/package-lock.json
+	cd clients/node && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 # Headless Chromium for the web chat tests: Debian's package, driven by Playwright.
 CHROMIUM ?= /usr/bin/chromium

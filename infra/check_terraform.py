@@ -50,7 +50,7 @@ SQL_DIR = REPO / "shared" / "sql"
 # The checks below hold Terraform's function_env / function_secrets, the IAM
 # grants, the local stack's environment and the README's tables to it.
 
-FUNCTIONS_ALL = ("ingress", "scorer", "log-sink")
+FUNCTIONS_ALL = ("ingress", "scorer", "log-sink", "delivery")
 TERRAFORM = "terraform"  # in the function_env output
 SECRET = "secret"  # mounted from Secret Manager (function_secrets)
 
@@ -112,11 +112,11 @@ SETTINGS: dict[str, Setting] = {
     "WEBHOOK_TOLERANCE_S": Setting(("ingress",), TERRAFORM),
     "CORS_ORIGINS": Setting(("ingress",), TERRAFORM),
     "RATE_LIMIT_PER_MINUTE": Setting(("ingress",), TERRAFORM),
-    "MAX_DELIVERY_ATTEMPTS": Setting(("scorer", "log-sink"), TERRAFORM),
-    "FAULT_RATE": Setting(("scorer", "log-sink"), FAULTS),
-    "FAULT_POINTS": Setting(("scorer", "log-sink"), FAULTS),
-    "FAULT_MATCH": Setting(("scorer", "log-sink"), FAULTS),
-    "FAULT_LIMIT": Setting(("scorer", "log-sink"), FAULTS),
+    "MAX_DELIVERY_ATTEMPTS": Setting(("scorer", "log-sink", "delivery"), TERRAFORM),
+    "FAULT_RATE": Setting(("scorer", "log-sink", "delivery"), FAULTS),
+    "FAULT_POINTS": Setting(("scorer", "log-sink", "delivery"), FAULTS),
+    "FAULT_MATCH": Setting(("scorer", "log-sink", "delivery"), FAULTS),
+    "FAULT_LIMIT": Setting(("scorer", "log-sink", "delivery"), FAULTS),
     "MODEL_STORE": Setting(
         ("scorer", "job:train"),
         TERRAFORM,
@@ -124,6 +124,15 @@ SETTINGS: dict[str, Setting] = {
     ),
     "MODEL_POINTER_TTL_S": Setting(("ingress", "scorer"), TERRAFORM),
     "CHECK_REVOKED": Setting(("ingress",), TERRAFORM),
+    "REPLIES_TOPIC": Setting(
+        ("scorer", "delivery"), TERRAFORM, (("scorer", "publish", "{value}"), ("delivery", "publish", "{value}-dead"))
+    ),
+    "CALLBACK_SECRET": Setting(("delivery",), SECRET),
+    "CALLBACK_TIMEOUT_S": Setting(("delivery",), TERRAFORM),
+    "CALLBACK_LOOPBACK_ONLY": Setting(("ingress", "delivery"), _local("callbacks to loopback receivers of the local stack and tests")),
+    "LINE_CHANNEL_SECRET": Setting(("ingress",), SECRET),
+    "LINE_CHANNEL_ACCESS_TOKEN": Setting(("delivery",), SECRET),
+    "LINE_API_URL": Setting(("delivery",), TERRAFORM),
 }
 # What the local stack's environment (stack.env) sets besides settings: for
 # clients (chat, tests) and for the official clients and firebase_admin.
@@ -142,6 +151,9 @@ PRODUCTION_VALUES = {
     "project": "the project's id",
     "firebase_database_url": "the instance's URL (the default assumes us-central1)",
     "webhook_secret": "a secret",
+    "callback_secret": "a secret",
+    "line_channel_secret": "a secret",
+    "line_channel_access_token": "a secret",
     "model_store": "gs:// in the models bucket (locally a folder)",
     "reply_store": "rtdb (locally firestore, whose official emulator runs here): see the README",
     "rate_limit_per_minute": "a per-user limit (locally off: tests and benchmarks flood ingress)",
@@ -153,7 +165,10 @@ README_REPLY_STORE = re.compile(r"\*\*Production runs `REPLY_STORE=(\w+)`\.\*\*"
 # Rules files the code's tests check, which Terraform must deploy as they are.
 RULES_FILES = {"google_firebaserules_ruleset.firestore": "firestore.rules", "terraform_data.rtdb_rules": "database.rules.json"}
 # Firestore collections whose documents carry expire_at (shared/stores.py).
-TTL_COLLECTIONS = {"decisions", "log_sink_ledger", "feedback_sink_ledger", "delivery_attempts", "idempotency_keys", "webhook_signatures"}
+TTL_COLLECTIONS = {
+    "decisions", "log_sink_ledger", "feedback_sink_ledger", "delivery_attempts", "idempotency_keys", "webhook_signatures",
+    "delivery_ledger", "line_events",
+}  # fmt: skip
 # Dry-run stand-ins for the values only a real project has.
 EXAMPLE = {"project": "example-project", "region": "asia-northeast1"}
 # Variable values that change which resource instances exist (moved blocks may

@@ -74,11 +74,12 @@ class Function:
 
 FUNCTIONS = (
     # firebase-admin: Firebase ID tokens of app users (shared/auth.py);
-    # Firestore: router/stats for ROUTER=thompson (shared/bandit.py).
+    # Firestore: router/stats for ROUTER=thompson (shared/bandit.py);
+    # line-bot-sdk: the LINE webhook's signature and events (shared/line_channel.py).
     Function(
         "ingress",
         "ingress",
-        COMMON_REQUIREMENTS + ("firebase-admin", "google-cloud-firestore"),
+        COMMON_REQUIREMENTS + ("firebase-admin", "google-cloud-firestore", "line-bot-sdk"),
         memory="512Mi",
         concurrency=80,
         max_instances=20,
@@ -97,6 +98,18 @@ FUNCTIONS = (
         memory="1Gi",
         concurrency=8,
         max_instances=20,
+        timeout_s=60,
+        public=False,
+    ),
+    # Replies to callback URLs (signed with standardwebhooks; urllib3 connects
+    # to the checked address) and to LINE (line-bot-sdk).
+    Function(
+        "delivery",
+        "delivery",
+        COMMON_REQUIREMENTS + ("google-cloud-firestore", "standardwebhooks", "urllib3", "line-bot-sdk"),
+        memory="512Mi",
+        concurrency=40,
+        max_instances=10,
         timeout_s=60,
         public=False,
     ),

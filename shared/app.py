@@ -17,14 +17,16 @@ from shared.auth import Authenticator, warn_if_off
 from shared.clients import Clients
 from shared.config import Settings
 from shared.errors import ApiError
-from shared.events import FeedbackEvent, SelectionLog, UtteranceEvent
+from shared.events import FeedbackEvent, ReplyEvent, SelectionLog, UtteranceEvent
 from shared.http import Route, serve
 from shared.ingress import IngressService
+from shared.line_channel import MAX_BODY_BYTES as LINE_MAX_BODY_BYTES, LineChannel, LineEvents
 from shared.log_sink import LogSinkService
 from shared.pubsub import Publisher
 from shared.push import PushHandler, TopicRouter
 from shared.ranking import RANKERS, RankerRegistry
 from shared.replies import REPLY_PATHS, make_reply_store
+from shared.reply_endpoint import ReplyReader, decision_reader
 from shared.router import ModelGatedRouter, TtlFlag, WeightedRouter, without
 from shared.scorer import ScorerService
 from shared.idempotency import Idempotency
@@ -79,6 +81,8 @@ def build_ingress(settings: Settings, clients: Clients) -> Callable:
         answered_user=DecisionStore(clients.firestore).answered_user,
         conversation_owner=ConversationStore(clients.firestore).owner,
     )
+    replies = ReplyReader(decision_reader(DecisionStore(clients.firestore)))
+    line = LineChannel(settings.line_channel_secret, service.accept_utterance, LineEvents(clients.firestore))
     authenticator = Authenticator(
         settings.auth_mode,
         settings.webhook_secret,
@@ -111,6 +115,10 @@ def build_ingress(settings: Settings, clients: Clients) -> Callable:
             retryable(service.accept_feedback), status=202, takes_json=True, authenticate=authenticator.check,
             idempotent=idempotent,
         ),
+        # The caller who posted reads its reply (a GET signs its path and query).
+        ("GET", "/v1/replies/{message_id}"): Route(retryable(replies.get), authenticate=authenticator.check),
+        # LINE's webhook: signed with the channel secret, not our credentials.
+        ("POST", "/v1/channels/line"): Route(line.handle, takes_raw=True, max_body_bytes=LINE_MAX_BODY_BYTES),
         ("GET", "/healthz"): Route(lambda: {"status": "ok"}),
     }
 
@@ -213,4 +221,28 @@ def build_log_sink(settings: Settings, clients: Clients) -> TopicRouter:
             ),
         },
         default=topics.selection_logs,
+    )
+
+
+def build_delivery(settings: Settings, clients: Clients) -> PushHandler:
+    """Replies to deliver (topic ``replies``): callbacks signed with Standard Webhooks, LINE."""
+    from shared import callbacks
+    from shared.delivery import CallbackChannel, DeliveryLedger, DeliveryService
+    from shared.line_sender import LineSender
+
+    channels = {
+        "callback": CallbackChannel(
+            callbacks.CallbackPolicy(settings.callback_loopback_only), settings.callback_secret, settings.callback_timeout_s
+        ),
+        "line": LineSender(settings.line_channel_access_token, settings.line_api_url, settings.callback_timeout_s),
+    }
+    service = DeliveryService(DeliveryLedger(clients.firestore), channels, faults.from_settings(settings))
+    topics = settings.topics
+    return PushHandler(
+        "delivery",
+        lambda data: service.handle(ReplyEvent.from_json(data)),
+        Publisher(clients.publisher, settings.project),
+        topics.dead_letter(topics.replies),
+        DeliveryAttempts(clients.firestore).failed,
+        settings.max_delivery_attempts,
     )

@@ -44,6 +44,11 @@ class Caller:
     # The webhook signature this request used (recorded against replays).
     signature: str | None = field(default=None, compare=False)
 
+    @property
+    def key(self) -> str:
+        """Who posted, as an utterance records it: only the same key reads its reply."""
+        return f"user:{self.uid}" if self.kind == "user" else self.kind
+
 
 def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
     """The ``X-Zatsudan-Signature`` value a webhook caller sends with ``body``."""

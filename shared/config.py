@@ -22,6 +22,7 @@ class Topics:
     feedback: str = "feedback"
     corpus_tasks: str = "corpus-tasks"  # shard tasks (jobs/corpus), leased by workers
     train_trials: str = "train-trials"  # hyperparameter trials (jobs/train)
+    replies: str = "replies"  # replies to deliver (callback URL, LINE): the delivery function
 
     @staticmethod
     def dead_letter(topic: str) -> str:
@@ -79,6 +80,17 @@ class Settings:
     # a scorer re-reads models/current (the trial queue is topics.train_trials).
     model_store: str = ".run/models"
     model_pointer_ttl_s: float = 30.0
+    # Reply delivery (shared/delivery.py): callbacks are signed with this
+    # Standard Webhooks key ("whsec_<base64>") and time out after this long.
+    callback_secret: str | None = None
+    callback_timeout_s: float = 5.0
+    # Local only: callbacks go to loopback receivers (http allowed) and no
+    # host name is resolved; production takes https to public addresses only.
+    callback_loopback_only: bool = False
+    # LINE Messaging API channel (shared/line_channel.py, shared/line_sender.py).
+    line_channel_secret: str | None = None
+    line_channel_access_token: str | None = None
+    line_api_url: str = "https://api.line.me"
 
     @property
     def database_url(self) -> str:
@@ -125,6 +137,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
             selection_logs=env.get("SELECTION_LOGS_TOPIC", Topics.selection_logs),
             feedback=env.get("FEEDBACK_TOPIC", Topics.feedback),
             train_trials=env.get("TRAIN_TRIALS_TOPIC", Topics.train_trials),
+            replies=env.get("REPLIES_TOPIC", Topics.replies),
         ),
         bigquery_dataset=env.get("BIGQUERY_DATASET", Settings.bigquery_dataset),
         bigquery_table=env.get("BIGQUERY_SELECTIONS_TABLE", Settings.bigquery_table),
@@ -152,4 +165,10 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         max_delivery_attempts=int(env.get("MAX_DELIVERY_ATTEMPTS") or 5),
         model_store=env.get("MODEL_STORE", Settings.model_store),
         model_pointer_ttl_s=float(env.get("MODEL_POINTER_TTL_S", Settings.model_pointer_ttl_s)),
+        callback_secret=env.get("CALLBACK_SECRET") or None,
+        callback_timeout_s=float(env.get("CALLBACK_TIMEOUT_S") or Settings.callback_timeout_s),
+        callback_loopback_only=_flag(env.get("CALLBACK_LOOPBACK_ONLY"), Settings.callback_loopback_only),
+        line_channel_secret=env.get("LINE_CHANNEL_SECRET") or None,
+        line_channel_access_token=env.get("LINE_CHANNEL_ACCESS_TOKEN") or None,
+        line_api_url=env.get("LINE_API_URL") or Settings.line_api_url,
     )

@@ -50,7 +50,10 @@ class _Event:
     """Shared ``to_dict``/``from_dict`` for the event dataclasses below."""
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)  # type: ignore[call-overload]
+        # An optional field left at None is left out: events that do not use
+        # it (most utterances carry no reply_to) stay as they always were.
+        data = dataclasses.asdict(self)  # type: ignore[call-overload]
+        return {k: v for k, v in data.items() if v is not None or k not in _OPTIONAL_NONE.get(type(self), ())}
 
     def to_json(self) -> bytes:
         return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
@@ -76,6 +79,9 @@ class _Event:
             nested = _nested_dataclass(expected)
             if nested is not None:
                 value = [nested.from_dict(v) for v in value]
+            single = _single_dataclass(expected)
+            if single is not None and value is not None:
+                value = single.from_dict(value)
             values[name] = value
         return cls(**values)
 
@@ -122,12 +128,49 @@ def _require_routing(lang: str, propensity: float) -> None:
         raise SchemaError("propensity must be in (0, 1]")
 
 
+def _single_dataclass(expected: Any):
+    """X for a field typed ``X`` or ``X | None`` where X is an event dataclass, else None."""
+    if dataclasses.is_dataclass(expected):
+        return expected
+    if typing.get_origin(expected) in (typing.Union, types.UnionType):
+        found = [t for t in typing.get_args(expected) if dataclasses.is_dataclass(t)]
+        return found[0] if found else None
+    return None
+
+
 def _nested_dataclass(expected: Any):
     if typing.get_origin(expected) is list:
         (item_type,) = typing.get_args(expected)
         if dataclasses.is_dataclass(item_type):
             return item_type
     return None
+
+
+REPLY_CHANNELS = ("callback", "line")
+
+
+@dataclass(frozen=True)
+class ReplyTarget(_Event):
+    """Where the delivery function sends a reply besides the reply store.
+
+    ``callback``: ``address`` is the caller's callback URL (checked at ingress
+    and again at delivery, shared/callbacks.py). ``line``: ``address`` is the
+    LINE user, group or room to push to; ``reply_token`` and ``event_at``
+    (when LINE sent the event) let the reply go out with the reply token
+    while it is valid (shared/line_sender.py)."""
+
+    channel: str
+    address: str
+    reply_token: str | None = None
+    event_at: str | None = None
+
+    def validate(self) -> None:
+        if self.channel not in REPLY_CHANNELS:
+            raise SchemaError(f"reply_to.channel must be one of {', '.join(REPLY_CHANNELS)}")
+        if not self.address or len(self.address) > 2048:
+            raise SchemaError("reply_to.address must be 1-2048 characters")
+        if self.event_at is not None:
+            _require_timestamp("reply_to.event_at", self.event_at)
 
 
 @dataclass(frozen=True)
@@ -144,6 +187,10 @@ class UtteranceEvent(_Event):
     reply_path: str
     received_at: str
     schema_version: int = SCHEMA_VERSION
+    # Optional: where the reply is delivered too (a callback URL, LINE), and
+    # who posted it (shared/reply_endpoint.py lets only that caller read it).
+    reply_to: ReplyTarget | None = None
+    caller: str | None = None
 
     def validate(self) -> None:
         super().validate()
@@ -241,3 +288,31 @@ class FeedbackEvent(_Event):
     @property
     def insert_id(self) -> str:
         return self.feedback_id
+
+
+@dataclass(frozen=True)
+class ReplyEvent(_Event):
+    """Published by the scorer on ``replies`` once the reply is written, for
+    an utterance that asked for delivery; consumed by the delivery function.
+    ``message_id`` is the delivery's idempotency key (the callback's
+    ``webhook-id``)."""
+
+    message_id: str
+    conversation_id: str
+    user_id: str
+    reply_to: ReplyTarget
+    reply: dict
+    schema_version: int = SCHEMA_VERSION
+
+    def validate(self) -> None:
+        super().validate()
+        _require_keys(self.message_id, self.conversation_id)
+        if not isinstance(self.reply.get("text"), str):
+            raise SchemaError("reply has no text")
+
+
+# Per event class: the optional fields to_dict leaves out while they are None.
+_OPTIONAL_NONE: dict[type, frozenset[str]] = {
+    cls: frozenset(f.name for f in dataclasses.fields(cls) if f.default is None)
+    for cls in (UtteranceEvent, ReplyTarget)
+}

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 # Every point the code calls, so a typo in FAULT_POINTS is refused at start.
 KNOWN_POINTS = frozenset({
     "scorer.owner_check", "scorer.rank", "scorer.before_write", "scorer.after_commit", "scorer.after_write",
-    "log_sink.before_insert",
+    "log_sink.before_insert", "delivery.before_send",
 })
 
 

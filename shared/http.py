@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -33,6 +34,61 @@ class Route:
     # ``idempotent(key, scope, body, handle) -> dict`` answers a request that
     # carries an Idempotency-Key (shared/idempotency.py); scope: path + caller.
     idempotent: Callable[[str, str, Any, Callable[[], dict]], dict] | None = None
+    # ``takes_raw``: the handler gets ``(headers, raw_body)`` (it checks its own
+    # signature, as the LINE webhook does), bodies up to ``max_body_bytes``.
+    takes_raw: bool = False
+    max_body_bytes: int = MAX_BODY_BYTES
+
+
+# A path segment ``{name}`` in a route matches one segment, handed to the
+# handler with the query's parameters: ``handler(params, caller)``.
+PATH_PARAMETER = re.compile(r"\{(\w+)\}")
+
+
+def _path_parameters(template: str, path: str) -> dict[str, str] | None:
+    """The parameters ``path`` gives ``template``'s ``{name}`` segments, or None if it does not match."""
+    want, have = template.split("/"), path.split("/")
+    if len(want) != len(have):
+        return None
+    parameters = {}
+    for pattern, segment in zip(want, have):
+        name = PATH_PARAMETER.fullmatch(pattern)
+        if name:
+            parameters[name.group(1)] = segment
+        elif pattern != segment:
+            return None
+    return parameters
+
+
+def _find(routes: Mapping[tuple[str, str], Route], path: str) -> dict[str, tuple[Route, dict[str, str] | None]]:
+    """Method -> (route, its path parameters; None for a route without any) of the routes matching ``path``."""
+    found = {}
+    for (method, template), route in routes.items():
+        if PATH_PARAMETER.search(template):
+            parameters = _path_parameters(template, path)
+            if parameters is not None:
+                found[method] = (route, parameters)
+        elif template == path:
+            found[method] = (route, None)
+    return found
+
+
+def signed_target(request: flask.Request) -> bytes:
+    """What a signature covers on a request without a body: its path and query."""
+    query = request.query_string.decode("latin-1")
+    return (request.path + (f"?{query}" if query else "")).encode("utf-8", "surrogateescape")
+
+
+# Werkzeug's refusals of what never reached a route (functions-framework's own
+# routing: a path with a line break in it matches none of its rules), by status.
+ROUTING_ERROR_CODES = {400: "invalid_argument", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+
+
+def answer_routing_error(error) -> flask.Response:
+    """A werkzeug ``HTTPException`` as our JSON error (functions-framework's error handler)."""
+    status = getattr(error, "code", None) or 400
+    code = ROUTING_ERROR_CODES.get(status, "invalid_argument" if status < 500 else "internal")
+    return respond(ApiError(code, f"{getattr(error, 'name', 'refused')}: no endpoint for this request").body(), status)
 
 
 def respond(body: dict, status: int) -> flask.Response:
@@ -86,14 +142,20 @@ def serve(
 def _dispatch(request: flask.Request, routes: Mapping[tuple[str, str], Route]) -> flask.Response:
     try:
         path = request.path.rstrip("/") or "/"
-        if request.method == "OPTIONS" and any(p == path for _, p in routes):
+        matching = _find(routes, path)
+        if request.method == "OPTIONS" and matching:
             return flask.Response(status=204)
-        route = routes.get((request.method, path))
-        if route is None:
-            if any(p == path for _, p in routes):
+        if request.method not in matching:
+            if matching:
                 raise ApiError("method_not_allowed", f"{request.method} is not allowed on {path}")
             raise ApiError("not_found", f"no endpoint at {path}")
-        if route.authenticate is not None:
+        route, parameters = matching[request.method]
+        if route.takes_raw:
+            result = route.handler(request.headers, read_body(request, route.max_body_bytes))
+        elif parameters is not None:
+            caller = route.authenticate(request.headers, signed_target(request)) if route.authenticate else None
+            result = route.handler({**request.args.to_dict(), **parameters}, caller)
+        elif route.authenticate is not None:
             raw = read_body(request)
             caller = route.authenticate(request.headers, raw)
             body = parse_json(raw)

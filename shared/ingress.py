@@ -10,12 +10,12 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from shared import clean_text, ids, logs, text, timeutil
+from shared import callbacks, clean_text, ids, logs, text, timeutil
 from shared.auth import Authenticator, Caller
 from shared.config import Settings
 from shared.errors import ApiError
 from shared.ratelimit import RateLimiter
-from shared.events import FEEDBACK_SOURCES, LANGUAGES, FeedbackEvent, UtteranceEvent
+from shared.events import FEEDBACK_SOURCES, LANGUAGES, FeedbackEvent, ReplyTarget, UtteranceEvent
 from shared.replies import reply_path
 from shared.router import Router
 
@@ -46,6 +46,10 @@ def utterance_rules(settings: Settings) -> dict[str, FieldRule]:
             expected="1-128 characters of A-Z a-z 0-9 _ -",
         ),
         "lang": FieldRule(required=False, max_chars=2, check=lambda v: v in LANGUAGES, expected="'ja' or 'en'"),
+        # Where the reply is POSTed too (shared/callbacks.py checks where it may go).
+        "callback_url": FieldRule(
+            required=False, max_chars=callbacks.MAX_URL_CHARS, check=callbacks.is_well_formed, expected="an http(s) URL"
+        ),
     }
 
 
@@ -128,6 +132,7 @@ class IngressService:
         limiter: RateLimiter | None = None,
         answered_user: Callable[[str], str | None] = no_answers,
         conversation_owner: Callable[[str], str | None] | None = None,
+        callback_policy: callbacks.CallbackPolicy | None = None,
     ) -> None:
         self.settings = settings
         self.router = router
@@ -137,16 +142,23 @@ class IngressService:
         self.answered_user = answered_user
         # conversation_id -> its owner (conversations/{c}.user_id), or None if new.
         self.conversation_owner = conversation_owner
+        self.callback_policy = callback_policy or callbacks.CallbackPolicy(settings.callback_loopback_only)
         self._rules = utterance_rules(settings)
         self._feedback_rules = feedback_rules()
 
-    def accept_utterance(self, body: Any, caller: Caller | None = None) -> dict[str, str]:
+    def accept_utterance(
+        self, body: Any, caller: Caller | None = None, reply_to: ReplyTarget | None = None
+    ) -> dict[str, str]:
+        """``reply_to``: where the reply is delivered (the LINE channel sets it;
+        a caller's ``callback_url`` makes one)."""
         request = validate(body, self._rules)
         if caller is not None:
             Authenticator.check_user(caller, request["user_id"])
         self.limiter.check(request["user_id"])
         if "conversation_id" in request:
             self._check_conversation_owner(request["conversation_id"], request["user_id"])
+        if "callback_url" in request:
+            reply_to = self._callback(request["callback_url"])
         conversation_id = request.get("conversation_id") or ids.new_conversation_id()
         message_id = ids.new_message_id()
         choice = self.router.choose()
@@ -160,6 +172,8 @@ class IngressService:
             propensity=choice.propensity,
             reply_path=reply_path(self.settings.reply_store, conversation_id, message_id),
             received_at=timeutil.iso(timeutil.now()),
+            reply_to=reply_to,
+            caller=caller.key if caller is not None else None,
         )
         with logs.labels(message_id=message_id):
             log.info("utterance accepted for %s", choice.algorithm)
@@ -178,6 +192,14 @@ class IngressService:
             "algorithm": choice.algorithm,
             "reply_path": event.reply_path,
         }
+
+    def _callback(self, url: str) -> ReplyTarget:
+        """A callback target, if the URL may be called (SSRF rules: shared/callbacks.py); 400 otherwise."""
+        try:
+            self.callback_policy.check(url)
+        except (callbacks.UnsafeUrl, callbacks.Unresolvable) as error:
+            raise ApiError("invalid_argument", str(error)) from None
+        return ReplyTarget(channel="callback", address=url)
 
     def _check_conversation_owner(self, conversation_id: str, user_id: str) -> None:
         """A caller may name a conversation id (a webhook bridging another chat

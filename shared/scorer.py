@@ -29,7 +29,9 @@ from shared import faults as faults_module, text, timeutil
 from shared.config import Settings
 from shared.events import SCHEMA_VERSION, SchemaError, ScoredText, SelectionLog, UtteranceEvent
 from shared.ranking import Candidate, Context, RankerRegistry, UnknownAlgorithm
+from shared.delivery import reply_event
 from shared.replies import Reply, ReplyStore
+from shared.reply_endpoint import decision_fields
 from shared.stores import CandidateStore, ConversationStore, DecisionStore
 
 log = logging.getLogger(__name__)
@@ -194,6 +196,10 @@ class ScorerService:
             decision.log.to_json(),
             attributes={"message_id": event.message_id, "algorithm": event.algorithm},
         )
+        if event.reply_to is not None:  # asked for delivery (callback, LINE); nothing more for the rest
+            self.publisher.publish(
+                self.settings.topics.replies, reply_event(event, decision.reply).to_json(), attributes={"message_id": event.message_id}
+            )
         return decision
 
     def _decide_once(self, event: UtteranceEvent) -> Decision:
@@ -202,7 +208,7 @@ class ScorerService:
         for _ in range(2):
             decision = self.decide(event)
             batch = self.db.batch()
-            self.decisions.add_create(batch, event.message_id, decision.to_dict())
+            self.decisions.add_create(batch, event.message_id, {**decision.to_dict(), **decision_fields(event)})
             self.conversations.add_turns(
                 batch,
                 event.conversation_id,

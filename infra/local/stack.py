@@ -91,6 +91,9 @@ SERVICES = [
     Service("log_sink", 6, "function"),
     Service("rtdb", 7, "emulator"),  # infra/local/rtdb_server.py: only when replies go to RTDB
     Service("web", 8, "emulator"),  # infra/local/web_server.py: the web chat page
+    # +9: the tests' Firestore emulator with security rules
+    Service("delivery", 10, "function"),
+    Service("line", 11, "emulator"),  # infra/local/line_server.py: LINE's Messaging API stand-in
     # The Firebase Auth emulator (firebase-tools, plain Node): the page signs in
     # against it and ingress checks its ID tokens (FIREBASE_AUTH_EMULATOR_HOST).
     Service("auth", 12, "emulator"),
@@ -102,6 +105,14 @@ SIDE_PORTS = {"bigquery grpc": 3, "auth hub": 13, "auth logging": 14}
 AUTH_EMULATOR_PACKAGE = REPO / "infra/local/auth_emulator"  # firebase-tools, pinned (make deps installs it)
 FIREBASE_CLI = AUTH_EMULATOR_PACKAGE / "node_modules/.bin/firebase"
 LOCAL_PUSH_ATTEMPTS_FACTOR = 4  # see provision_push_subscriptions
+# The local stack's own keys (production's are Secret Manager secrets): the
+# LINE channel's (the stand-in checks the token), and the callbacks' Standard
+# Webhooks key ("whsec_" + base64), which a local receiver verifies with.
+LOCAL_SECRETS = {
+    "LINE_CHANNEL_SECRET": "local-line-channel-secret",
+    "LINE_CHANNEL_ACCESS_TOKEN": "local-line-channel-access-token",
+    "CALLBACK_SECRET": "whsec_emF0c3VkYW4tbG9jYWwtY2FsbGJhY2sta2V5",
+}
 
 
 def deployed_function(service: str):
@@ -214,6 +225,10 @@ class Stack:
             "FIREBASE_AUTH_EMULATOR_HOST": self.host("auth"),
             "WEB_URL": self.url("web"),
             "CORS_ORIGINS": self.url("web"),
+            # Callbacks go to loopback receivers only here (http allowed, nothing resolved).
+            "CALLBACK_LOOPBACK_ONLY": "true",
+            "LINE_API_URL": self.url("line"),
+            **LOCAL_SECRETS,
         }
         if self.with_rtdb:
             # firebase_admin sends requests to http://HOST/...?ns=<first label of the URL>.
@@ -252,6 +267,9 @@ class Stack:
         if service.name == "rtdb":
             return [str(REPO / ".venv/bin/python"), "-m", "infra.local.rtdb_server", "--port", port, "--ns", self.project,
                     "--allow-origin", self.url("web")]
+        if service.name == "line":
+            return [str(REPO / ".venv/bin/python"), "-m", "infra.local.line_server", "--port", port,
+                    "--access-token", LOCAL_SECRETS["LINE_CHANNEL_ACCESS_TOKEN"]]
         if service.name == "web":
             return [str(REPO / ".venv/bin/python"), "-m", "infra.local.web_server", "--port", port, "--env-file", str(self.env_file)]
         if service.name == "auth":
@@ -337,6 +355,8 @@ class Stack:
             return _http_ok(f"{self.url('rtdb')}/.json?ns={self.project}", lambda r: r.status_code == 200)
         if service.name == "auth":
             return _http_ok(self.url("auth"), lambda r: r.status_code == 200 and r.json().get("authEmulator", {}).get("ready") is True)
+        if service.name == "line":
+            return _http_ok(f"{self.url('line')}/_health", lambda r: r.status_code == 200)
         return _http_ok(self.url(service.name), lambda r: True)  # any answer: it serves
 
     # ----- up / down -------------------------------------------------------
@@ -667,7 +687,8 @@ def main(argv: list[str] | None = None) -> int:
     passthrough = {
         k: os.environ[k]
         for k in ("ALGORITHM_WEIGHTS", "ROUTER_SEED", "AUTH_MODE", "WEBHOOK_SECRET", "ROUTER", "ROUTER_STATS_TTL_S", "ROUTER_MIN_PROPENSITY",
-                  "CHECK_REVOKED", "FAULT_RATE", "FAULT_POINTS", "FAULT_MATCH", "FAULT_LIMIT", "RATE_LIMIT_PER_MINUTE")
+                  "CHECK_REVOKED", "FAULT_RATE", "FAULT_POINTS", "FAULT_MATCH", "FAULT_LIMIT", "RATE_LIMIT_PER_MINUTE",
+                  "CALLBACK_TIMEOUT_S")
         if k in os.environ
     }
     stack = Stack(args.run_dir, args.port_base, args.project, args.reply_store, passthrough)

@@ -26,12 +26,13 @@ class PushSubscription:
 
 
 # Corpus shard tasks and training trials are queues leased by workers (pull).
-TOPICS = [Topics.utterances, Topics.selection_logs, Topics.feedback, Topics.corpus_tasks, Topics.train_trials]
+TOPICS = [Topics.utterances, Topics.selection_logs, Topics.feedback, Topics.corpus_tasks, Topics.train_trials, Topics.replies]
 
 PUSH_SUBSCRIPTIONS = [
     PushSubscription(Topics.utterances, "utterances-scorer", "scorer", ordered=True),
     PushSubscription(Topics.selection_logs, "selection-logs-sink", "log_sink"),
     PushSubscription(Topics.feedback, "feedback-sink", "log_sink"),
+    PushSubscription(Topics.replies, "replies-delivery", "delivery"),
 ]
 
 

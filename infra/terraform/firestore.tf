@@ -80,6 +80,22 @@ resource "google_firestore_field" "log_sink_ledger_ttl" {
   index_config {}
 }
 
+resource "google_firestore_field" "delivery_ledger_ttl" {
+  database   = google_firestore_database.default.name
+  collection = "delivery_ledger"
+  field      = "expire_at"
+  ttl_config {}
+  index_config {}
+}
+
+resource "google_firestore_field" "line_events_ttl" {
+  database   = google_firestore_database.default.name
+  collection = "line_events"
+  field      = "expire_at"
+  ttl_config {}
+  index_config {}
+}
+
 # Client rules: the file the code's tests check (infra/firestore.rules): a
 # signed-in user reads only their own conversations' replies; the functions
 # use IAM, which rules do not govern.

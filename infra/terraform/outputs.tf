@@ -57,6 +57,9 @@ output "function_env" {
     MODEL_POINTER_TTL_S       = tostring(var.model_pointer_ttl_s)
     TRAIN_TRIALS_TOPIC        = google_pubsub_topic.topic["train_trials"].name
     RATE_LIMIT_PER_MINUTE     = tostring(var.rate_limit_per_minute)
+    REPLIES_TOPIC             = google_pubsub_topic.topic["replies"].name
+    CALLBACK_TIMEOUT_S        = tostring(var.callback_timeout_s)
+    LINE_API_URL              = var.line_api_url
     # The handlers give up (dead-letter) when the subscriptions do.
     MAX_DELIVERY_ATTEMPTS = tostring(var.max_delivery_attempts)
   }
@@ -65,7 +68,14 @@ output "function_env" {
 # Secrets mounted as environment variables: function -> variable -> secret id.
 output "function_secrets" {
   value = {
-    ingress = { WEBHOOK_SECRET = google_secret_manager_secret.webhook_key.secret_id }
+    ingress = {
+      WEBHOOK_SECRET      = google_secret_manager_secret.webhook_key.secret_id
+      LINE_CHANNEL_SECRET = google_secret_manager_secret.delivery["line_channel_secret"].secret_id
+    }
+    delivery = {
+      CALLBACK_SECRET           = google_secret_manager_secret.delivery["callback_signing_key"].secret_id
+      LINE_CHANNEL_ACCESS_TOKEN = google_secret_manager_secret.delivery["line_channel_access_token"].secret_id
+    }
   }
 }
 

@@ -40,6 +40,15 @@ locals {
       ack_deadline = 60
       ordered      = false
     }
+    # Replies to deliver (a callback URL, LINE): the scorer publishes one per
+    # utterance that asked for delivery; the delivery function sends it.
+    replies = {
+      name         = var.replies_topic
+      subscription = "${var.replies_topic}-delivery"
+      push_to      = "delivery"
+      ack_deadline = 60
+      ordered      = false
+    }
     # Corpus pipeline (jobs/corpus): one task per shard.
     corpus_tasks = {
       name         = "corpus-tasks"

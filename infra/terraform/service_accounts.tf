@@ -9,6 +9,11 @@
 #            models bucket (the dual encoder's published versions)
 #   log_sink writes rows to the dataset, keeps its ledgers in Firestore,
 #            publishes to `selection-logs-dead` and `feedback-dead`
+#   delivery sends replies to callback URLs and LINE: reads the callback
+#            signing key and the LINE access token, keeps its ledger in
+#            Firestore, publishes to `replies-dead`
+# The scorer also publishes to `replies`; ingress reads the LINE channel
+# secret (the LINE webhook's signature) and records LINE events in Firestore.
 # plus the identity Pub/Sub pushes as (invoker of scorer and log_sink; the
 # deploy step grants run.invoker on each function once it exists) and the
 # identity Cloud Build builds the functions as.
@@ -21,6 +26,7 @@ locals {
     ingress  = "ingress"
     scorer   = "scorer"
     log-sink = "log_sink"
+    delivery = "delivery"
   }
   # Each gen2 function also answers at this fixed URL, so subscriptions can
   # name their push endpoints before the functions are deployed.
@@ -28,6 +34,7 @@ locals {
     ingress  = "https://${var.region}-${var.project}.cloudfunctions.net/ingress"
     scorer   = "https://${var.region}-${var.project}.cloudfunctions.net/scorer"
     log-sink = "https://${var.region}-${var.project}.cloudfunctions.net/log-sink"
+    delivery = "https://${var.region}-${var.project}.cloudfunctions.net/delivery"
   }
   pubsub_service_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
 }
@@ -58,6 +65,7 @@ locals {
     builder  = ["roles/cloudbuild.builds.builder", "roles/logging.logWriter"]
     scorer   = ["roles/datastore.user", "roles/firebasedatabase.admin"]
     log-sink = ["roles/datastore.user"]
+    delivery = ["roles/datastore.user"]
     # The bandit router reads router/stats (written by jobs/refresh_router_stats.py).
     ingress = ["roles/datastore.user"]
     corpus  = ["roles/bigquery.jobUser", "roles/datastore.user"]
@@ -65,8 +73,9 @@ locals {
   # Topics each identity publishes to (keys of local.topic_ids).
   publishes = {
     ingress  = ["utterances", "feedback"]
-    scorer   = ["selection_logs", "utterances_dead"]
+    scorer   = ["selection_logs", "utterances_dead", "replies"]
     log-sink = ["selection_logs_dead", "feedback_dead"]
+    delivery = ["replies_dead"]
     corpus   = ["corpus_tasks", "corpus_tasks_dead"]
   }
   members = merge(
@@ -120,6 +129,14 @@ resource "google_secret_manager_secret_iam_member" "ingress_reads_webhook_key" {
   secret_id = google_secret_manager_secret.webhook_key.id
   role      = "roles/secretmanager.secretAccessor"
   member    = google_service_account.function["ingress"].member
+}
+
+# Each secret is read by the one function that uses it (secrets.tf).
+resource "google_secret_manager_secret_iam_member" "reads_delivery_secret" {
+  for_each  = local.delivery_secret_readers
+  secret_id = google_secret_manager_secret.delivery[each.key].id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.function[each.value].member
 }
 
 # The Pub/Sub service agent mints the OIDC tokens of pushes as the pusher.

@@ -53,6 +53,12 @@ variable "feedback_topic" {
   default     = "feedback"
 }
 
+variable "replies_topic" {
+  description = "Topic the scorer publishes replies to deliver to (REPLIES_TOPIC)."
+  type        = string
+  default     = "replies"
+}
+
 variable "bigquery_dataset" {
   description = "Dataset of the selection log (BIGQUERY_DATASET)."
   type        = string
@@ -63,6 +69,36 @@ variable "webhook_key_secret" {
   description = "Secret Manager secret that holds the webhook signing key (WEBHOOK_SECRET)."
   type        = string
   default     = "webhook-key"
+}
+
+variable "callback_signing_key_secret" {
+  description = "Secret Manager secret with the Standard Webhooks key callbacks are signed with (CALLBACK_SECRET)."
+  type        = string
+  default     = "callback-signing-key"
+}
+
+variable "line_channel_secret_secret" {
+  description = "Secret Manager secret with the LINE channel secret (LINE_CHANNEL_SECRET)."
+  type        = string
+  default     = "line-channel-secret"
+}
+
+variable "line_channel_access_token_secret" {
+  description = "Secret Manager secret with the LINE channel access token (LINE_CHANNEL_ACCESS_TOKEN)."
+  type        = string
+  default     = "line-channel-access-token"
+}
+
+variable "callback_timeout_s" {
+  description = "How long the delivery function waits for a callback receiver or LINE, seconds (CALLBACK_TIMEOUT_S)."
+  type        = number
+  default     = 5
+}
+
+variable "line_api_url" {
+  description = "LINE Messaging API base URL (LINE_API_URL)."
+  type        = string
+  default     = "https://api.line.me"
 }
 
 variable "auth_mode" {

@@ -8,6 +8,11 @@ Credentials are generated too: valid and malformed ``X-Zatsudan-Signature``
 headers (huge timestamps, non-ASCII digests, wrong lengths) and bearer tokens
 (garbage, the Auth emulator's unsigned tokens for the right or another user).
 
+The reply endpoint (``GET /v1/replies/{id}``: hostile ids and queries, GETs
+signed over their path) and the LINE webhook (``POST /v1/channels/line``:
+generated events, signed with the channel secret or not) are fuzzed the same
+way; each text message LINE's answer counts is one published utterance.
+
 Push functions: a malformed envelope is acknowledged and dead-lettered (2xx,
 one dead letter each) or refused (4xx), never a 5xx that Pub/Sub would retry.
 """
@@ -15,9 +20,12 @@ one dead letter each) or refused (4xx), never a 5xx that Pub/Sub would retry.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import time
 from collections import Counter
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -49,9 +57,15 @@ def encode(body) -> bytes:
     return json.dumps(body, ensure_ascii=False).encode("utf-8", "surrogatepass")
 
 
+# The stack takes loopback callbacks only and resolves no name: none of these leaves the machine.
+CALLBACK_URLS = st.sampled_from([
+    "http://127.0.0.1:9/hook", "http://localhost:1/", "http://[::1]:2/x", "https://hooks.example/x",
+    "http://169.254.169.254/latest/meta-data", "http://10.0.0.1/", "http://0/", "file:///etc/passwd", "http://127.0.0.1:99999/",
+])  # fmt: skip
 VALID_UTTERANCES = st.fixed_dictionaries(
     {"user_id": st.from_regex(r"[a-z0-9]{1,12}", fullmatch=True), "text": st.text(min_size=1, max_size=40).filter(str.strip)},
-    optional={"lang": st.sampled_from(["ja", "en"]), "conversation_id": st.from_regex(r"[A-Za-z0-9_-]{1,20}", fullmatch=True)},
+    optional={"lang": st.sampled_from(["ja", "en"]), "conversation_id": st.from_regex(r"[A-Za-z0-9_-]{1,20}", fullmatch=True),
+              "callback_url": CALLBACK_URLS},
 )
 # Messages answered for these users (recorded in the fixture): feedback on them
 # is accepted from their user only; on any other id it is 404.
@@ -116,14 +130,70 @@ def credential_headers(credential, body: bytes, project: str) -> dict:
     return {}
 
 
+# GET /v1/replies/{id}: ids answered (for another caller: 403), unknown, hostile; no wait
+# longer than 0 (a valid wait on an unknown id would hold each request open).
+REPLY_IDS = st.one_of(
+    st.sampled_from([m for m, _ in ANSWERED]),
+    st.from_regex(r"[0-9A-HJKMNP-TV-Z]{26}", fullmatch=True),
+    st.sampled_from(["..", "%2e%2e", "decisions", "0" * 27, "01kb0000000000000000000000", "a/b", " ", "\u0000"]),
+    st.text(max_size=40).filter(bool),
+)
+REPLY_QUERIES = st.sampled_from(["", "?wait=0", "?wait=x", "?wait=-1", "?wait=1.5", "?wait=", "?foo=1", "?wait=0&wait=9", "?message_id=x"])
+REPLY_GETS = st.builds(lambda i, q: f"/v1/replies/{quote(i, safe='')}{q}", REPLY_IDS, REPLY_QUERIES)
+# LINE webhook bodies: text messages (some events repeat: a redelivery takes nothing), other events, junk.
+LINE_SOURCES = st.sampled_from([{"type": "user", "userId": "Ufz1"}, {"type": "group", "groupId": "Cfz", "userId": "U"},
+                                {"type": "room", "roomId": "Rfz"}, {"type": "user"}, {}, "x"])  # fmt: skip
+LINE_MESSAGES = st.one_of(
+    st.builds(lambda t: {"type": "text", "id": "1", "quoteToken": "q", "text": t}, st.text(max_size=30)),
+    st.sampled_from([{"type": "sticker", "id": "1", "quoteToken": "q", "packageId": "1", "stickerId": "2", "stickerResourceType": "STATIC"},
+                     {"type": "image", "id": "1", "quoteToken": "q"}, {"type": "text"}, {}]),
+)  # fmt: skip
+LINE_TEXT_EVENTS = st.builds(
+    lambda event_id, redelivery, source, text: {
+        "type": "message", "mode": "active", "timestamp": 1_800_000_000_000, "source": source, "webhookEventId": event_id,
+        "deliveryContext": {"isRedelivery": redelivery}, "replyToken": "rt", "message": {"type": "text", "id": "1", "quoteToken": "q", "text": text},
+    },
+    st.sampled_from([f"01KBFZT{i:019d}" for i in range(40)]), st.booleans(),
+    st.sampled_from([{"type": "user", "userId": "Ufz1"}, {"type": "group", "groupId": "Cfz", "userId": "U"}, {"type": "room", "roomId": "Rfz"}]),
+    st.text(min_size=1, max_size=30),
+)  # fmt: skip
+LINE_EVENTS = st.one_of(LINE_TEXT_EVENTS, LINE_TEXT_EVENTS, st.fixed_dictionaries(
+    {"type": st.sampled_from(["message"] * 4 + ["follow", "unsend", "somethingNew", ""]),
+     "timestamp": st.one_of(st.just(1_800_000_000_000), st.integers(), st.text(max_size=3)),
+     "webhookEventId": st.one_of(st.sampled_from([f"01KBFZ{i:020d}" for i in range(6)]), st.text(max_size=30)),
+     "deliveryContext": st.sampled_from([{"isRedelivery": False}, {"isRedelivery": True}, {}, None])},
+    optional={"mode": st.just("active"), "source": LINE_SOURCES, "replyToken": st.text(max_size=10), "message": LINE_MESSAGES},
+))  # fmt: skip
+LINE_BODIES = st.one_of(
+    st.builds(lambda events: {"destination": "Ubot", "events": events}, st.lists(LINE_EVENTS, max_size=3)).map(encode),
+    st.recursive(st.none() | st.integers() | st.text(max_size=8), lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=5), c, max_size=3), max_leaves=5).map(encode),
+    st.binary(max_size=40),
+)  # fmt: skip
+# The LINE signature: the channel's (the stack's local secret), another, or junk.
+LINE_SIGNING = st.sampled_from(["channel", "channel", "channel", "other", "junk", "none"])
+
+
+def line_signature(how: str, body: bytes, secret: str) -> dict:
+    if how == "none":
+        return {}
+    if how == "junk":
+        return {"X-Line-Signature": "not base64!"}
+    key = secret if how == "channel" else "another-secret"
+    return {"X-Line-Signature": base64.b64encode(hmac.new(key.encode(), body, hashlib.sha256).digest()).decode()}
+
+
 REQUESTS = st.one_of(
     st.tuples(st.just("POST"), st.just("/v1/utterances"), VALID_UTTERANCES.map(encode), HEADERS),
     st.tuples(st.just("POST"), st.just("/v1/feedback"), VALID_FEEDBACK.map(encode), HEADERS),
     st.tuples(st.just("POST"), st.just("/v1/utterances"), bodies("Utterance").map(encode), HEADERS),
     st.tuples(st.just("POST"), st.just("/v1/feedback"), bodies("Feedback").map(encode), HEADERS),
+    st.tuples(st.just("GET"), REPLY_GETS, st.just(b""), HEADERS),
+    st.tuples(st.just("POST"), st.just("/v1/channels/line"), LINE_BODIES, HEADERS),
     st.tuples(
         st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]),
-        st.sampled_from(["/v1/utterances", "/v1/feedback", "/healthz", "/", "/v1", "/v1/utterances/x", "/%ff"]),
+        st.sampled_from(["/v1/utterances", "/v1/feedback", "/healthz", "/", "/v1", "/v1/utterances/x", "/%ff",
+                         "/v1/replies", "/v1/replies/", "/v1/replies/01KB0000000000000000000000/x", "/v1/channels/line",
+                         "/v1/channels/other"]),
         st.binary(max_size=64),
         HEADERS,
     ),
@@ -138,6 +208,7 @@ class Tally:
     def __init__(self) -> None:
         self.answers: Counter = Counter()
         self.accepted: dict[str, set[str]] = {path: set() for path in ACCEPTED_ID}
+        self.line_utterances = 0  # text messages the LINE webhook's answers counted
         self.requests = 0
 
 
@@ -177,11 +248,16 @@ def test_generated_requests_get_no_5xx_json_errors_and_publish_only_when_accepte
     session = requests.Session()
     tally = Tally()
 
-    @fuzz_settings(2100)
-    @given(request=REQUESTS, credential=AUTH_WEIGHTED)
-    def one(request, credential):
+    line_secret = stack.env()["LINE_CHANNEL_SECRET"]
+
+    @fuzz_settings(2400)
+    @given(request=REQUESTS, credential=AUTH_WEIGHTED, line_signing=LINE_SIGNING)
+    def one(request, credential, line_signing):
         method, path, body, headers = request
-        headers = {**headers, **credential_headers(credential, body, stack.project)}
+        if path == "/v1/channels/line" and method == "POST":
+            headers = {**headers, **line_signature(line_signing, body, line_secret)}
+        else:  # a GET signs its path and query in place of a body
+            headers = {**headers, **credential_headers(credential, path.encode() if method == "GET" else body, stack.project)}
         response = session.request(method, url + path, data=body, headers=headers, timeout=10)
         tally.requests += 1
         tally.answers[response.status_code] += 1
@@ -191,18 +267,26 @@ def test_generated_requests_get_no_5xx_json_errors_and_publish_only_when_accepte
             assert error["code"] in ERROR_CODES and error["message"], response.text
         if response.status_code == 202:
             tally.accepted[path].add(response.json()[ACCEPTED_ID[path]])
+        if path.startswith("/v1/replies/") and method == "GET":
+            assert response.status_code != 200, response.text  # nothing here was posted by this caller
+        if path == "/v1/channels/line" and response.status_code == 200:
+            tally.line_utterances += response.json()["utterances"]
 
     one()
     # Publishing is at least once (the client retries a publish that timed
     # out, and the first may have landed): compare ids, not message counts.
-    published = {
-        path: {m.attributes[ACCEPTED_ID[path]] for m in reader.read(expect=len(tally.accepted[path]), timeout=30, settle=2)}
+    messages = {
+        path: reader.read(expect=len(tally.accepted[path]) + (tally.line_utterances if path == "/v1/utterances" else 0), timeout=30, settle=2)
         for path, reader in readers.items()
     }
+    from_line = {m.attributes["message_id"] for m in messages["/v1/utterances"] if json.loads(m.data).get("caller") == "line"}
+    published = {path: {m.attributes[ACCEPTED_ID[path]] for m in found} for path, found in messages.items()}
+    published["/v1/utterances"] -= from_line
     print(f"\nfuzz: {tally.requests} requests, answers {dict(sorted(tally.answers.items()))}, "
-          f"published {({path: len(ids) for path, ids in published.items()})}")
+          f"published {({path: len(ids) for path, ids in published.items()})}, from LINE {len(from_line)}")
     assert tally.requests >= 2000
     assert published == tally.accepted  # every 202 published, nothing else
+    assert len(from_line) == tally.line_utterances  # one utterance per text message LINE's answer counted
     assert all(tally.accepted.values()) and sum(map(len, tally.accepted.values())) < tally.requests
 
 

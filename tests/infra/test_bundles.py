@@ -46,8 +46,9 @@ PROBES = {
     "ingress": (TEST_PORT_BASE + 281, ("GET", "/healthz", None), 200),
     "scorer": (TEST_PORT_BASE + 282, ("POST", "/", {"not": "a push"}), 400),
     "log-sink": (TEST_PORT_BASE + 283, ("POST", "/", {"not": "a push"}), 400),
+    "delivery": (TEST_PORT_BASE + 287, ("POST", "/", {"not": "a push"}), 400),
 }
-BUILDERS = {"ingress": "build_ingress", "scorer": "build_scorer", "log-sink": "build_log_sink"}
+BUILDERS = {"ingress": "build_ingress", "scorer": "build_scorer", "log-sink": "build_log_sink", "delivery": "build_delivery"}
 # Emulator addresses nobody listens on: the clients need no credentials.
 NOWHERE = {
     "GOOGLE_CLOUD_PROJECT": "bundle-test",
@@ -145,6 +146,7 @@ PROJECT = NOWHERE["GOOGLE_CLOUD_PROJECT"]
 PUSHES = {
     "scorer": ("utterances", "utterance-event.json", "scorer.before_write"),
     "log-sink": ("selection-logs", "selection-log.json", "log_sink.before_insert"),
+    "delivery": ("replies", "reply-event.json", "delivery.before_send"),
 }
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -202,7 +204,7 @@ def emulators(tmp_path_factory):
             publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
             db = firestore.Client(project=PROJECT)
         dead = {}
-        for topic in ("utterances", "selection-logs", "feedback"):
+        for topic in ("utterances", "selection-logs", "feedback", "replies"):
             dead_topic = publisher.topic_path(PROJECT, f"{topic}-dead")
             publisher.create_topic(name=dead_topic)
             dead[topic] = subscriber.subscription_path(PROJECT, f"{topic}-dead-sub")

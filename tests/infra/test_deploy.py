@@ -113,13 +113,20 @@ def test_private_functions_are_invoked_only_by_the_push_identity(dry_run):
     assert last_deploy < first_binding, "bindings need the functions to exist"
 
 
-def test_environment_is_terraforms_and_the_key_is_a_secret(dry_run):
+# Each function's secrets, mounted from Secret Manager (never in the environment file).
+SECRETS = {
+    "ingress": {"LINE_CHANNEL_SECRET": "line-channel-secret", "WEBHOOK_SECRET": "webhook-key"},
+    "delivery": {"CALLBACK_SECRET": "callback-signing-key", "LINE_CHANNEL_ACCESS_TOKEN": "line-channel-access-token"},
+}
+
+
+def test_environment_is_terraforms_and_the_keys_are_secrets(dry_run):
     _, commands = dry_run
     for name, command in deploys(commands).items():
         given = flags(command)
         assert json.loads(Path(given["env-vars-file"]).read_text()) == expected_env()
-        assert ("set-secrets" in given) is (name == "ingress")
-    assert flags(deploys(commands)["ingress"])["set-secrets"] == "WEBHOOK_SECRET=webhook-key:latest"
+        mounted = SECRETS.get(name, {})
+        assert given.get("set-secrets") == (",".join(f"{v}={s}:latest" for v, s in sorted(mounted.items())) or None)
 
 
 def test_the_dry_run_deploys_the_readmes_reply_store_and_the_whole_configuration(dry_run):
@@ -275,7 +282,7 @@ def test_gcloud_builds_the_planned_function(gcloud_runs):
         assert service["ingressSettings"] == "ALLOW_ALL"
         assert service["environmentVariables"] == env
         secrets = {s["key"]: s["secret"] for s in service.get("secretEnvironmentVariables", [])}
-        assert secrets == ({"WEBHOOK_SECRET": "webhook-key"} if function.name == "ingress" else {})
+        assert secrets == SECRETS.get(function.name, {})
     uploads = fake.recorded("PUT", "/upload")
     assert len(uploads) == len(deploy.FUNCTIONS)
     for upload in uploads:  # the source gcloud zipped: the bundle, without caches

@@ -94,8 +94,10 @@ DRIFTS = [
     ("bigquery.tf", _replace('clustering = ["algorithm"]', 'clustering = ["lang"]'), "table 'selections': clustered on"),
     ("secrets.tf", _remove("google_secret_manager_secret", "webhook_key"), "secret mounted as 'WEBHOOK_SECRET' in 'ingress' is used"),
     ("outputs.tf", _replace("    MAX_TEXT_CHARS            = tostring(var.max_text_chars)\n", ""), "'MAX_TEXT_CHARS' is used"),
-    ("outputs.tf", _replace("{ WEBHOOK_SECRET = ", "{ WEBHOOK_TOKEN = "), "'WEBHOOK_SECRET' is used"),
-    ("outputs.tf", _replace("    ingress = { WEBHOOK_SECRET", "    scorer = { WEBHOOK_SECRET"), "must be mounted into 'ingress' only"),
+    ("outputs.tf", _replace("      WEBHOOK_SECRET      = ", "      WEBHOOK_TOKEN       = "), "'WEBHOOK_SECRET' is used"),
+    ("outputs.tf", _replace("    ingress = {\n      WEBHOOK_SECRET", "    scorer = {\n      WEBHOOK_SECRET"), "must be mounted into 'ingress' only"),
+    ("outputs.tf", _replace("      CALLBACK_SECRET ", "      CALLBACK_KEY    "), "'CALLBACK_SECRET' is used"),
+    ("pubsub.tf", _remove_entry("replies"), "topic 'replies' is used"),
     ("outputs.tf", _replace("    REPLY_STORE ", "    REPLY_STORES "), "'REPLY_STORES' is declared"),
     ("outputs.tf", _replace('topic["train_trials"].name', 'topic["corpus_tasks"].name'), "setting topics"),
     ("variables.tf", _replace('default     = "dual_encoder:0.8,tfidf:0.1,bm25:0.1"', 'default     = "bm25:1"'), "setting algorithm_weights"),
@@ -144,7 +146,7 @@ DRIFTS = [
     ),
     (
         "service_accounts.tf",
-        _replace('scorer   = ["selection_logs", "utterances_dead"]', 'scorer   = ["selection_logs"]'),
+        _replace('scorer   = ["selection_logs", "utterances_dead", "replies"]', 'scorer   = ["selection_logs", "replies"]'),
         "scorer is configured with UTTERANCES_TOPIC=utterances but has no role to publish 'utterances-dead'",
     ),
     (

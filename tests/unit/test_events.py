@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from shared.events import SCHEMA_VERSION, SchemaError, ScoredText, SelectionLog, UtteranceEvent
+from shared.events import SCHEMA_VERSION, ReplyEvent, ReplyTarget, SchemaError, ScoredText, SelectionLog, UtteranceEvent
 from shared.replies import reply_path
 
 from .fakes import load_golden
@@ -38,7 +38,35 @@ def test_golden_selection_log_round_trips_with_nested_scored_texts(selection_dic
     assert log.to_dict() == selection_dict
 
 
-@pytest.mark.parametrize("cls, name", [(UtteranceEvent, "utterance-event.json"), (SelectionLog, "selection-log.json")])
+def test_golden_reply_event_round_trips_with_its_nested_target():
+    data = load_golden("reply-event.json")
+    event = ReplyEvent.from_dict(data)
+    assert event.reply_to == ReplyTarget("callback", "http://127.0.0.1:9/zatsudan")
+    assert event.to_dict() == data
+
+
+def test_an_utterance_asking_for_delivery_round_trips_and_one_without_keeps_its_old_shape(utterance_dict):
+    target = {"channel": "line", "address": "U1", "reply_token": "t", "event_at": "2024-05-01T12:00:00.000Z"}
+    asking = UtteranceEvent.from_dict({**utterance_dict, "reply_to": target, "caller": "line"})
+    assert asking.reply_to == ReplyTarget(**target)
+    assert UtteranceEvent.from_json(asking.to_json()) == asking
+    assert set(UtteranceEvent.from_dict(utterance_dict).to_dict()) == set(utterance_dict)  # no reply_to: null, caller: null
+
+
+@pytest.mark.parametrize(
+    "target",
+    [{"channel": "fax", "address": "x"}, {"channel": "line", "address": ""}, {"channel": "line"},
+     {"channel": "line", "address": "U", "event_at": "yesterday"}, {"channel": "line", "address": "U", "extra": 1}, "U1"],
+)
+def test_a_malformed_reply_target_is_a_schema_error(utterance_dict, target):
+    with pytest.raises(SchemaError):
+        UtteranceEvent.from_dict({**utterance_dict, "reply_to": target})
+
+
+@pytest.mark.parametrize(
+    "cls, name",
+    [(UtteranceEvent, "utterance-event.json"), (SelectionLog, "selection-log.json"), (ReplyEvent, "reply-event.json")],
+)
 def test_to_json_and_from_json_round_trip_keeping_japanese_readable(cls, name):
     event = cls.from_dict(load_golden(name))
     raw = event.to_json()

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from shared import config, ids
+from shared import callbacks, config, ids
 from shared.errors import STATUS_BY_CODE, ApiError
 from shared.events import FEEDBACK_SOURCES, LANGUAGES
 from shared.ingress import feedback_rules, utterance_rules, validate, validate_reward
@@ -37,6 +37,7 @@ def validator(name: str):
 def test_paths_and_methods():
     assert {path: sorted(ops) for path, ops in spec()["paths"].items()} == {
         "/v1/utterances": ["post"], "/v1/feedback": ["post"], "/healthz": ["get"],
+        "/v1/replies/{message_id}": ["get"], "/v1/channels/line": ["post"],
     }
 
 
@@ -65,6 +66,10 @@ def test_patterns_and_enums_match_the_code():
     assert utterance["conversation_id"]["pattern"] == f"^{ids.CONVERSATION_ID_PATTERN.pattern}$"
     assert feedback["message_id"]["pattern"] == f"^{ids.MESSAGE_ID_PATTERN.pattern}$"
     assert tuple(utterance["lang"]["enum"]) == LANGUAGES
+    assert utterance["callback_url"]["pattern"] == f"^{callbacks.URL_PATTERN.pattern}$"
+    assert utterance["callback_url"]["maxLength"] == callbacks.MAX_URL_CHARS
+    reply_id = next(p for p in spec()["paths"]["/v1/replies/{message_id}"]["get"]["parameters"] if p["name"] == "message_id")
+    assert reply_id["schema"]["pattern"] == f"^{ids.MESSAGE_ID_PATTERN.pattern}$"
     assert tuple(feedback["source"]["enum"]) == FEEDBACK_SOURCES
     assert (feedback["reward"]["minimum"], feedback["reward"]["maximum"]) == (-1, 1)
     from shared import clean_text

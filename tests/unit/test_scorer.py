@@ -490,3 +490,26 @@ def test_nor_says_the_same_in_other_words_when_a_model_can_tell():
     service.retriever = Meaning()
     decision = service.decide(_event(text="夏はどんな物を食べますか", lang="ja"))
     assert decision.reply.text == "夏はそうめんばかり食べています"
+
+
+def test_an_utterance_asking_for_delivery_also_publishes_its_reply_and_records_who_posted():
+    from shared.events import ReplyEvent, ReplyTarget
+
+    db, decisions = FakeDb(), FakeDecisions(stored=None)
+    service = _handle_service(decisions, db=db)
+    event = _event(reply_to={"channel": "callback", "address": "https://hooks.example/z"}, caller="webhook")
+    decision = service.handle(event)
+    create = next(op for op in db.batches[0].ops if op[0] == "create")
+    assert create[2] == {**decision.to_dict(), "caller": "webhook"}  # GET /v1/replies lets only the poster read it
+    log, delivery = service.publisher.calls
+    assert (log.topic, delivery.topic) == ("selection-logs", "replies")
+    sent = ReplyEvent.from_json(delivery.data)
+    assert sent.reply_to == ReplyTarget("callback", "https://hooks.example/z")
+    assert sent.reply == decision.reply.to_dict() and sent.message_id == event.message_id
+    assert delivery.attributes == {"message_id": event.message_id}
+
+
+def test_an_utterance_without_a_reply_target_publishes_only_its_log():
+    service = _handle_service(FakeDecisions(stored=None), db=FakeDb())
+    service.handle(_event(caller="anonymous"))
+    assert [call.topic for call in service.publisher.calls] == ["selection-logs"]
