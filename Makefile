@@ -161,3 +161,9 @@ bench-scorer: $(VENV)/.data-ready
 .PHONY: bench-load
 bench-load: deps
 	PYTHONPATH=$(CURDIR) $(PY) bench/load.py $(LOAD_ARGS)
+
+# Cost per utterance and US$ per million (bench/cost.py): operations counted at
+# the wire and checked against the emulators' own counts (COST_ARGS="--count 200").
+.PHONY: bench-cost
+bench-cost: deps
+	PYTHONPATH=$(CURDIR) $(PY) bench/cost.py $(COST_ARGS)

@@ -33,23 +33,9 @@ import e2e_latency as e2e  # noqa: E402  (the floor path and the measuring code)
 from google.cloud import firestore  # noqa: E402
 
 from infra.local.stack import Stack, started_stack  # noqa: E402
+from procs import group_rss_kib  # noqa: E402
 
 P99_LIMIT_MS = 1000.0
-
-
-def group_rss_kib(leader: int) -> int:
-    """RSS of every process in ``leader``'s process group (each service leads its own)."""
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) != leader:  # field 5: process group id
-                continue
-            status = (stat.parent / "status").read_text()
-        except (OSError, ValueError, IndexError):
-            continue
-        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
-    return total
 
 
 def memory(stack: Stack) -> dict[str, int]:

@@ -159,12 +159,19 @@ class Stack:
         reply_store: str = "firestore",
         extra_env: dict[str, str] | None = None,
         with_rtdb: bool | None = None,
+        service_env: dict[str, dict[str, str]] | None = None,
+        service_args: dict[str, list[str]] | None = None,
     ) -> None:
         self.run_dir = Path(run_dir).resolve()  # bundles and logs are found from any working directory
         self.port_base = port_base
         self.project = project
         self.reply_store = reply_store
         self.extra_env = dict(extra_env or {})
+        # Per service, on top of everything else: the cost bench points each
+        # function at a metering proxy of its own and gives the Firestore
+        # emulator a trigger target (bench/cost.py).
+        self.service_env = {name: dict(env) for name, env in (service_env or {}).items()}
+        self.service_args = {name: list(args) for name, args in (service_args or {}).items()}
         self.logs_dir = self.run_dir / "logs"
         self.pids_file = self.run_dir / "pids.json"
         self.env_file = self.run_dir / "stack.env"
@@ -230,6 +237,9 @@ class Stack:
 
     # ----- commands --------------------------------------------------------
     def _command(self, service: Service) -> list[str]:
+        return self._base_command(service) + self.service_args.get(service.name, [])
+
+    def _base_command(self, service: Service) -> list[str]:
         port = str(self.port(service.name))
         if service.name == "pubsub":
             binary = sdk_root() / "platform/pubsub-emulator/bin/cloud-pubsub-emulator"
@@ -289,6 +299,7 @@ class Stack:
         if service.name == "bigquery":
             # DuckDB extensions were installed under this HOME (see Makefile).
             env["HOME"] = str(BIGQUERY_VENV / "home")
+        env.update(self.service_env.get(service.name, {}))
         return env
 
     def _ready(self, service: Service) -> bool:
