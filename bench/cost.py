@@ -23,9 +23,12 @@ what a million utterances cost):
   phase. The trigger makes the emulator work more, so CPU is taken from the
   cost phase only.
 
-Counts do not depend on load: the candidate cache outlives the run
-(``CANDIDATE_CACHE_TTL_S``), the router is seeded, and every reply is waited
-for. CPU seconds per utterance vary a little; rates are not measured here
+Counts do not depend on load: the candidate cache and the model pointer
+outlive the run (``CANDIDATE_CACHE_TTL_S``, ``MODEL_POINTER_TTL_S``: in
+production they are read once per instance per minute, nothing per
+utterance), the router is seeded, and every reply is waited for. The
+conversations grow through the run (10 of them, 12-13 lines each at the end),
+so the scorer reads a full window of recent turns, as in a long chat. CPU seconds per utterance vary a little; rates are not measured here
 (``make bench-load``).
 """
 
@@ -232,8 +235,9 @@ def measure_store(store: str, args) -> dict:
         meters.start(exits)
         stack = exits.enter_context(started_stack(
             args.port_base, f"cost-{store}", reply_store=store,
-            # Counts must not depend on timing: no candidate is read again mid-run; the router draws the same.
-            extra_env={"CANDIDATE_CACHE_TTL_S": "86400", "ROUTER_SEED": "15"},
+            # Counts must not depend on timing: no candidate or model pointer is
+            # read again mid-run; the router draws the same.
+            extra_env={"CANDIDATE_CACHE_TTL_S": "86400", "MODEL_POINTER_TTL_S": "86400", "ROUTER_SEED": "15"},
             service_env=meters.service_env(),
             service_args={"firestore": [f"--functions_emulator={meters.events.address}"]},
         ))
