@@ -24,7 +24,7 @@ import json
 import signal
 import sys
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -33,7 +33,7 @@ import e2e_latency as e2e  # noqa: E402  (the floor path and the measuring code)
 from google.cloud import firestore  # noqa: E402
 
 from infra.local.stack import Stack, started_stack  # noqa: E402
-from procs import group_rss_kib  # noqa: E402
+from procs import cpu_s, group_rss_kib  # noqa: E402
 
 P99_LIMIT_MS = 1000.0
 
@@ -54,6 +54,7 @@ class Step:
     p90: float | None
     p99: float | None
     max: float | None
+    cpu_ms: dict[str, float] = field(default_factory=dict)  # per utterance, each stack process (from /proc)
 
     @property
     def clean(self) -> bool:
@@ -94,6 +95,8 @@ def render(steps: list[Step], floor: e2e.Summary, before: dict, after: dict) -> 
     best = max(clean) if clean else None
     lines.append(f"highest rate with zero errors and p99 < {P99_LIMIT_MS:.0f} ms: "
                  + (f"{best:g}/s" if best is not None else "none of the rates"))
+    for s in steps:
+        lines.append(f"CPU ms per utterance at {s.rate:g}/s: " + ", ".join(f"{name} {ms}" for name, ms in s.cpu_ms.items()))
     lines.append("memory (RSS MiB, before -> after): "
                  + ", ".join(f"{name} {before.get(name, 0)} -> {after.get(name, 0)}" for name in sorted(after)))
     return "\n".join(lines)
@@ -118,7 +121,10 @@ def run(args) -> dict:
             steps = []
             for rate in args.rates:
                 print(f"load: {rate:g}/s for {args.duration:g} s", file=sys.stderr)
-                steps.append(run_step(send, replies, rate, args.duration, args.timeout))
+                cpu_before = cpu_s(stack.pids())
+                step = run_step(send, replies, rate, args.duration, args.timeout)
+                used = {name: seconds - cpu_before.get(name, 0.0) for name, seconds in cpu_s(stack.pids()).items()}
+                steps.append(replace(step, cpu_ms={name: round(1000 * s / step.sent, 1) for name, s in sorted(used.items())}))
             after = memory(stack)
             return {"steps": steps, "floor": floor, "before": before, "after": after}
         finally:

@@ -14,15 +14,27 @@ from typing import Iterator
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _group_members(leader: int) -> Iterator[tuple[Path, list[str]]]:
-    """(/proc/<pid>, stat fields after the command name) of each process in ``leader``'s group."""
+def _processes() -> Iterator[tuple[Path, list[str]]]:
+    """(/proc/<pid>, stat fields after the command name: field 3 first) of every process."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            yield stat.parent, stat.read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        if len(fields) > 2 and fields[2] == str(leader):  # field 5: process group id
-            yield stat.parent, fields
+
+
+def _group_members(leader: int) -> Iterator[tuple[Path, list[str]]]:
+    return ((folder, fields) for folder, fields in _processes() if fields[2] == str(leader))  # field 5: process group
+
+
+def children(parent: int) -> list[int]:
+    return [int(folder.name) for folder, fields in _processes() if fields[1] == str(parent)]  # field 4: parent
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of one process (fields 14-15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def group_rss_kib(leader: int) -> int:

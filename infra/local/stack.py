@@ -52,9 +52,18 @@ STOP_TIMEOUT_S = 10.0
 # suite ("Cannot reserve ... bytes of direct buffer memory"), cancelling
 # every stream it was serving. The heap holds the whole reply corpus
 # (RealPersonaChat's 42k keyword documents: about 1.2 GB resident once seeded).
+#
+# Both JIT-compile with C1 only (TieredStopAtLevel=1): C2's compiler threads
+# kept recompiling the emulators' hot paths for minutes, and C1's code is
+# fast enough for loopback traffic. Measured on the 2-core machine, the
+# Firestore emulator's CPU for one utterance's operations (3 gets, a
+# 16-document query, 3 commits; 1,500 of them after 100 to warm up): 13.9 ms
+# with C2, 8.8 ms with C1 only. The serial collector: no GC threads to
+# schedule on two busy cores (the heaps are small and short pauses harmless).
+JIT_AND_GC = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 JAVA_OPTIONS = {
-    "pubsub": "-Xmx256m",
-    "firestore": "-Xmx2g -XX:MaxDirectMemorySize=1g",
+    "pubsub": f"-Xmx256m {JIT_AND_GC}",
+    "firestore": f"-Xmx2g -XX:MaxDirectMemorySize=1g {JIT_AND_GC}",
 }
 
 

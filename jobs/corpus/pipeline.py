@@ -251,6 +251,7 @@ class RunOptions:
     workers: int = 2
     log_dir: Path = REPO / ".run" / "corpus-logs"
     progress: bool = True
+    on_step: Callable[[str], None] | None = None  # called as each step ends (bench/corpus.py samples CPU there)
 
 
 def run(clients, options: RunOptions, pairs: Iterable[sources.Pair] | None) -> Summary:
@@ -267,6 +268,8 @@ def run(clients, options: RunOptions, pairs: Iterable[sources.Pair] | None) -> S
         now = time.monotonic()
         summary.seconds[step] = now - mark
         mark = now
+        if options.on_step:
+            options.on_step(step)
 
     # Workers start first and wait on the empty queue: their start-up (the
     # client libraries' imports) overlaps the BigQuery steps instead of
@@ -306,6 +309,7 @@ def run(clients, options: RunOptions, pairs: Iterable[sources.Pair] | None) -> S
 
         try:
             done = wait_for_shards(clients.firestore, run_id, tasks, processes, on_progress=show)
+            timed("workers")  # every shard is done: stopping the idle workers is not their work
         except WorkersGone as error:
             raise WorkersGone(f"{error}; worker logs in {log_dir}") from None
         finally:
@@ -313,7 +317,7 @@ def run(clients, options: RunOptions, pairs: Iterable[sources.Pair] | None) -> S
             row_bar.close()
     finally:
         stop_workers(processes)
-    timed("workers")
+    timed("stop")
     for marker in done:
         summary.langs.update(marker["keywords"])
     summary.keywords = sum(summary.langs.values())
