@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import signal
 import sys
 import uuid
@@ -102,6 +104,27 @@ def render(steps: list[Step], floor: e2e.Summary, before: dict, after: dict) -> 
     return "\n".join(lines)
 
 
+class Conversations:
+    """Fresh conversations for ``count`` utterances, ``--lines-per-conversation`` each,
+    with a listener on each one's replies (registered before anything is sent).
+
+    The Firestore emulator answers a change under a collection listener by
+    sending the listener's whole result again (checked: 20 replies written one
+    by one into a watched collection made it send 210 documents), where
+    Firestore sends the change alone. A run that kept adding lines to the
+    same ten conversations made the emulator's work per reply, and this
+    process's, grow with everything sent before."""
+
+    def __init__(self, db, ingress_url: str, count: int, args) -> None:
+        run_id = uuid.uuid4().hex[:8]
+        users = max(1, math.ceil(count / args.lines_per_conversation))
+        self.send = e2e.utterance_sender(ingress_url, run_id, args.timeout, users=users)
+        self.replies = e2e.listen(db, [e2e.reply_collection(e2e.conversation_id(run_id, u)) for u in range(users)])
+
+    def close(self) -> None:
+        self.replies.close()
+
+
 def run(args) -> dict:
     with started_stack(args.port_base, "load") as stack:
         env = stack.env()
@@ -110,21 +133,25 @@ def run(args) -> dict:
         floor_function = e2e.start_floor_function(stack, env)
         try:
             e2e.create_floor_subscription(stack.project, stack.port_base + e2e.FLOOR_PORT_OFFSET)
-            run_id = uuid.uuid4().hex[:8]
-            replies = e2e.listen(db, [e2e.reply_collection(e2e.conversation_id(run_id, u)) for u in range(e2e.USERS)])
             floor_docs = e2e.listen(db, [e2e.floor_collection(u) for u in range(e2e.USERS)])
             floor_args = argparse.Namespace(count=args.floor_count, rate=args.floor_rate, timeout=args.timeout)
             floor = e2e.run_path("floor", e2e.floor_sender(stack.project, args.timeout), floor_docs, floor_args)
-            send = e2e.utterance_sender(env["INGRESS_URL"], run_id, args.timeout)
-            e2e.measure(send, replies, len(e2e.CONVERSATION), 2.0, e2e.WARM_UP_TIMEOUT_S)  # warm-up, not counted
+            floor_docs.close()
+            warm_up = Conversations(db, env["INGRESS_URL"], len(e2e.CONVERSATION), args)
+            e2e.measure(warm_up.send, warm_up.replies, len(e2e.CONVERSATION), 2.0, e2e.WARM_UP_TIMEOUT_S)  # not counted
+            warm_up.close()
             before = memory(stack)
             steps = []
             for rate in args.rates:
                 print(f"load: {rate:g}/s for {args.duration:g} s", file=sys.stderr)
-                cpu_before = cpu_s(stack.pids())
-                step = run_step(send, replies, rate, args.duration, args.timeout)
+                count = max(2, int(rate * args.duration))
+                conversations = Conversations(db, env["INGRESS_URL"], count, args)
+                cpu_before, own_before = cpu_s(stack.pids()), sum(os.times()[:2])
+                step = run_step(conversations.send, conversations.replies, rate, args.duration, args.timeout)
                 used = {name: seconds - cpu_before.get(name, 0.0) for name, seconds in cpu_s(stack.pids()).items()}
+                used["bench client"] = sum(os.times()[:2]) - own_before
                 steps.append(replace(step, cpu_ms={name: round(1000 * s / step.sent, 1) for name, s in sorted(used.items())}))
+                conversations.close()
             after = memory(stack)
             return {"steps": steps, "floor": floor, "before": before, "after": after}
         finally:
@@ -136,6 +163,8 @@ def main(argv=None) -> int:
     parser.add_argument("--rates", type=lambda v: [float(x) for x in v.split(",")], default=[5, 10, 20, 40])
     parser.add_argument("--duration", type=float, default=10.0, help="seconds at each rate")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds after which a reply is lost")
+    parser.add_argument("--lines-per-conversation", type=int, default=8,
+                        help="each rate starts fresh conversations of this many lines (see Conversations)")
     parser.add_argument("--floor-count", type=int, default=50)
     parser.add_argument("--floor-rate", type=float, default=10.0)
     parser.add_argument("--port-base", type=int, default=8940)

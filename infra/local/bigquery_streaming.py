@@ -121,6 +121,26 @@ def flushing_first(buffer: StreamingBuffer, function, shapes: CachedShapes | Non
     return wrapped
 
 
+class FlushBeforeReads:
+    """ASGI middleware: every request but ``insertAll`` (and the meter) sees
+    the buffered rows written first; one that may change a table (not a GET)
+    makes the shapes be looked up again. Plain ASGI: Starlette's
+    ``BaseHTTPMiddleware`` cost more per request than the flush check."""
+
+    def __init__(self, app, buffer: StreamingBuffer, shapes: CachedShapes) -> None:
+        self.app, self.buffer, self.shapes = app, buffer, shapes
+
+    async def __call__(self, scope, receive, send):
+        path = scope.get("path", "")
+        if scope["type"] == "http" and not path.endswith("/insertAll") and not path.startswith("/local/"):
+            from starlette.concurrency import run_in_threadpool
+
+            await run_in_threadpool(self.buffer.flush)
+            if scope.get("method") != "GET":
+                self.shapes.forget()
+        await self.app(scope, receive, send)
+
+
 def install(app) -> StreamingBuffer:
     """Puts the buffer in local-bigquery's insert path and the flushes before its reads.
 
@@ -128,7 +148,6 @@ def install(app) -> StreamingBuffer:
     functions when it is)."""
     from local_bigquery.grpc import read
     from local_bigquery.jobs import runner
-    from starlette.concurrency import run_in_threadpool
 
     if importlib.util.find_spec("pandas") is None:
         sys.meta_path.insert(0, KnownMissing({"pandas"}))
@@ -138,14 +157,6 @@ def install(app) -> StreamingBuffer:
     read.create_session = flushing_first(buffer, read.create_session)
     read.read_rows = flushing_first(buffer, read.read_rows)
 
-    @app.middleware("http")
-    async def flush_before_anything_but_inserts(request, call_next):
-        path = request.url.path
-        if not path.endswith("/insertAll") and not path.startswith("/local/"):  # /local/meter reads no table
-            await run_in_threadpool(buffer.flush)
-            if request.method != "GET":  # it may change a table: look shapes up again
-                shapes.forget()
-        return await call_next(request)
-
+    app.add_middleware(FlushBeforeReads, buffer=buffer, shapes=shapes)
     buffer.flush_every(FLUSH_INTERVAL_S)
     return buffer
