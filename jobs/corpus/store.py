@@ -92,5 +92,9 @@ class RunProgress:
             }
         )
 
+    def count(self) -> int:
+        """Shards done: a count aggregation (one read per 1,000 markers), not the markers."""
+        return int(self._shards.count().get()[0][0].value)
+
     def done(self) -> list[dict]:
         return [snapshot.to_dict() for snapshot in self._shards.stream(retry=QUERY_RETRY)]
