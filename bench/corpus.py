@@ -99,6 +99,7 @@ def measure(clients, settings, rows_pairs, workers: int, folder: Path, stack=Non
         "rows_per_s": round(summary.rows_in / summary.seconds["total"], 1),
         "worker_rows_per_s": round(summary.rows_out / summary.seconds["workers"], 1),
         "workers_phase_cpu_s": cpu.used(),
+        "worker_busy_s": {w: {k: round(v, 2) for k, v in sorted(steps.items())} for w, steps in sorted(summary.worker_seconds.items())},
     }
 
 
@@ -169,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
             phase = run["seconds"]["workers"]
             print(f"    CPU in the workers' phase ({phase:.2f} s, 2 cores = {2 * phase:.2f} CPU-s): "
                   + ", ".join(f"{name} {seconds}" for name, seconds in run["workers_phase_cpu_s"].items()))
+            print("    busy (seconds building and writing shards): "
+                  + ", ".join(f"{w} {steps}" for w, steps in run["worker_busy_s"].items()))
         print(f"  scaling (2 / 1): end to end x{result['scaling_end_to_end']}, workers' phase x{result['scaling_workers_phase']}")
         f = result["filter"]
         print(

@@ -235,6 +235,9 @@ class Summary:
     documents_changed: int = 0
     langs: Counter = field(default_factory=Counter)
     seconds: dict = field(default_factory=dict)
+    # Per worker, seconds spent building and writing shards: against the
+    # workers' phase, how much of it each worker was busy.
+    worker_seconds: dict = field(default_factory=dict)
 
     def render(self) -> str:
         dropped = {k: v for k, v in self.outcomes.items() if k != "kept"}
@@ -339,5 +342,8 @@ def run(clients, options: RunOptions, pairs: Iterable[sources.Pair] | None) -> S
     summary.keywords = sum(summary.langs.values())
     summary.candidates = sum(d["candidates"] for d in done)
     summary.documents_changed = sum(d["written"] for d in done)
+    for marker in done:
+        steps = summary.worker_seconds.setdefault(marker["worker"], Counter())
+        steps.update(marker.get("seconds", {}))
     summary.seconds["total"] = time.monotonic() - started
     return summary

@@ -138,12 +138,15 @@ class Worker:
 
     def process(self, task: shards.ShardTask) -> None:
         print(f"{self.name}: leased shard {task.shard} of run {task.run_id} ({task.rows} rows)", flush=True)
+        started = time.perf_counter()
         rows = shards.read_rows(task.uri)
         docs = candidates_lib.build(rows)
+        built = time.perf_counter()
         writer = CandidateWriter(self._db, self.options.candidates_collection, self.options.write_batch_size)
         written = writer.write(docs.values(), after_batch=self._drill_pause if self.options.drill_pause_s else None)
         RunProgress(self._db, task.run_id).mark_done(
             task.shard,
+            seconds={"build": built - started, "write": time.perf_counter() - built},
             rows=len(rows),
             keywords=dict(Counter(d.lang for d in docs.values())),
             candidates=sum(len(d.candidates) for d in docs.values()),
