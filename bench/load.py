@@ -1,12 +1,14 @@
 """Load on ingress: rising rates for fixed durations, on loopback, on a stack of its own.
 
 For each rate, utterances are POSTed at that rate (open loop) for
-``--duration`` seconds; the reply of each is awaited by a Firestore listener,
-as a chat client would. Reported per rate: accepted rate (202s per second),
-error rate (non-202 answers and failed sends), late (accepted, reply not seen within
-``--timeout``), reply latency p50/p90/p99/max (POST to reply visible). Each
-stack process's memory (RSS of its whole process group, from /proc) is shown
-before and after the run. The platform floor (publish -> push -> no-op write
+``--duration`` seconds, into fresh conversations of ``--lines-per-conversation``
+lines (8); the reply of each is awaited by a Firestore listener on its
+conversation's replies, as a chat client would. Reported per rate: accepted
+rate (202s per second), error rate (non-202 answers and failed sends), late
+(accepted, reply not seen within ``--timeout``), reply latency p50/p90/p99/max
+(POST to reply visible), and the CPU milliseconds per utterance of each stack
+process and of this client (from /proc). Each stack process's memory (RSS of
+its whole process group) is shown before and after the run. The platform floor (publish -> push -> no-op write
 -> listener) is measured in the same run, with bench/e2e_latency.py's code.
 
     make bench-load
