@@ -7,6 +7,7 @@
 #   make train  tune the dual encoder in parallel (TRIALS=4 WORKERS=2), publish the best
 #   make eval   recall@k of the published model against TF-IDF, BM25, random
 #   make chat-eval  held-out conversations through the running stack, read and counted
+#   make bench-cost  CPU, Firestore/Pub/Sub/BigQuery operations per utterance, US$ per million
 
 SHELL := /bin/bash
 PYTHON ?= python3

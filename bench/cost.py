@@ -335,7 +335,8 @@ def render(results: list[dict], prices: dict) -> str:
         lines.append("pushed: " + ", ".join(f"{topic} {n:.2f}" for topic, n in per["pubsub_delivered"].items()))
         bq = per["bigquery"]
         lines.append(f"bigquery: {bq.get('rows', 0):.2f} rows, {bq.get('row_bytes', 0):.0f} bytes "
-                     f"({bq.get('billed_bytes', 0):.0f} billed) in {bq.get('calls', 0):.2f} insertAll calls")
+                     f"({bq.get('billed_bytes', 0):.0f} billed) in {bq.get('calls', 0):.2f} insertAll calls, "
+                     f"{bq.get('writes', 0):.2f} writes to local storage")
         usage = pricing.Usage(**result["usage"])
         if usage.rtdb_stored_bytes:
             lines.append(f"rtdb: {usage.rtdb_stored_bytes:.0f} bytes stored and downloaded per reply")
