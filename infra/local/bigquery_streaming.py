@@ -37,7 +37,10 @@ import threading
 from local_bigquery.catalog import tabledata
 
 log = logging.getLogger("bigquery_streaming")
-FLUSH_INTERVAL_S = 0.5
+# Readers never wait for it (they flush first): it only bounds how long rows
+# sit in memory. Longer means bigger batches at low rates (at 5 utterances/s
+# and 0.5 s, local BigQuery still spent 20 ms of CPU an utterance).
+FLUSH_INTERVAL_S = 2.0
 
 
 class StreamingBuffer:
