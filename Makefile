@@ -54,7 +54,14 @@ $(VENV)/.data-ready: requirements-data.txt $(VENV)/.ready
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements-data.txt
 	touch $@
 
-deps: $(VENV)/.ready $(BQ_VENV)/.ready $(VENV)/.data-ready
+# The Firebase Auth emulator (firebase-tools, pinned in its package-lock.json):
+# plain Node, no Java, nothing downloaded when it starts.
+AUTH_EMULATOR := infra/local/auth_emulator
+$(AUTH_EMULATOR)/node_modules/.ready: $(AUTH_EMULATOR)/package.json $(AUTH_EMULATOR)/package-lock.json
+	cd $(AUTH_EMULATOR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+deps: $(VENV)/.ready $(BQ_VENV)/.ready $(VENV)/.data-ready $(AUTH_EMULATOR)/node_modules/.ready
 
 up: deps web
 	$(PREFLIGHT) venv

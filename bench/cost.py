@@ -64,11 +64,11 @@ from infra.local.grpc_meter import MeteringProxy  # noqa: E402
 from infra.local.stack import Stack, started_stack  # noqa: E402
 
 FUNCTIONS = ("ingress", "scorer", "log_sink")
-STAND_INS = ("pubsub", "firestore", "bigquery", "rtdb")
-# Ports past the stack's (+0..+8) and the floor function's (+9).
-FIRESTORE_METER_OFFSET = {"ingress": 10, "scorer": 11, "log_sink": 12, "client": 13}
-PUBSUB_METER_OFFSET = {"ingress": 14, "scorer": 15, "log_sink": 16}
-EVENTS_OFFSET = 17
+STAND_INS = ("pubsub", "firestore", "bigquery", "rtdb", "auth")
+# Ports past the stack's (+0..+8, the Auth emulator's +12..+14) and the floor function's (+9).
+FIRESTORE_METER_OFFSET = {"ingress": 20, "scorer": 21, "log_sink": 22, "client": 23}
+PUBSUB_METER_OFFSET = {"ingress": 24, "scorer": 25, "log_sink": 26}
+EVENTS_OFFSET = 27
 # Topics each utterance is published to, and the push subscriptions (functions) each feeds.
 PUSHED_TO = {sub.topic: sub.function for sub in topology.PUSH_SUBSCRIPTIONS}
 QUIET_S = 1.5  # nothing counted for this long after the last reply: the run is over

@@ -129,7 +129,7 @@ SETTINGS: dict[str, Setting] = {
 # clients (chat, tests) and for the official clients and firebase_admin.
 STACK_CLIENT_VARIABLES = {
     "INGRESS_URL", "WEB_URL", "RTDB_REST_URL",
-    "PUBSUB_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST", "FIREBASE_DATABASE_EMULATOR_HOST",
+    "PUBSUB_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST", "FIREBASE_DATABASE_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST",
 }  # fmt: skip
 # The roles that let a reader read objects of a bucket.
 OBJECT_READ_ROLES = {"roles/storage.objectViewer", "roles/storage.objectAdmin", "roles/storage.admin"}

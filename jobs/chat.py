@@ -7,6 +7,11 @@ The reply is awaited with a listener on ``reply_path`` (never by polling),
 exactly as a mobile client would: a Firestore ``on_snapshot`` listener, or a
 Realtime Database ``listen`` (``REPLY_STORE=rtdb``).
 
+With a ``WEBHOOK_SECRET`` in the environment (``make up AUTH_MODE=required
+WEBHOOK_SECRET=...`` puts it in stack.env) every request is signed as a
+webhook caller's (``X-Zatsudan-Signature``, ``shared.auth.sign``), so the chat
+works against a stack with auth on.
+
 Feedback (``POST /v1/feedback``), which the bandit router learns from:
 - a line ``+`` or ``-`` rates the last reply +1 or -1 (explicit);
 - saying something more within ``CONTINUATION_WINDOW_S`` (5 minutes) of a
@@ -18,6 +23,7 @@ Feedback (``POST /v1/feedback``), which the bandit router learns from:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import threading
@@ -27,6 +33,7 @@ from dataclasses import dataclass
 import requests
 
 from jobs import ENV_HELP, load_env
+from shared.auth import SIGNATURE_HEADER, sign
 
 REPLY_TIMEOUT_S = 15.0
 CONTINUATION_WINDOW_S = 300.0
@@ -95,10 +102,13 @@ class RtdbReplyWatcher:
 
 
 class ChatClient:
-    def __init__(self, ingress_url: str, watcher, user_id: str, session: requests.Session | None = None) -> None:
+    def __init__(
+        self, ingress_url: str, watcher, user_id: str, session: requests.Session | None = None, secret: str | None = None
+    ) -> None:
         self.ingress_url = ingress_url.rstrip("/")
         self.watcher = watcher
         self.user_id = user_id
+        self.secret = secret  # the webhook secret: requests are signed with it (None: unsigned)
         self.conversation_id: str | None = None
         self.session = session or requests.Session()
         self.last_message_id: str | None = None
@@ -110,13 +120,25 @@ class ChatClient:
         if not self.last_message_id:
             raise RuntimeError("nothing to rate yet")
         body = {"message_id": self.last_message_id, "reward": reward, "user_id": self.user_id, "source": source}
-        response = self.session.post(f"{self.ingress_url}/v1/feedback", json=body, timeout=10)
+        accepted = self._post("/v1/feedback", body)
+        self._last_rated = True
+        return accepted["feedback_id"]
+
+    def _post(self, path: str, body: dict) -> dict:
+        """POSTs ``body`` (signed when there is a secret); the 202 answer, or RuntimeError."""
+        data = json.dumps(body, ensure_ascii=False).encode()
+        headers = {"Content-Type": "application/json"}
+        if self.secret:
+            headers[SIGNATURE_HEADER] = sign(self.secret, data)
+        response = self.session.post(f"{self.ingress_url}{path}", data=data, headers=headers, timeout=10)
         accepted = response.json()
         if response.status_code != 202:
             error = accepted.get("error", {})
-            raise RuntimeError(f"{response.status_code} {error.get('code')}: {error.get('message')}")
-        self._last_rated = True
-        return accepted["feedback_id"]
+            hint = ""
+            if response.status_code == 401 and not self.secret:
+                hint = " (no WEBHOOK_SECRET to sign with: make up AUTH_MODE=required WEBHOOK_SECRET=...)"
+            raise RuntimeError(f"{response.status_code} {error.get('code')}: {error.get('message')}{hint}")
+        return accepted
 
     def say(self, line: str, timeout: float = REPLY_TIMEOUT_S) -> Answer:
         if self.last_message_id and not self._last_rated and time.monotonic() - self._last_reply_at < CONTINUATION_WINDOW_S:
@@ -125,11 +147,7 @@ class ChatClient:
         body = {"user_id": self.user_id, "text": line}
         if self.conversation_id:
             body["conversation_id"] = self.conversation_id
-        response = self.session.post(f"{self.ingress_url}/v1/utterances", json=body, timeout=10)
-        accepted = response.json()
-        if response.status_code != 202:
-            error = accepted.get("error", {})
-            raise RuntimeError(f"{response.status_code} {error.get('code')}: {error.get('message')}")
+        accepted = self._post("/v1/utterances", body)
         self.conversation_id = accepted["conversation_id"]
         reply = self.watcher.wait(accepted["reply_path"], timeout)
         if reply is None:
@@ -163,7 +181,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--once", metavar="TEXT", help="say one line, print the reply, exit")
     args = parser.parse_args(argv)
     load_env(args.env)
-    client = ChatClient(os.environ["INGRESS_URL"], make_watcher(os.environ.get("REPLY_STORE", "firestore")), args.user)
+    client = ChatClient(
+        os.environ["INGRESS_URL"], make_watcher(os.environ.get("REPLY_STORE", "firestore")), args.user,
+        secret=os.environ.get("WEBHOOK_SECRET") or None,
+    )
     if not args.once:
         print("(type + or - to rate the last reply)", file=sys.stderr)
     lines = [args.once] if args.once else _prompt_lines()

@@ -74,7 +74,7 @@ def held_out_dialogues(lang: str) -> Iterator[tuple[str, list[str]]]:
 
 
 def run(client_factory, lang: str, conversations: int, turns: int) -> list[Exchange]:
-    fallbacks = {reply for (fallback_lang, _), reply in FALLBACK_REPLIES.items() if fallback_lang == lang}
+    fallbacks = {reply for (fallback_lang, _), replies in FALLBACK_REPLIES.items() if fallback_lang == lang for reply in replies}
     results: list[Exchange] = []
     for index, (dialogue_id, lines) in enumerate(held_out_dialogues(lang)):
         if index >= conversations:

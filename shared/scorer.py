@@ -35,13 +35,31 @@ from shared.stores import CandidateStore, ConversationStore, DecisionStore
 log = logging.getLogger(__name__)
 
 # Said only when nothing in the corpus fits, in the utterance's language; a
-# question is never asked to "tell me more".
+# question is never asked to "tell me more". Each has alternatives, taken in
+# turn, so the bot never says one twice in a conversation while it has another.
 FALLBACK_REPLIES = {
-    ("ja", "statement"): "なるほど。もう少し詳しく聞かせてください。",
-    ("ja", "question"): "うーん、すぐには答えが浮かびません。あなたはどうですか？",
-    ("en", "statement"): "I see. Tell me more?",
-    ("en", "question"): "Hmm, no answer comes to mind. What do you think?",
+    ("ja", "statement"): (
+        "なるほど。もう少し詳しく聞かせてください。",
+        "そうなんですね。それで、どうなったんですか？",
+        "へえ、面白いですね。ほかにも聞かせてください。",
+    ),
+    ("ja", "question"): (
+        "うーん、すぐには答えが浮かびません。あなたはどうですか？",
+        "難しい質問ですね。あなたならどう答えますか？",
+        "考えたことがなかったです。あなたの考えも聞かせてください。",
+    ),
+    ("en", "statement"): (
+        "I see. Tell me more?",
+        "Oh, really? What happened next?",
+        "Interesting! Go on, I'm listening.",
+    ),
+    ("en", "question"): (
+        "Hmm, no answer comes to mind. What do you think?",
+        "That's a hard one. How would you answer it?",
+        "I've never thought about that. What's your take?",
+    ),
 }
+FALLBACKS = frozenset(reply for replies in FALLBACK_REPLIES.values() for reply in replies)
 # Turns read per utterance: the context window, and the bot's earlier replies
 # that must not be said again in the same conversation.
 REPEAT_WINDOW_TURNS = 16
@@ -62,8 +80,22 @@ MEANING_NEIGHBOURS = 30
 MEANING_MIN_SCORE = 0.4
 
 
-def fallback_reply(utterance: str, lang: str) -> str:
-    return FALLBACK_REPLIES[(lang, "question" if text.is_question(utterance, lang) else "statement")]
+def fallback_reply(utterance: str, lang: str, bot_said: Sequence[str] = ()) -> str:
+    """The first of the kind's fallbacks the bot has not said lately (the least
+    recently said one when it has said them all)."""
+    replies = FALLBACK_REPLIES[(lang, "question" if text.is_question(utterance, lang) else "statement")]
+    last_said = {said: i for i, said in enumerate(bot_said)}
+    return min(replies, key=lambda reply: last_said.get(reply, -1))
+
+
+def conversation_lang(event: UtteranceEvent, history: Sequence) -> str:
+    """The utterance's language; for one with no letters at all (an emoji,
+    "!!", "100"), which says nothing of its language, the language the user
+    last wrote in, so a Japanese conversation is not answered in English."""
+    if text.has_letters(event.text):
+        return event.lang
+    worded = [t.text for t in history if t.role == "user" and text.has_letters(t.text)]
+    return text.detect_lang(worded[-1]) if worded else event.lang
 
 
 def speaks(candidate_text: str, lang: str) -> bool:
@@ -228,19 +260,20 @@ class ScorerService:
             event.conversation_id, event.message_id, max(self.settings.context_turns, REPEAT_WINDOW_TURNS)
         )
         window = history[len(history) - self.settings.context_turns :] if self.settings.context_turns > 0 else []
+        lang = conversation_lang(event, history)
         turns = (*(t.text for t in window), event.text)
         # The topic is what the user talks about: the bot's own words must not
         # steer which candidates are looked up (they still shape the ranking).
         keywords = text.topic_keywords(
-            [t.text for t in window if t.role == "user"] + [event.text], event.lang, self.settings.max_keywords
+            [t.text for t in window if t.role == "user"] + [event.text], lang, self.settings.max_keywords
         )
-        context = Context(turns, event.lang)
+        context = Context(turns, lang)
         bot_said = [t.text for t in history if t.role == "bot"]
-        pool = self._usable(self.candidates.load(keywords), event.lang, event.text, bot_said)
+        pool = self._usable(self.candidates.load(keywords), lang, event.text, bot_said)
         if len(pool) < MIN_POOL:
             known = {c.text for c in pool}
             found = self.retriever.nearest(context, MEANING_NEIGHBOURS, MEANING_MIN_SCORE)
-            nearest = self._usable(found, event.lang, event.text, bot_said)
+            nearest = self._usable(found, lang, event.text, bot_said)
             pool += [c for c in nearest if c.text not in known]
         if bot_said and pool:
             repeats = self.retriever.same_meaning([c.text for c in pool], bot_said, SAME_MEANING)
@@ -251,7 +284,7 @@ class ScorerService:
         rank_ms = round((time.perf_counter() - rank_started) * 1000.0, 3)
 
         fallback = not scored
-        reply_text = fallback_reply(event.text, event.lang) if fallback else scored[0].candidate.text
+        reply_text = fallback_reply(event.text, lang, bot_said) if fallback else scored[0].candidate.text
         reply_score = 0.0 if fallback else scored[0].score
         decided = timeutil.now()
         received = timeutil.parse(event.received_at)
@@ -267,7 +300,7 @@ class ScorerService:
             message_id=event.message_id,
             conversation_id=event.conversation_id,
             user_id=event.user_id,
-            lang=event.lang,
+            lang=lang,
             algorithm=event.algorithm,
             propensity=event.propensity,
             keywords=keywords,

@@ -66,6 +66,15 @@ def is_question(text: str, lang: str) -> bool:
     return bool((_JA_QUESTION if lang == "ja" else _EN_QUESTION).search(text))
 
 
+_LETTER = re.compile(r"[A-Za-z\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff21-\uff3a\uff41-\uff5a\uff66-\uff9f]")
+
+
+def has_letters(text: str) -> bool:
+    """Whether the text has any Latin letter, kana or kanji (not only emoji,
+    digits or punctuation)."""
+    return bool(_LETTER.search(text))
+
+
 def detect_lang(text: str) -> str:
     """``ja`` if the text has any kana or kanji, else ``en``."""
     return "ja" if _JAPANESE_CHARS.search(text) else "en"

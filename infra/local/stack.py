@@ -100,9 +100,16 @@ SERVICES = [
     Service("log_sink", 6, "function"),
     Service("rtdb", 7, "emulator"),  # infra/local/rtdb_server.py: only when replies go to RTDB
     Service("web", 8, "emulator"),  # infra/local/web_server.py: the web chat page
+    # The Firebase Auth emulator (firebase-tools, plain Node): the page signs in
+    # against it and ingress checks its ID tokens (FIREBASE_AUTH_EMULATOR_HOST).
+    Service("auth", 12, "emulator"),
 ]
 OPTIONAL_SERVICES = {"rtdb"}
-BIGQUERY_GRPC_OFFSET = 3
+# Ports a service opens besides its own: BigQuery's gRPC (Storage APIs), and
+# the hub and logging ports firebase-tools opens next to the Auth emulator.
+SIDE_PORTS = {"bigquery grpc": 3, "auth hub": 13, "auth logging": 14}
+AUTH_EMULATOR_PACKAGE = REPO / "infra/local/auth_emulator"  # firebase-tools, pinned (make deps installs it)
+FIREBASE_CLI = AUTH_EMULATOR_PACKAGE / "node_modules/.bin/firebase"
 LOCAL_PUSH_ATTEMPTS_FACTOR = 4  # see provision_push_subscriptions
 
 
@@ -202,6 +209,9 @@ class Stack:
     def url(self, name: str) -> str:
         return f"http://{self.host(name)}"
 
+    def side_port(self, name: str) -> int:
+        return self.port_base + SIDE_PORTS[name]
+
     def env(self) -> dict[str, str]:
         """What a client needs to talk to this stack (written to stack.env)."""
         env = {
@@ -214,8 +224,10 @@ class Stack:
             # The local demo takes utterances from anyone (ingress warns at
             # start); production runs with AUTH_MODE=required.
             "AUTH_MODE": "off",
-            # No Auth emulator runs here to look revocations up (production: on).
-            "CHECK_REVOKED": "false",
+            # firebase_admin (ingress) checks ID tokens against the Auth
+            # emulator, revocations included (CHECK_REVOKED stays on, as in
+            # production); the web page signs in there.
+            "FIREBASE_AUTH_EMULATOR_HOST": self.host("auth"),
             "WEB_URL": self.url("web"),
             "CORS_ORIGINS": self.url("web"),
         }
@@ -261,11 +273,14 @@ class Stack:
                     "--allow-origin", self.url("web")]
         if service.name == "web":
             return [str(REPO / ".venv/bin/python"), "-m", "infra.local.web_server", "--port", port, "--env-file", str(self.env_file)]
+        if service.name == "auth":
+            return [str(FIREBASE_CLI), "emulators:start", "--only", "auth", "--project", self.project,
+                    "--config", str(self.write_auth_emulator_config())]
         if service.name == "bigquery":
             return [
                 str(BIGQUERY_VENV / "bin/python"), str(REPO / "infra/local/bigquery_server.py"), "serve",
                 "--host", "127.0.0.1", "--port", port,
-                "--grpc-port", str(self.port_base + BIGQUERY_GRPC_OFFSET),
+                "--grpc-port", str(self.side_port("bigquery grpc")),
                 "--project", self.project,
                 "--data-dir", str(self.run_dir / "bigquery-data"),
             ]
@@ -277,6 +292,21 @@ class Stack:
             "--host=127.0.0.1",
             f"--port={port}",
         ]
+
+    def write_auth_emulator_config(self) -> Path:
+        """firebase.json for the Auth emulator: every port it opens from this
+        stack's base (two stacks never collide), no UI. Its folder is the
+        emulator's working directory (firebase-debug.log lands there)."""
+        path = self.run_dir / "auth-emulator" / "firebase.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        emulators = {
+            "auth": {"host": "127.0.0.1", "port": self.port("auth")},
+            "hub": {"host": "127.0.0.1", "port": self.side_port("auth hub")},
+            "logging": {"host": "127.0.0.1", "port": self.side_port("auth logging")},
+            "ui": {"enabled": False},
+        }
+        path.write_text(json.dumps({"emulators": emulators}, indent=2))
+        return path
 
     def bundle(self, service: str) -> Path:
         """Where ``service`` (a function) runs from: its deploy bundle."""
@@ -308,6 +338,8 @@ class Stack:
         if service.name == "bigquery":
             # DuckDB extensions were installed under this HOME (see Makefile).
             env["HOME"] = str(BIGQUERY_VENV / "home")
+        if service.name == "auth":
+            env["NO_UPDATE_NOTIFIER"] = "1"  # no registry look-up at each start
         env.update(self.service_env.get(service.name, {}))
         return env
 
@@ -323,15 +355,18 @@ class Stack:
             return _http_ok(f"{self.url('ingress')}/healthz", lambda r: r.status_code == 200)
         if service.name == "rtdb":
             return _http_ok(f"{self.url('rtdb')}/.json?ns={self.project}", lambda r: r.status_code == 200)
+        if service.name == "auth":
+            return _http_ok(self.url("auth"), lambda r: r.status_code == 200 and r.json().get("authEmulator", {}).get("ready") is True)
         return _http_ok(self.url(service.name), lambda r: True)  # any answer: it serves
 
     # ----- up / down -------------------------------------------------------
     def _check_prerequisites(self) -> None:
         if not (BIGQUERY_VENV / "bin/local-bigquery").exists():
             raise StackError(f"{BIGQUERY_VENV} is missing: run `make .venv-bigquery` (make up does it)")
+        if not FIREBASE_CLI.exists():
+            raise StackError(f"{FIREBASE_CLI.relative_to(REPO)} is missing (the Auth emulator): run `make deps` (make up does it)")
         busy = [f"{s.name} ({self.port(s.name)})" for s in self.services() if not _port_is_free(self.port(s.name))]
-        if not _port_is_free(self.port_base + BIGQUERY_GRPC_OFFSET):
-            busy.append(f"bigquery grpc ({self.port_base + BIGQUERY_GRPC_OFFSET})")
+        busy += [f"{name} ({self.side_port(name)})" for name in SIDE_PORTS if not _port_is_free(self.side_port(name))]
         if busy:
             raise StackError(
                 "refusing to start, port(s) busy: " + ", ".join(busy)
@@ -345,7 +380,7 @@ class Stack:
                 self._command(service),
                 # A function runs in its bundle, as deployed: gunicorn puts the
                 # working directory first on sys.path.
-                cwd=self.bundle(service.name) if service.kind == "function" else REPO,
+                cwd=self._working_directory(service),
                 env=self._process_env(service),
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
@@ -356,6 +391,13 @@ class Stack:
         entries.append({"name": service.name, "pid": process.pid, "start_time": _process_start_time(process.pid)})
         self._record(entries)  # recorded at once: a failed `up` can still be torn down
         return process
+
+    def _working_directory(self, service: Service) -> Path:
+        if service.kind == "function":
+            return self.bundle(service.name)
+        if service.name == "auth":
+            return self.write_auth_emulator_config().parent
+        return REPO
 
     def _wait(self, started: dict[str, subprocess.Popen]) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_S
@@ -396,8 +438,12 @@ class Stack:
         except BaseException:
             self.down()
             raise
-        self.env_file.write_text("".join(f"{k}={v}\n" for k, v in self.env().items()))
+        self.write_env_file()
         return self.env()
+
+    def write_env_file(self) -> None:
+        """stack.env: what the running services were started with (clients and the web server read it)."""
+        self.env_file.write_text("".join(f"{k}={v}\n" for k, v in self.env().items()))
 
     def switch_reply_store(self, reply_store: str) -> dict[str, str]:
         """Restart the functions so they write replies to ``reply_store``.
@@ -424,7 +470,7 @@ class Stack:
         self.reply_store = reply_store
         started = {s.name: self._start(s, kept) for s in SERVICES if s.kind == "function"}
         self._wait(started)
-        self.env_file.write_text("".join(f"{k}={v}\n" for k, v in self.env().items()))
+        self.write_env_file()
         return self.env()
 
     def kill(self, service: str) -> None:
@@ -443,11 +489,14 @@ class Stack:
     def restart(self, service: str) -> None:
         """Start ``service`` again (after ``kill``, or kill it first), and wait until it serves.
 
-        Its push subscriptions keep their URLs: Pub/Sub retries what failed meanwhile."""
+        Its push subscriptions keep their URLs: Pub/Sub retries what failed
+        meanwhile. It starts with the current ``extra_env``, which stack.env
+        then states too (clients, such as the terminal chat, read it there)."""
         self.kill(service)
         entries = self._recorded()
         spec = next(s for s in SERVICES if s.name == service)
         self._wait({service: self._start(spec, entries)})
+        self.write_env_file()
 
     def pids(self) -> dict[str, int]:
         """Recorded, running services -> pid (the leader of its process group)."""

@@ -4,7 +4,10 @@
 
 A dev tool of the local stack. ``/config.json`` is built on each request from
 the stack's environment file (or this process's environment), so a stack that
-switches its reply store serves the new settings at once. The page itself
+switches its reply store serves the new settings at once. Locally the page
+signs in against the Auth emulator (``FIREBASE_AUTH_EMULATOR_HOST``); a page
+served elsewhere gets the project's web config from ``FIREBASE_WEB_API_KEY``
+and ``FIREBASE_AUTH_DOMAIN`` (default ``<project>.firebaseapp.com``). The page itself
 decides per reply which watcher to use from the ``reply_path`` it gets back.
 """
 
@@ -35,12 +38,24 @@ def read_env(env_file: Path | None) -> dict[str, str]:
     return env
 
 
-def page_config(env: dict[str, str]) -> dict[str, str | None]:
-    """What the page needs: where to post, and where each store is."""
+# The Auth emulator takes any API key; a real project's page needs its own.
+EMULATOR_API_KEY = "local-emulator"
+
+
+def page_config(env: dict[str, str]) -> dict:
+    """What the page needs: the Firebase web config to sign in with (and,
+    locally, the Auth emulator), where to post, and where each store is."""
     project = env.get("GOOGLE_CLOUD_PROJECT", "zatsudan-local")
     database_url = env.get("FIREBASE_DATABASE_URL", "")
     namespace = urlsplit(database_url).netloc.split(".")[0] if database_url.startswith("https://") else None
+    auth_emulator = env.get("FIREBASE_AUTH_EMULATOR_HOST")
     return {
+        "firebase": {
+            "apiKey": env.get("FIREBASE_WEB_API_KEY") or (EMULATOR_API_KEY if auth_emulator else None),
+            "authDomain": env.get("FIREBASE_AUTH_DOMAIN") or f"{project}.firebaseapp.com",
+            "projectId": project,
+        },
+        "authEmulatorHost": auth_emulator,
         "ingressUrl": env.get("INGRESS_URL"),
         "replyStore": env.get("REPLY_STORE", "firestore"),
         "project": project,

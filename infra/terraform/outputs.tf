@@ -91,3 +91,12 @@ output "scheduler_service_account" {
   description = "Cloud Scheduler's identity; deploy lets it run the router-stats job."
   value       = google_service_account.scheduler.email
 }
+
+# The web page's config.json (FIREBASE_WEB_API_KEY, FIREBASE_AUTH_DOMAIN of infra/local/web_server.py).
+output "web_config" {
+  value = {
+    apiKey     = data.google_firebase_web_app_config.chat.api_key
+    authDomain = data.google_firebase_web_app_config.chat.auth_domain
+    projectId  = var.project
+  }
+}

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from jobs import ENV_HELP, connect
+from jobs import workers as workers_lib
 from jobs.corpus import pipeline, sources
 from jobs.corpus import rules as rules_lib
 from jobs.corpus import sql
@@ -72,6 +73,7 @@ def cmd_run(args) -> int:
                 subscription=args.subscription,
                 candidates_collection=args.candidates_collection,
                 workers=args.workers,
+                launcher=workers_lib.launcher_from_args(args, settings.project),
                 log_dir=Path(args.log_dir),
                 progress=not args.no_progress,
             ),
@@ -90,7 +92,8 @@ def parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="load, filter, shard, and build candidates with N workers")
     run.add_argument("--env", help=ENV_HELP)
-    run.add_argument("--workers", type=int, default=2)
+    run.add_argument("--workers", type=int, default=2, help="at most this many: one per shard waiting")
+    workers_lib.add_launcher_arguments(run, "corpus-worker")
     run.add_argument("--source", action="append", choices=sorted(sources.SOURCES), help="default: all")
     run.add_argument("--sample", type=int, default=DEFAULT_SAMPLE, help="pairs taken from each large source (RealPersonaChat, chitchat-dataset)")
     run.add_argument("--full", action="store_true", help="all of every source (RealPersonaChat: 356,520 pairs; chitchat-dataset: 131,569)")

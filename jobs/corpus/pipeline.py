@@ -24,6 +24,7 @@ from typing import Callable, Iterable
 from jobs.corpus import rules as rules_lib
 from jobs.corpus import shards as shards_lib
 from jobs.corpus import sources, sql
+from jobs import workers as workers_lib
 from jobs.corpus.store import RunProgress
 
 REPO = Path(__file__).resolve().parents[2]
@@ -91,7 +92,7 @@ def export_shards(bigquery, tables: Tables, store: shards_lib.ShardStore, run_id
     """Reads ``clean_posts`` page by page, cuts it into shards by keyword and
     writes them; returns one task per non-empty shard."""
     total = next(iter(bigquery.query(f"SELECT COUNT(*) AS n FROM {sql.quote_table(tables.clean)}").result()))["n"]
-    count = max(1, math.ceil(total / rows_per_shard))
+    count = shard_count(total, rows_per_shard)
     columns = ", ".join(sql.COLUMNS)
     result = bigquery.query(
         f"SELECT {columns} FROM {sql.quote_table(tables.clean)} ORDER BY keyword, post_id"
@@ -146,42 +147,20 @@ def create_task_queue(publisher, subscriber, project: str, topic: str, subscript
 
 
 # ----- 4. workers ------------------------------------------------------------
-def worker_command(args: list[str]) -> list[str]:
-    return [sys.executable, "-m", "jobs.corpus", "worker", *args]
+def worker_args(args: Iterable[str]) -> list[str]:
+    """``python <these>`` runs a shard worker (the batch image's entrypoint is python)."""
+    return ["-m", "jobs.corpus", "worker", *args]
 
 
 def start_workers(
     count: int, args: list[str], log_dir: Path | None = None, name_prefix: str = "worker"
-) -> list[subprocess.Popen]:
-    """``count`` worker processes (``<name_prefix>-<i>``), output in ``log_dir``."""
-    processes = []
-    for i in range(count):
-        name = f"{name_prefix}-{i}"
-        output = open(log_dir / f"{name}.log", "ab") if log_dir else subprocess.DEVNULL
-        processes.append(
-            subprocess.Popen(
-                worker_command([*args, "--name", name]),
-                cwd=REPO,
-                env={**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"},
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-        )
-    return processes
+) -> workers_lib.LocalProcesses:
+    """``count`` local worker processes (``<name_prefix>-<i>``), output in ``log_dir``."""
+    return workers_lib.LocalLauncher(log_dir, name_prefix).start(count, worker_args(args))
 
 
-def stop_workers(processes: list[subprocess.Popen], timeout_s: float = 20.0) -> None:
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-    deadline = time.monotonic() + timeout_s
-    for process in processes:
-        try:
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+def shard_count(rows: int, rows_per_shard: int) -> int:
+    return max(1, math.ceil(rows / rows_per_shard))
 
 
 class WorkersGone(RuntimeError):
@@ -192,7 +171,7 @@ def wait_for_shards(
     db,
     run_id: str,
     tasks: list[shards_lib.ShardTask],
-    processes: list[subprocess.Popen] | None = None,
+    workers: workers_lib.Workers | None = None,
     timeout_s: float = 3600.0,
     on_progress: Callable[[list[dict]], None] | None = None,
 ) -> list[dict]:
@@ -215,7 +194,7 @@ def wait_for_shards(
                 on_progress(done)
             if len(done) == len(wanted):
                 return done
-        if processes and all(p.poll() is not None for p in processes):
+        if workers and not workers.running():
             raise WorkersGone(f"every worker exited with {len(wanted) - progress.count()} shards left")
         if time.monotonic() > deadline:
             raise TimeoutError(f"{len(wanted) - progress.count()} shards not done after {timeout_s:.0f}s")
@@ -267,7 +246,10 @@ class RunOptions:
     rows_per_shard: int = 2000
     subscription: str = "corpus-tasks-workers"
     candidates_collection: str = "candidates"
-    workers: int = 2
+    workers: int = 2  # at most; a worker per shard waiting up to this many
+    # Where they run: None for processes on this machine, or a Cloud Run job
+    # (jobs.workers.CloudRunJob).
+    launcher: workers_lib.Launcher | None = None
     log_dir: Path = REPO / ".run" / "corpus-logs"
     progress: bool = True
     on_step: Callable[[str], None] | None = None  # called as each step ends (bench/corpus.py samples CPU there)
@@ -290,13 +272,11 @@ def run(clients, options: RunOptions, pairs: Iterable[sources.Pair] | None) -> S
         if options.on_step:
             options.on_step(step)
 
-    # Workers start first and wait on the empty queue: their start-up (the
-    # client libraries' imports) overlaps the BigQuery steps instead of
-    # adding to the run.
     log_dir = Path(options.log_dir) / run_id
     log_dir.mkdir(parents=True, exist_ok=True)
-    worker_args = ["--subscription", options.subscription, "--candidates-collection", options.candidates_collection]
-    processes = start_workers(options.workers, worker_args, log_dir=log_dir)
+    launcher = options.launcher or workers_lib.LocalLauncher(log_dir)
+    worker_options = ["--subscription", options.subscription, "--candidates-collection", options.candidates_collection]
+    workers = None
     try:
         if pairs is not None:
             summary.rows_in = load_posts(clients.bigquery, options.tables, sources.rows(pairs))
@@ -305,6 +285,11 @@ def run(clients, options: RunOptions, pairs: Iterable[sources.Pair] | None) -> S
         if pairs is None:
             summary.rows_in = sum(summary.outcomes.values())
         timed("filter")
+        # The backlog is known now: a worker per shard, up to options.workers.
+        # They start before the export so their start-up (the client
+        # libraries' imports) overlaps it, and wait on the queue.
+        shards_waiting = shard_count(summary.outcomes.get("kept", 0), options.rows_per_shard)
+        workers = launcher.start(workers_lib.workers_for(shards_waiting, options.workers), worker_args(worker_options))
         tasks = export_shards(
             clients.bigquery, options.tables, shards_lib.ShardStore(options.shard_url), run_id, options.rows_per_shard
         )
@@ -327,15 +312,17 @@ def run(clients, options: RunOptions, pairs: Iterable[sources.Pair] | None) -> S
             row_bar.update(sum(d["rows"] for d in done) - row_bar.n)
 
         try:
-            done = wait_for_shards(clients.firestore, run_id, tasks, processes, on_progress=show)
+            done = wait_for_shards(clients.firestore, run_id, tasks, workers, on_progress=show)
             timed("workers")  # every shard is done: stopping the idle workers is not their work
         except WorkersGone as error:
-            raise WorkersGone(f"{error}; worker logs in {log_dir}") from None
+            logs = log_dir if options.launcher is None else "the job's executions in Cloud Logging"
+            raise WorkersGone(f"{error}; worker logs in {logs}") from None
         finally:
             shard_bar.close()
             row_bar.close()
     finally:
-        stop_workers(processes)
+        if workers is not None:
+            workers.stop()
     timed("stop")
     for marker in done:
         summary.langs.update(marker["keywords"])

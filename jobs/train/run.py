@@ -6,8 +6,10 @@
    and the pull subscription ``train-trials-workers`` (ack deadline = lease).
 2. Proposes ``--trials`` hyperparameter sets, records each in
    ``trials/{id}`` and publishes it.
-3. Starts ``--workers`` worker processes and keeps that many alive: a worker
-   that dies (killed, preempted) is replaced, and its trial comes back to the
+3. Starts a worker per trial, at most ``--workers``: local processes kept
+   alive (a worker that dies, killed or preempted, is replaced), or with
+   ``--cloud-run-job`` one execution of the ``train-worker`` Cloud Run job
+   (which retries a failed task). A dead worker's trial comes back to the
    queue when its lease lapses, to resume from its last checkpoint.
 4. When every trial is done, chooses the best on validation recall@1 of 10
    and publishes it (``jobs/train/publish.py``), unless ``--no-publish``.
@@ -21,9 +23,11 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from jobs import ENV_HELP, connect
+from jobs import workers as workers_lib
 from jobs.train.data import DataSpec
 from jobs.train.trials import TrialRecords, propose
 from jobs.train.worker import LEASE_S, subscription_for
@@ -106,20 +110,33 @@ class WorkerPool:
             self.processes.append(self._start())
 
     def stop(self) -> None:
-        for process in self.processes:
-            process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        workers_lib.stop_processes(self.processes)
+
+
+@dataclass
+class CloudRunPool:
+    """One execution of the train-worker job: Cloud Run retries a failed task
+    (the job's --max-retries); an execution that ends leaves nothing to keep alive."""
+
+    execution: workers_lib.CloudRunExecution
+    replaced: int = 0
+
+    def keep_alive(self) -> None:
+        if not self.execution.running():
+            raise WorkersGone("the Cloud Run execution ended with trials left: see its logs in Cloud Logging")
+
+    def stop(self) -> None:
+        self.execution.stop()
+
+
+class WorkersGone(RuntimeError):
+    pass
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trials", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="at most this many: one per trial waiting")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--chitchat-conversations", type=int, default=DataSpec.chitchat_conversations)
     parser.add_argument("--rpc-dialogues", type=int, default=None, help="RealPersonaChat dialogues (default: all; 0: none)")
@@ -127,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout-s", type=float, default=3600)
     parser.add_argument("--no-publish", action="store_true")
     parser.add_argument("--env", help=ENV_HELP)
+    workers_lib.add_launcher_arguments(parser, "train-worker")
     args = parser.parse_args(argv)
     from shared.pubsub import Publisher
 
@@ -144,13 +162,19 @@ def main(argv: list[str] | None = None) -> int:
         publisher.publish(settings.topics.train_trials, trial.to_json(), attributes={"trial_id": trial.trial_id})
     print(f"{run_id}: {len(trials)} trial(s) queued on {settings.topics.train_trials}, {args.workers} worker(s)", flush=True)
 
-    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
-    pool = WorkerPool(args.workers, env, REPO / ".run" / "train-logs" / run_id)
+    # A worker per trial waiting, up to --workers: here, kept alive by the pool;
+    # on Cloud Run, one execution whose failed tasks the job retries.
+    count = workers_lib.workers_for(len(trials), args.workers)
+    cloud_run_job = workers_lib.launcher_from_args(args, settings.project)
+    if cloud_run_job:
+        pool = CloudRunPool(cloud_run_job.start(count, ["-m", "jobs.train.worker"]))
+    else:
+        env = {**os.environ, "PYTHONPATH": str(REPO), "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+        pool = WorkerPool(count, env, REPO / ".run" / "train-logs" / run_id)
     deadline = time.monotonic() + args.timeout_s
     reported: dict[str, int] = {}
     try:
         while True:
-            pool.keep_alive()
             state = {r["trial_id"]: r for r in records.of_run(run_id)}
             for trial_id, record in sorted(state.items()):
                 if reported.get(trial_id) != record.get("epochs_done"):
@@ -162,7 +186,11 @@ def main(argv: list[str] | None = None) -> int:
             if time.monotonic() > deadline:
                 print("error: timed out waiting for the trials", file=sys.stderr)
                 return 1
+            pool.keep_alive()
             time.sleep(POLL_S)
+    except WorkersGone as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     finally:
         pool.stop()
 

@@ -1,4 +1,5 @@
-"""A headless Chromium (Debian's package, driven by Playwright) for the web chat tests.
+"""A headless Chromium (Debian's package, driven by Playwright) for the web chat
+tests, and the session's stack with auth on for the clients that sign in.
 
 Playwright's own browser download is never used: ``executable_path`` points at
 the system chromium (``make browser`` installs it)."""
@@ -14,6 +15,23 @@ CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
 ]
+
+
+WEBHOOK_SECRET = "e2e-webhook-secret"
+
+
+@pytest.fixture(scope="module")
+def auth_required(stack):
+    """The session's stack with ingress restarted on ``AUTH_MODE=required`` and
+    a webhook secret (stack.env says so too, for the terminal chat); back to
+    ``off`` after the module. The web page signs in against the stack's Auth
+    emulator, whose ID tokens ingress checks (revocations included)."""
+    from tests.e2e.reliability import services_with
+
+    # No Firestore round trip on the way back: a module may have switched the
+    # replies to RTDB meanwhile (its own fixture checks them).
+    with services_with(stack, ("ingress",), round_trip=False, AUTH_MODE="required", WEBHOOK_SECRET=WEBHOOK_SECRET):
+        yield stack
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import sys
 
 from tests.conftest import REPO, TEST_PORT_BASE
 
-COST_PORT_BASE = TEST_PORT_BASE + 120  # its own stacks: +120..+137
+COST_PORT_BASE = TEST_PORT_BASE + 120  # its own stacks: +120..+147
 
 
 def test_the_cost_bench_counts_agree_with_the_emulators_for_both_reply_stores():

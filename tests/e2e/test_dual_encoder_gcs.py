@@ -21,7 +21,7 @@ import pytest
 
 from jobs import seed
 from shared import ids
-from shared.scorer import FALLBACK_REPLIES
+from shared.scorer import FALLBACKS
 from tests.conftest import REPO
 from tests.support import utterance_event
 
@@ -99,7 +99,7 @@ def test_a_scorer_reads_the_pointer_and_serves_the_version_from_cloud_storage(pu
                             user_id=unique, propensity=1.0, reply_path="")
     decision = service.handle(event)
     assert decision.reply.algorithm == "dual_encoder"
-    assert decision.reply.text not in FALLBACK_REPLIES.values() and not decision.log.fallback
+    assert decision.reply.text not in FALLBACKS and not decision.log.fallback
 
 
 def test_terraform_lets_the_scorer_read_the_models_bucket_and_nothing_more():

@@ -63,7 +63,9 @@ def test_the_terminal_chat_reads_rtdb_from_the_stack_env(rtdb_stack):
     assert result.stdout.startswith("bot> ")
 
 
-def test_a_line_typed_in_the_page_gets_its_reply_from_rtdb(rtdb_stack, page):
+def test_a_line_typed_in_the_page_gets_its_reply_from_rtdb(rtdb_stack, auth_required, page):
+    """The page signs in and posts with its ID token (AUTH_MODE=required), and
+    sends the token to the reply stream too (auth=, as the real RTDB wants)."""
     config = requests.get(f"{rtdb_stack.url('web')}/config.json", timeout=5).json()
     assert config["replyStore"] == "rtdb"
     shown = chat_in_browser(page, rtdb_stack.url("web"), "Hello")

@@ -123,11 +123,11 @@ def run_workers(clients, queue, rows, folder, run_id, collection, count=1, extra
     topic_path, subscription = queue
     tasks = publish_shards(clients, topic_path, rows, folder, run_id)
     args = ["--subscription", subscription, "--candidates-collection", collection, *extra]
-    processes = pipeline.start_workers(count, args)
+    workers = pipeline.start_workers(count, args)
     try:
-        done = pipeline.wait_for_shards(clients.firestore, run_id, tasks, processes, timeout_s=120)
+        done = pipeline.wait_for_shards(clients.firestore, run_id, tasks, workers, timeout_s=120)
     finally:
-        pipeline.stop_workers(processes)
+        workers.stop()
     return tasks, done
 
 
@@ -147,9 +147,9 @@ def test_a_worker_killed_mid_shard_loses_nothing(clients, queue, corpus_rows, tm
     tasks = publish_shards(clients, topic_path, corpus_rows, tmp_path, f"{unique}-kill")
     victim_args = ["--subscription", subscription, "--candidates-collection", f"{unique}-kill",
                    "--write-batch-size", "5", "--drill-pause-s", "60"]
-    victim = pipeline.start_workers(1, victim_args, log_dir=log_dir, name_prefix="victim")[0]
+    victim = pipeline.start_workers(1, victim_args, log_dir=log_dir, name_prefix="victim")
     victim_log = log_dir / "victim-0.log"
-    survivor: list = []
+    survivor = None
     try:
         assert eventually(lambda: "drill pause" in victim_log.read_text(), timeout=60), victim_log.read_text()
         time.sleep(ACK_DEADLINE_S * 1.5)  # past one deadline: only lease extension keeps the task
@@ -158,11 +158,13 @@ def test_a_worker_killed_mid_shard_loses_nothing(clients, queue, corpus_rows, tm
         survivor = pipeline.start_workers(
             1, ["--subscription", subscription, "--candidates-collection", f"{unique}-kill"], name_prefix="survivor"
         )
-        victim.send_signal(signal.SIGKILL)
-        victim.wait()
+        victim.processes[0].send_signal(signal.SIGKILL)
+        victim.processes[0].wait()
         done = pipeline.wait_for_shards(clients.firestore, f"{unique}-kill", tasks, survivor, timeout_s=120)
     finally:
-        pipeline.stop_workers([victim, *survivor])
+        victim.stop()
+        if survivor is not None:
+            survivor.stop()
     assert {d["worker"] for d in done} == {"survivor-0"}
     assert collection_contents(clients, f"{unique}-kill") == undisturbed
     assert "finished shard" not in victim_log.read_text()
@@ -207,10 +209,61 @@ def test_a_malformed_task_goes_to_the_dead_letter_topic(clients, queue, pull, un
     topic_path, subscription = queue
     dead = pull(f"{unique}-tasks-dead")
     clients.publisher.publish(topic_path, b"not a task").result()
-    processes = pipeline.start_workers(1, ["--subscription", subscription])
+    workers = pipeline.start_workers(1, ["--subscription", subscription])
     try:
         messages = dead.read(expect=1, timeout=30)
     finally:
-        pipeline.stop_workers(processes)
+        workers.stop()
     assert [m.data for m in messages] == [b"not a task"]
     assert "not JSON" in messages[0].attributes["dead_letter_reason"]
+
+
+# ----- workers on Cloud Run ----------------------------------------------------
+def test_a_run_on_cloud_run_executes_the_deployed_job_with_a_worker_per_shard_up_to_the_cap(
+    settings, clients, dataset, queue, tmp_path, unique
+):
+    """The coordinator executes the ``corpus-worker`` job that ``make deploy``
+    creates, through google-cloud-run against the local stand-in for the Cloud
+    Run Admin API, which runs each task as a process: the backlog (shards)
+    sets the task count, capped by ``--workers``."""
+    from infra.local.run_jobs_server import RunJobsServer
+    from jobs.workers import CloudRunJob
+    from tests.conftest import TEST_PORT_BASE
+
+    _, subscription = queue
+    server = RunJobsServer(TEST_PORT_BASE + 290, log_dir=tmp_path).start()
+    cap = 3
+    try:
+        options = pipeline.RunOptions(
+            tables=dataset,
+            rules=rules_lib.load("v1"),
+            shard_url=str(tmp_path / "shards"),
+            rows_per_shard=100,  # several shards: more than the cap
+            subscription=subscription,
+            candidates_collection=f"{unique}-cloud",
+            workers=cap,
+            launcher=CloudRunJob.connect(settings.project, "asia-northeast1", "corpus-worker", server.url),
+            log_dir=tmp_path,
+            progress=False,
+        )
+        summary = pipeline.run(clients, options, sources.chitchat_pairs(limit=300))
+    finally:
+        server.stop()
+
+    assert summary.shards > cap and summary.candidates > 0
+    [run] = server.runs
+    assert run["job"] == "corpus-worker" and run["overrides"]["taskCount"] == cap
+    args = run["overrides"]["containerOverrides"][0]["args"]
+    assert args[:3] == ["-m", "jobs.corpus", "worker"]
+    assert args[args.index("--subscription") + 1] == subscription
+    assert args[args.index("--candidates-collection") + 1] == f"{unique}-cloud"
+    assert "--idle-exit-s" in args  # a task ends once the queue stays empty
+    assert len(list(clients.firestore.collection(f"{unique}-cloud").limit(1).stream())) == 1
+
+
+def test_the_workers_follow_the_backlog():
+    from jobs.workers import workers_for
+
+    assert [workers_for(waiting, cap=4) for waiting in (0, 1, 3, 4, 9)] == [0, 1, 3, 4, 4]
+    assert pipeline.shard_count(rows=4001, rows_per_shard=2000) == 3
+    assert pipeline.shard_count(rows=0, rows_per_shard=2000) == 1

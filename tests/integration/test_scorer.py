@@ -73,7 +73,7 @@ def test_reply_is_the_best_candidate_written_at_reply_path(service, clients, pul
 def test_no_candidates_gives_a_clear_fallback_reply(service, clients, unique):
     event = make_event(unique, "qqqxyzzy wibblefrotz", lang="en")
     decision = service.handle(event)
-    assert read_reply(clients, event).text == FALLBACK_REPLIES[("en", "statement")]
+    assert read_reply(clients, event).text == FALLBACK_REPLIES[("en", "statement")][0]
     assert decision.log.fallback is True
 
 

@@ -116,6 +116,31 @@ def test_the_runner_tunes_in_parallel_and_publishes_the_best_trial(settings, cli
     assert np.all(np.isfinite(scores))
 
 
+def test_on_cloud_run_the_runner_executes_the_train_worker_job_with_a_task_per_trial_up_to_the_cap(
+    settings, clients, training_env, tmp_path
+):
+    """``--cloud-run-job``: one execution of the job ``make deploy`` creates,
+    through google-cloud-run against the local stand-in for its Admin API."""
+    from infra.local.run_jobs_server import RunJobsServer
+    from tests.conftest import TEST_PORT_BASE
+
+    server = RunJobsServer(TEST_PORT_BASE + 291, env=training_env, log_dir=tmp_path).start()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "jobs.train.run", "--trials", "3", "--workers", "2", "--epochs", "1",
+             "--chitchat-conversations", "0", "--rpc-dialogues", "0", "--no-publish",
+             "--cloud-run-job", "--region", "asia-northeast1", "--run-api-endpoint", server.url],
+            cwd=REPO, env=training_env, capture_output=True, text=True, timeout=600,
+        )
+    finally:
+        server.stop()
+    assert result.returncode == 0, result.stdout + result.stderr
+    [run] = server.runs
+    assert run["job"] == "train-worker" and run["overrides"]["taskCount"] == 2
+    assert run["overrides"]["containerOverrides"][0]["args"][:2] == ["-m", "jobs.train.worker"]
+    assert "best: " in result.stdout
+
+
 def test_trials_of_a_killed_run_are_abandoned_and_skipped_by_the_workers(settings, clients, training_env, unique):
     """A killed `make train` leaves its trials queued; the next run must not train them first."""
     from google.cloud import pubsub_v1

@@ -24,7 +24,7 @@ class Client:
 def test_fallbacks_other_languages_echoes_and_repeats_are_counted(monkeypatch):
     lines = ["猫が好きです", "何を食べましたか？", "犬は？", "趣味は？"]
     monkeypatch.setattr(chat_eval, "held_out_dialogues", lambda lang: iter([("rpc/1", lines)]))
-    replies = ["猫が好きです", FALLBACK_REPLIES[("ja", "question")], "I like dogs", "猫が好きです"]
+    replies = ["猫が好きです", FALLBACK_REPLIES[("ja", "question")][0], "I like dogs", "猫が好きです"]
     results = chat_eval.run(lambda user: Client(replies), "ja", conversations=1, turns=4)
     totals = chat_eval.summary(results)
     assert (totals["replies"], totals["fallback_rate"], totals["wrong_language"]) == (4, 0.25, 1)

@@ -13,6 +13,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 WEB = REPO / "web"
+# Every npm package make installs: the web page's, and the Auth emulator's (firebase-tools).
+PACKAGES = [WEB, REPO / "infra" / "local" / "auth_emulator"]
 
 
 def _version(text: str) -> tuple[int, int, int]:
@@ -29,7 +31,7 @@ def satisfies(version: tuple[int, int, int], spec: str) -> bool:
         op, rest = re.match(r"(>=|<=|>|<|\^|~|=)?\s*(.*)", comparator).groups()
         if rest in ("*", "x", ""):
             return True
-        if op is None and re.search(r"\.(\*|x)", rest + "."):
+        if op is None and (re.search(r"\.(\*|x)", rest + ".") or rest.count(".") < 2):  # 20, 20.x, 20.5: a prefix
             fixed = [int(p) for p in rest.split(".") if p.isdigit()]
             return list(version[: len(fixed)]) == fixed
         bound = _version(rest)
@@ -56,6 +58,9 @@ def satisfies(version: tuple[int, int, int], spec: str) -> bool:
         ("20.0.0", "6.* || 8.* || >= 10.*", True),
         ("9.1.0", "6.* || 8.* || >= 10.*", False),
         ("20.1.0", ">=18 <21", True),
+        ("20.5.0", "20 || 22 || 24", True),
+        ("21.0.0", "20 || 22 || 24", False),
+        ("20.4.0", "^18.17.0 || >=20.5.0", False),
     ],
 )
 def test_range_reading(version, spec, expected):
@@ -78,19 +83,36 @@ def test_ci_checks_the_engines_of_web_package_json():
     assert "web/package.json" in run and "process.versions.node" in run and "npm --version" in run
 
 
-def test_npm_refuses_packages_the_stated_node_cannot_run():
-    assert "engine-strict=true" in (WEB / ".npmrc").read_text().splitlines()
+@pytest.mark.parametrize("package", PACKAGES, ids=lambda p: p.name)
+def test_npm_refuses_packages_the_stated_node_cannot_run(package):
+    assert "engine-strict=true" in (package / ".npmrc").read_text().splitlines()
 
 
-def test_every_locked_package_runs_on_the_stated_node():
-    node = (required()["node"], 0, 0)
-    lock = json.loads((WEB / "package-lock.json").read_text())
+def stated_nodes(package: Path) -> list[tuple[int, int, int]]:
+    """The lowest Node of each range a package.json's engines allow (``>=x``, ``^x.y``, joined by ``||``)."""
+    spec = json.loads((package / "package.json").read_text())["engines"]["node"]
+    return [_version(re.fullmatch(r"\s*(?:>=|\^)([\d.]+)\s*", alternative).group(1)) for alternative in spec.split("||")]
+
+
+def test_the_readme_and_ci_state_the_auth_emulators_node():
+    """firebase-tools pulls mute-stream (Node >= 20.5) and superstatic (Node 20,
+    22 or 24 only): its package.json says so, the README too, and .ci/run checks it."""
+    spec = json.loads((PACKAGES[1] / "package.json").read_text())["engines"]["node"]
+    assert f"Node `{spec}` for the Auth emulator" in " ".join((REPO / "README.md").read_text().split())
+    assert "infra/local/auth_emulator/package.json" in (REPO / ".ci" / "run").read_text()
+
+
+@pytest.mark.parametrize("package", PACKAGES, ids=lambda p: p.name)
+def test_every_locked_package_runs_on_the_stated_node(package):
+    """On the lowest Node of each range the package states."""
+    lock = json.loads((package / "package-lock.json").read_text())
     too_new = {
-        name: package["engines"]["node"]
-        for name, package in lock["packages"].items()
-        if isinstance(package.get("engines"), dict)
-        and "node" in package["engines"]
-        and not package.get("optional")
-        and not satisfies(node, package["engines"]["node"])
+        (".".join(map(str, node)), name): locked["engines"]["node"]
+        for node in stated_nodes(package)
+        for name, locked in lock["packages"].items()
+        if isinstance(locked.get("engines"), dict)
+        and "node" in locked["engines"]
+        and not locked.get("optional")
+        and not satisfies(node, locked["engines"]["node"])
     }
-    assert too_new == {}, f"these need a newer Node than {node[0]}: {too_new}"
+    assert too_new == {}, f"these need another Node than the package states: {too_new}"

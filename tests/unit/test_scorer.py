@@ -142,10 +142,10 @@ JA_POOL = {
 @pytest.mark.parametrize("algorithm", ["tfidf", "bm25"])
 def test_no_candidates_gives_the_fallback_reply_of_the_language(lang, text_, algorithm):
     decision = _service(candidates={}).decide(_event(text=text_, lang=lang, algorithm=algorithm))
-    assert decision.reply.text == FALLBACK_REPLIES[(lang, "statement")]
+    assert decision.reply.text == FALLBACK_REPLIES[(lang, "statement")][0]
     assert decision.reply.score == 0.0
     log = decision.log
-    assert (log.fallback, log.reply_text, log.reply_score) == (True, FALLBACK_REPLIES[(lang, "statement")], 0.0)
+    assert (log.fallback, log.reply_text, log.reply_score) == (True, FALLBACK_REPLIES[(lang, "statement")][0], 0.0)
     assert (log.candidates, log.candidate_count) == ([], 0)
 
 
@@ -153,15 +153,33 @@ def test_there_is_a_fallback_reply_for_every_language():
     from shared.events import LANGUAGES
 
     assert set(FALLBACK_REPLIES) == {(lang, kind) for lang in LANGUAGES for kind in ("statement", "question")}
-    assert all(reply.strip() for reply in FALLBACK_REPLIES.values())
-    assert all(text.detect_lang(reply) == lang for (lang, _), reply in FALLBACK_REPLIES.items())
+    assert all(reply.strip() for replies in FALLBACK_REPLIES.values() for reply in replies)
+    assert all(text.detect_lang(reply) == lang for (lang, _), replies in FALLBACK_REPLIES.items() for reply in replies)
 
 
 @pytest.mark.parametrize("lang, question", [("ja", "何を食べましたか？"), ("ja", "趣味はありますか"), ("en", "What did you eat?")])
 def test_a_question_never_gets_tell_me_more(lang, question):
     decision = _service(candidates={}).decide(_event(text=question, lang=lang))
-    assert decision.log.fallback and decision.reply.text == FALLBACK_REPLIES[(lang, "question")]
+    assert decision.log.fallback and decision.reply.text == FALLBACK_REPLIES[(lang, "question")][0]
     assert "詳しく" not in decision.reply.text and "tell me more" not in decision.reply.text.lower()
+
+
+@pytest.mark.parametrize("lang, line", [("ja", "ｗｗｗ"), ("en", "hmm"), ("ja", "何？"), ("en", "why?")])
+def test_a_fallback_is_never_said_twice_while_another_is_left(lang, line):
+    said: list[str] = []
+    for _ in FALLBACK_REPLIES[(lang, "question" if text.is_question(line, lang) else "statement")]:
+        said.append(fallback_reply(line, lang, said))
+    assert len(set(said)) == len(said)
+    assert fallback_reply(line, lang, said) == said[0]  # then the least recently said
+
+
+@pytest.mark.parametrize("line", ["😀", "!!", "１００"])
+def test_a_line_without_letters_is_answered_in_the_language_the_user_last_wrote_in(line):
+    history = ["猫が好きです", Turn("bot", "猫いいですね")]
+    decision = _service(candidates={}, history=history).decide(_event(text=line, lang="en"))
+    assert text.detect_lang(decision.reply.text) == "ja" and decision.log.lang == "ja"
+    alone = _service(candidates={}).decide(_event(text=line, lang="en"))
+    assert text.detect_lang(alone.reply.text) == "en"
 
 
 def test_a_reply_in_another_language_is_never_chosen():

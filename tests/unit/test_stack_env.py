@@ -16,6 +16,8 @@ def test_the_rtdb_server_runs_and_is_exported_only_with_rtdb_replies(tmp_path, s
     assert ("rtdb" in {s.name for s in stack.services()}) is runs_rtdb
     assert ("FIREBASE_DATABASE_EMULATOR_HOST" in env) is runs_rtdb
     assert env["AUTH_MODE"] == "off" and env["CORS_ORIGINS"] == env["WEB_URL"] == "http://127.0.0.1:9108"
+    # The Auth emulator runs with every stack, so revocations are checked locally too.
+    assert env["FIREBASE_AUTH_EMULATOR_HOST"] == "127.0.0.1:9112" and "CHECK_REVOKED" not in env
     if runs_rtdb:
         assert env["FIREBASE_DATABASE_EMULATOR_HOST"] == "127.0.0.1:9107"
         assert env["FIREBASE_DATABASE_URL"] == "https://zatsudan-local.firebaseio.com"
@@ -25,9 +27,33 @@ def test_the_page_config_for_a_local_rtdb_stack():
     env = Stack(port_base=9100, reply_store="rtdb").env()
     config = page_config(env)
     assert config == {
+        "firebase": {"apiKey": "local-emulator", "authDomain": "zatsudan-local.firebaseapp.com", "projectId": "zatsudan-local"},
+        "authEmulatorHost": "127.0.0.1:9112",
         "ingressUrl": "http://127.0.0.1:9104", "replyStore": "rtdb", "project": "zatsudan-local",
         "firestoreHost": "127.0.0.1:9101", "rtdbUrl": "http://127.0.0.1:9107", "rtdbNs": "zatsudan-local",
     }
+
+
+def test_a_page_served_for_a_real_project_signs_in_with_its_web_config():
+    config = page_config({"GOOGLE_CLOUD_PROJECT": "p", "INGRESS_URL": "https://x",
+                          "FIREBASE_WEB_API_KEY": "AIza-key", "FIREBASE_AUTH_DOMAIN": "chat.example.com"})
+    assert config["firebase"] == {"apiKey": "AIza-key", "authDomain": "chat.example.com", "projectId": "p"}
+    assert config["authEmulatorHost"] is None
+    # Without a key and without an emulator there is nothing to sign in with: the page says so.
+    assert page_config({"GOOGLE_CLOUD_PROJECT": "p"})["firebase"]["apiKey"] is None
+
+
+def test_the_auth_emulator_takes_every_port_from_the_stacks_base_and_no_ui(tmp_path):
+    import json
+
+    stack = Stack(run_dir=tmp_path, port_base=9100)
+    config = json.loads(stack.write_auth_emulator_config().read_text())["emulators"]
+    assert config == {
+        "auth": {"host": "127.0.0.1", "port": 9112}, "hub": {"host": "127.0.0.1", "port": 9113},
+        "logging": {"host": "127.0.0.1", "port": 9114}, "ui": {"enabled": False},
+    }
+    auth = next(s for s in stack.services() if s.name == "auth")
+    assert stack._command(auth)[1:4] == ["emulators:start", "--only", "auth"]
 
 
 def test_the_page_config_for_a_real_database_streams_from_its_url():

@@ -1,18 +1,19 @@
-// The web chat: post a line to ingress, then watch the key it hands back until
-// the reply appears. Firestore: the Firebase JS SDK's onSnapshot. RTDB: the
-// documented REST streaming API (EventSource on <path>.json), which the real
-// service and the local server (infra/local/rtdb_server.py) both speak.
-import { deleteApp, initializeApp } from "firebase/app";
-import { connectFirestoreEmulator, doc, getFirestore, onSnapshot } from "firebase/firestore";
+// The web chat: sign in (Firebase Auth, anonymously), post a line to ingress
+// with the user's ID token, then watch the key it hands back until the reply
+// appears. Firestore: the Firebase JS SDK's onSnapshot. RTDB: the documented
+// REST streaming API (EventSource on <path>.json), which the real service and
+// the local server (infra/local/rtdb_server.py) both speak.
+import { initializeApp } from "firebase/app";
+import { connectAuthEmulator, getAuth, onAuthStateChanged, signInAnonymously } from "firebase/auth";
+import { connectFirestoreEmulator, doc, getFirestore, onSnapshot, terminate } from "firebase/firestore";
 
 const config = await (await fetch("/config.json")).json();
 const log = document.getElementById("log");
 const form = document.getElementById("say");
 const input = document.getElementById("line");
-const userId = `web-${Math.random().toString(36).slice(2, 10)}`;
+const status = document.getElementById("status");
 let conversationId = null;
 let firestore = null;
-let firestoreClients = 0;
 // Feedback (the bandit learns from it): 👍/👎 rate a reply +1/-1; saying more
 // within five minutes of an unrated reply rates it +0.5 ("continued"), as the
 // terminal chat does (jobs/chat.py).
@@ -21,15 +22,38 @@ const CONTINUATION_REWARD = 0.5;
 let last = null; // { messageId, at, rated }
 const EMULATOR_RELISTEN_MS = 2000;
 
-// A Firestore client of its own (app, connection and cache); `fresh` retires
-// the current one first.
+// One app, signed in: ingress takes the user's ID token (AUTH_MODE=required)
+// and the security rules let the user read the replies of their own
+// conversations. config.json gives the Firebase web config (apiKey,
+// authDomain, projectId) and, locally, the Auth emulator's address.
+const app = initializeApp(config.firebase);
+let auth = null;
+
+// The signed-in user, once Auth has restored a session or made a new anonymous one.
+async function signIn() {
+  auth = getAuth(app); // throws on a missing or malformed apiKey
+  if (config.authEmulatorHost) connectAuthEmulator(auth, `http://${config.authEmulatorHost}`, { disableWarnings: true });
+  const restored = await new Promise((resolve) => {
+    const stop = onAuthStateChanged(auth, (user) => { stop(); resolve(user); });
+  });
+  return restored || (await signInAnonymously(auth)).user;
+}
+
+// Headers of a post to ingress: the current ID token, which the SDK refreshes
+// shortly before it expires (an hour after it was issued).
+async function authorized() {
+  const token = await auth.currentUser.getIdToken();
+  return { "content-type": "application/json", authorization: `Bearer ${token}` };
+}
+
+// The Firestore client; `fresh` retires the current one first, so the next
+// starts with an empty cache (same app, same signed-in user).
 function firestoreDb({ fresh = false } = {}) {
   if (firestore && fresh) {
-    deleteApp(firestore.app);
+    terminate(firestore);
     firestore = null;
   }
   if (!firestore) {
-    const app = initializeApp({ projectId: config.project, apiKey: "local" }, `zatsudan-${firestoreClients++}`);
     firestore = getFirestore(app);
     if (config.firestoreHost) {
       const [host, port] = config.firestoreHost.split(":");
@@ -67,9 +91,10 @@ const watchers = {
     listen(firestoreDb());
     return () => { clearTimeout(relisten); unsubscribe(); };
   },
-  rtdb(path, onReply) {
+  rtdb(path, onReply, token) {
     const url = new URL(`${config.rtdbUrl}${path}.json`);
     if (config.rtdbNs) url.searchParams.set("ns", config.rtdbNs);
+    url.searchParams.set("auth", token); // the REST API's credential: the rules see the user
     const source = new EventSource(url);
     source.addEventListener("put", (event) => {
       const { path: at, data } = JSON.parse(event.data);
@@ -90,8 +115,8 @@ function add(className, text) {
 async function rate(messageId, reward, source = "explicit") {
   const response = await fetch(`${config.ingressUrl}/v1/feedback`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ message_id: messageId, reward, user_id: userId, source }),
+    headers: await authorized(),
+    body: JSON.stringify({ message_id: messageId, reward, user_id: auth.currentUser.uid, source }),
   });
   const accepted = await response.json();
   if (response.status !== 202) throw new Error(`${response.status} ${accepted.error?.code}: ${accepted.error?.message}`);
@@ -136,13 +161,10 @@ async function say(line) {
     last.rated = true;
     rate(previous, CONTINUATION_REWARD, "continued").catch((error) => add("error", `error: ${error.message}`));
   }
-  const body = { user_id: userId, text: line };
+  const body = { user_id: auth.currentUser.uid, text: line };
   if (conversationId) body.conversation_id = conversationId;
-  const response = await fetch(`${config.ingressUrl}/v1/utterances`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
+  const headers = await authorized();
+  const response = await fetch(`${config.ingressUrl}/v1/utterances`, { method: "POST", headers, body: JSON.stringify(body) });
   const accepted = await response.json();
   if (response.status !== 202) throw new Error(`${response.status} ${accepted.error?.code}: ${accepted.error?.message}`);
   conversationId = accepted.conversation_id;
@@ -155,7 +177,7 @@ async function say(line) {
       stop();
       showReply(reply, performance.now() - started, accepted.message_id);
       resolve();
-    });
+    }, headers.authorization.slice("Bearer ".length));
   });
 }
 
@@ -165,5 +187,18 @@ form.addEventListener("submit", (event) => {
   input.value = "";
   if (line) say(line).catch((error) => add("error", `error: ${error.message}`));
 });
-document.getElementById("status").textContent = `replies from ${config.replyStore} · ingress ${config.ingressUrl}`;
-document.body.dataset.ready = "true";
+
+// Nothing can be said before the user is signed in: the form stays disabled,
+// and a failed sign-in says so (the page is then of no use, by design).
+form.querySelectorAll("input, button").forEach((element) => { element.disabled = true; });
+try {
+  const user = await signIn();
+  form.querySelectorAll("input, button").forEach((element) => { element.disabled = false; });
+  status.textContent = `signed in (${user.isAnonymous ? "anonymous" : user.uid}) · replies from ${config.replyStore} · ingress ${config.ingressUrl}`;
+  document.body.dataset.uid = user.uid;
+  document.body.dataset.ready = "true";
+} catch (error) {
+  status.textContent = `sign-in failed: ${error.code || error.message}. Nothing can be sent: check the Firebase config (config.json) or the Auth emulator.`;
+  status.className = "error";
+  document.body.dataset.ready = "signin-failed";
+}
