@@ -35,6 +35,7 @@ import sys
 import threading
 
 from local_bigquery.catalog import tabledata
+from starlette.concurrency import run_in_threadpool
 
 log = logging.getLogger("bigquery_streaming")
 # Readers never wait for it (they flush first): it only bounds how long rows
@@ -136,8 +137,6 @@ class FlushBeforeReads:
     async def __call__(self, scope, receive, send):
         path = scope.get("path", "")
         if scope["type"] == "http" and not path.endswith("/insertAll") and not path.startswith("/local/"):
-            from starlette.concurrency import run_in_threadpool
-
             await run_in_threadpool(self.buffer.flush)
             if scope.get("method") != "GET":
                 self.shapes.forget()

@@ -150,6 +150,7 @@ class _Forwarder(grpc.GenericRpcHandler):
             except grpc.RpcError as error:
                 call.end()
                 _abort_like(context, error)
+                return None  # the client is gone: nobody reads an answer
             call.count("response", response)
             call.end()
             return response
