@@ -7,6 +7,7 @@
 #   make train  tune the dual encoder in parallel (TRIALS=4 WORKERS=2), publish the best
 #   make eval   recall@k of the published model against TF-IDF, BM25, random
 #   make chat-eval  held-out conversations through the running stack, read and counted
+#   make bench-cost  CPU, Firestore/Pub/Sub/BigQuery operations per utterance, US$ per million
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -175,3 +176,9 @@ bench-scorer: $(VENV)/.data-ready
 .PHONY: bench-load
 bench-load: deps
 	PYTHONPATH=$(CURDIR) $(PY) bench/load.py $(LOAD_ARGS)
+
+# Cost per utterance and US$ per million (bench/cost.py): operations counted at
+# the wire and checked against the emulators' own counts (COST_ARGS="--count 200").
+.PHONY: bench-cost
+bench-cost: deps
+	PYTHONPATH=$(CURDIR) $(PY) bench/cost.py $(COST_ARGS)

@@ -26,18 +26,58 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-from infra.local.stack import attached_or_started_stack
-from jobs.corpus import pipeline, reference, rules as rules_lib, sources
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from procs import children, cpu_s, process_cpu_s  # noqa: E402
+
+from infra.local.stack import attached_or_started_stack  # noqa: E402
+from jobs.corpus import pipeline, reference, rules as rules_lib, sources  # noqa: E402
 
 
-def measure(clients, settings, rows_pairs, workers: int, folder: Path) -> dict:
+def worker_cpu_s() -> dict[str, float]:
+    """CPU seconds of each live corpus worker this process started (``jobs.corpus worker``)."""
+    found = {}
+    for pid in children(os.getpid()):
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        if b"worker" in command and b"jobs.corpus" in command:
+            name = command[command.index(b"--name") + 1].decode() if b"--name" in command else str(pid)
+            found[name] = process_cpu_s(pid)
+    return found
+
+
+class PhaseCpu:
+    """CPU seconds each process spent in the workers' phase: the workers, the
+    stack's services and this process (the coordinator, polling for progress)."""
+
+    def __init__(self, stack) -> None:
+        self.stack = stack
+        self.marks: dict[str, dict[str, float]] = {}
+
+    def sample(self) -> dict[str, float]:
+        found = {**worker_cpu_s(), "coordinator": sum(os.times()[:2])}
+        if self.stack is not None:
+            found.update(cpu_s(self.stack.pids()))
+        return found
+
+    def on_step(self, step: str) -> None:
+        if step in ("export", "workers"):
+            self.marks[step] = self.sample()
+
+    def used(self) -> dict[str, float]:
+        start, end = self.marks.get("export", {}), self.marks.get("workers", {})
+        return {name: round(end[name] - start.get(name, 0.0), 2) for name in sorted(end) if name != "web"}
+
+
+def measure(clients, settings, rows_pairs, workers: int, folder: Path, stack=None) -> dict:
     tables = pipeline.Tables(settings.project, "zatsudan")
+    cpu = PhaseCpu(stack)
     options = pipeline.RunOptions(
         tables=tables,
         rules=rules_lib.load(),
@@ -47,6 +87,7 @@ def measure(clients, settings, rows_pairs, workers: int, folder: Path) -> dict:
         workers=workers,
         log_dir=folder / "logs",
         progress=False,
+        on_step=cpu.on_step,
     )
     summary = pipeline.run(clients, options, rows_pairs)
     return {
@@ -57,6 +98,8 @@ def measure(clients, settings, rows_pairs, workers: int, folder: Path) -> dict:
         "seconds": {k: round(v, 2) for k, v in summary.seconds.items()},
         "rows_per_s": round(summary.rows_in / summary.seconds["total"], 1),
         "worker_rows_per_s": round(summary.rows_out / summary.seconds["workers"], 1),
+        "workers_phase_cpu_s": cpu.used(),
+        "worker_busy_s": {w: {k: round(v, 2) for k, v in sorted(steps.items())} for w, steps in sorted(summary.worker_seconds.items())},
     }
 
 
@@ -92,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
-    with attached_or_started_stack(args.env, args.port_base):
+    with attached_or_started_stack(args.env, args.port_base) as stack:
         from shared import config
         from shared.clients import Clients
 
@@ -104,8 +147,8 @@ def main(argv: list[str] | None = None) -> int:
 
         with tempfile.TemporaryDirectory() as folder:
             # Not counted: warms the keyword cache, DuckDB and the emulators.
-            measure(clients, settings, sample(), 1, Path(folder))
-            runs = [measure(clients, settings, sample(), workers, Path(folder)) for workers in (1, 2)]
+            measure(clients, settings, sample(), 1, Path(folder), stack)
+            runs = [measure(clients, settings, sample(), workers, Path(folder), stack) for workers in (1, 2)]
         rows = list(sources.rows(sample()))
         result = {
             "sample_pairs": len(sample()),
@@ -124,6 +167,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"  {run['workers']} worker(s): {run['rows_per_s']:>8.1f} rows/s end to end, "
                 f"{run['worker_rows_per_s']:>8.1f} rows/s in the workers' phase   {run['seconds']}"
             )
+            phase = run["seconds"]["workers"]
+            print(f"    CPU in the workers' phase ({phase:.2f} s, 2 cores = {2 * phase:.2f} CPU-s): "
+                  + ", ".join(f"{name} {seconds}" for name, seconds in run["workers_phase_cpu_s"].items()))
+            print("    busy (seconds building and writing shards): "
+                  + ", ".join(f"{w} {steps}" for w, steps in run["worker_busy_s"].items()))
         print(f"  scaling (2 / 1): end to end x{result['scaling_end_to_end']}, workers' phase x{result['scaling_workers_phase']}")
         f = result["filter"]
         print(

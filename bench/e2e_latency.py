@@ -86,6 +86,7 @@ class Arrivals:
     def __init__(self) -> None:
         self._seen: dict[str, float] = {}
         self._changed = threading.Condition()
+        self._watches = []
 
     def listen(self, collection) -> None:
         """Adds a listener on ``collection``; returns once it is live."""
@@ -100,9 +101,15 @@ class Arrivals:
                 self._changed.notify_all()
             live.set()  # the first callback is the initial (empty) snapshot
 
-        collection.on_snapshot(on_snapshot)
+        self._watches.append(collection.on_snapshot(on_snapshot))
         if not live.wait(READY_TIMEOUT_S):
             raise RuntimeError(f"the listener on {collection.id} did not start")
+
+    def close(self) -> None:
+        """Stops every listener (each holds a stream the emulator keeps serving)."""
+        for watch in self._watches:
+            watch.unsubscribe()
+        self._watches.clear()
 
     def wait_for(self, doc_ids: list[str], deadline: float) -> dict[str, float]:
         """Arrival times of ``doc_ids``, waiting until all arrived or ``deadline``."""
@@ -218,9 +225,9 @@ def reply_collection(conversation: str) -> str:
     return reply_path("firestore", conversation, "-").rsplit("/", 1)[0]
 
 
-def utterance_sender(ingress_url: str, run_id: str, timeout_s: float) -> Send:
+def utterance_sender(ingress_url: str, run_id: str, timeout_s: float, users: int = USERS) -> Send:
     def send(number: int) -> tuple[str, float]:
-        user = number % USERS
+        user = number % users
         conversation = conversation_id(run_id, user)
         body = {
             "user_id": f"bench-user-{user}",

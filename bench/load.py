@@ -1,12 +1,14 @@
 """Load on ingress: rising rates for fixed durations, on loopback, on a stack of its own.
 
 For each rate, utterances are POSTed at that rate (open loop) for
-``--duration`` seconds; the reply of each is awaited by a Firestore listener,
-as a chat client would. Reported per rate: accepted rate (202s per second),
-error rate (non-202 answers and failed sends), late (accepted, reply not seen within
-``--timeout``), reply latency p50/p90/p99/max (POST to reply visible). Each
-stack process's memory (RSS of its whole process group, from /proc) is shown
-before and after the run. The platform floor (publish -> push -> no-op write
+``--duration`` seconds, into fresh conversations of ``--lines-per-conversation``
+lines (8); the reply of each is awaited by a Firestore listener on its
+conversation's replies, as a chat client would. Reported per rate: accepted
+rate (202s per second), error rate (non-202 answers and failed sends), late
+(accepted, reply not seen within ``--timeout``), reply latency p50/p90/p99/max
+(POST to reply visible), and the CPU milliseconds per utterance of each stack
+process and of this client (from /proc). Each stack process's memory (RSS of
+its whole process group) is shown before and after the run. The platform floor (publish -> push -> no-op write
 -> listener) is measured in the same run, with bench/e2e_latency.py's code.
 
     make bench-load
@@ -21,10 +23,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import signal
 import sys
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -33,23 +37,9 @@ import e2e_latency as e2e  # noqa: E402  (the floor path and the measuring code)
 from google.cloud import firestore  # noqa: E402
 
 from infra.local.stack import Stack, started_stack  # noqa: E402
+from procs import cpu_s, group_rss_kib  # noqa: E402
 
 P99_LIMIT_MS = 1000.0
-
-
-def group_rss_kib(leader: int) -> int:
-    """RSS of every process in ``leader``'s process group (each service leads its own)."""
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) != leader:  # field 5: process group id
-                continue
-            status = (stat.parent / "status").read_text()
-        except (OSError, ValueError, IndexError):
-            continue
-        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
-    return total
 
 
 def memory(stack: Stack) -> dict[str, int]:
@@ -68,6 +58,7 @@ class Step:
     p90: float | None
     p99: float | None
     max: float | None
+    cpu_ms: dict[str, float] = field(default_factory=dict)  # per utterance, each stack process (from /proc)
 
     @property
     def clean(self) -> bool:
@@ -108,9 +99,32 @@ def render(steps: list[Step], floor: e2e.Summary, before: dict, after: dict) -> 
     best = max(clean) if clean else None
     lines.append(f"highest rate with zero errors and p99 < {P99_LIMIT_MS:.0f} ms: "
                  + (f"{best:g}/s" if best is not None else "none of the rates"))
+    for s in steps:
+        lines.append(f"CPU ms per utterance at {s.rate:g}/s: " + ", ".join(f"{name} {ms}" for name, ms in s.cpu_ms.items()))
     lines.append("memory (RSS MiB, before -> after): "
                  + ", ".join(f"{name} {before.get(name, 0)} -> {after.get(name, 0)}" for name in sorted(after)))
     return "\n".join(lines)
+
+
+class Conversations:
+    """Fresh conversations for ``count`` utterances, ``--lines-per-conversation`` each,
+    with a listener on each one's replies (registered before anything is sent).
+
+    The Firestore emulator answers a change under a collection listener by
+    sending the listener's whole result again (checked: 20 replies written one
+    by one into a watched collection made it send 210 documents), where
+    Firestore sends the change alone. A run that kept adding lines to the
+    same ten conversations made the emulator's work per reply, and this
+    process's, grow with everything sent before."""
+
+    def __init__(self, db, ingress_url: str, count: int, args) -> None:
+        run_id = uuid.uuid4().hex[:8]
+        users = max(1, math.ceil(count / args.lines_per_conversation))
+        self.send = e2e.utterance_sender(ingress_url, run_id, args.timeout, users=users)
+        self.replies = e2e.listen(db, [e2e.reply_collection(e2e.conversation_id(run_id, u)) for u in range(users)])
+
+    def close(self) -> None:
+        self.replies.close()
 
 
 def run(args) -> dict:
@@ -121,18 +135,25 @@ def run(args) -> dict:
         floor_function = e2e.start_floor_function(stack, env)
         try:
             e2e.create_floor_subscription(stack.project, stack.port_base + e2e.FLOOR_PORT_OFFSET)
-            run_id = uuid.uuid4().hex[:8]
-            replies = e2e.listen(db, [e2e.reply_collection(e2e.conversation_id(run_id, u)) for u in range(e2e.USERS)])
             floor_docs = e2e.listen(db, [e2e.floor_collection(u) for u in range(e2e.USERS)])
             floor_args = argparse.Namespace(count=args.floor_count, rate=args.floor_rate, timeout=args.timeout)
             floor = e2e.run_path("floor", e2e.floor_sender(stack.project, args.timeout), floor_docs, floor_args)
-            send = e2e.utterance_sender(env["INGRESS_URL"], run_id, args.timeout)
-            e2e.measure(send, replies, len(e2e.CONVERSATION), 2.0, e2e.WARM_UP_TIMEOUT_S)  # warm-up, not counted
+            floor_docs.close()
+            warm_up = Conversations(db, env["INGRESS_URL"], len(e2e.CONVERSATION), args)
+            e2e.measure(warm_up.send, warm_up.replies, len(e2e.CONVERSATION), 2.0, e2e.WARM_UP_TIMEOUT_S)  # not counted
+            warm_up.close()
             before = memory(stack)
             steps = []
             for rate in args.rates:
                 print(f"load: {rate:g}/s for {args.duration:g} s", file=sys.stderr)
-                steps.append(run_step(send, replies, rate, args.duration, args.timeout))
+                count = max(2, int(rate * args.duration))
+                conversations = Conversations(db, env["INGRESS_URL"], count, args)
+                cpu_before, own_before = cpu_s(stack.pids()), sum(os.times()[:2])
+                step = run_step(conversations.send, conversations.replies, rate, args.duration, args.timeout)
+                used = {name: seconds - cpu_before.get(name, 0.0) for name, seconds in cpu_s(stack.pids()).items()}
+                used["bench client"] = sum(os.times()[:2]) - own_before
+                steps.append(replace(step, cpu_ms={name: round(1000 * s / step.sent, 1) for name, s in sorted(used.items())}))
+                conversations.close()
             after = memory(stack)
             return {"steps": steps, "floor": floor, "before": before, "after": after}
         finally:
@@ -144,6 +165,8 @@ def main(argv=None) -> int:
     parser.add_argument("--rates", type=lambda v: [float(x) for x in v.split(",")], default=[5, 10, 20, 40])
     parser.add_argument("--duration", type=float, default=10.0, help="seconds at each rate")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds after which a reply is lost")
+    parser.add_argument("--lines-per-conversation", type=int, default=8,
+                        help="each rate starts fresh conversations of this many lines (see Conversations)")
     parser.add_argument("--floor-count", type=int, default=50)
     parser.add_argument("--floor-rate", type=float, default=10.0)
     parser.add_argument("--port-base", type=int, default=8940)

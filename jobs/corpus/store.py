@@ -77,9 +77,10 @@ class RunProgress:
         self._shards = db.collection(RUNS_COLLECTION).document(run_id).collection("shards")
 
     def mark_done(
-        self, shard: int, rows: int, keywords: dict[str, int], candidates: int, written: int, worker: str
+        self, shard: int, rows: int, keywords: dict[str, int], candidates: int, written: int, worker: str,
+        seconds: dict[str, float] | None = None,
     ) -> None:
-        """``keywords``: how many per language."""
+        """``keywords``: how many per language; ``seconds``: the worker's time per step (build, write)."""
         self._shards.document(f"{shard:05d}").set(
             {
                 "shard": shard,
@@ -88,9 +89,14 @@ class RunProgress:
                 "candidates": candidates,
                 "written": written,
                 "worker": worker,
+                "seconds": dict(seconds or {}),
                 "finished_at": dt.datetime.now(dt.timezone.utc),
             }
         )
+
+    def count(self) -> int:
+        """Shards done: a count aggregation (one read per 1,000 markers), not the markers."""
+        return int(self._shards.count().get()[0][0].value)
 
     def done(self) -> list[dict]:
         return [snapshot.to_dict() for snapshot in self._shards.stream(retry=QUERY_RETRY)]
