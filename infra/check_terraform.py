@@ -153,7 +153,7 @@ README_REPLY_STORE = re.compile(r"\*\*Production runs `REPLY_STORE=(\w+)`\.\*\*"
 # Rules files the code's tests check, which Terraform must deploy as they are.
 RULES_FILES = {"google_firebaserules_ruleset.firestore": "firestore.rules", "terraform_data.rtdb_rules": "database.rules.json"}
 # Firestore collections whose documents carry expire_at (shared/stores.py).
-TTL_COLLECTIONS = {"decisions", "log_sink_ledger", "feedback_sink_ledger", "delivery_attempts", "idempotency_keys", "webhook_signatures"}
+TTL_COLLECTIONS = {"decisions", "delivery_attempts", "idempotency_keys", "webhook_signatures"}
 # Dry-run stand-ins for the values only a real project has.
 EXAMPLE = {"project": "example-project", "region": "asia-northeast1"}
 # Variable values that change which resource instances exist (moved blocks may
