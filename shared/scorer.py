@@ -109,7 +109,7 @@ def conversation_lang(event: UtteranceEvent, history: Sequence) -> str:
 
 def speaks(candidate_text: str, lang: str) -> bool:
     """Whether a reply is in ``lang``: Japanese has kana or kanji, English has none."""
-    return text.detect_lang(candidate_text) == lang
+    return text.lang_of(candidate_text) == lang
 
 
 class Retriever(Protocol):
@@ -184,20 +184,21 @@ class ScorerService:
         if stored is not None:
             # A redelivery: replay before any check or ranking could fail.
             log.info("decision already recorded, replaying it")
-            decision = Decision.from_dict(stored)
+            decision, replied = Decision.from_dict(stored), False
         else:
-            decision = self._decide_once(event, conversation)
+            decision, replied = self._decide_once(event, conversation)
         log.info(
             "reply by %s from %d candidates in %.0f ms",
             event.algorithm,
             decision.log.candidate_count,
             decision.log.total_ms,
         )
-        self.faults.point("scorer.after_commit", event.message_id, event.text)  # decided, reply not written yet
-        # The owner goes with the conversation's first reply only (never rewritten).
-        self.replies.write(
-            event.conversation_id, decision.reply, owner=event.user_id if decision.opened_conversation else None
-        )
+        self.faults.point("scorer.after_commit", event.message_id, event.text)  # decided, log not published yet
+        if not replied:  # the reply store is not Firestore, or this is a replay (written again: a no-op)
+            # The owner goes with the conversation's first reply only (never rewritten).
+            self.replies.write(
+                event.conversation_id, decision.reply, owner=event.user_id if decision.opened_conversation else None
+            )
         self.faults.point("scorer.after_write", event.message_id, event.text)  # reply written, log not yet published
         self.publisher.publish(
             self.settings.topics.selection_logs,
@@ -206,7 +207,8 @@ class ScorerService:
         )
         return decision
 
-    def _decide_once(self, event: UtteranceEvent, conversation: Conversation) -> Decision:
+    def _decide_once(self, event: UtteranceEvent, conversation: Conversation) -> tuple[Decision, bool]:
+        """The decision, and whether its reply was written in the same commit."""
         for _ in range(DECIDE_ATTEMPTS):
             decision = self.decide(event, conversation)
             batch = self.db.batch()
@@ -221,6 +223,7 @@ class ScorerService:
                 decision.reply.text,
                 decision.reply.created_at,
             )
+            replied = self.replies.add_to(batch, event.conversation_id, decision.reply)
             self.faults.point("scorer.before_write", event.message_id, event.text)
             try:
                 batch.commit()
@@ -233,11 +236,11 @@ class ScorerService:
                 stored = self.decisions.get(event.message_id)
                 if stored is not None:
                     log.info("decision already recorded, replaying it")
-                    return Decision.from_dict(stored)
+                    return Decision.from_dict(stored), False
                 log.info("conversation %s changed while deciding, deciding again", event.conversation_id)
                 conversation = self.conversations.read(event.conversation_id)
                 continue
-            return decision
+            return decision, replied
         raise DecisionRace(f"conversation {event.conversation_id} kept changing while deciding {event.message_id}")
 
     @staticmethod

@@ -15,7 +15,7 @@ from shared.events import SelectionLog, UtteranceEvent
 from shared.ranking import Candidate
 from shared.replies import Reply
 from shared.scorer import FALLBACK_REPLIES
-from shared.stores import CandidateStore
+from shared.stores import CandidateStore, DecisionStore
 from tests.support import eventually, utterance_event
 
 
@@ -187,11 +187,12 @@ def test_a_redelivery_after_a_committed_decision_writes_exactly_its_reply_even_i
 
     logs = pull("selection-logs")
     event = make_event(unique, f"tell me about {topic_word}")
-    # The first delivery commits its decision, then dies before the reply is written.
+    # The first delivery commits its decision (and, replies being in Firestore,
+    # its reply with it), then dies before the log is published.
     with pytest.raises(InjectedFault):
         scorer_with(settings, clients, FaultInjector(rate=1.0, points=frozenset({"scorer.after_commit"}))).handle(event)
-    assert read_reply(clients, event) is None
-    stored = clients.firestore.collection("decisions").document(event.message_id).get().to_dict()
+    stored = DecisionStore(clients.firestore).get(event.message_id)
+    assert read_reply(clients, event).to_dict() == stored["reply"]
     # The redelivery reaches an instance whose owner check and ranker fail.
     redelivered = scorer_with(settings, clients, FaultInjector(rate=1.0, points=frozenset(failing))).handle(event)
     assert read_reply(clients, event).to_dict() == stored["reply"]

@@ -99,6 +99,17 @@ class FakeReplies:
         self.written.append((conversation_id, reply))
         self.owner = owner
 
+    def add_to(self, batch, conversation_id: str, reply) -> bool:
+        return False  # like the Realtime Database: written after the commit
+
+
+class CommittedReplies(FakeReplies):
+    """Like Firestore's: the reply goes into the decision's batch."""
+
+    def add_to(self, batch, conversation_id: str, reply) -> bool:
+        batch.ops.append(("reply", conversation_id, reply))
+        return True
+
 
 def _event(**changes) -> UtteranceEvent:
     return UtteranceEvent.from_dict({**load_golden("utterance-event.json"), **changes})
@@ -380,6 +391,16 @@ def test_a_new_event_records_the_decision_and_turns_atomically_then_replies_and_
     assert published.topic == "selection-logs"
     assert SelectionLog.from_json(published.data) == decision.log
     assert published.attributes == {"message_id": event.message_id, "algorithm": event.algorithm}
+
+
+def test_a_reply_in_the_decisions_database_is_committed_with_it_and_not_written_again():
+    db = FakeDb()
+    service = _handle_service(FakeDecisions(), db=db)
+    service.replies = CommittedReplies()
+    decision = service.handle(_event())
+    assert [op for op in db.batches[0].ops if op[0] == "reply"] == [("reply", _event().conversation_id, decision.reply)]
+    assert service.replies.written == []
+    assert SelectionLog.from_json(service.publisher.calls[0].data) == decision.log
 
 
 def test_a_redelivered_event_replays_the_stored_decision_even_if_ranking_now_differs():

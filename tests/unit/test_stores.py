@@ -101,7 +101,7 @@ class MemoryDb:
         assert name == "candidates"
         return _Collection(self)
 
-    def get_all(self, refs):
+    def get_all(self, refs, field_paths=None):
         for ref in refs:
             self.reads.append(ref.id)
             yield _Snapshot(ref.id, self.docs.get(ref.id))
