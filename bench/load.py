@@ -40,13 +40,10 @@ P99_LIMIT_MS = 1000.0
 def group_rss_kib(leader: int) -> int:
     """RSS of every process in ``leader``'s process group (each service leads its own)."""
     total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for proc, _ in e2e.group_stats(leader):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) != leader:  # field 5: process group id
-                continue
-            status = (stat.parent / "status").read_text()
-        except (OSError, ValueError, IndexError):
+            status = (proc / "status").read_text()
+        except OSError:
             continue
         total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
     return total
@@ -125,7 +122,7 @@ def run(args) -> dict:
             replies = e2e.listen(db, [e2e.reply_collection(e2e.conversation_id(run_id, u)) for u in range(e2e.USERS)])
             floor_docs = e2e.listen(db, [e2e.floor_collection(u) for u in range(e2e.USERS)])
             floor_args = argparse.Namespace(count=args.floor_count, rate=args.floor_rate, timeout=args.timeout)
-            floor = e2e.run_path("floor", e2e.floor_sender(stack.project, args.timeout), floor_docs, floor_args)
+            floor, _ = e2e.run_path("floor", e2e.floor_sender(stack.project, args.timeout), floor_docs, floor_args)
             send = e2e.utterance_sender(env["INGRESS_URL"], run_id, args.timeout)
             e2e.measure(send, replies, len(e2e.CONVERSATION), 2.0, e2e.WARM_UP_TIMEOUT_S)  # warm-up, not counted
             before = memory(stack)

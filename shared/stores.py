@@ -3,8 +3,10 @@
 Layout (collection/document):
 - ``conversations/{c}``: its owner (``user_id``, the first speaker), times,
   and ``turns``: its most recent turns, oldest first, each ``{role, text,
-  message_id}``. One document, read once and written once per line: the
-  owner check, the context and the bot's earlier replies come from one read.
+  message_id}``, as one JSON string (a Firestore array of maps costs a
+  field-by-field encode and decode on every line). One document, read once
+  and written once per line: the owner check, the context and the bot's
+  earlier replies come from one read.
 - ``candidates/{keyword}``: the reply candidates for one topic keyword.
 - ``decisions/{message_id}``: the scorer's decision, created once; a
   redelivered event replays it instead of deciding again.
@@ -86,8 +88,8 @@ class ConversationStore:
         snapshot = self._ref(conversation_id).get()
         if not snapshot.exists:
             return Conversation(owner=None)
-        data = snapshot.to_dict() or {}
-        turns = tuple(Turn(t["role"], t["text"], t.get("message_id", "")) for t in data.get("turns", []))
+        data = _fields(snapshot) or {}
+        turns = tuple(Turn(t["role"], t["text"], t["message_id"]) for t in json.loads(data.get("turns") or "[]"))
         return Conversation(data.get("user_id"), turns, snapshot.update_time)
 
     def add_exchange(
@@ -102,7 +104,7 @@ class ConversationStore:
         it is still the version ``read`` saw (the commit fails if another line
         was added meanwhile: no turn is ever lost to a concurrent writer)."""
         turns = [*read.turns, Turn("user", user_text, message_id), Turn("bot", bot_text, message_id)]
-        kept = [t.to_dict() for t in turns[-self.kept_turns:]] if self.kept_turns > 0 else []
+        kept = _json([t.to_dict() for t in turns[-self.kept_turns:]] if self.kept_turns > 0 else [])
         ref = self._ref(conversation_id)
         if read.owner is None:
             batch.create(ref, {"user_id": user_id, "created_at": at, "updated_at": at, "turns": kept})
@@ -135,6 +137,10 @@ class OwnerCache:
 
 def _expire_at(now: dt.datetime | None = None) -> dt.datetime:
     return (now or dt.datetime.now(dt.timezone.utc)) + LEDGER_RETENTION
+
+
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _fields(snapshot) -> dict | None:
@@ -209,7 +215,7 @@ class DecisionStore:
         batch.create(
             self.ref(message_id),
             {
-                "decision": json.dumps(decision, ensure_ascii=False, separators=(",", ":")),
+                "decision": _json(decision),
                 "user_id": decision["log"]["user_id"],
                 "expire_at": _expire_at(),
             },

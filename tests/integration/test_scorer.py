@@ -15,7 +15,7 @@ from shared.events import SelectionLog, UtteranceEvent
 from shared.ranking import Candidate
 from shared.replies import Reply
 from shared.scorer import FALLBACK_REPLIES
-from shared.stores import CandidateStore, DecisionStore
+from shared.stores import CandidateStore, ConversationStore, DecisionStore
 from tests.support import eventually, utterance_event
 
 
@@ -96,9 +96,9 @@ def test_recent_turns_shape_the_topic(service, clients, unique, topic_word):
     follow_up = make_event(unique, "what do you think")
     decision = service.handle(follow_up)
     assert topic_word in decision.reply.keywords
-    turns = clients.firestore.collection("conversations").document(unique).get().get("turns")
-    assert [t["role"] for t in turns] == ["user", "bot", "user", "bot"]
-    assert [t["message_id"] for t in turns][::2] == sorted(t["message_id"] for t in turns[::2])
+    turns = ConversationStore(clients.firestore).read(unique).turns
+    assert [t.role for t in turns] == ["user", "bot", "user", "bot"]
+    assert [t.message_id for t in turns][::2] == sorted(t.message_id for t in turns[::2])
 
 
 def publish_raw(clients, settings, data: bytes, **attributes) -> None:
@@ -150,7 +150,7 @@ def test_an_utterance_into_another_users_conversation_is_dead_lettered_and_chang
     assert "belongs to another user" in message.attributes["dead_letter_reason"]
     conversation = clients.firestore.collection("conversations").document(unique)
     assert conversation.get().get("user_id") == "tester"
-    assert len(conversation.get().get("turns")) == 2  # the owner's exchange only
+    assert len(ConversationStore(clients.firestore).read(unique).turns) == 2  # the owner's exchange only
     assert read_reply(clients, intruders) is None
 
 
@@ -246,7 +246,7 @@ def test_two_users_racing_the_first_line_of_one_conversation_end_with_one_owner(
     winner, loser = events[answered[0]], events[refused[0]]
     conversation = clients.firestore.collection("conversations").document(unique)
     assert conversation.get().get("user_id") == winner.user_id
-    assert {t["message_id"] for t in conversation.get().get("turns")} == {winner.message_id}
+    assert {t.message_id for t in ConversationStore(clients.firestore).read(unique).turns} == {winner.message_id}
     assert read_reply(clients, winner) is not None and read_reply(clients, loser) is None
     assert not clients.firestore.collection("decisions").document(loser.message_id).get().exists
 
@@ -264,8 +264,8 @@ def test_two_lines_of_one_conversation_decided_at_once_both_keep_their_turns(set
     scorers = [scorer_with(settings, clients, race) for _ in lines]
     with ThreadPoolExecutor(2) as pool:
         decisions = list(pool.map(lambda i: scorers[i].handle(lines[i]), range(2)))
-    turns = clients.firestore.collection("conversations").document(unique).get().get("turns")
-    assert sorted(t["message_id"] for t in turns) == sorted([opening.message_id] * 2 + [e.message_id for e in lines] * 2)
+    turns = ConversationStore(clients.firestore).read(unique).turns
+    assert sorted(t.message_id for t in turns) == sorted([opening.message_id] * 2 + [e.message_id for e in lines] * 2)
     assert [read_reply(clients, e) for e in lines] == [d.reply for d in decisions]
 
 
@@ -282,8 +282,8 @@ def test_one_message_delivered_twice_at_once_is_decided_once(settings, clients, 
         first, second = pool.map(lambda s: s.handle(event), scorers)
     assert first == second
     assert read_reply(clients, event) == first.reply
-    turns = clients.firestore.collection("conversations").document(unique).get().get("turns")
-    assert [t["message_id"] for t in turns].count(event.message_id) == 2  # its user and bot turns, once
+    turns = ConversationStore(clients.firestore).read(unique).turns
+    assert [t.message_id for t in turns].count(event.message_id) == 2  # its user and bot turns, once
 
 
 def faults_off():

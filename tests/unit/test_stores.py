@@ -4,6 +4,8 @@ client calls they make)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from shared.ranking import Candidate
@@ -39,7 +41,7 @@ def test_a_new_conversation_is_created_with_its_owner_and_first_exchange():
     ConversationStore(_ConversationsDb()).add_exchange(batch, "c", Conversation(None), "alice", "m1", "hi", "hello", "t")
     ((kind, doc, _),) = batch.ops
     assert kind == "create" and doc["user_id"] == "alice"
-    assert doc["turns"] == [Turn("user", "hi", "m1").to_dict(), Turn("bot", "hello", "m1").to_dict()]
+    assert json.loads(doc["turns"]) == [Turn("user", "hi", "m1").to_dict(), Turn("bot", "hello", "m1").to_dict()]
 
 
 def test_a_later_line_rewrites_the_turns_if_unchanged_keeping_only_the_most_recent():
@@ -49,7 +51,7 @@ def test_a_later_line_rewrites_the_turns_if_unchanged_keeping_only_the_most_rece
     ((kind, doc, option),) = batch.ops
     assert kind == "update" and "user_id" not in doc  # the owner is never rewritten
     assert option == ("if unchanged since", 7)
-    assert [t["text"] for t in doc["turns"]] == ["line 3", "new", "reply"]
+    assert [t["text"] for t in json.loads(doc["turns"])] == ["line 3", "new", "reply"]
 
 
 def test_an_owner_found_is_kept_a_new_conversation_is_asked_again():
