@@ -21,7 +21,6 @@ import argparse
 import base64
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -95,15 +94,7 @@ def one_start(bundle: Path, env: dict[str, str], log_path: Path) -> dict:
         peak_kib = sum(int(line.split()[1]) for proc, _ in e2e_latency.group_stats(process.pid)
                        for line in (proc / "status").read_text().splitlines() if line.startswith("VmHWM:"))
     finally:
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(process.pid, sig)
-                process.wait(timeout=5)
-                break
-            except ProcessLookupError:
-                break
-            except subprocess.TimeoutExpired:
-                continue
+        e2e_latency.stop_process_group(process)
     if answer.status_code >= 300:
         raise RuntimeError(f"the push was answered {answer.status_code}: {answer.text[:200]}; see {log_path}")
     return {"port_open_s": round(listening, 2), "first_push_answered_s": round(answered, 2), "cpu_s": round(cpu_s, 2),

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from shared.ranking import Candidate
 from shared.stores import CandidateStore, Conversation, ConversationStore, OwnerCache, Turn
 from shared.text import keyword_doc_id
