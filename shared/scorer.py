@@ -3,7 +3,8 @@
 One read per line: ``conversations/{c}`` holds the owner and the recent
 turns (``shared/stores.py``). Idempotent on ``message_id``: the decision
 (reply + log) is created once in ``decisions/{message_id}`` together with
-the conversation's new turns, in one atomic batch. A message the
+the conversation's new turns (and, with replies in Firestore, the reply), in
+one atomic batch. A message the
 conversation may already have answered (its id is among or older than the
 kept turns) is looked up there first and, if decided, replayed before
 anything else (no owner check, no ranking), so a redelivery writes exactly

@@ -208,8 +208,12 @@ class DecisionStore:
         return self._db.collection("decisions").document(message_id)
 
     def get(self, message_id: str) -> dict | None:
-        snapshot = self.ref(message_id).get(field_paths=["decision"])
-        return json.loads(snapshot.get("decision")) if snapshot.exists else None
+        snapshot = self.ref(message_id).get()
+        if not snapshot.exists:
+            return None
+        data = _fields(snapshot) or {}
+        # Decisions stored before issue 15 kept reply and log as fields (gone after 7 days).
+        return json.loads(data["decision"]) if "decision" in data else data
 
     def add_create(self, batch, message_id: str, decision: dict) -> None:
         batch.create(
@@ -225,8 +229,11 @@ class DecisionStore:
         """The user whose line ``message_id`` the scorer answered, or None if it has not (yet).
 
         Ingress asks it before accepting feedback: only that user may rate the reply."""
-        snapshot = self.ref(message_id).get(field_paths=["user_id"])
-        return snapshot.get("user_id") if snapshot.exists else None
+        snapshot = self.ref(message_id).get(field_paths=["user_id", "log.user_id"])
+        if not snapshot.exists:
+            return None
+        data = _fields(snapshot) or {}
+        return data.get("user_id") or (data.get("log") or {}).get("user_id")
 
 
 # The published model's pointer (written by jobs/train/publish.py): which

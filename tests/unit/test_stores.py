@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from shared.ranking import Candidate
-from shared.stores import CandidateStore, Conversation, ConversationStore, OwnerCache, Turn
+from shared.stores import CandidateStore, Conversation, ConversationStore, DecisionStore, OwnerCache, Turn
 from shared.text import keyword_doc_id
 
 
@@ -145,3 +145,24 @@ def test_no_keywords_load_nothing():
     db = MemoryDb()
     assert CandidateStore(db).load([]) == []
     assert db.reads == []
+
+
+def test_a_decision_reads_back_as_stored_and_names_whom_it_answered():
+    from .fakes import FakeFirestore
+
+    db = FakeFirestore()
+    decision = {"reply": {"text": "猫はかわいい"}, "log": {"user_id": "alice", "candidates": [{"text": "猫", "score": 1.0}]}}
+    batch = type("Batch", (), {"create": lambda self, ref, doc: ref.create(doc)})()
+    DecisionStore(db).add_create(batch, "m1", decision)
+    assert DecisionStore(db).get("m1") == decision
+    assert DecisionStore(db).answered_user("m1") == "alice"
+    assert DecisionStore(db).get("m2") is None and DecisionStore(db).answered_user("m2") is None
+
+
+def test_a_decision_stored_before_the_json_field_still_replays_and_names_its_user():
+    from .fakes import FakeFirestore
+
+    old = {"reply": {"text": "猫はかわいい"}, "log": {"user_id": "alice"}, "opened_conversation": True}
+    db = FakeFirestore({"decisions/m1": old})
+    assert DecisionStore(db).get("m1") == old
+    assert DecisionStore(db).answered_user("m1") == "alice"
