@@ -4,7 +4,8 @@ client, which :func:`counting` wraps.
 
 A get of a missing document is a read; a query is a read per document it
 returns, and one when it returns none; a commit is a write per document it
-writes (a delete per document it deletes).
+writes (a delete per document it deletes). Gets are also counted by
+collection (``"read conversations"``), so a failed budget says what grew.
 """
 
 from __future__ import annotations
@@ -23,8 +24,11 @@ class _CountingApi:
 
     def batch_get_documents(self, *args, **kwargs):
         for response in self._api.batch_get_documents(*args, **kwargs):
-            if response._pb.WhichOneof("result"):  # found or missing: a document read
+            kind = response._pb.WhichOneof("result")
+            if kind:  # found or missing: a document read
                 self._counts["reads"] += 1
+                name = response.found.name if kind == "found" else response.missing
+                self._counts[f"read {name.split('/documents/', 1)[-1].split('/', 1)[0]}"] += 1
             yield response
 
     def run_query(self, *args, **kwargs):
