@@ -29,7 +29,7 @@ STACK := PYTHONPATH=$(CURDIR) $(PY) -m infra.local.stack
 # a package missing from the venv, no stack running, no published model.
 PREFLIGHT := @PYTHONPATH=$(CURDIR) $(PY) -m infra.preflight
 
-.PHONY: help deps up down status run seed chat test test-unit bench clean web browser node-client report router-stats bench-log-sink corpus bench-corpus train eval bench-scorer chat-eval bench-meaning
+.PHONY: help deps up down status run seed chat test test-unit bench clean web browser node-client report router-stats bench-log-sink corpus bench-corpus train eval bench-scorer bench-scorer-profile bench-scorer-cold-start chat-eval bench-meaning
 .PHONY: deploy
 
 help:
@@ -94,7 +94,7 @@ test-unit: $(VENV)/.ready $(VENV)/.data-ready
 	PYTHONPATH=$(CURDIR) $(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 bench: deps
-	PYTHONPATH=$(CURDIR) $(PY) bench/e2e_latency.py
+	PYTHONPATH=$(CURDIR) $(PY) bench/e2e_latency.py $(BENCH_ARGS)
 
 clean: down
 	rm -rf $(RUN_DIR)
@@ -171,6 +171,16 @@ bench-meaning: $(VENV)/.ready
 
 bench-scorer: $(VENV)/.data-ready
 	PYTHONPATH=$(CURDIR) $(PY) bench/scorer.py
+
+# Where the scorer's CPU goes per utterance, in process, on the running stack (make run: corpus and model).
+bench-scorer-profile: $(VENV)/.ready $(VENV)/.data-ready
+	@test -f $(RUN_DIR)/stack.env || { echo "no local stack: run make run (or make up and make seed) first"; exit 1; }
+	PYTHONPATH=$(CURDIR) $(PY) bench/scorer_profile.py --env $(RUN_DIR)/stack.env $(PROFILE_ARGS)
+
+# A fresh scorer (its deploy bundle) from process start to its first push answered, on the running stack.
+bench-scorer-cold-start: $(VENV)/.ready $(VENV)/.data-ready
+	@test -f $(RUN_DIR)/stack.env || { echo "no local stack: run make run (or make up and make seed) first"; exit 1; }
+	PYTHONPATH=$(CURDIR) $(PY) bench/scorer_cold_start.py --env $(RUN_DIR)/stack.env
 
 # Load on ingress at rising rates (bench/load.py), next to the platform floor.
 .PHONY: bench-load

@@ -42,6 +42,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Callable
 
 import requests
@@ -207,6 +208,44 @@ def render_table(system: Summary, floor: Summary) -> str:
     return "\n".join([header, *rows])
 
 
+# ----- CPU of the stack's processes ---------------------------------------------
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+OURS = ("ingress", "scorer", "log_sink")
+SETTLE_S = 2.0  # after the last reply: the log sink's rows and the emulators' trailing work
+
+
+def group_stats(leader: int):
+    """(/proc/<pid>, the fields of its stat after the name) of every process in ``leader``'s group."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == leader:  # field 5: process group id
+                yield stat.parent, fields
+        except (OSError, ValueError, IndexError):
+            continue
+
+
+def group_cpu_s(leader: int) -> float:
+    """User + system CPU seconds of the processes in ``leader``'s group (fields 14 and 15)."""
+    return sum(int(f[11]) + int(f[12]) for _, f in group_stats(leader)) / CLOCK_TICKS
+
+
+def cpu_seconds(stack: Stack) -> dict[str, float]:
+    return {name: group_cpu_s(pid) for name, pid in sorted(stack.pids().items())}
+
+
+def cpu_per_message_ms(before: dict[str, float], after: dict[str, float], count: int) -> dict[str, float]:
+    per = {name: round((after[name] - before[name]) * 1000.0 / count, 2) for name in before if name in after}
+    per["ours"] = round(sum(per.get(name, 0.0) for name in OURS), 2)
+    return per
+
+
+def render_cpu(per: dict[str, float]) -> str:
+    ours = " + ".join(f"{name} {per.get(name, 0.0):.1f}" for name in OURS)
+    stand_ins = ", ".join(f"{name} {ms:.1f}" for name, ms in per.items() if name not in (*OURS, "ours"))
+    return f"CPU ms per utterance: {ours} = {per['ours']:.1f} (ours); {stand_ins}"
+
+
 # ----- the system path -------------------------------------------------------
 def seed_candidates(db) -> None:
     store = CandidateStore(db)
@@ -338,15 +377,22 @@ def listen(db, collection_paths: list[str]) -> Arrivals:
     return arrivals
 
 
-def run_path(name: str, send: Send, arrivals: Arrivals, args: argparse.Namespace) -> Summary:
+def run_path(name: str, send: Send, arrivals: Arrivals, args: argparse.Namespace, cpu=None) -> tuple[Summary, dict]:
+    """The path's latencies; with ``cpu`` (a sampler of the stack's CPU
+    seconds), also CPU ms per measured message of each process."""
     print(f"{name}: warm-up, then {args.count} messages at {args.rate}/s", file=sys.stderr)
     # One round of the conversation: first-use costs (clients, dictionary,
     # candidate cache) are paid before the measured messages.
     measure(send, arrivals, len(CONVERSATION), args.rate, WARM_UP_TIMEOUT_S)
-    return Summary.of(measure(send, arrivals, args.count, args.rate, args.timeout))
+    before = cpu() if cpu else {}
+    summary = Summary.of(measure(send, arrivals, args.count, args.rate, args.timeout))
+    if not cpu:
+        return summary, {}
+    time.sleep(SETTLE_S)
+    return summary, cpu_per_message_ms(before, cpu(), args.count)
 
 
-def run(args: argparse.Namespace) -> tuple[Summary, Summary]:
+def run(args: argparse.Namespace) -> tuple[Summary, Summary, dict]:
     print(f"starting a stack on port base {args.port_base}", file=sys.stderr)
     with started_stack(args.port_base) as stack:
         env = stack.env()
@@ -359,9 +405,10 @@ def run(args: argparse.Namespace) -> tuple[Summary, Summary]:
             replies = listen(db, [reply_collection(conversation_id(run_id, user)) for user in range(USERS)])
             floor_docs = listen(db, [floor_collection(user) for user in range(USERS)])
 
-            floor = run_path("floor", floor_sender(stack.project, args.timeout), floor_docs, args)
-            system = run_path("system", utterance_sender(env["INGRESS_URL"], run_id, args.timeout), replies, args)
-            return system, floor
+            floor, _ = run_path("floor", floor_sender(stack.project, args.timeout), floor_docs, args)
+            sampler = (lambda: cpu_seconds(stack)) if args.cpu else None
+            system, cpu = run_path("system", utterance_sender(env["INGRESS_URL"], run_id, args.timeout), replies, args, sampler)
+            return system, floor, cpu
         finally:
             stop_process_group(floor_function)
 
@@ -373,17 +420,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds after which a message is lost")
     parser.add_argument("--port-base", type=int, default=8900)
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--cpu", action="store_true",
+                        help="also CPU ms per utterance of each stack process (from /proc) over the measured system messages")
     args = parser.parse_args(argv)
     # `kill` then unwinds like Ctrl-C, so the stack and the floor function stop too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
 
-    system, floor = run(args)
+    system, floor, cpu = run(args)
+    load = [round(x, 2) for x in os.getloadavg()]
     if args.json:
         config = {"rate": args.rate, "count": args.count, "timeout_s": args.timeout, "unit": "ms"}
-        results = {"config": config, "system": asdict(system), "floor": asdict(floor), "ratio": ratios(system, floor)}
+        results = {"config": config, "system": asdict(system), "floor": asdict(floor), "ratio": ratios(system, floor),
+                   "load_average": load, **({"cpu_ms_per_utterance": cpu} if cpu else {})}
         print(json.dumps(results, indent=2))
     else:
         print(render_table(system, floor))
+        if cpu:
+            print(render_cpu(cpu))
+        print(f"load average: {' '.join(map(str, load))}")
     return 0
 
 

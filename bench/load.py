@@ -137,7 +137,7 @@ def run(args) -> dict:
             e2e.create_floor_subscription(stack.project, stack.port_base + e2e.FLOOR_PORT_OFFSET)
             floor_docs = e2e.listen(db, [e2e.floor_collection(u) for u in range(e2e.USERS)])
             floor_args = argparse.Namespace(count=args.floor_count, rate=args.floor_rate, timeout=args.timeout)
-            floor = e2e.run_path("floor", e2e.floor_sender(stack.project, args.timeout), floor_docs, floor_args)
+            floor, _ = e2e.run_path("floor", e2e.floor_sender(stack.project, args.timeout), floor_docs, floor_args)
             floor_docs.close()
             warm_up = Conversations(db, env["INGRESS_URL"], len(e2e.CONVERSATION), args)
             e2e.measure(warm_up.send, warm_up.replies, len(e2e.CONVERSATION), 2.0, e2e.WARM_UP_TIMEOUT_S)  # not counted

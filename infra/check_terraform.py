@@ -166,8 +166,7 @@ README_REPLY_STORE = re.compile(r"\*\*Production runs `REPLY_STORE=(\w+)`\.\*\*"
 RULES_FILES = {"google_firebaserules_ruleset.firestore": "firestore.rules", "terraform_data.rtdb_rules": "database.rules.json"}
 # Firestore collections whose documents carry expire_at (shared/stores.py).
 TTL_COLLECTIONS = {
-    "decisions", "log_sink_ledger", "feedback_sink_ledger", "delivery_attempts", "idempotency_keys", "webhook_signatures",
-    "delivery_ledger", "line_events",
+    "decisions", "delivery_attempts", "idempotency_keys", "webhook_signatures", "delivery_ledger", "line_events",
 }  # fmt: skip
 # Dry-run stand-ins for the values only a real project has.
 EXAMPLE = {"project": "example-project", "region": "asia-northeast1"}

@@ -28,10 +28,10 @@ from shared.ranking import RANKERS, RankerRegistry
 from shared.replies import REPLY_PATHS, make_reply_store
 from shared.reply_endpoint import ReplyReader, decision_reader
 from shared.router import ModelGatedRouter, TtlFlag, WeightedRouter, without
-from shared.scorer import ScorerService
+from shared.scorer import REPEAT_WINDOW_TURNS, ScorerService
 from shared.idempotency import Idempotency
 from shared.stores import (
-    CandidateStore, ConversationStore, DecisionStore, DeliveryAttempts, IdempotencyKeys, SignatureLedger, SinkLedger,
+    CandidateStore, ConversationStore, DecisionStore, DeliveryAttempts, IdempotencyKeys, OwnerCache, SignatureLedger,
     model_pointer_reader,
 )
 
@@ -79,7 +79,7 @@ def build_ingress(settings: Settings, clients: Clients) -> Callable:
     service = IngressService(
         settings, router, Publisher(clients.publisher, settings.project),
         answered_user=DecisionStore(clients.firestore).answered_user,
-        conversation_owner=ConversationStore(clients.firestore).owner,
+        conversation_owner=OwnerCache(ConversationStore(clients.firestore).owner),
     )
     replies = ReplyReader(decision_reader(DecisionStore(clients.firestore)))
     line = LineChannel(settings.line_channel_secret, service.accept_utterance, LineEvents(clients.firestore))
@@ -166,7 +166,7 @@ def build_scorer_service(settings: Settings, clients: Clients) -> ScorerService:
     return ScorerService(
         settings,
         db,
-        ConversationStore(db),
+        ConversationStore(db, kept_turns=max(settings.context_turns, REPEAT_WINDOW_TURNS)),
         CandidateStore(db, ttl_s=settings.candidate_cache_ttl_s, max_keywords=settings.candidate_cache_size),
         DecisionStore(db),
         make_reply_store(settings.reply_store, clients),
@@ -194,12 +194,8 @@ def build_log_sink(settings: Settings, clients: Clients) -> TopicRouter:
     publisher = Publisher(clients.publisher, settings.project)
     injector = faults.from_settings(settings)
     attempts = DeliveryAttempts(clients.firestore)
-    selections = LogSinkService(
-        clients.bigquery, settings.selections_table_id, SinkLedger(clients.firestore), injector
-    )
-    feedback = LogSinkService(
-        clients.bigquery, settings.feedback_table_id, SinkLedger(clients.firestore, "feedback_sink_ledger")
-    )
+    selections = LogSinkService(clients.bigquery, settings.selections_table_id, injector)
+    feedback = LogSinkService(clients.bigquery, settings.feedback_table_id)
     topics = settings.topics
     return TopicRouter(
         {

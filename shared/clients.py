@@ -88,9 +88,12 @@ class Clients:
         def make():
             from google.cloud import pubsub_v1
 
+            # The functions publish through its GAPIC layer (``.api``, see
+            # shared/pubsub.py Publisher); these settings serve direct users
+            # of the batching client (tests, jobs).
             return pubsub_v1.PublisherClient(
-                # One message per batch: ingress waits for each publish, and the
-                # default 10 ms batching window would cap it near 65 msg/s.
+                # One message per batch: a caller waiting for each publish would
+                # otherwise wait out the default 10 ms batching window.
                 batch_settings=pubsub_v1.types.BatchSettings(max_messages=1),
                 publisher_options=pubsub_v1.types.PublisherOptions(enable_message_ordering=True),
             )

@@ -1,10 +1,13 @@
 """Log sink methods: one event (selection log, feedback) -> one BigQuery row, exactly once.
 
 The event's key (``insert_id``: the message id of a selection log, the
-feedback id of a feedback) is both the ledger key (a row already written is
-dropped) and the BigQuery insert id (BigQuery's own best-effort
-de-duplication covers the window between the insert and the ledger write; the
-``*_dedup`` views cover what that misses).
+feedback id of a feedback) is the row's BigQuery insert id: a delivery of the
+same event again (a Pub/Sub redelivery, a scorer replaying its decision)
+inserts the same row under the same id, which BigQuery drops as a duplicate
+within its de-duplication window (about a minute; the local stand-in keeps
+60 s too). Every reader goes through the ``*_dedup`` views, which keep one
+row per key whenever a duplicate arrives later than that. No Firestore
+ledger: the sink costs no document read or write per row (RELIABILITY.md).
 
 Rows are written by a ``RowBatcher``: concurrent deliveries share one
 ``insertAll`` call, and each delivery returns (is acknowledged) only after
@@ -23,7 +26,6 @@ from typing import Any, Protocol
 
 from shared import faults as faults_module
 from shared.events import SchemaError
-from shared.stores import SinkLedger
 
 log = logging.getLogger(__name__)
 
@@ -118,28 +120,22 @@ class LogSinkService:
         self,
         bigquery_client,
         table_id: str,
-        ledger: SinkLedger,
         faults: faults_module.FaultInjector = faults_module.NO_FAULTS,
     ) -> None:
         self.table_id = table_id
         self.faults = faults
-        self.ledger = ledger
         self.writer = RowBatcher(bigquery_client, table_id)
 
-    def handle(self, event: Loggable) -> bool:
-        """Writes the row; returns False when it was a duplicate."""
+    def handle(self, event: Loggable) -> int:
+        """Writes the row under its insert id; returns the rows written in the same call."""
         key = event.insert_id
-        if self.ledger.seen(key):
-            log.info("duplicate dropped: %s already in %s", key, self.table_id)
-            return False
         self.faults.point("log_sink.before_insert", key, key)
         started = time.perf_counter()
         batch_size = self.writer.insert(event.to_row(), key)
-        self.ledger.mark(key)
         log.info(
             "row written to %s in %.0f ms (batch of %d)",
             self.table_id,
             (time.perf_counter() - started) * 1000.0,
             batch_size,
         )
-        return True
+        return batch_size

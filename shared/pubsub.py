@@ -15,7 +15,15 @@ PUBLISH_TIMEOUT_S = 10.0
 
 
 class Publisher:
-    """Publishes bytes to a topic of the configured project and waits for the ack."""
+    """Publishes bytes to a topic of the configured project and waits for the ack.
+
+    One ``Publish`` call in the calling thread, through the client's GAPIC
+    layer (``PublisherClient.api``): the batching client's per-batch commit
+    thread cost about 0.9 ms CPU and 3.7 ms per message on the local stack
+    (0.3 ms and 0.8 ms this way), and every publish here waits for its ack
+    anyway. Ordering holds: a message is sent only after the caller's earlier
+    one for the same key was acknowledged, and concurrent ones have no order
+    to keep; no key is ever paused, so there is nothing to resume."""
 
     def __init__(self, client, project: str) -> None:
         self._client = client
@@ -27,14 +35,9 @@ class Publisher:
         path = self._client.topic_path(self._project, topic)
         # The current trace travels with the message (explicit attributes win).
         attributes = {**logs.propagation_attributes(), **dict(attributes or {})}
-        future = self._client.publish(path, data, ordering_key=ordering_key, **attributes)
-        try:
-            return future.result(timeout=PUBLISH_TIMEOUT_S)
-        except Exception:
-            if ordering_key:
-                # A failed publish pauses its ordering key until resumed.
-                self._client.resume_publish(path, ordering_key)
-            raise
+        message = {"data": data, "attributes": attributes, "ordering_key": ordering_key}
+        response = self._client.api.publish(topic=path, messages=[message], timeout=PUBLISH_TIMEOUT_S)
+        return response.message_ids[0]
 
 
 @dataclass(frozen=True)

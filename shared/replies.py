@@ -50,6 +50,10 @@ class ReplyStore(Protocol):
         ``owner`` (the conversation's user id) is what the security rules let
         read the reply; a store records it where its rules look."""
 
+    def add_to(self, batch, conversation_id: str, reply: Reply) -> bool:
+        """Add the reply's write to ``batch`` (the decision's Firestore commit)
+        if this store lives in that database; whether it did."""
+
 
 class FirestoreReplyStore:
     def __init__(self, firestore_client) -> None:
@@ -58,6 +62,12 @@ class FirestoreReplyStore:
     def write(self, conversation_id: str, reply: Reply, owner: str | None = None) -> None:
         # The owner is conversations/{c}.user_id, written by the scorer with the turns.
         self._db.document(reply_path("firestore", conversation_id, reply.message_id)).set(reply.to_dict())
+
+    def add_to(self, batch, conversation_id: str, reply: Reply) -> bool:
+        # With the decision, in one commit: one round trip fewer, and the reply
+        # exists exactly when its decision does.
+        batch.set(self._db.document(reply_path("firestore", conversation_id, reply.message_id)), reply.to_dict())
+        return True
 
     def read(self, conversation_id: str, message_id: str) -> Reply | None:
         snapshot = self._db.document(reply_path("firestore", conversation_id, message_id)).get()
@@ -80,6 +90,9 @@ class RtdbReplyStore:
         if owner is not None:
             self._root.child(OWNER_PATH.format(conversation_id=conversation_id).lstrip("/")).set(owner)
         self._node(conversation_id, reply.message_id).set(reply.to_dict())
+
+    def add_to(self, batch, conversation_id: str, reply: Reply) -> bool:
+        return False  # another database: written after the commit
 
     def read(self, conversation_id: str, message_id: str) -> Reply | None:
         data = self._node(conversation_id, message_id).get()

@@ -1,19 +1,26 @@
 """Scorer methods: from an utterance event to a reply and a selection log.
 
-Idempotent on ``message_id``: the decision (reply + log) is created once in
-``decisions/{message_id}`` together with the conversation turns, in one
-atomic batch. Every delivery first looks that decision up and, if it exists,
-replays it before anything else (no owner check, no reads, no ranking), so a
-redelivery writes exactly the stored reply even when a fresh instance could
-not rank now. Two deliveries deciding at once both try to create; the loser
-replays the winner's decision. The reply never changes once written and the
-log sink sees one message id however often the event arrives.
+One read per line: ``conversations/{c}`` holds the owner and the recent
+turns (``shared/stores.py``). Idempotent on ``message_id``: the decision
+(reply + log) is created once in ``decisions/{message_id}`` together with
+the conversation's new turns (and, with replies in Firestore, the reply), in
+one atomic batch. A message the
+conversation may already have answered (its id is among or older than the
+kept turns) is looked up there first and, if decided, replayed before
+anything else (no owner check, no ranking), so a redelivery writes exactly
+the stored reply even when a fresh instance could not rank now. Any other
+message is decided; if its decision exists after all (a concurrent delivery,
+or one whose turns have left the window), the create fails and the stored
+one is replayed. The reply never changes once written and the log sink sees
+one message id however often the event arrives.
 
 A conversation belongs to its first speaker, race-free: the first decision
 of a conversation creates ``conversations/{c}`` (with its ``user_id``) with a
 create-only precondition in the same batch. Two users racing the first line
 of one conversation id both try; one commit wins, the other fails, re-reads
-the owner and is refused (dead-lettered). The owner is never rewritten.
+the conversation and is refused (dead-lettered). The owner is never
+rewritten; later lines rewrite the document only if it is still the version
+they read, so concurrent lines never lose each other's turns.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from shared.ranking import Candidate, Context, RankerRegistry, UnknownAlgorithm
 from shared.delivery import reply_event
 from shared.replies import Reply, ReplyStore
 from shared.reply_endpoint import decision_fields
-from shared.stores import CandidateStore, ConversationStore, DecisionStore
+from shared.stores import CandidateStore, Conversation, ConversationStore, DecisionStore
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +69,12 @@ FALLBACK_REPLIES = {
     ),
 }
 FALLBACKS = frozenset(reply for replies in FALLBACK_REPLIES.values() for reply in replies)
-# Turns read per utterance: the context window, and the bot's earlier replies
-# that must not be said again in the same conversation.
+# Turns kept in the conversation document: the context window, and the bot's
+# earlier replies that must not be said again in the same conversation.
 REPEAT_WINDOW_TURNS = 16
+# Decisions one delivery may try before leaving it to Pub/Sub's retry: each
+# lost commit (another line of the conversation landed first) decides again.
+DECIDE_ATTEMPTS = 3
 # A candidate this close to an earlier reply says it again (text.resemblance);
 # one this much made of the utterance's words echoes it (text.overlap).
 NEAR_REPEAT = 0.7
@@ -102,7 +112,7 @@ def conversation_lang(event: UtteranceEvent, history: Sequence) -> str:
 
 def speaks(candidate_text: str, lang: str) -> bool:
     """Whether a reply is in ``lang``: Japanese has kana or kanji, English has none."""
-    return text.detect_lang(candidate_text) == lang
+    return text.lang_of(candidate_text) == lang
 
 
 class Retriever(Protocol):
@@ -172,24 +182,26 @@ class ScorerService:
         self.retriever = retriever or NoRetriever()
 
     def handle(self, event: UtteranceEvent) -> Decision:
-        stored = self.decisions.get(event.message_id)
+        conversation = self.conversations.read(event.conversation_id)
+        stored = self.decisions.get(event.message_id) if conversation.may_have_answered(event.message_id) else None
         if stored is not None:
-            # A redelivery: replay before any check, read or ranking could fail.
+            # A redelivery: replay before any check or ranking could fail.
             log.info("decision already recorded, replaying it")
-            decision = Decision.from_dict(stored)
+            decision, replied = Decision.from_dict(stored), False
         else:
-            decision = self._decide_once(event)
+            decision, replied = self._decide_once(event, conversation)
         log.info(
             "reply by %s from %d candidates in %.0f ms",
             event.algorithm,
             decision.log.candidate_count,
             decision.log.total_ms,
         )
-        self.faults.point("scorer.after_commit", event.message_id, event.text)  # decided, reply not written yet
-        # The owner goes with the conversation's first reply only (never rewritten).
-        self.replies.write(
-            event.conversation_id, decision.reply, owner=event.user_id if decision.opened_conversation else None
-        )
+        self.faults.point("scorer.after_commit", event.message_id, event.text)  # decided, log not published yet
+        if not replied:  # the reply store is not Firestore, or this is a replay (written again: a no-op)
+            # The owner goes with the conversation's first reply only (never rewritten).
+            self.replies.write(
+                event.conversation_id, decision.reply, owner=event.user_id if decision.opened_conversation else None
+            )
         self.faults.point("scorer.after_write", event.message_id, event.text)  # reply written, log not yet published
         self.publisher.publish(
             self.settings.topics.selection_logs,
@@ -202,40 +214,40 @@ class ScorerService:
             )
         return decision
 
-    def _decide_once(self, event: UtteranceEvent) -> Decision:
-        # Twice at most: a commit that lost the race to open the conversation
-        # decides again against the owner the winner recorded.
-        for _ in range(2):
-            decision = self.decide(event)
+    def _decide_once(self, event: UtteranceEvent, conversation: Conversation) -> tuple[Decision, bool]:
+        """The decision, and whether its reply was written in the same commit."""
+        for _ in range(DECIDE_ATTEMPTS):
+            decision = self.decide(event, conversation)
             batch = self.db.batch()
             self.decisions.add_create(batch, event.message_id, {**decision.to_dict(), **decision_fields(event)})
-            self.conversations.add_turns(
+            self.conversations.add_exchange(
                 batch,
                 event.conversation_id,
+                conversation,
                 event.user_id,
                 event.message_id,
                 event.text,
                 decision.reply.text,
                 decision.reply.created_at,
-                opens=decision.opened_conversation,
             )
+            replied = self.replies.add_to(batch, event.conversation_id, decision.reply)
             self.faults.point("scorer.before_write", event.message_id, event.text)
             try:
                 batch.commit()
             except api_exceptions.Aborted:
                 raise  # contention, not a decision taken elsewhere: retried
-            except (api_exceptions.AlreadyExists, api_exceptions.Conflict):
+            except (api_exceptions.AlreadyExists, api_exceptions.Conflict, api_exceptions.FailedPrecondition):
                 # An earlier or concurrent delivery decided first (its decision
-                # stands), or another first line opened the conversation.
+                # stands), or the conversation changed since it was read
+                # (another line, or another first line opened it).
                 stored = self.decisions.get(event.message_id)
                 if stored is not None:
                     log.info("decision already recorded, replaying it")
-                    return Decision.from_dict(stored)
-                if not decision.opened_conversation:
-                    raise DecisionRace(f"the decision on {event.message_id} conflicted but is not stored") from None
-                log.info("conversation %s was opened concurrently, deciding again", event.conversation_id)
+                    return Decision.from_dict(stored), False
+                log.info("conversation %s changed while deciding, deciding again", event.conversation_id)
+                conversation = self.conversations.read(event.conversation_id)
                 continue
-            return decision
+            return decision, replied
         raise DecisionRace(f"conversation {event.conversation_id} kept changing while deciding {event.message_id}")
 
     @staticmethod
@@ -249,22 +261,20 @@ class ScorerService:
             and all(text.resemblance(c.text, s) < NEAR_REPEAT for s in bot_said)
         ]
 
-    def decide(self, event: UtteranceEvent) -> Decision:
-        """Pure of side effects except reads: keywords, candidates, ranking."""
+    def decide(self, event: UtteranceEvent, conversation: Conversation) -> Decision:
+        """Pure of side effects except candidate reads: keywords, candidates, ranking."""
         started = timeutil.now()
         try:
             ranker = self.rankers.get(event.algorithm)
         except UnknownAlgorithm:
             raise SchemaError(f"unknown algorithm {event.algorithm!r}") from None
         self.faults.point("scorer.owner_check", event.message_id, event.text)
-        owner = self.conversations.owner(event.conversation_id)
+        owner = conversation.owner
         if owner is not None and owner != event.user_id:
             # Never retried and never written: the turns, the reply key and its
             # owner stay the first speaker's.
             raise SchemaError(f"conversation {event.conversation_id} belongs to another user than {event.user_id!r}")
-        history = self.conversations.recent_turns(
-            event.conversation_id, event.message_id, max(self.settings.context_turns, REPEAT_WINDOW_TURNS)
-        )
+        history = conversation.before(event.message_id)
         window = history[len(history) - self.settings.context_turns :] if self.settings.context_turns > 0 else []
         lang = conversation_lang(event, history)
         turns = (*(t.text for t in window), event.text)

@@ -1,27 +1,31 @@
 """The Firestore data layer: conversations, candidates, decisions, ledgers.
 
 Layout (collection/document):
-- ``conversations/{c}``: owner and last update; ``conversations/{c}/turns/{t}``
-  one document per turn, ``t`` = ``{message_id}-0`` (user) or ``-1`` (bot), so
-  document ids sort in conversation order and a rewrite is idempotent.
+- ``conversations/{c}``: its owner (``user_id``, the first speaker), times,
+  and ``turns``: its most recent turns, oldest first, each ``{role, text,
+  message_id}``, as one JSON string (a Firestore array of maps costs a
+  field-by-field encode and decode on every line). One document, read once
+  and written once per line: the owner check, the context and the bot's
+  earlier replies come from one read.
 - ``candidates/{keyword}``: the reply candidates for one topic keyword.
 - ``decisions/{message_id}``: the scorer's decision, created once; a
   redelivered event replays it instead of deciding again.
-- ``log_sink_ledger/{message_id}``: rows the log sink has written.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable, NamedTuple, Sequence
+import json
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
-from cachetools import TTLCache
+from cachetools import LRUCache, TTLCache
 from google.api_core import exceptions, retry
 
 from shared.ranking import Candidate
 from shared.text import keyword_doc_id
 
-TURN_ROLES = {"user": "0", "bot": "1"}
 # Given to every query stream. With the default, google-cloud-firestore turns
 # a retryable error midway through a stream into AttributeError '_retry'
 # (googleapis/python-firestore#596) instead of resuming after the last
@@ -39,70 +43,114 @@ LEDGER_RETENTION = dt.timedelta(days=7)
 class Turn(NamedTuple):
     role: str  # "user" or "bot"
     text: str
+    message_id: str = ""
+
+    def to_dict(self) -> dict:
+        return {"role": self.role, "text": self.text, "message_id": self.message_id}
 
 
-def turn_id(message_id: str, role: str) -> str:
-    return f"{message_id}-{TURN_ROLES[role]}"
+@dataclass(frozen=True)
+class Conversation:
+    """``conversations/{c}`` as one read found it."""
+
+    owner: str | None  # its first speaker; None: the conversation is new
+    turns: tuple[Turn, ...] = ()  # the most recent turns, oldest first
+    version: Any = None  # the document's update time: the next write's precondition
+
+    def may_have_answered(self, message_id: str) -> bool:
+        """Whether ``message_id`` may already be decided: it is among the kept
+        turns, or older than one of them (message ids sort by time). A newer
+        one cannot be: its turns would be here, written with its decision."""
+        return any(t.message_id >= message_id for t in self.turns)
+
+    def before(self, message_id: str) -> list[Turn]:
+        """The kept turns that came before ``message_id``."""
+        return [t for t in self.turns if t.message_id < message_id]
+
+
+class ConversationStore:
+    """One document per conversation: its owner and its last ``kept_turns``
+    turns, so a line costs one read and one write however long the chat."""
+
+    def __init__(self, db, kept_turns: int = 16) -> None:
+        self._db = db
+        self.kept_turns = kept_turns
+
+    def _ref(self, conversation_id: str):
+        return self._db.collection("conversations").document(conversation_id)
+
+    def owner(self, conversation_id: str) -> str | None:
+        """The user the conversation belongs to (its first speaker), or None if it is new."""
+        snapshot = self._ref(conversation_id).get(field_paths=["user_id"])
+        return snapshot.get("user_id") if snapshot.exists else None
+
+    def read(self, conversation_id: str) -> Conversation:
+        snapshot = self._ref(conversation_id).get()
+        if not snapshot.exists:
+            return Conversation(owner=None)
+        data = _fields(snapshot) or {}
+        turns = tuple(Turn(t["role"], t["text"], t["message_id"]) for t in json.loads(data.get("turns") or "[]"))
+        return Conversation(data.get("user_id"), turns, snapshot.update_time)
+
+    def add_exchange(
+        self, batch, conversation_id: str, read: Conversation, user_id: str, message_id: str, user_text: str,
+        bot_text: str, at: str,
+    ) -> None:
+        """Adds the exchange to ``batch`` (committed by the caller, atomically).
+
+        A new conversation (``read.owner`` is None) is *created*: the commit
+        fails if it exists (someone else's first line won), so its owner is set
+        once and never rewritten. Otherwise the document is rewritten only if
+        it is still the version ``read`` saw (the commit fails if another line
+        was added meanwhile: no turn is ever lost to a concurrent writer)."""
+        turns = [*read.turns, Turn("user", user_text, message_id), Turn("bot", bot_text, message_id)]
+        kept = _json([t.to_dict() for t in turns[-self.kept_turns:]] if self.kept_turns > 0 else [])
+        ref = self._ref(conversation_id)
+        if read.owner is None:
+            batch.create(ref, {"user_id": user_id, "created_at": at, "updated_at": at, "turns": kept})
+        else:
+            batch.update(
+                ref, {"updated_at": at, "turns": kept}, option=self._db.write_option(last_update_time=read.version)
+            )
+
+
+class OwnerCache:
+    """Conversation owners as ingress checks them: an owner never changes once
+    written, so one found is kept for the instance's life (at most ``size``,
+    least recently used dropped); a new conversation (None) is asked again."""
+
+    def __init__(self, lookup: Callable[[str], str | None], size: int = 100_000) -> None:
+        self._lookup = lookup
+        self._known: LRUCache[str, str] = LRUCache(maxsize=size)
+        self._lock = threading.Lock()
+
+    def __call__(self, conversation_id: str) -> str | None:
+        with self._lock:
+            owner = self._known.get(conversation_id)
+        if owner is None:
+            owner = self._lookup(conversation_id)
+            if owner is not None:
+                with self._lock:
+                    self._known[conversation_id] = owner
+        return owner
 
 
 def _expire_at(now: dt.datetime | None = None) -> dt.datetime:
     return (now or dt.datetime.now(dt.timezone.utc)) + LEDGER_RETENTION
 
 
-class ConversationStore:
-    def __init__(self, db) -> None:
-        self._db = db
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
-    def _turns(self, conversation_id: str):
-        return self._db.collection("conversations").document(conversation_id).collection("turns")
 
-    def owner(self, conversation_id: str) -> str | None:
-        """The user the conversation belongs to (its first speaker), or None if it is new."""
-        snapshot = self._db.collection("conversations").document(conversation_id).get(field_paths=["user_id"])
-        return snapshot.get("user_id") if snapshot.exists else None
-
-    def recent_turns(self, conversation_id: str, before_message_id: str, limit: int) -> list[Turn]:
-        """Up to ``limit`` turns before ``before_message_id``, oldest first."""
-        if limit <= 0:
-            return []
-        from google.cloud.firestore_v1 import FieldFilter
-
-        # Ordered by a stored copy of the document id: the emulator cannot
-        # scan document keys in descending order.
-        query = (
-            self._turns(conversation_id)
-            .where(filter=FieldFilter("turn_id", "<", turn_id(before_message_id, "user")))
-            .order_by("turn_id", direction="DESCENDING")
-            .limit(limit)
-        )
-        return [Turn(snapshot.get("role"), snapshot.get("text")) for snapshot in query.stream(retry=QUERY_RETRY)][::-1]
-
-    def add_turns(
-        self, batch, conversation_id: str, user_id: str, message_id: str, user_text: str, bot_text: str, at: str,
-        opens: bool = False,
-    ) -> None:
-        """Adds the exchange to ``batch`` (committed by the caller, atomically).
-
-        ``opens``: the conversation's first line. The conversation document
-        is then *created* (the commit fails if it exists: someone else's
-        first line won), so its owner is set once and never rewritten; later
-        lines only update ``updated_at`` (the commit fails if it is gone)."""
-        conversation = self._db.collection("conversations").document(conversation_id)
-        if opens:
-            batch.create(conversation, {"user_id": user_id, "created_at": at, "updated_at": at})
-        else:
-            batch.update(conversation, {"updated_at": at})
-        for role, body in (("user", user_text), ("bot", bot_text)):
-            batch.set(
-                self._turns(conversation_id).document(turn_id(message_id, role)),
-                {
-                    "turn_id": turn_id(message_id, role),
-                    "role": role,
-                    "text": body,
-                    "message_id": message_id,
-                    "created_at": at,
-                },
-            )
+def _fields(snapshot) -> dict | None:
+    """A snapshot's decoded fields, or None if it has none. Not ``to_dict()``:
+    that deep-copies them, two thirds of the CPU of loading a keyword's
+    candidates; these are only read, into new ``Candidate`` objects."""
+    if snapshot is None or not snapshot.exists:
+        return None
+    decoded = getattr(snapshot, "_data", None)
+    return decoded if isinstance(decoded, dict) else snapshot.to_dict()
 
 
 class CandidateStore:
@@ -118,10 +166,9 @@ class CandidateStore:
         missing = [k for k in dict.fromkeys(keywords) if k not in self._cache]
         if missing:
             refs = [self._db.collection("candidates").document(keyword_doc_id(k)) for k in missing]
-            found = {snap.id: snap for snap in self._db.get_all(refs)}
+            found = {snap.id: snap for snap in self._db.get_all(refs, field_paths=["candidates"])}
             for keyword in missing:
-                snapshot = found.get(keyword_doc_id(keyword))
-                data = snapshot.to_dict() if snapshot is not None and snapshot.exists else None
+                data = _fields(found.get(keyword_doc_id(keyword)))
                 # Absent keywords are cached too, so misses stay cheap.
                 self._cache[keyword] = tuple(Candidate.from_dict(c) for c in (data or {}).get("candidates", []))
         merged: dict[str, Candidate] = {}
@@ -147,7 +194,12 @@ class CandidateStore:
 
 class DecisionStore:
     """First decision wins: ``create`` fails if one exists, and the caller
-    replays the stored one."""
+    replays the stored one.
+
+    ``decisions/{message_id}``: ``decision`` (the decision as one JSON
+    string: encoding its nested log field by field cost the scorer about a
+    millisecond of CPU), ``user_id`` (whom it answered: what feedback checks)
+    and ``expire_at``."""
 
     def __init__(self, db) -> None:
         self._db = db
@@ -157,17 +209,31 @@ class DecisionStore:
 
     def get(self, message_id: str) -> dict | None:
         snapshot = self.ref(message_id).get()
-        return snapshot.to_dict() if snapshot.exists else None
+        if not snapshot.exists:
+            return None
+        data = _fields(snapshot) or {}
+        # Decisions stored before issue 15 kept reply and log as fields (gone after 7 days).
+        return json.loads(data["decision"]) if "decision" in data else data
 
     def add_create(self, batch, message_id: str, decision: dict) -> None:
-        batch.create(self.ref(message_id), {**decision, "expire_at": _expire_at()})
+        batch.create(
+            self.ref(message_id),
+            {
+                "decision": _json(decision),
+                "user_id": decision["log"]["user_id"],
+                "expire_at": _expire_at(),
+            },
+        )
 
     def answered_user(self, message_id: str) -> str | None:
         """The user whose line ``message_id`` the scorer answered, or None if it has not (yet).
 
         Ingress asks it before accepting feedback: only that user may rate the reply."""
-        snapshot = self.ref(message_id).get(field_paths=["log.user_id"])
-        return snapshot.get("log.user_id") if snapshot.exists else None
+        snapshot = self.ref(message_id).get(field_paths=["user_id", "log.user_id"])
+        if not snapshot.exists:
+            return None
+        data = _fields(snapshot) or {}
+        return data.get("user_id") or (data.get("log") or {}).get("user_id")
 
 
 # The published model's pointer (written by jobs/train/publish.py): which
@@ -183,19 +249,6 @@ def model_pointer_reader(db):
         return snapshot.to_dict() if snapshot.exists else None
 
     return read
-
-
-class SinkLedger:
-    """Message ids whose row the log sink has inserted."""
-
-    def __init__(self, db, collection: str = "log_sink_ledger") -> None:
-        self._collection = db.collection(collection)
-
-    def seen(self, message_id: str) -> bool:
-        return self._collection.document(message_id).get().exists
-
-    def mark(self, message_id: str) -> None:
-        self._collection.document(message_id).set({"expire_at": _expire_at()})
 
 
 class DeliveryAttempts:

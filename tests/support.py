@@ -103,7 +103,7 @@ def selection_log(conversation_id: str = "c", **changes):
 def record_answer(firestore, message_id: str, user_id: str) -> None:
     """Mark ``message_id`` as answered for ``user_id``, as the scorer's
     ``decisions/{message_id}`` records it (ingress accepts feedback on it from that user only)."""
-    firestore.collection("decisions").document(message_id).set({"log": {"message_id": message_id, "user_id": user_id}})
+    firestore.collection("decisions").document(message_id).set({"user_id": user_id})
 
 
 def utterance_event(conversation_id: str = "c", text: str = "猫が好きです", lang: str = "ja", algorithm: str = "bm25",

@@ -1,5 +1,5 @@
-# Firestore (native mode): the replies, conversations, candidates, decisions
-# and the log sink's ledger (layout: shared/stores.py).
+# Firestore (native mode): the replies, conversations (owner and recent turns
+# in one document), candidates and decisions (layout: shared/stores.py).
 
 resource "google_firestore_database" "default" {
   name        = "(default)"
@@ -8,25 +8,6 @@ resource "google_firestore_database" "default" {
   # ABANDON leaves the data in place when Terraform forgets the database.
   deletion_policy = var.protect_data ? "ABANDON" : "DELETE"
   depends_on      = [google_project_service.api]
-}
-
-# Recent turns are read by turn_id descending within conversations/{c}/turns
-# (an inequality and the order on the same field): single-field indexes,
-# declared so an exemption cannot remove them unnoticed.
-resource "google_firestore_field" "turns_turn_id" {
-  database   = google_firestore_database.default.name
-  collection = "turns"
-  field      = "turn_id"
-  index_config {
-    indexes {
-      order       = "ASCENDING"
-      query_scope = "COLLECTION"
-    }
-    indexes {
-      order       = "DESCENDING"
-      query_scope = "COLLECTION"
-    }
-  }
 }
 
 # Idempotency records carry expire_at; Firestore deletes them after it.
@@ -47,14 +28,6 @@ resource "google_firestore_field" "delivery_attempts_ttl" {
   index_config {}
 }
 
-resource "google_firestore_field" "feedback_sink_ledger_ttl" {
-  database   = google_firestore_database.default.name
-  collection = "feedback_sink_ledger"
-  field      = "expire_at"
-  ttl_config {}
-  index_config {}
-}
-
 # Ingress: Idempotency-Key records (a day) and used webhook signatures (their window).
 resource "google_firestore_field" "idempotency_keys_ttl" {
   database   = google_firestore_database.default.name
@@ -67,14 +40,6 @@ resource "google_firestore_field" "idempotency_keys_ttl" {
 resource "google_firestore_field" "webhook_signatures_ttl" {
   database   = google_firestore_database.default.name
   collection = "webhook_signatures"
-  field      = "expire_at"
-  ttl_config {}
-  index_config {}
-}
-
-resource "google_firestore_field" "log_sink_ledger_ttl" {
-  database   = google_firestore_database.default.name
-  collection = "log_sink_ledger"
   field      = "expire_at"
   ttl_config {}
   index_config {}

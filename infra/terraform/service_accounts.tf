@@ -7,7 +7,7 @@
 #   scorer   reads/writes Firestore, writes replies to the Realtime Database,
 #            publishes to `selection-logs` and `utterances-dead`, reads the
 #            models bucket (the dual encoder's published versions)
-#   log_sink writes rows to the dataset, keeps its ledgers in Firestore,
+#   log_sink writes rows to the dataset, counts failed deliveries in Firestore,
 #            publishes to `selection-logs-dead` and `feedback-dead`
 #   delivery sends replies to callback URLs and LINE: reads the callback
 #            signing key and the LINE access token, keeps its ledger in

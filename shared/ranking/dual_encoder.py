@@ -65,6 +65,28 @@ def unpack_texts(packed: np.ndarray, count: int) -> list[str]:
     return packed.tobytes().decode("utf-8").split("\n") if count else []
 
 
+class PackedTexts(Sequence[str]):
+    """Packed texts decoded one at a time, when asked for: the contexts are
+    read only for the few replies the look-up by meaning returns, and
+    decoding all of them cost a cold start about 0.2 s."""
+
+    def __init__(self, packed: np.ndarray, count: int) -> None:
+        self._packed = packed
+        self._ends = np.append(np.flatnonzero(packed == NEWLINE), len(packed)) if count else np.zeros(0, np.intp)
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        start = self._ends[index - 1] + 1 if index > 0 else 0
+        return self._packed[start : self._ends[index]].tobytes().decode("utf-8")
+
+
+NEWLINE = 0x0A
+
+
 def _table_texts(table, name: str, count: int) -> list[str] | None:
     """A text column of ``candidates.npz``: packed, or (older versions) a string array."""
     if f"{name}_utf8" in table.files:
@@ -118,23 +140,18 @@ class EncoderModel:
         self.ngram = ngram
         self.encode_context = _Encoder(context_encoder, ngram)
         self.encode_reply = _Encoder(reply_encoder, ngram)
-        # Japanese rows first, then English: each language's rows are one
-        # contiguous slice, so the look-up by meaning multiplies a view, not a copy.
+        # Rows stay in published order: reordering them by language (so each
+        # language was one slice) copied 180 MB at every cold start. The
+        # look-up by meaning scores every row and masks the other language.
         japanese = np.fromiter((detect_lang(t) == "ja" for t in texts), dtype=bool, count=len(texts))
-        order = np.argsort(~japanese, kind="stable")
-        contexts = list(contexts) if contexts is not None else [""] * len(texts)
-        self._texts = [texts[i] for i in order.tolist()]
-        self._contexts = [contexts[i] for i in order.tolist()]
+        self._texts = list(texts)
+        self._contexts = contexts if contexts is not None else [""] * len(texts)
         self._rows = {t: i for i, t in enumerate(self._texts)}
-        self._vectors = np.ascontiguousarray(np.asarray(vectors, dtype=np.float32)[order]) if len(texts) else np.asarray(vectors, np.float32)
-        boundary = int(japanese.sum())
-        self._lang_rows = {"ja": slice(0, boundary), "en": slice(boundary, len(self._texts))}
+        self._vectors = np.asarray(vectors, dtype=np.float32)
+        self._lang_rows = {"ja": japanese, "en": ~japanese}
         # Reply vectors of texts outside the published table, encoded once.
         self._extra_vector = cachetools.cached(cachetools.LRUCache(EXTRA_CACHE_SIZE), lock=threading.Lock())(self.encode_reply)
         self.lexical, self._lexical_table = lexical or (None, None)
-        if self._lexical_table is not None and len(order):
-            ids, weights = self._lexical_table
-            self._lexical_table = (ids[order], weights[order])
         self.lexical_weight = lexical_weight if lexical else 0.0
 
     @classmethod
@@ -143,6 +160,8 @@ class EncoderModel:
         table = np.load(io.BytesIO(store.read(CANDIDATES)), allow_pickle=False)
         lexical = LexicalPrior.from_bytes(store.read(LEXICAL)) if manifest.get("lexical_weight") else None
         vectors = table["vectors"]
+        contexts = (PackedTexts(table["contexts_utf8"], len(vectors)) if "contexts_utf8" in table.files
+                    else _table_texts(table, "contexts", len(vectors)))
         return cls(
             manifest["version"],
             NgramConfig.from_dict(manifest["ngram"]),
@@ -152,7 +171,7 @@ class EncoderModel:
             vectors,
             lexical,
             float(manifest.get("lexical_weight") or 0.0),
-            _table_texts(table, "contexts", len(vectors)),
+            contexts,
         )
 
     def known(self, text: str) -> bool:
@@ -204,14 +223,14 @@ class EncoderModel:
         table: one context encoding and one matrix-vector product, no
         Firestore read."""
         rows = self._lang_rows.get(context.lang)
-        size = rows.stop - rows.start if rows is not None else 0
+        size = int(rows.sum()) if rows is not None else 0
         if size <= 0 or k <= 0:
             return []
-        scores = self._vectors[rows] @ self.encode_context(context_text(context))
+        scores = np.where(rows, self._vectors @ self.encode_context(context_text(context)), -np.inf)
         k = min(k, size)
         best = np.argpartition(-scores, k - 1)[:k]
         best = best[np.argsort(-scores[best], kind="stable")]
-        best = best[scores[best] >= min_score] + rows.start
+        best = best[scores[best] >= min_score]
         return [Candidate(text=self._texts[r], context=self._contexts[r], source="meaning") for r in best.tolist()]
 
 

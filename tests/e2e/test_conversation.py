@@ -11,6 +11,7 @@ import pytest
 from jobs import seed
 from jobs.chat import ChatClient, FirestoreReplyWatcher
 from shared.scorer import FALLBACKS
+from shared.stores import ConversationStore
 from tests.conftest import REPO
 from tests.support import eventually, query_rows, utterance_event
 from shared.ranking import RANKERS
@@ -46,8 +47,7 @@ def test_an_utterance_gets_a_reply_and_a_selection_row(chat, clients, settings, 
     assert answer.text and answer.text not in FALLBACKS
     assert answer.algorithm in RANKERS
     # The message id of the last exchange is the newest turn of the conversation.
-    turns = clients.firestore.collection("conversations").document(chat.conversation_id).collection("turns")
-    message_id = [t.get("message_id") for t in turns.stream()][-1]
+    message_id = ConversationStore(clients.firestore).read(chat.conversation_id).turns[-1].message_id
     row = eventually(lambda: selection_row(clients, settings, message_id), timeout=20)
     assert row == {"message_id": message_id, "algorithm": answer.algorithm, "reply_text": answer.text, "lang": lang}
 

@@ -20,6 +20,7 @@ from jobs import seed
 from jobs.chat import CONTINUATION_REWARD, ChatClient, FirestoreReplyWatcher
 from jobs.report import run_report
 from shared.events import SelectionLog
+from shared.stores import DecisionStore
 from tests.conftest import REPO
 from tests.support import eventually, query_rows
 
@@ -74,7 +75,7 @@ def test_report_counts_every_reply_once_with_its_reward_after_redeliveries(stack
     selections = clients.publisher.topic_path(settings.project, settings.topics.selection_logs)
     feedback = clients.publisher.topic_path(settings.project, settings.topics.feedback)
     for answer in answers:
-        stored = SelectionLog.from_dict(clients.firestore.collection("decisions").document(answer.message_id).get().get("log"))
+        stored = SelectionLog.from_dict(DecisionStore(clients.firestore).get(answer.message_id)["log"])
         for _ in range(2):
             clients.publisher.publish(selections, stored.to_json(), message_id=stored.message_id).result()
     feedback_rows = query_rows(clients.bigquery, f"SELECT * FROM `{settings.feedback_table_id}` WHERE user_id = '{unique}'")

@@ -198,8 +198,8 @@ def test_the_scorer_reads_what_the_workers_write(clients, queue, corpus_rows, tm
         def collection(self, name):
             return self._db.collection(collection)
 
-        def get_all(self, refs):
-            return self._db.get_all(refs)
+        def get_all(self, refs, **options):
+            return self._db.get_all(refs, **options)
 
     loaded = CandidateStore(Renamed(clients.firestore)).load([keyword])
     assert [c.to_dict() for c in loaded] == docs[keyword_doc_id(keyword)]["candidates"]

@@ -37,38 +37,28 @@ class FakePublisher:
         return str(len(self.calls))
 
 
-class FakeFuture:
-    def __init__(self, result=None, error: Exception | None = None) -> None:
-        self._result, self._error = result, error
-        self.timeouts: list[float | None] = []
-
-    def result(self, timeout=None):
-        self.timeouts.append(timeout)
-        if self._error is not None:
-            raise self._error
-        return self._result
-
-
 class FakePubsubClient:
-    """The slice of ``pubsub_v1.PublisherClient`` that ``Publisher`` uses."""
+    """The slice of ``pubsub_v1.PublisherClient`` that ``Publisher`` uses:
+    ``topic_path`` and its GAPIC layer's ``publish``. ``published`` holds
+    (topic path, data, ordering key, attributes); ``timeouts`` each call's."""
 
     def __init__(self, error: Exception | None = None) -> None:
         self.error = error
         self.published: list[tuple] = []
-        self.resumed: list[tuple[str, str]] = []
-        self.futures: list[FakeFuture] = []
+        self.timeouts: list[float | None] = []
+        self.api = self
 
     @staticmethod
     def topic_path(project: str, topic: str) -> str:
         return f"projects/{project}/topics/{topic}"
 
-    def publish(self, topic, data, ordering_key="", **attributes):
-        self.published.append((topic, data, ordering_key, attributes))
-        self.futures.append(FakeFuture(result=str(len(self.published)), error=self.error))
-        return self.futures[-1]
-
-    def resume_publish(self, topic, ordering_key):
-        self.resumed.append((topic, ordering_key))
+    def publish(self, topic, messages, timeout=None, **_):
+        self.timeouts.append(timeout)
+        if self.error is not None:
+            raise self.error
+        for message in messages:
+            self.published.append((topic, message["data"], message["ordering_key"], message["attributes"]))
+        return type("PublishResponse", (), {"message_ids": [str(len(self.published))]})()
 
 
 class FakeSnapshot:
@@ -140,4 +130,4 @@ class FakeFirestore:
 
 def answered(message_id: str, user_id: str) -> dict[str, dict]:
     """A decisions/{message_id} document as the scorer stores it (the fields ingress reads)."""
-    return {f"decisions/{message_id}": {"log": {"user_id": user_id}}}
+    return {f"decisions/{message_id}": {"user_id": user_id}}

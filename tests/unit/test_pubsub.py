@@ -1,4 +1,4 @@
-"""Publisher: waits for the ack, and unpauses an ordering key after a failure."""
+"""Publisher: one Publish call that waits for the ack, with a bounded timeout."""
 
 from __future__ import annotations
 
@@ -19,21 +19,14 @@ def test_publish_sends_to_the_projects_topic_and_returns_the_server_id():
 def test_publish_waits_for_the_ack_with_a_bounded_timeout():
     client = FakePubsubClient()
     Publisher(client, "p").publish("t", b"x")
-    assert client.futures[0].timeouts == [PUBLISH_TIMEOUT_S]
+    assert client.timeouts == [PUBLISH_TIMEOUT_S]
 
 
-def test_a_failed_ordered_publish_resumes_its_ordering_key_and_raises():
+def test_a_failed_publish_raises():
     client = FakePubsubClient(error=RuntimeError("deadline"))
     with pytest.raises(RuntimeError):
         Publisher(client, "p").publish("utterances", b"x", ordering_key="c-1")
-    assert client.resumed == [("projects/p/topics/utterances", "c-1")]
-
-
-def test_a_failed_unordered_publish_resumes_nothing():
-    client = FakePubsubClient(error=RuntimeError("deadline"))
-    with pytest.raises(RuntimeError):
-        Publisher(client, "p").publish("selection-logs", b"x")
-    assert client.resumed == []
+    assert client.published == []
 
 
 def test_a_publish_inside_a_trace_carries_it_and_explicit_attributes_win():

@@ -14,8 +14,8 @@ from shared import text
 from shared.config import Settings
 from shared.events import SchemaError, SelectionLog, UtteranceEvent
 from shared.ranking import Candidate, RankerRegistry
-from shared.scorer import FALLBACK_REPLIES, REPEAT_WINDOW_TURNS, Decision, ScorerService, fallback_reply
-from shared.stores import Turn
+from shared.scorer import FALLBACK_REPLIES, Decision, ScorerService, fallback_reply
+from shared.stores import Conversation, Turn
 
 from .fakes import FakePublisher, load_golden
 
@@ -27,18 +27,14 @@ class FakeConversations:
         # A plain string is a user's turn.
         self.history = [t if isinstance(t, Turn) else Turn("user", t) for t in history or []]
         self.owner_id = owner
-        self.asked: list[tuple[str, str, int]] = []
-        self.added: list[tuple] = []
+        self.reads = 0
 
-    def owner(self, conversation_id: str) -> str | None:
-        return self.owner_id
+    def read(self, conversation_id: str) -> Conversation:
+        self.reads += 1
+        return Conversation(self.owner_id, tuple(self.history))
 
-    def recent_turns(self, conversation_id: str, before_message_id: str, limit: int) -> list[Turn]:
-        self.asked.append((conversation_id, before_message_id, limit))
-        return self.history[-limit:] if limit > 0 else []
-
-    def add_turns(self, batch, *args, opens: bool = False) -> None:
-        batch.ops.append(("turns", args, opens))
+    def add_exchange(self, batch, conversation_id: str, read: Conversation, *args) -> None:
+        batch.ops.append(("exchange", args, read.owner is None))
 
 
 class FakeCandidates:
@@ -103,9 +99,27 @@ class FakeReplies:
         self.written.append((conversation_id, reply))
         self.owner = owner
 
+    def add_to(self, batch, conversation_id: str, reply) -> bool:
+        return False  # like the Realtime Database: written after the commit
+
+
+class CommittedReplies(FakeReplies):
+    """Like Firestore's: the reply goes into the decision's batch."""
+
+    def add_to(self, batch, conversation_id: str, reply) -> bool:
+        batch.ops.append(("reply", conversation_id, reply))
+        return True
+
 
 def _event(**changes) -> UtteranceEvent:
     return UtteranceEvent.from_dict({**load_golden("utterance-event.json"), **changes})
+
+
+class Scorer(ScorerService):
+    """``decide`` on what the conversation store holds, as ``handle`` reads it."""
+
+    def decide(self, event, conversation=None):
+        return super().decide(event, conversation or self.conversations.read(event.conversation_id))
 
 
 def _service(
@@ -118,7 +132,7 @@ def _service(
     replies=None,
     publisher=None,
 ) -> ScorerService:
-    return ScorerService(
+    return Scorer(
         settings,
         db,
         FakeConversations(history) if not isinstance(history, FakeConversations) else history,
@@ -260,11 +274,11 @@ def test_the_log_carries_at_most_top_n_candidates_but_counts_all():
     assert scores == sorted(scores, reverse=True)
 
 
-def test_an_unknown_algorithm_is_a_schema_error_before_any_read():
-    conversations, candidates = FakeConversations(), FakeCandidates(JA_POOL)
+def test_an_unknown_algorithm_is_a_schema_error_before_any_candidate_read():
+    candidates = FakeCandidates(JA_POOL)
     with pytest.raises(SchemaError, match="word2vec"):
-        _service(candidates=candidates, history=conversations).decide(_event(algorithm="word2vec"))
-    assert conversations.asked == [] and candidates.asked == []
+        _service(candidates=candidates).decide(_event(algorithm="word2vec"))
+    assert candidates.asked == []
 
 
 @pytest.mark.parametrize("owner", [None, "the speaker"])
@@ -275,10 +289,10 @@ def test_a_new_conversation_or_the_owners_own_is_answered(owner):
 
 
 def test_an_utterance_into_another_users_conversation_is_a_schema_error_before_ranking():
-    conversations = FakeConversations(owner="the owner")
+    candidates = FakeCandidates(JA_POOL)
     with pytest.raises(SchemaError, match="belongs to another user"):
-        _service(JA_POOL, history=conversations).decide(_event(user_id="someone else"))
-    assert conversations.asked == []
+        _service(candidates, history=FakeConversations(owner="the owner")).decide(_event(user_id="someone else"))
+    assert candidates.asked == []
 
 
 def test_the_reply_carries_the_topic_keywords():
@@ -295,8 +309,22 @@ def test_earlier_turns_feed_the_keywords_with_the_latest_first():
     assert candidates.asked == [["犬", "猫"]]
     assert decision.reply.keywords == ["犬", "猫"]
     assert decision.reply.text == "犬はかわいい"
-    # Turns past the context window are read too: the bot's replies there are not said again.
-    assert conversations.asked == [(event.conversation_id, event.message_id, REPEAT_WINDOW_TURNS)]
+
+
+def test_the_bots_replies_past_the_context_window_are_not_said_again():
+    said = "猫はかわいいですよね"
+    history = [Turn("bot", said), *(["犬が好きです"] * 8)]
+    decision = _service(candidates={"猫": [Candidate(said), Candidate("うちにも猫がいます")]}, history=history).decide(
+        _event(text="猫も好きです")
+    )
+    assert decision.reply.text == "うちにも猫がいます"
+
+
+def test_only_the_turns_before_the_message_are_its_context():
+    """A late message (an id older than kept turns) is not answered with what came after it."""
+    conversations = FakeConversations([Turn("user", "猫が好きです", "01A"), Turn("user", "犬が好きです", "01C")])
+    assert conversations.read("c").before("01B") == [Turn("user", "猫が好きです", "01A")]
+    assert conversations.read("c").may_have_answered("01B") and not conversations.read("c").may_have_answered("01D")
 
 
 def test_context_turns_and_max_keywords_come_from_settings():
@@ -353,7 +381,8 @@ def test_a_new_event_records_the_decision_and_turns_atomically_then_replies_and_
     (batch,) = db.batches
     assert batch.committed
     kinds = [op[0] for op in batch.ops]
-    assert sorted(kinds) == ["create", "turns"]
+    assert sorted(kinds) == ["create", "exchange"]
+    assert decisions.gets == 0  # a new message costs one read: the conversation
     create = next(op for op in batch.ops if op[0] == "create")
     assert create[1] == event.message_id and create[2] == decision.to_dict()
     assert service.replies.written == [(event.conversation_id, decision.reply)]
@@ -362,6 +391,16 @@ def test_a_new_event_records_the_decision_and_turns_atomically_then_replies_and_
     assert published.topic == "selection-logs"
     assert SelectionLog.from_json(published.data) == decision.log
     assert published.attributes == {"message_id": event.message_id, "algorithm": event.algorithm}
+
+
+def test_a_reply_in_the_decisions_database_is_committed_with_it_and_not_written_again():
+    db = FakeDb()
+    service = _handle_service(FakeDecisions(), db=db)
+    service.replies = CommittedReplies()
+    decision = service.handle(_event())
+    assert [op for op in db.batches[0].ops if op[0] == "reply"] == [("reply", _event().conversation_id, decision.reply)]
+    assert service.replies.written == []
+    assert SelectionLog.from_json(service.publisher.calls[0].data) == decision.log
 
 
 def test_a_redelivered_event_replays_the_stored_decision_even_if_ranking_now_differs():
@@ -401,18 +440,17 @@ class BrokenRankers(RankerRegistry):
         raise RuntimeError("model not loaded")
 
 
-class BrokenOwnerCheck(FakeConversations):
-    def owner(self, conversation_id):
-        raise api_exceptions.ServiceUnavailable("owner read failed")
-
-
 @pytest.mark.parametrize("broken", ["ranker", "owner check"])
 def test_a_redelivery_replays_the_committed_decision_before_any_check_or_ranking(broken):
-    first = _service(candidates=JA_POOL).decide(_event())
+    event = _event()
+    first = _service(candidates=JA_POOL).decide(event)
     stored = {**first.to_dict(), "expire_at": "2024-05-08T12:00:00Z"}
     db = FakeDb()
+    answered = [Turn("user", event.text, event.message_id), Turn("bot", first.reply.text, event.message_id)]
+    # "owner check": the conversation now reads as someone else's, which a check would refuse.
+    owner = "someone else" if broken == "owner check" else event.user_id
     service = ScorerService(
-        Settings(), db, BrokenOwnerCheck() if broken == "owner check" else FakeConversations(),
+        Settings(), db, FakeConversations(answered, owner=owner),
         FakeCandidates(JA_POOL), FakeDecisions(stored=stored), FakeReplies(), FakePublisher(),
         BrokenRankers() if broken == "ranker" else RankerRegistry(),
     )
@@ -443,14 +481,14 @@ def test_the_first_line_opens_the_conversation_and_writes_the_reply_owner_later_
     opening = _handle_service(FakeDecisions(), db=FakeDb())
     opening.handle(_event())
     (batch,) = opening.db.batches
-    assert [op[2] for op in batch.ops if op[0] == "turns"] == [True]
+    assert [op[2] for op in batch.ops if op[0] == "exchange"] == [True]
     assert opening.replies.owner == _event().user_id
 
     db = FakeDb()
     later = _service(JA_POOL, history=FakeConversations(owner=_event().user_id), db=db,
                      decisions=FakeDecisions(), replies=FakeReplies(), publisher=FakePublisher())
     later.handle(_event())
-    assert [op[2] for op in db.batches[0].ops if op[0] == "turns"] == [False]
+    assert [op[2] for op in db.batches[0].ops if op[0] == "exchange"] == [False]
     assert later.replies.owner is None  # the RTDB owner is not rewritten on every reply
 
 
@@ -458,13 +496,9 @@ def test_losing_the_race_to_open_a_conversation_to_another_user_is_a_schema_erro
     class RacedConversations(FakeConversations):
         """New when first read; after our commit fails, another user owns it."""
 
-        def __init__(self):
-            super().__init__()
-            self.reads = 0
-
-        def owner(self, conversation_id):
-            self.reads += 1
-            return None if self.reads == 1 else "the other user"
+        def read(self, conversation_id):
+            self.owner_id = None if self.reads == 0 else "the other user"
+            return super().read(conversation_id)
 
     conversations = RacedConversations()
     service = _service(JA_POOL, history=conversations, db=FakeDb(commit_error=api_exceptions.AlreadyExists("opened")),
@@ -472,6 +506,30 @@ def test_losing_the_race_to_open_a_conversation_to_another_user_is_a_schema_erro
     with pytest.raises(SchemaError, match="belongs to another user"):
         service.handle(_event(user_id="me"))
     assert service.replies.written == [] and service.publisher.calls == []
+
+
+def test_a_line_that_lost_to_another_line_decides_again_on_the_new_turns():
+    """Another line of the conversation committed between our read and our
+    commit (the precondition failed): read again, decide again, no turn lost."""
+
+    class MovedOn(FakeConversations):
+        def read(self, conversation_id):
+            if self.reads == 1:
+                self.history.append(Turn("user", "犬が好きです", "01A"))
+            return super().read(conversation_id)
+
+    class FailsOnce(FakeDb):
+        def batch(self):
+            batch = super().batch()
+            batch.error = api_exceptions.FailedPrecondition("changed") if len(self.batches) == 1 else None
+            return batch
+
+    db, conversations = FailsOnce(), MovedOn(owner=_event().user_id)
+    service = _service(JA_POOL, history=conversations, db=db, decisions=FakeDecisions(), replies=FakeReplies(),
+                       publisher=FakePublisher())
+    decision = service.handle(_event(user_id=_event().user_id))
+    assert conversations.reads == 2 and [b.committed for b in db.batches] == [False, True]
+    assert "犬" in decision.reply.keywords
 
 
 def test_nor_says_the_same_in_other_words_when_a_model_can_tell():

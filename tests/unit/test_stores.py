@@ -1,25 +1,68 @@
-"""Store logic that needs no Firestore: turn ids, and the candidate cache
-(against an in-memory stand-in for the few client calls it makes)."""
+"""Store logic that needs no Firestore: the conversation's kept turns, the
+owner cache, and the candidate cache (against in-memory stand-ins for the few
+client calls they make)."""
 
 from __future__ import annotations
 
-import pytest
+import json
 
-from shared import ids
 from shared.ranking import Candidate
-from shared.stores import CandidateStore, turn_id
+from shared.stores import CandidateStore, Conversation, ConversationStore, DecisionStore, OwnerCache, Turn
 from shared.text import keyword_doc_id
 
 
-def test_turn_ids_sort_in_conversation_order():
-    first, second = ids.new_message_id(), ids.new_message_id()
-    order = [turn_id(first, "user"), turn_id(first, "bot"), turn_id(second, "user"), turn_id(second, "bot")]
-    assert sorted(order) == order
+class _Batch:
+    def __init__(self) -> None:
+        self.ops: list[tuple] = []
+
+    def create(self, ref, doc):
+        self.ops.append(("create", doc, None))
+
+    def update(self, ref, doc, option=None):
+        self.ops.append(("update", doc, option))
 
 
-def test_turn_id_of_an_unknown_role_fails():
-    with pytest.raises(KeyError):
-        turn_id("m", "system")
+class _ConversationsDb:
+    def collection(self, name):
+        return self
+
+    def document(self, doc_id):
+        return doc_id
+
+    @staticmethod
+    def write_option(last_update_time):
+        return ("if unchanged since", last_update_time)
+
+
+def test_a_new_conversation_is_created_with_its_owner_and_first_exchange():
+    batch = _Batch()
+    ConversationStore(_ConversationsDb()).add_exchange(batch, "c", Conversation(None), "alice", "m1", "hi", "hello", "t")
+    ((kind, doc, _),) = batch.ops
+    assert kind == "create" and doc["user_id"] == "alice"
+    assert json.loads(doc["turns"]) == [Turn("user", "hi", "m1").to_dict(), Turn("bot", "hello", "m1").to_dict()]
+
+
+def test_a_later_line_rewrites_the_turns_if_unchanged_keeping_only_the_most_recent():
+    batch, earlier = _Batch(), tuple(Turn("user", f"line {i}", f"m{i}") for i in range(4))
+    store = ConversationStore(_ConversationsDb(), kept_turns=3)
+    store.add_exchange(batch, "c", Conversation("alice", earlier, version=7), "alice", "m9", "new", "reply", "t")
+    ((kind, doc, option),) = batch.ops
+    assert kind == "update" and "user_id" not in doc  # the owner is never rewritten
+    assert option == ("if unchanged since", 7)
+    assert [t["text"] for t in json.loads(doc["turns"])] == ["line 3", "new", "reply"]
+
+
+def test_an_owner_found_is_kept_a_new_conversation_is_asked_again():
+    answers = {"c1": ["alice"], "c2": [None, "bob"]}
+    asked: list[str] = []
+
+    def lookup(conversation_id):
+        asked.append(conversation_id)
+        return answers[conversation_id].pop(0)
+
+    owners = OwnerCache(lookup)
+    assert [owners("c1"), owners("c1"), owners("c2"), owners("c2"), owners("c2")] == ["alice", "alice", None, "bob", "bob"]
+    assert asked == ["c1", "c2", "c2"]
 
 
 class _Snapshot:
@@ -58,7 +101,7 @@ class MemoryDb:
         assert name == "candidates"
         return _Collection(self)
 
-    def get_all(self, refs):
+    def get_all(self, refs, field_paths=None):
         for ref in refs:
             self.reads.append(ref.id)
             yield _Snapshot(ref.id, self.docs.get(ref.id))
@@ -102,3 +145,24 @@ def test_no_keywords_load_nothing():
     db = MemoryDb()
     assert CandidateStore(db).load([]) == []
     assert db.reads == []
+
+
+def test_a_decision_reads_back_as_stored_and_names_whom_it_answered():
+    from .fakes import FakeFirestore
+
+    db = FakeFirestore()
+    decision = {"reply": {"text": "猫はかわいい"}, "log": {"user_id": "alice", "candidates": [{"text": "猫", "score": 1.0}]}}
+    batch = type("Batch", (), {"create": lambda self, ref, doc: ref.create(doc)})()
+    DecisionStore(db).add_create(batch, "m1", decision)
+    assert DecisionStore(db).get("m1") == decision
+    assert DecisionStore(db).answered_user("m1") == "alice"
+    assert DecisionStore(db).get("m2") is None and DecisionStore(db).answered_user("m2") is None
+
+
+def test_a_decision_stored_before_the_json_field_still_replays_and_names_its_user():
+    from .fakes import FakeFirestore
+
+    old = {"reply": {"text": "猫はかわいい"}, "log": {"user_id": "alice"}, "opened_conversation": True}
+    db = FakeFirestore({"decisions/m1": old})
+    assert DecisionStore(db).get("m1") == old
+    assert DecisionStore(db).answered_user("m1") == "alice"
