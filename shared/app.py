@@ -26,7 +26,7 @@ from shared.pubsub import Publisher
 from shared.push import PushHandler, TopicRouter
 from shared.ranking import RANKERS, RankerRegistry
 from shared.replies import REPLY_PATHS, make_reply_store
-from shared.reply_endpoint import ReplyReader, decision_reader
+from shared.reply_endpoint import ReplyReader
 from shared.router import ModelGatedRouter, TtlFlag, WeightedRouter, without
 from shared.scorer import REPEAT_WINDOW_TURNS, ScorerService
 from shared.idempotency import Idempotency
@@ -81,7 +81,8 @@ def build_ingress(settings: Settings, clients: Clients) -> Callable:
         answered_user=DecisionStore(clients.firestore).answered_user,
         conversation_owner=OwnerCache(ConversationStore(clients.firestore).owner),
     )
-    replies = ReplyReader(decision_reader(DecisionStore(clients.firestore)))
+    # The decision as the scorer stored it, who posted included (None until then).
+    replies = ReplyReader(DecisionStore(clients.firestore).get)
     line = LineChannel(settings.line_channel_secret, service.accept_utterance, LineEvents(clients.firestore))
     authenticator = Authenticator(
         settings.auth_mode,

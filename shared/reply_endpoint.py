@@ -33,22 +33,11 @@ WAIT_PATTERN = re.compile(r"[0-9]{1,3}")
 POLL_INTERVALS_S = (0.1, 0.2, 0.4, 0.8, 1.0)
 QUERY_PARAMETERS = frozenset({"wait"})
 # The decision's fields the endpoint reads.
-FIELDS = ["reply", "log.user_id", "log.conversation_id", "caller"]
 
 
 def decision_fields(event: UtteranceEvent) -> dict:
     """What the scorer stores with a decision for this endpoint: who posted."""
     return {"caller": event.caller} if event.caller else {}
-
-
-def decision_reader(decisions) -> Callable[[str], dict | None]:
-    """``decisions/{message_id}``'s fields this endpoint needs (shared.stores.DecisionStore), or None."""
-
-    def read(message_id: str) -> dict | None:
-        snapshot = decisions.ref(message_id).get(field_paths=FIELDS)
-        return snapshot.to_dict() if snapshot.exists else None
-
-    return read
 
 
 def parse_wait(value: str | None) -> int:
