@@ -23,7 +23,7 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, Sequence
 
@@ -80,7 +80,6 @@ class LocalLauncher:
 
     log_dir: Path | None = None
     name_prefix: str = "worker"
-    env: dict[str, str] = field(default_factory=dict)
     started: int = 0
 
     def start(self, count: int, args: Sequence[str]) -> LocalProcesses:
@@ -93,7 +92,7 @@ class LocalLauncher:
                 subprocess.Popen(
                     [sys.executable, *args, "--name", name],
                     cwd=REPO,
-                    env={**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1", **self.env},
+                    env={**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"},
                     stdin=subprocess.DEVNULL,
                     stdout=output,
                     stderr=subprocess.STDOUT,
