@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 import math
 import types
@@ -46,6 +47,13 @@ def _is_instance(value: Any, expected: Any) -> bool:
     return isinstance(value, expected)
 
 
+@functools.cache
+def _schema(cls: type) -> tuple[dict[str, Any], dict[str, dataclasses.Field]]:
+    """A class's resolved field types and its fields, worked out once: resolving
+    the string annotations compiles each one, about 0.2 ms a class per event."""
+    return typing.get_type_hints(cls), {f.name: f for f in dataclasses.fields(cls)}
+
+
 class _Event:
     """Shared ``to_dict``/``from_dict`` for the event dataclasses below."""
 
@@ -62,8 +70,7 @@ class _Event:
     def from_dict(cls, data: Any):
         if not isinstance(data, dict):
             raise SchemaError(f"{cls.__name__}: expected a JSON object, got {type(data).__name__}")
-        hints = typing.get_type_hints(cls)
-        known = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        hints, known = _schema(cls)
         unknown = sorted(set(data) - set(known))
         if unknown:
             raise SchemaError(f"{cls.__name__}: unknown field(s) {', '.join(unknown)}")

@@ -61,6 +61,20 @@ resource "google_firestore_field" "line_events_ttl" {
   index_config {}
 }
 
+# Fields only ever read whole, each one JSON string (shared/stores.py): no
+# single-field index, so a write updates no index entries for them.
+resource "google_firestore_field" "unindexed_json" {
+  for_each = {
+    candidates    = "candidates_json"
+    conversations = "turns"
+    decisions     = "decision"
+  }
+  database   = google_firestore_database.default.name
+  collection = each.key
+  field      = each.value
+  index_config {}
+}
+
 # Client rules: the file the code's tests check (infra/firestore.rules): a
 # signed-in user reads only their own conversations' replies; the functions
 # use IAM, which rules do not govern.

@@ -2,7 +2,7 @@
 
 - ``candidates/{keyword_doc_id(keyword)}``: the format the scorer's
   ``shared.stores.CandidateStore.load`` reads (``keyword``, ``lang``,
-  ``candidates: [{text, context, source}]``, ``updated_at``), plus
+  ``candidates_json``: ``[{text, context, source, terms}]`` as one JSON string, ``updated_at``), plus
   ``content_hash``. A document is written only when its hash differs from the
   stored one, so a redelivered shard or a re-run writes nothing. No
   transactions: each keyword belongs to exactly one shard, so no two workers
@@ -18,7 +18,7 @@ import datetime as dt
 from typing import Callable, Iterable
 
 from jobs.corpus.candidates import KeywordCandidates
-from shared.stores import QUERY_RETRY
+from shared.stores import CANDIDATES_FIELD, QUERY_RETRY, encode_candidates
 from shared.text import keyword_doc_id
 
 CANDIDATES_COLLECTION = "candidates"
@@ -49,7 +49,7 @@ class CandidateWriter:
                     {
                         "keyword": doc.keyword,
                         "lang": doc.lang,
-                        "candidates": list(doc.candidates),
+                        CANDIDATES_FIELD: encode_candidates(doc.candidates),
                         "content_hash": doc.content_hash,
                         "updated_at": now,
                     },

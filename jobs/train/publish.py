@@ -37,7 +37,7 @@ from shared.ranking.dual_encoder import (
 )
 from shared.ranking.lexical_prior import LexicalPrior, combine
 from shared.ranking.ngrams import NgramConfig, encode
-from shared.stores import MODEL_POINTER_COLLECTION, MODEL_POINTER_DOCUMENT, QUERY_RETRY
+from shared.stores import MODEL_POINTER_COLLECTION, MODEL_POINTER_DOCUMENT, QUERY_RETRY, decode_candidates
 
 LEXICAL_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
 VALIDATION_QUERIES = 1000  # per language and candidate count
@@ -47,7 +47,7 @@ def candidate_texts(db) -> dict[str, str]:
     """Reply text -> the post it answered, of every keyword's candidates, each reply once."""
     texts: dict[str, str] = {}
     for snapshot in db.collection("candidates").stream(retry=QUERY_RETRY):
-        for candidate in (snapshot.to_dict() or {}).get("candidates", []):
+        for candidate in decode_candidates(snapshot.to_dict()):
             texts.setdefault(candidate["text"], candidate.get("context", ""))
     return texts
 

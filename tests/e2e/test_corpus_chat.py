@@ -12,6 +12,7 @@ import pytest
 
 from jobs.chat import ChatClient, FirestoreReplyWatcher
 from shared import text as textlib
+from shared.stores import decode_candidates
 from shared.text import keyword_doc_id
 from tests.conftest import REPO
 
@@ -50,7 +51,7 @@ def answer_from_pipeline(stack, clients, unique, utterance: str, lang: str) -> t
     assert keywords and all(docs), f"not every keyword of {utterance!r} has a pipeline document"
     chat = ChatClient(stack.url("ingress"), FirestoreReplyWatcher(clients.firestore), user_id=unique)
     answer = chat.say(utterance)
-    return answer.text, {c["text"] for doc in docs for c in doc["candidates"]}
+    return answer.text, {c["text"] for doc in docs for c in decode_candidates(doc)}
 
 
 def test_the_chat_answers_japanese_from_the_pipelines_candidates(stack, clients, corpus_run, unique):
@@ -64,7 +65,7 @@ def test_the_chat_answers_english_from_the_pipelines_candidates(stack, clients, 
     docs = [s.to_dict() for s in clients.firestore.collection("candidates").stream()]
     contexts = {
         c["context"] for d in docs if d.get("content_hash") and d["lang"] == "en"
-        for c in d["candidates"] if c["source"] == "chitchat-dataset"
+        for c in decode_candidates(d) if c["source"] == "chitchat-dataset"
     }
     utterance = next(
         c for c in sorted(contexts)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from jobs.corpus import pipeline, reference, rules as rules_lib, shards, sources
+from shared.stores import decode_candidates
 from tests.support import eventually
 
 EDGE_ROWS = [
@@ -115,7 +116,7 @@ def collection_contents(clients, collection: str) -> dict[str, dict]:
     docs = {}
     for snapshot in clients.firestore.collection(collection).stream():
         data = snapshot.to_dict()
-        docs[snapshot.id] = {k: data[k] for k in ("keyword", "lang", "candidates", "content_hash")}
+        docs[snapshot.id] = {**{k: data[k] for k in ("keyword", "lang", "content_hash")}, "candidates": decode_candidates(data)}
     return docs
 
 

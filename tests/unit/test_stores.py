@@ -7,7 +7,10 @@ from __future__ import annotations
 import json
 
 from shared.ranking import Candidate
-from shared.stores import CandidateStore, Conversation, ConversationStore, DecisionStore, OwnerCache, Turn
+from shared.stores import (
+    CANDIDATES_FIELD, CandidateStore, Conversation, ConversationStore, DecisionStore, OwnerCache, Turn, decode_candidates,
+    encode_candidates,
+)
 from shared.text import keyword_doc_id
 
 
@@ -108,7 +111,19 @@ class MemoryDb:
 
 
 def _doc(*texts: str) -> dict:
-    return {"candidates": [{"text": t, "context": "", "source": "test"} for t in texts]}
+    return {CANDIDATES_FIELD: encode_candidates([{"text": t, "context": "", "source": "test"} for t in texts])}
+
+
+def test_documents_written_before_candidates_were_json_still_load():
+    legacy = {"candidates": [{"text": "猫はかわいい", "context": "猫", "source": "test"}]}
+    db = MemoryDb({"猫": legacy, "犬": _doc("犬はかわいい")})
+    assert [(c.text, c.context) for c in CandidateStore(db).load(["猫", "犬"])] == [("猫はかわいい", "猫"), ("犬はかわいい", "")]
+
+
+def test_candidates_round_trip_through_their_json_field():
+    candidates = [{"text": "猫は\"かわいい\"", "context": "猫", "source": "test", "terms": "猫 かわいい"}]
+    assert decode_candidates({CANDIDATES_FIELD: encode_candidates(candidates)}) == candidates
+    assert decode_candidates(None) == [] and decode_candidates({}) == []
 
 
 def test_load_merges_keywords_in_order_without_repeating_a_text():
