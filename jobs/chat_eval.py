@@ -7,7 +7,8 @@ never seen in training: RealPersonaChat for Japanese, chitchat-dataset for
 English) into the running ingress, a few turns per conversation, waits for
 each reply like a client, and reports: fallback rate, replies in another
 language, replies that repeat the utterance, replies the bot had already
-given in the same conversation, post-to-reply latency, and every exchange for
+given in the same conversation, goodbyes to lines that were not one,
+post-to-reply latency, and every exchange for
 a person to read.
 """
 
@@ -42,6 +43,7 @@ class Exchange:
     wrong_language: bool
     echoes: bool
     repeats_itself: bool
+    leaves_early: bool  # says goodbye to a line that does not
 
 
 def held_out_dialogues(lang: str) -> Iterator[tuple[str, list[str]]]:
@@ -97,6 +99,7 @@ def run(client_factory, lang: str, conversations: int, turns: int) -> list[Excha
                     wrong_language=textlib.detect_lang(answer.text) != lang,
                     echoes=reply == textlib.normalize(line).casefold(),
                     repeats_itself=reply in said and answer.text not in fallbacks,
+                    leaves_early=textlib.takes_leave(answer.text, lang) and not textlib.takes_leave(line, lang),
                 )
             )
             said.add(reply)
@@ -119,6 +122,7 @@ def summary(results: list[Exchange]) -> dict:
         "wrong_language": sum(r.wrong_language for r in results),
         "echo_rate": share("echoes"),
         "repeated_own_reply": sum(r.repeats_itself for r in results),
+        "leaves_early": sum(r.leaves_early for r in results),
         "p50_ms": quantile(0.5),
         "p90_ms": quantile(0.9),
         "mean_ms": round(statistics.fmean(latencies), 1) if latencies else 0.0,
@@ -131,11 +135,12 @@ def render(results: list[Exchange], totals: dict) -> str:
     for r in results:
         if r.turn == 0:
             lines.append(f"--- {r.conversation}")
-        flags = " ".join(f for f in ("fallback", "wrong_language", "echoes", "repeats_itself") if getattr(r, f))
+        flags = " ".join(f for f in ("fallback", "wrong_language", "echoes", "repeats_itself", "leaves_early") if getattr(r, f))
         lines.append(f"you> {r.utterance}\nbot> {r.reply}   [{r.algorithm} · {r.elapsed_ms:.0f} ms{' · ' + flags if flags else ''}]")
     lines.append(
         f"\n{totals['replies']} replies: fallback {totals['fallback_rate']:.1%}, other language {totals['wrong_language']}, "
         f"echo {totals['echo_rate']:.1%}, repeated own reply {totals['repeated_own_reply']}, "
+        f"goodbye to a line that was not one {totals['leaves_early']}, "
         f"p50 {totals['p50_ms']:.0f} ms, p90 {totals['p90_ms']:.0f} ms, by {totals['algorithms']}"
     )
     return "\n".join(lines)

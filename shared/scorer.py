@@ -253,12 +253,16 @@ class ScorerService:
     @staticmethod
     def _usable(candidates: Sequence[Candidate], lang: str, utterance: str, bot_said: Sequence[str]) -> list[Candidate]:
         """Candidates in ``lang`` that are not mostly the utterance's own words
-        (an echo) and do not say, even nearly, one of the bot's earlier replies."""
+        (an echo), do not say, even nearly, one of the bot's earlier replies,
+        and do not say goodbye unless the user does."""
+        said_before = text.NearRepeats(bot_said, NEAR_REPEAT)
+        user_leaves = text.takes_leave(utterance, lang)
         return [
             c for c in candidates
             if speaks(c.text, lang)
             and text.overlap(c.text, utterance) < NEAR_REPEAT
-            and all(text.resemblance(c.text, s) < NEAR_REPEAT for s in bot_said)
+            and c.text not in said_before
+            and (user_leaves or not text.takes_leave(c.text, lang))
         ]
 
     def decide(self, event: UtteranceEvent, conversation: Conversation) -> Decision:

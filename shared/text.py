@@ -248,6 +248,57 @@ def resemblance(a: str, b: str) -> float:
     return len(x & y) / min(len(x), len(y)) if x and y else 1.0
 
 
+# Lines that end a conversation. A reply that takes leave while the user is
+# still talking ends the chat on them ("I have to go, bye!" to a question
+# about hobbies); people say these at the end of the corpus's dialogues, so
+# keyword look-ups find them mid-conversation. Matched against a normalised,
+# case-folded text.
+LEAVE_TAKING = {
+    "ja": re.compile(
+        r"おやすみなさい|おやすみ(ー|～|[!！。]|$)|さようなら|さよなら|またね|じゃあね|(それ|これ)?では(また|失礼)|失礼します"
+        r"|お話し?(でき|させていただ)(て|き)(良|よ|楽し|うれし|嬉し)|話せて(良|よ|楽し|うれし|嬉し)|ありがとうございました"
+        r"|また(お話し?|話し)(ましょう|しましょう|させて|できたら|する)|そろそろ(失礼|寝|時間|終わ|落ち)|お疲れ様でした"
+    ),
+    "en": re.compile(
+        r"\b(good ?-?bye|bye+|see ya|see you (later|soon|around|tomorrow|next time)|talk (to you )?(later|soon)|ttyl"
+        r"|good ?night|gotta (go|run)|g2g|(have|need|got) to (go|leave|run|head out)(?=\s*(now|soon|sorry|too|[.,!;]|$))"
+        r"|(nice|good|great|fun|a pleasure) (talking|chatting) (to|with) you|it was (nice|good|great|fun) (talking|chatting)"
+        r"|thanks? (you )?for (the|this) (chat|conversation)|my time is up|signing off"
+        r"|(shut|log|sign)(ting)? (down|off|out)( the chat)?(?=\s*(now|[.,!]|$)))\b"
+    ),
+}
+
+
+@functools.lru_cache(maxsize=32768)  # asked of every candidate; the same ones recur
+def takes_leave(text: str, lang: str) -> bool:
+    """Whether ``text`` says goodbye (``LEAVE_TAKING``)."""
+    pattern = LEAVE_TAKING.get(lang)
+    return bool(pattern and pattern.search(normalize(text).casefold()))
+
+
+class NearRepeats:
+    """Whether a text says one of ``said`` again (``resemblance`` at least
+    ``threshold`` with any of them), for many texts against the same few.
+
+    Exact, but most texts are settled by one set intersection instead of one
+    per earlier text: no text shares more bigrams with any of them than with
+    all of them together, nor needs fewer than the shortest one has."""
+
+    def __init__(self, said: Sequence[str], threshold: float) -> None:
+        self._said = [_bigrams(s) for s in said]
+        self._all = frozenset().union(*self._said)
+        self._shortest = min((len(s) for s in self._said), default=0)
+        self._threshold = threshold
+
+    def __contains__(self, text: str) -> bool:
+        if not self._said:
+            return False
+        x = _bigrams(text)
+        if len(x & self._all) / min(len(x), self._shortest) < self._threshold:
+            return False
+        return any(len(x & y) / min(len(x), len(y)) >= self._threshold for y in self._said)
+
+
 def keyword_doc_id(keyword: str) -> str:
     """A Firestore document id for a keyword (no '/', not '.', '..' or __x__)."""
     escaped = keyword.replace("%", "%25").replace("/", "%2F")

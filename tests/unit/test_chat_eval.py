@@ -33,6 +33,14 @@ def test_fallbacks_other_languages_echoes_and_repeats_are_counted(monkeypatch):
     assert "fallback 25.0%" in chat_eval.render(results, totals)
 
 
+def test_a_goodbye_to_a_line_that_is_not_one_is_counted(monkeypatch):
+    lines = ["What are your hobbies?", "I have to go now, bye!"]
+    monkeypatch.setattr(chat_eval, "held_out_dialogues", lambda lang: iter([("chitchat/1", lines)]))
+    results = chat_eval.run(lambda user: Client(["Nice chatting with you!", "Bye, take care!"]), "en", conversations=1, turns=2)
+    assert [r.leaves_early for r in results] == [True, False]
+    assert chat_eval.summary(results)["leaves_early"] == 1
+
+
 def test_the_held_out_dialogues_are_the_test_split():
     from jobs.train.data import HELD_OUT, split_of
 

@@ -217,6 +217,15 @@ def test_nor_says_nearly_the_same_as_before():
     assert decision.reply.text == "お弁当は手作りですか?"
 
 
+def test_the_bot_says_goodbye_only_after_the_user_does():
+    pool = {"猫": [Candidate("猫の話ができて楽しかったです。それではまた!", context="猫"), Candidate("猫は何匹飼っていますか?", context="猫")]}
+    mid = _service(candidates=pool).decide(_event(text="猫が好きです", lang="ja", algorithm="tfidf"))
+    assert mid.reply.text == "猫は何匹飼っていますか?"
+    leaving = {"猫": [Candidate("はい、それではまた!", context="猫")]}
+    end = _service(candidates=leaving).decide(_event(text="猫の話をありがとうございました。それではまた!", lang="ja"))
+    assert end.reply.text == "はい、それではまた!"
+
+
 def test_the_bots_own_words_do_not_choose_the_keywords():
     candidates = FakeCandidates({})
     history = ["映画が好きです", Turn("bot", "ラーメンの話をしましょう")]

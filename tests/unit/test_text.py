@@ -191,3 +191,58 @@ def test_questions_are_told_from_statements(line, lang, asks):
 def test_a_reply_that_adds_to_the_utterance_is_not_an_echo():
     assert text.overlap("猫が好きです", "猫が好きです。") == 1.0
     assert text.overlap("ラーメン好きです!特に味噌が好きです", "ラーメン好き") < 0.7
+
+
+def test_near_repeats_agrees_with_resemblance_on_every_pair():
+    said = ["関東圏です。", "猫が好きです", "I love hiking in the hills", "a"]
+    texts = [
+        "いえ、関東圏です!", "関東です", "猫を飼いたいです", "猫が大好きです!", "犬が好きです", "hiking in the hills, yes",
+        "a", "b", "", "今日は寒いですね", "I love hiking",
+    ]
+    for threshold in (0.3, 0.5, 0.7, 1.0):
+        near = text.NearRepeats(said, threshold)
+        for t in texts:
+            assert (t in near) == any(text.resemblance(t, s) >= threshold for s in said), (t, threshold)
+    assert "関東圏です。" not in text.NearRepeats([], 0.7)
+
+
+def test_near_repeats_agrees_with_resemblance_on_random_texts():
+    import random
+
+    rng = random.Random(7)
+    alphabet = "猫犬がはですabc "
+
+    def some_text() -> str:
+        return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 9)))
+
+    for _ in range(300):
+        said = [some_text() for _ in range(rng.randint(0, 4))]
+        near = text.NearRepeats(said, 0.7)
+        for t in (some_text() for _ in range(10)):
+            assert (t in near) == any(text.resemblance(t, s) >= 0.7 for s in said), (t, said)
+
+
+@pytest.mark.parametrize(
+    "line, lang",
+    [
+        ("I have to go, bye!", "en"), ("Nice chatting with you!", "en"), ("got to go good talking with you!", "en"),
+        ("Hey I actually have to go now, but it was nice talking to you briefly!", "en"), ("Good night!", "en"),
+        ("はい、それではまた!", "ja"), ("おやすみなさい", "ja"), ("今日はありがとうございました。また!", "ja"),
+        ("お話しできて良かったです!", "ja"), ("そろそろ寝ますね", "ja"),
+    ],
+)
+def test_goodbyes_are_recognised(line, lang):
+    assert text.takes_leave(line, lang)
+
+
+@pytest.mark.parametrize(
+    "line, lang",
+    [
+        ("would we have to go through an airport for space travel?", "en"), ("I have to go to work early tomorrow", "en"),
+        ("I like hiking", "en"), ("Byers is a town in Colorado", "en"), ("See you there? I mean the concert", "en"),
+        ("おやすみの日は何をしていますか", "ja"), ("旅行は楽しかったです", "ja"), ("また今度スシロー行こうかな", "ja"),
+        ("猫が好きです", "ja"),
+    ],
+)
+def test_lines_that_only_look_like_goodbyes_are_not(line, lang):
+    assert not text.takes_leave(line, lang)
