@@ -263,7 +263,9 @@ LEAVE_TAKING = {
         r"\b(good ?-?bye|bye+|see ya|see you (later|soon|around|tomorrow|next time)|talk (to you )?(later|soon)|ttyl"
         r"|good ?night|gotta (go|run)|g2g|(have|need|got) to (go|leave|run|head out)(?=\s*(now|soon|sorry|too|[.,!;]|$))"
         r"|(nice|good|great|fun|a pleasure) (talking|chatting) (to|with) you|it was (nice|good|great|fun) (talking|chatting)"
-        r"|thanks? (you )?for (the|this) (chat|conversation)|my time is up|signing off"
+        r"|thanks? (you )?(so much )?for (the |this |our )?(\w+ )?(chat|chatting|conversation|talking)"
+        r"|have a (good|great|nice|wonderful|lovely) (day|night|evening|weekend|one)(?=\s*([.!,~]|$| too))"
+        r"|my time is up|signing off"
         r"|(shut|log|sign)(ting)? (down|off|out)( the chat)?(?=\s*(now|[.,!]|$)))\b"
     ),
 }

@@ -227,6 +227,7 @@ def test_near_repeats_agrees_with_resemblance_on_random_texts():
     [
         ("I have to go, bye!", "en"), ("Nice chatting with you!", "en"), ("got to go good talking with you!", "en"),
         ("Hey I actually have to go now, but it was nice talking to you briefly!", "en"), ("Good night!", "en"),
+        ("Okay! Have a good day! Thanks for chatting today!", "en"), ("thanks for the interesting conversation!", "en"),
         ("はい、それではまた!", "ja"), ("おやすみなさい", "ja"), ("今日はありがとうございました。また!", "ja"),
         ("お話しできて良かったです!", "ja"), ("そろそろ寝ますね", "ja"),
     ],
@@ -240,6 +241,7 @@ def test_goodbyes_are_recognised(line, lang):
     [
         ("would we have to go through an airport for space travel?", "en"), ("I have to go to work early tomorrow", "en"),
         ("I like hiking", "en"), ("Byers is a town in Colorado", "en"), ("See you there? I mean the concert", "en"),
+        ("Did you have a good day at work?", "en"), ("Thanks for asking! I'm good", "en"),
         ("おやすみの日は何をしていますか", "ja"), ("旅行は楽しかったです", "ja"), ("また今度スシロー行こうかな", "ja"),
         ("猫が好きです", "ja"),
     ],
