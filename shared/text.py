@@ -265,7 +265,7 @@ LEAVE_TAKING = {
         r"|(nice|good|great|fun|a pleasure) (talking|chatting) (to|with) you|it was (nice|good|great|fun) (talking|chatting)"
         r"|thanks? (you )?(so much )?for (the |this |our )?(\w+ )?(chat|chatting|conversation|talking)"
         r"|have a (good|great|nice|wonderful|lovely) (day|night|evening|weekend|one)(?=\s*([.!,~]|$| too))"
-        r"|my time is up|signing off"
+        r"|enjoyed (this|our|the) (conversation|chat|talk)|my time is up|signing off"
         r"|(shut|log|sign)(ting)? (down|off|out)( the chat)?(?=\s*(now|[.,!]|$)))\b"
     ),
 }

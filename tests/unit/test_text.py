@@ -227,7 +227,7 @@ def test_near_repeats_agrees_with_resemblance_on_random_texts():
     [
         ("I have to go, bye!", "en"), ("Nice chatting with you!", "en"), ("got to go good talking with you!", "en"),
         ("Hey I actually have to go now, but it was nice talking to you briefly!", "en"), ("Good night!", "en"),
-        ("Okay! Have a good day! Thanks for chatting today!", "en"), ("thanks for the interesting conversation!", "en"),
+        ("Okay! Have a good day! Thanks for chatting today!", "en"), ("I have really enjoyed this conversation!", "en"), ("thanks for the interesting conversation!", "en"),
         ("はい、それではまた!", "ja"), ("おやすみなさい", "ja"), ("今日はありがとうございました。また!", "ja"),
         ("お話しできて良かったです!", "ja"), ("そろそろ寝ますね", "ja"),
     ],
