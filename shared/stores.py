@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, NamedTuple, Sequence
@@ -26,6 +27,8 @@ from google.api_core import exceptions, retry
 
 from shared.ranking import Candidate
 from shared.text import keyword_doc_id
+
+log = logging.getLogger(__name__)
 
 # Given to every query stream. With the default, google-cloud-firestore turns
 # a retryable error midway through a stream into AttributeError '_retry'
@@ -39,6 +42,7 @@ QUERY_RETRY = retry.Retry(
 )
 # How long idempotency records are kept (a Firestore TTL policy on expire_at).
 LEDGER_RETENTION = dt.timedelta(days=7)
+
 
 
 class Turn(NamedTuple):
@@ -168,12 +172,24 @@ def encode_candidates(candidates: Sequence[dict]) -> str:
 
 
 def decode_candidates(fields: dict | None) -> list[dict]:
-    """The candidates of a ``candidates/{keyword}`` document's fields, either format."""
+    """The candidates of a ``candidates/{keyword}`` document's fields, either
+    format. A damaged document (not JSON, not a list, entries without a
+    text) loses what is damaged, logged: one bad keyword must not fail every
+    line that mentions it."""
     if not fields:
         return []
-    if CANDIDATES_FIELD in fields:
-        return json.loads(fields[CANDIDATES_FIELD])
-    return list(fields.get(LEGACY_CANDIDATES_FIELD) or [])
+    raw = fields.get(CANDIDATES_FIELD, fields.get(LEGACY_CANDIDATES_FIELD))
+    try:
+        found = json.loads(raw) if isinstance(raw, (str, bytes)) else raw
+    except (ValueError, RecursionError):
+        found = None
+    if found is None and raw is None:
+        return []
+    entries = found if isinstance(found, list) else []
+    usable = [c for c in entries if isinstance(c, dict) and isinstance(c.get("text"), str) and c["text"]]
+    if not isinstance(found, list) or len(usable) < len(entries):
+        log.error("damaged candidates document: %d usable of %s", len(usable), len(entries) if isinstance(found, list) else "unreadable")
+    return usable
 
 
 class CandidateStore:

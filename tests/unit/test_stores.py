@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from shared.ranking import Candidate
 from shared.stores import (
     CANDIDATES_FIELD, CandidateStore, Conversation, ConversationStore, DecisionStore, OwnerCache, Turn, decode_candidates,
@@ -181,3 +183,24 @@ def test_a_decision_stored_before_the_json_field_still_replays_and_names_its_use
     db = FakeFirestore({"decisions/m1": old})
     assert DecisionStore(db).get("m1") == old
     assert DecisionStore(db).answered_user("m1") == "alice"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {CANDIDATES_FIELD: "not json"},
+        {CANDIDATES_FIELD: '{"text": "a dict, not a list"}'},
+        {CANDIDATES_FIELD: 42},
+        {"candidates": "a string, not a list"},
+    ],
+)
+def test_a_damaged_candidates_document_reads_as_none(fields, caplog):
+    assert decode_candidates(fields) == []
+    assert "damaged candidates document" in caplog.text
+
+
+def test_damaged_entries_are_skipped_and_the_rest_kept():
+    fields = {CANDIDATES_FIELD: '[{"text": "猫はかわいい"}, {"context": "no text"}, "a string", {"text": ""}]'}
+    assert decode_candidates(fields) == [{"text": "猫はかわいい"}]
+    db = MemoryDb({"猫": fields})
+    assert [c.text for c in CandidateStore(db).load(["猫"])] == ["猫はかわいい"]
