@@ -44,7 +44,6 @@ QUERY_RETRY = retry.Retry(
 LEDGER_RETENTION = dt.timedelta(days=7)
 
 
-
 class Turn(NamedTuple):
     role: str  # "user" or "bot"
     text: str
