@@ -188,8 +188,9 @@ def listen_to_replies(stack: Stack, meters: Meters, run_id: str, exits: ExitStac
         client = firestore.Client(project=stack.project)
     finally:
         os.environ["FIRESTORE_EMULATOR_HOST"] = saved
-    e2e.listen(client, [e2e.reply_collection(e2e.conversation_id(run_id, u)) for u in range(e2e.USERS)])
     exits.callback(client.close)
+    arrivals = e2e.listen(client, [e2e.reply_collection(e2e.conversation_id(run_id, u)) for u in range(e2e.USERS)])
+    exits.callback(arrivals.close)  # first (last in, first out): a stream closed under a live watch raises in its thread
 
 
 def rtdb_reply_bytes(stack: Stack, message_ids: list[str]) -> int:
