@@ -287,9 +287,9 @@ class NearRepeats:
     all of them together, nor needs fewer than the shortest one has."""
 
     def __init__(self, said: Sequence[str], threshold: float) -> None:
-        self._said = [_bigrams(s) for s in said]
-        self._all = frozenset().union(*self._said)
-        self._shortest = min((len(s) for s in self._said), default=0)
+        self._said = list(said)
+        self._all = frozenset().union(*map(_bigrams, self._said))
+        self._shortest = min((len(_bigrams(s)) for s in self._said), default=0)
         self._threshold = threshold
 
     def __contains__(self, text: str) -> bool:
@@ -298,7 +298,7 @@ class NearRepeats:
         x = _bigrams(text)
         if len(x & self._all) / min(len(x), self._shortest) < self._threshold:
             return False
-        return any(len(x & y) / min(len(x), len(y)) >= self._threshold for y in self._said)
+        return any(resemblance(text, s) >= self._threshold for s in self._said)
 
 
 def keyword_doc_id(keyword: str) -> str:
