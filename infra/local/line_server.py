@@ -20,8 +20,9 @@ import argparse
 import json
 import socket
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from http.server import ThreadingHTTPServer
+
+from infra.local.json_handler import JsonRequestHandler
 
 # Path -> the kind of call recorded.
 ENDPOINTS = {"/v2/bot/message/reply": "reply", "/v2/bot/message/push": "push"}
@@ -53,23 +54,12 @@ class State:
         return 200, {"sentMessages": [{"id": str(len(self.calls)), "quoteToken": "q"}]}
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(JsonRequestHandler):
     state: State  # set on the subclass made by serve()
 
     def setup(self) -> None:
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms Nagle delay
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _answer(self, status: int, body: Any) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def do_GET(self) -> None:
         if self.path == "/_health":

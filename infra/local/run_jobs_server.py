@@ -27,10 +27,11 @@ import sys
 import threading
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 from infra.deploy import BATCH_JOBS, BatchJob
+from infra.local.json_handler import JsonRequestHandler
 from jobs.workers import stop_processes
 
 REPO = Path(__file__).resolve().parents[2]
@@ -178,18 +179,7 @@ class RunJobsServer:
     def _handler(self):
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def _answer(self, status: int, body: dict) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(JsonRequestHandler):
             def do_POST(self) -> None:
                 path = self.path.split("?", 1)[0]
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
