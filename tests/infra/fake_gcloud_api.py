@@ -14,7 +14,9 @@ import re
 import threading
 from urllib.parse import urlsplit
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+from infra.local.json_handler import JsonRequestHandler
 
 # gcloud sends each of these APIs' calls wherever CLOUDSDK_API_ENDPOINT_OVERRIDES_<API> says.
 OVERRIDDEN_APIS = ("cloudfunctions", "cloudresourcemanager", "serviceusage", "cloudbuild", "iam", "run", "secretmanager", "storage")
@@ -94,7 +96,7 @@ class FakeGoogleApis:
     def _handler(self):
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def _serve(self) -> None:
@@ -104,17 +106,8 @@ class FakeGoogleApis:
                 target = urlsplit(self.path)
                 path = target.path + (f"?{target.query}" if target.query else "") if target.scheme else self.path
                 fake._record(Recorded(self.command, path, body))
-                status, answer = fake._answer(self.command, path)
-                payload = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                self._answer(*fake._answer(self.command, path))
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
-
-            def log_message(self, *args) -> None:
-                pass
 
         return Handler
