@@ -75,10 +75,22 @@ def held_out_dialogues(lang: str) -> Iterator[tuple[str, list[str]]]:
                 yield f"chitchat/{conversation_id}", lines
 
 
-def run(client_factory, lang: str, conversations: int, turns: int) -> list[Exchange]:
+def scripted_dialogues(path: Path, lang: str) -> Iterator[tuple[str, list[str]]]:
+    """(name, lines) of the conversations in a script file in ``lang``: blocks
+    separated by blank lines, one turn per line, ``# `` lines naming a block
+    (``# ja weather``: the first word after ``#`` is the block's language)."""
+    for block in path.read_text(encoding="utf-8").split("\n\n"):
+        names = [line[2:].strip() for line in block.splitlines() if line.startswith("# ")]
+        lines = [line.strip() for line in block.splitlines() if line.strip() and not line.startswith("#")]
+        if lines and names and names[-1].split()[0] == lang:
+            yield names[-1], lines
+
+
+def run(client_factory, lang: str, conversations: int, turns: int, script: Path | None = None) -> list[Exchange]:
     fallbacks = {reply for (fallback_lang, _), replies in FALLBACK_REPLIES.items() if fallback_lang == lang for reply in replies}
     results: list[Exchange] = []
-    for index, (dialogue_id, lines) in enumerate(held_out_dialogues(lang)):
+    dialogues = scripted_dialogues(script, lang) if script else held_out_dialogues(lang)
+    for index, (dialogue_id, lines) in enumerate(dialogues):
         if index >= conversations:
             break
         client = client_factory(f"eval-{uuid.uuid4().hex[:8]}")
@@ -153,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conversations", type=int, default=40)
     parser.add_argument("--turns", type=int, default=3, help="utterances per conversation")
     parser.add_argument("--out", help="write the exchanges and the summary as JSON here")
+    parser.add_argument("--script", type=Path, help="play these conversations instead (jobs/chat_probes.txt)")
     args = parser.parse_args(argv)
     load_env(args.env)
     from jobs.chat import ChatClient, make_watcher
@@ -164,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     watcher = make_watcher(os.environ.get("REPLY_STORE", "firestore"))
     report = {}
     for lang in args.lang or ["ja", "en"]:
-        results = run(lambda user: ChatClient(ingress, watcher, user), lang, args.conversations, args.turns)
+        results = run(lambda user: ChatClient(ingress, watcher, user), lang, args.conversations, args.turns, args.script)
         totals = summary(results)
         print(f"== {lang}\n{render(results, totals)}\n")
         report[lang] = {"summary": totals, "exchanges": [asdict(r) for r in results]}

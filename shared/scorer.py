@@ -253,14 +253,16 @@ class ScorerService:
     @staticmethod
     def _usable(candidates: Sequence[Candidate], lang: str, utterance: str, bot_said: Sequence[str]) -> list[Candidate]:
         """Candidates in ``lang`` that are not mostly the utterance's own words
-        (an echo), do not say, even nearly, one of the bot's earlier replies,
-        and do not say goodbye unless the user does."""
+        (an echo) nor its question asked back, do not say, even nearly, one of
+        the bot's earlier replies, and do not say goodbye unless the user does."""
         said_before = text.NearRepeats(bot_said, NEAR_REPEAT)
         user_leaves = text.takes_leave(utterance, lang)
+        asked = text.question_terms(utterance, lang)
         return [
             c for c in candidates
             if speaks(c.text, lang)
             and text.overlap(c.text, utterance) < NEAR_REPEAT
+            and not text.asks_back(c.text, asked, lang)
             and c.text not in said_before
             and (user_leaves or not text.takes_leave(c.text, lang))
         ]

@@ -39,6 +39,31 @@ _JA_VAGUE_NOUNS = frozenset(
      "他", "ほか", "前", "後", "中", "上", "下", "的", "系", "色々", "いろいろ", "一つ", "何か", "方々"}
 )
 
+# Words of a reaction (そうなんだ, いいですね!, 笑, "Cool", "Really?"): they
+# say a line was heard, not what it is about. They are never topic keywords,
+# and a line made of nothing else is answered on the conversation's topic
+# (``topic_keywords``): the candidates looked up by such a word are anybody's
+# reactions to anything (「いいですね!」 got 「あとyoasobiも好きです。」).
+REACTION_WORDS = {
+    "ja": frozenset(
+        {"そう", "へえ", "へー", "へぇ", "ほう", "ほー", "なるほど", "いい", "よい", "良い", "すごい", "凄い",
+         "すてき", "素敵", "確か", "たしか", "本当", "ほんと", "まじ", "マジ", "うん", "はい", "ええ", "えー",
+         "おお", "おー", "わかる", "分かる", "なん", "何", "それ", "笑", "w", "草", "面白い", "さすが", "そっか",
+         "やっぱり", "やはり", "羨ましい", "うらやましい", "いいなあ", "了解"}
+    ),
+    "en": frozenset(
+        {"really", "why", "cool", "nice", "wow", "yeah", "yes", "yep", "yup", "no", "nope", "ok", "okay",
+         "haha", "hahaha", "lol", "oh", "ah", "hmm", "interesting", "great", "awesome", "same", "true",
+         "right", "sure", "see", "neat", "amazing", "agreed", "totally", "indeed", "sounds", "fun", "good"}
+    ),
+}
+# Lines that have answers of their own even mid-conversation: greetings and
+# thanks (goodbyes are ``LEAVE_TAKING``). Matched against a case-folded text.
+SOCIAL = {
+    "ja": re.compile(r"こんにちは|こんばんは|おはよう|ありがと|はじめまして|初めまして|よろしく|お元気"),
+    "en": re.compile(r"\b(hi|hello|hey|thanks?|thank you|good morning|welcome|sorry|nice to meet|how are you)\b"),
+}
+
 # How much an earlier turn counts towards the topic, per turn of age.
 TURN_DECAY = 0.5
 # How much more a topic keyword counts than any other term of its turn.
@@ -150,6 +175,7 @@ def _analyse_japanese(text: str) -> tuple[tuple[str, ...], tuple[str, ...], tupl
             and pos[2] not in _JA_NOT_KEYWORD_POS2
             and term not in stop
             and term not in _JA_VAGUE_NOUNS
+            and term not in REACTION_WORDS["ja"]
             and not _is_short_kana(term)
         ):
             keywords_.append(term)
@@ -165,7 +191,7 @@ def _analyse_english(text: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple
     stop = _stop_words("en")
     terms_ = tuple(_ENGLISH_TOKEN.findall(text.lower()))
     content = tuple(t for t in terms_ if t not in stop)
-    keywords_ = tuple(t for t in content if len(t) > 1 and not t.isdigit())
+    keywords_ = tuple(t for t in content if len(t) > 1 and not t.isdigit() and t not in REACTION_WORDS["en"])
     return terms_, content, keywords_
 
 
@@ -192,9 +218,11 @@ def topic_keywords(turns: Sequence[str], lang: str, limit: int) -> list[str]:
     ``turns`` runs oldest first; the last turn is the utterance being
     answered. Each earlier turn counts ``TURN_DECAY`` times less than the one
     after it. Ties keep the order in which keywords appear, latest turn first.
-    When the utterance itself has no topic word ("what do you think?",
-    "hello"), its own terms follow the conversation's keywords, so both the
-    ongoing topic and the bare phrase can find candidates.
+    When the utterance itself has no topic word ("hello", 食べたい!), its own
+    terms follow the conversation's keywords, so both the ongoing topic and
+    the bare phrase can find candidates; unless it only reacts ("Really?",
+    そうなんですね, "What about you?": ``is_reaction``), whose answer is on
+    the topic.
     """
     weights: Counter[str] = Counter()
     order: dict[str, int] = {}
@@ -205,7 +233,13 @@ def topic_keywords(turns: Sequence[str], lang: str, limit: int) -> list[str]:
             order.setdefault(keyword, len(order))
     ranked = sorted(weights, key=lambda k: (-weights[k], order[k]))
     if turns and not _analyse(turns[-1], lang)[1]:
-        ranked += [term for term in keywords(turns[-1], lang) if term not in weights]
+        if not is_reaction(turns[-1], lang):
+            reacting = REACTION_WORDS.get(lang, frozenset()) if ranked else frozenset()
+            ranked += [term for term in keywords(turns[-1], lang) if term not in weights and term not in reacting]
+        elif not ranked:
+            # No topic word before it either: the words of what it reacts to.
+            earlier = next((turn for turn in reversed(turns[:-1]) if not is_reaction(turn, lang)), turns[-1])
+            ranked = keywords(earlier, lang)
     return ranked[:limit]
 
 
@@ -269,6 +303,30 @@ LEAVE_TAKING = {
         r"|(shut|log|sign)(ting)? (down|off|out)( the chat)?(?=\s*(now|[.,!]|$)))\b"
     ),
 }
+
+
+def question_terms(utterance: str, lang: str) -> frozenset[str]:
+    """The terms of ``utterance`` if it asks something, else none (for ``asks_back``)."""
+    return frozenset(terms(utterance, lang)) if is_question(utterance, lang) else frozenset()
+
+
+def asks_back(reply: str, asked: frozenset[str], lang: str) -> bool:
+    """Whether ``reply`` answers a question (its ``question_terms``) with the
+    same question, adding nothing of its own (「じゃあ、好きなスポーツは?」 ->
+    「なんのスポーツが好きですか。」)."""
+    said = terms(reply, lang)
+    return bool(said) and asked.issuperset(said) and is_question(reply, lang)
+
+
+def is_reaction(text: str, lang: str) -> bool:
+    """Whether a line only reacts: every term of it a ``REACTION_WORDS`` or
+    stop word (そうなんですね, いいですね!, "Oh I see", "What about you?"),
+    and it neither greets, thanks (``SOCIAL``) nor says goodbye."""
+    reaction_words, stop = REACTION_WORDS.get(lang, frozenset()), _stop_words(lang)
+    if not all(term in reaction_words or term in stop for term in terms(text, lang)):
+        return False
+    pattern = SOCIAL.get(lang)
+    return not (pattern and pattern.search(normalize(text).casefold())) and not takes_leave(text, lang)
 
 
 @functools.lru_cache(maxsize=32768)  # asked of every candidate; the same ones recur

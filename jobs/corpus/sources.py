@@ -9,9 +9,9 @@ rows of one keyword alone.
 | source | where (licence) | language | pairs |
 |---|---|---|---|
 | real_persona_chat | `data/real_persona_chat/` (CC BY-SA 4.0) | ja | each utterance and the other speaker's answer, 12,861 dialogues (356,520 usable of 374,037: `real_persona_chat.py`) |
-| chatterbot | chatterbot-corpus (BSD-3) | en | consecutive turns of each conversation (its Japanese files are machine translations: not used) |
+| chatterbot | chatterbot-corpus (BSD-3) | en | consecutive turns of each conversation but recitations (its Japanese files are machine translations: not used) |
 | nagonbot | nagonbot (MIT) | ja | its greeting intents: every pattern x every response (the rest is a persona's trivia) |
-| chitchat | chitchat-dataset (MIT) | en | consecutive messages of 7,168 conversations (131,569 pairs) |
+| chitchat | chitchat-dataset (MIT) | en | consecutive messages of 7,168 conversations (131,569 pairs); a reply keeps its lines up to ``MAX_REPLY_WORDS`` |
 
 Nothing is downloaded: the data files are read from the repository and the
 installed packages (nagonbot and chitchat-dataset are installed without their
@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -38,6 +39,14 @@ NAGONBOT_SKIP_INTENTS = frozenset({"BGM_ON", "BGM_OFF", "辞書", "日付", "曜
 # The intents whose lines any chat partner would say: greetings and goodbyes,
 # which the real dialogues' replies lack (their session openings are dropped).
 NAGONBOT_GREETING_INTENTS = frozenset({"朝あいさつ", "昼あいさつ", "夜あいさつ", "普通あいさつ", "さようなら", "寝るさようなら"})
+# chatterbot-corpus conversations that recite a text instead of chatting (the
+# Zen of Python, line by line): their lines surfaced as replies to anything
+# ("Explicit is better than implicit." to a line about colours).
+CHATTERBOT_RECITATION = re.compile(r"zen of python|is better than (ugly|implicit|complex|complicated|nested|dense)", re.I)
+# A chitchat-dataset reply is its sender's run of lines, and past about this
+# many words the later lines wander off from what they answer; they are left
+# out (the first line always stays).
+MAX_REPLY_WORDS = 25
 # A post's first keywords only: the rest add rows, not topics.
 MAX_KEYWORDS_PER_POST = 3
 
@@ -86,6 +95,8 @@ def chatterbot_pairs(langs: Iterable[str] = ("ja", "en")) -> Iterator[Pair]:
             source = f"chatterbot-corpus/{folder}/{path.stem}"
             for c, conversation in enumerate(document.get("conversations") or []):
                 turns = [_clean(t) for t in conversation if _clean(t)]
+                if any(CHATTERBOT_RECITATION.search(t) for t in turns):
+                    continue
                 for i, (post, reply) in enumerate(zip(turns, turns[1:])):
                     yield Pair(f"{source}:{c}:{i}", post, reply, lang, source)
 
@@ -122,13 +133,31 @@ def chitchat_pairs(limit: int | None = None) -> Iterator[Pair]:
     produced = 0
     for conversation_id in ids:
         messages = conversations[conversation_id]["messages"]
-        turns = [(" ".join(_clean(u["text"]) for u in m if _clean(u.get("text"))), m[-1].get("timestamp")) for m in messages]
-        for i, ((post, _), (reply, at)) in enumerate(zip(turns, turns[1:])):
+        turns = [([_clean(u["text"]) for u in m if _clean(u.get("text"))], m[-1].get("timestamp")) for m in messages]
+        for i, ((post_lines, _), (reply_lines, at)) in enumerate(zip(turns, turns[1:])):
+            post, reply = _joined(post_lines), _joined(reply_lines, MAX_REPLY_WORDS)
             if limit is not None and produced >= limit:
                 return
             if post and reply:
                 produced += 1
                 yield Pair(f"chitchat/{conversation_id}:{i}", post, reply, "en", "chitchat-dataset", at)
+
+
+def _joined(lines: list[str], max_words: int | None = None) -> str:
+    """A sender's run of chat lines as one text: each line ends a sentence
+    ("im doing good. how are you?", not "im doing good how are you?"), and
+    with ``max_words`` the lines after that many words are left out."""
+    kept: list[str] = []
+    words = 0
+    for line in lines:
+        words += len(line.split())
+        if kept and max_words is not None and words > max_words:
+            break
+        kept.append(line)
+    return " ".join(line if i == len(kept) - 1 or line[-1] in _SENTENCE_ENDS else f"{line}." for i, line in enumerate(kept))
+
+
+_SENTENCE_ENDS = frozenset(".!?,;:~)")
 
 
 def real_persona_chat_pairs(limit: int | None = None) -> Iterator[Pair]:

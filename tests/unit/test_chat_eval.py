@@ -46,3 +46,13 @@ def test_the_held_out_dialogues_are_the_test_split():
 
     dialogue_id, lines = next(chat_eval.held_out_dialogues("ja"))
     assert split_of(dialogue_id) == HELD_OUT and lines
+
+
+def test_the_shipped_probe_script_has_conversations_in_both_languages():
+    from pathlib import Path
+
+    script = Path(chat_eval.__file__).with_name("chat_probes.txt")
+    ja, en = list(chat_eval.scripted_dialogues(script, "ja")), list(chat_eval.scripted_dialogues(script, "en"))
+    assert len(ja) >= 15 and len(en) >= 8
+    assert ("ja backchannel after a topic", ["最近ラーメンにハマってます", "そうなんですよ、特に味噌が好きで", "いいですね!"]) in ja
+    assert all(len(lines) >= 3 for _, lines in ja + en)

@@ -107,6 +107,21 @@ def test_shipped_sources_give_japanese_and_english_pairs_and_a_deterministic_sam
     assert len({p.post_id for p in chatterbot + nagonbot + first}) == len(chatterbot + nagonbot + first)
 
 
+def test_a_run_of_chat_lines_reads_as_sentences_and_stops_before_it_wanders():
+    assert sources._joined(["Trumpet", "And I can play a little piano", "Do you play?"]) == (
+        "Trumpet. And I can play a little piano. Do you play?"
+    )
+    assert sources._joined(["ok!", "how are you"]) == "ok! how are you"
+    long = ["one two three four five six seven eight nine ten"] * 3
+    assert sources._joined(long, max_words=25) == f"{long[0]}. {long[0]}"
+    assert sources._joined(long[:1], max_words=5) == long[0]  # the first line always stays
+
+
+def test_chatterbot_recitations_are_not_replies():
+    replies = {p.reply_text for p in sources.chatterbot_pairs(("en",))}
+    assert replies and "Explicit is better than implicit." not in replies and "Readability counts." not in replies
+
+
 def test_a_keyword_with_enough_specific_replies_keeps_no_generic_one():
     rows = [row(str(i), "cat", f"cat post {i}", f"my cat number {i} sleeps all day") for i in range(candidates.ENOUGH_SPECIFIC)]
     rows.append(row("x", "cat", "cat?", "yes"))  # short: generic

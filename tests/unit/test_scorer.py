@@ -226,6 +226,20 @@ def test_the_bot_says_goodbye_only_after_the_user_does():
     assert end.reply.text == "はい、それではまた!"
 
 
+def test_a_question_is_not_answered_with_the_same_question():
+    pool = {"スポーツ": [Candidate("なんのスポーツが好きですか。", context="スポーツ"), Candidate("テニスが好きです", context="スポーツ")]}
+    decision = _service(candidates=pool).decide(_event(text="じゃあ、好きなスポーツは?", lang="ja", algorithm="tfidf"))
+    assert decision.reply.text == "テニスが好きです"
+
+
+def test_a_reaction_is_answered_on_the_users_topic_not_on_its_own_words():
+    candidates = FakeCandidates({})
+    _service(candidates=candidates, history=["ラーメンにハマってます", Turn("bot", "何ラーメンですか?")]).decide(
+        _event(text="いいですね!", lang="ja")
+    )
+    assert candidates.asked == [["ラーメン"]]
+
+
 def test_the_bots_own_words_do_not_choose_the_keywords():
     candidates = FakeCandidates({})
     history = ["映画が好きです", Turn("bot", "ラーメンの話をしましょう")]

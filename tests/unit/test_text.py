@@ -111,6 +111,63 @@ def test_a_keyword_of_earlier_turns_only_never_outranks_one_of_the_latest_turn()
     assert text.topic_keywords(turns, "en", 4) == ["piano", "guitar"]
 
 
+@pytest.mark.parametrize(
+    "lang, topic, reaction",
+    [
+        ("ja", "最近ラーメンにハマってます", "いいですね!"),
+        ("ja", "最近ラーメンにハマってます", "へえ、そうなんですね"),
+        ("ja", "最近ラーメンにハマってます", "なるほど"),
+        ("en", "I just got a new puppy", "Really?"),
+        ("en", "I just got a new puppy", "What about you?"),
+        ("en", "I just got a new puppy", "Cool"),
+    ],
+)
+def test_a_line_that_only_reacts_is_answered_on_the_topic(lang, topic, reaction):
+    # The candidates of いい or "cool" are anybody's reactions to anything.
+    assert text.is_reaction(reaction, lang)
+    assert text.topic_keywords([topic, reaction], lang, 4) == text.topic_keywords([topic], lang, 4)
+
+
+@pytest.mark.parametrize(
+    "lang, line",
+    [("ja", "ありがとうございます!"), ("ja", "こんにちは!"), ("ja", "おやすみなさい"), ("ja", "食べたい!"),
+     ("en", "Thanks!"), ("en", "Hi there!"), ("en", "Good night")],
+)
+def test_greetings_thanks_goodbyes_and_verbs_are_not_reactions_and_keep_their_own_terms(lang, line):
+    topic = "最近ラーメンにハマってます" if lang == "ja" else "I just got a new puppy"
+    assert not text.is_reaction(line, lang)
+    assert text.topic_keywords([topic, line], lang, 8) != text.topic_keywords([topic], lang, 8)
+
+
+def test_a_reaction_with_no_topic_before_it_keeps_its_own_terms():
+    assert text.topic_keywords(["そうなんだ"], "ja", 4) == ["そう"]
+    assert text.topic_keywords(["Cool"], "en", 4) == ["cool"]
+
+
+def test_a_reaction_to_a_line_without_topic_words_is_looked_up_by_that_line():
+    assert text.topic_keywords(["週末は何をして過ごしますか?", "へえ、そうなんですね"], "ja", 4) == ["週末", "過ごす"]
+
+
+@pytest.mark.parametrize(
+    "lang, question, reply, back",
+    [
+        ("ja", "じゃあ、好きなスポーツは?", "なんのスポーツが好きですか。", True),
+        ("ja", "じゃあ、好きなスポーツは?", "サッカーが好きです!", False),
+        ("ja", "じゃあ、好きなスポーツは?", "野球は好きですか?", False),  # a new word: a real question
+        ("en", "Do you like sushi?", "Do you like sushi?", True),
+        ("en", "How are you?", "What about you?", False),
+        ("en", "I like sushi.", "Do you like sushi?", False),  # not asked: a follow-up
+    ],
+)
+def test_asks_back_is_the_same_question_returned(lang, question, reply, back):
+    assert text.asks_back(reply, text.question_terms(question, lang), lang) is back
+
+
+def test_reaction_words_are_never_topic_keywords():
+    assert "笑" not in text.keywords("昨日カレーを作りました笑", "ja")
+    assert text.keywords("Cool, I love pizza", "en") == ["love", "pizza"]
+
+
 def test_topic_keywords_respect_the_limit():
     turns = ["cats dogs fish birds", "pizza pasta salad soup"]
     assert len(text.topic_keywords(turns, "en", 3)) == 3
