@@ -32,10 +32,10 @@ from typing import Protocol, Sequence
 
 from google.api_core import exceptions as api_exceptions
 
-from shared import faults as faults_module, text, timeutil
+from shared import faults as faults_module, persona, text, timeutil
 from shared.config import Settings
 from shared.events import SCHEMA_VERSION, SchemaError, ScoredText, SelectionLog, UtteranceEvent
-from shared.ranking import Candidate, Context, RankerRegistry, UnknownAlgorithm
+from shared.ranking import Candidate, Context, RankerRegistry, Scored, UnknownAlgorithm
 from shared.delivery import reply_event
 from shared.replies import Reply, ReplyStore
 from shared.reply_endpoint import decision_fields
@@ -267,6 +267,20 @@ class ScorerService:
             and (user_leaves or not text.takes_leave(c.text, lang))
         ]
 
+    def _pool(self, keywords: list[str], context: Context, utterance: str, bot_said: list[str]) -> list[Candidate]:
+        """The usable candidates of the keywords, topped up by meaning when few."""
+        lang = context.lang
+        pool = self._usable(self.candidates.load(keywords), lang, utterance, bot_said)
+        if len(pool) < MIN_POOL:
+            known = {c.text for c in pool}
+            found = self.retriever.nearest(context, MEANING_NEIGHBOURS, MEANING_MIN_SCORE)
+            nearest = self._usable(found, lang, utterance, bot_said)
+            pool += [c for c in nearest if c.text not in known]
+        if bot_said and pool:
+            repeats = self.retriever.same_meaning([c.text for c in pool], bot_said, SAME_MEANING)
+            pool = [c for c, repeat in zip(pool, repeats) if not repeat]
+        return pool
+
     def decide(self, event: UtteranceEvent, conversation: Conversation) -> Decision:
         """Pure of side effects except candidate reads: keywords, candidates, ranking."""
         started = timeutil.now()
@@ -291,18 +305,14 @@ class ScorerService:
         )
         context = Context(turns, lang)
         bot_said = [t.text for t in history if t.role == "bot"]
-        pool = self._usable(self.candidates.load(keywords), lang, event.text, bot_said)
-        if len(pool) < MIN_POOL:
-            known = {c.text for c in pool}
-            found = self.retriever.nearest(context, MEANING_NEIGHBOURS, MEANING_MIN_SCORE)
-            nearest = self._usable(found, lang, event.text, bot_said)
-            pool += [c for c in nearest if c.text not in known]
-        if bot_said and pool:
-            repeats = self.retriever.same_meaning([c.text for c in pool], bot_said, SAME_MEANING)
-            pool = [c for c, repeat in zip(pool, repeats) if not repeat]
+        # A question about the bot itself gets the bot's own answer, the same
+        # in every conversation and whichever algorithm was routed (so the
+        # algorithms' comparison is not skewed); the corpus's are strangers'.
+        own_answer = persona.answer(event.text, lang, bot_said)
+        pool = [Candidate(own_answer, source="persona")] if own_answer else self._pool(keywords, context, event.text, bot_said)
         self.faults.point("scorer.rank", event.message_id, event.text)
         rank_started = time.perf_counter()
-        scored = ranker.rank(context, pool) if pool else []
+        scored = [Scored(pool[0], 1.0)] if own_answer else ranker.rank(context, pool) if pool else []
         rank_ms = round((time.perf_counter() - rank_started) * 1000.0, 3)
 
         fallback = not scored

@@ -154,10 +154,8 @@ def _joined(lines: list[str], max_words: int | None = None) -> str:
         if kept and max_words is not None and words > max_words:
             break
         kept.append(line)
-    return " ".join(line if i == len(kept) - 1 or line[-1] in _SENTENCE_ENDS else f"{line}." for i, line in enumerate(kept))
-
-
-_SENTENCE_ENDS = frozenset(".!?,;:~)")
+    ends = [line[-1].isalnum() and following[0].isalnum() for line, following in zip(kept, kept[1:])]
+    return " ".join(f"{line}." if end else line for line, end in zip(kept, [*ends, False]))
 
 
 def real_persona_chat_pairs(limit: int | None = None) -> Iterator[Pair]:

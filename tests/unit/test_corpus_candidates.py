@@ -112,6 +112,7 @@ def test_a_run_of_chat_lines_reads_as_sentences_and_stops_before_it_wanders():
         "Trumpet. And I can play a little piano. Do you play?"
     )
     assert sources._joined(["ok!", "how are you"]) == "ok! how are you"
+    assert sources._joined(["what do you listen to the most", "?"]) == "what do you listen to the most ?"
     long = ["one two three four five six seven eight nine ten"] * 3
     assert sources._joined(long, max_words=25) == f"{long[0]}. {long[0]}"
     assert sources._joined(long[:1], max_words=5) == long[0]  # the first line always stays

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from google.api_core import exceptions as api_exceptions
 
-from shared import text
+from shared import persona, text
 from shared.config import Settings
 from shared.events import SchemaError, SelectionLog, UtteranceEvent
 from shared.ranking import Candidate, RankerRegistry
@@ -224,6 +224,20 @@ def test_the_bot_says_goodbye_only_after_the_user_does():
     leaving = {"猫": [Candidate("はい、それではまた!", context="猫")]}
     end = _service(candidates=leaving).decide(_event(text="猫の話をありがとうございました。それではまた!", lang="ja"))
     assert end.reply.text == "はい、それではまた!"
+
+
+def test_a_question_about_the_bot_gets_the_bots_own_answer_whatever_the_algorithm():
+    pool = {"誰": [Candidate("誰でしょう。呂布カルマとかインマンすきですね", context="誰")]}
+    for algorithm in ("tfidf", "bm25"):
+        decision = _service(candidates=pool).decide(_event(text="あなたは誰ですか?", lang="ja", algorithm=algorithm))
+        assert decision.reply.text == persona.QUESTIONS[0].replies["ja"][0]
+        assert not decision.log.fallback and decision.log.candidates[0].text == decision.reply.text
+
+
+def test_asked_about_itself_again_the_bot_does_not_repeat_its_answer():
+    first = persona.answer("お名前は?", "ja")
+    decision = _service(candidates={}, history=["お名前は?", Turn("bot", first)]).decide(_event(text="名前は何ですか?", lang="ja"))
+    assert decision.reply.text not in (first, "") and decision.reply.text in persona.QUESTIONS[1].replies["ja"]
 
 
 def test_a_question_is_not_answered_with_the_same_question():

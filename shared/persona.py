@@ -1,0 +1,106 @@
+"""Who the bot is: the answers to questions about itself.
+
+People who try a chat bot ask it who it is, its name, its age, whether it is
+a bot. The corpus answers those as the person who once said the line ("今2歳
+です。", "誰でしょう。呂布カルマとかインマンすきですね"), a different person each
+time. These answers are the bot's own and stay the same in every
+conversation. Each question has a few wordings, taken in turn, so asking
+twice does not get the same line twice; once all are said, ranking answers.
+
+The rules are data: a pattern per language (matched against the normalised,
+case-folded line) and the replies. A pattern names the bot (あなた, 君,
+"you") so that 「その人は誰ですか?」 is not taken for a question about it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+from shared import text
+
+_YOU_JA = r"(あなた|あんた|君|きみ|キミ|お前|ざつだん|zatsudan)"
+# Asked of the bot: after "you" (あなたは, 君って) or opening the line (何歳ですか?,
+# ところで、どこに住んでるの?), never of a third person (お子さんは何歳ですか?).
+_ASKED_JA = rf"(^(ところで|じゃあ|ちなみに|ねえ|ねぇ|で|今|いま)?[、, ]*|{_YOU_JA}(は|って|さん|も|の)?)"
+
+
+@dataclass(frozen=True)
+class Question:
+    name: str
+    patterns: dict[str, re.Pattern]
+    replies: dict[str, tuple[str, ...]]
+
+
+QUESTIONS = (
+    Question(
+        "who",
+        {
+            "ja": re.compile(_YOU_JA + r"(は|って|さん)?((誰|だれ)(?![がをにとのかも])|何者|なにもの|なんなの|何なの)"),
+            "en": re.compile(r"\bwho are you\b|\bwhat are you\b(?!\s+(doing|up|going|talking|thinking|eating|watching|reading|listening|playing|studying|working))"),
+        },
+        {
+            "ja": ("雑談ボットの「ざつだん」です。いろんな人の会話から、合いそうな返事を選んでお話ししています。",
+                   "ざつだんという、おしゃべりが好きなボットです。よろしくお願いします!"),
+            "en": ("I'm zatsudan, a chit-chat bot. I pick my replies from things people have said in real conversations.",
+                   "Just zatsudan, a bot that likes to chat. Nice to meet you!"),
+        },
+    ),
+    Question(
+        "name",
+        {
+            "ja": re.compile(_ASKED_JA + r"お?名前(は|を|って|教え)|(何|なん)て(呼べば|呼んだら)"),
+            "en": re.compile(r"\byour name\b|\bwhat (should|do|can) i call you\b"),
+        },
+        {
+            "ja": ("ざつだんといいます。よろしくお願いします!", "ざつだんです。気軽に呼んでくださいね。"),
+            "en": ("I'm zatsudan. Nice to meet you!", "zatsudan. Call me that, it's short for small talk in Japanese."),
+        },
+    ),
+    Question(
+        "age",
+        {
+            "ja": re.compile(_ASKED_JA + r"((何歳|なんさい|年齢|歳)|お?いくつ(ですか|なの|\?|$))"),
+            "en": re.compile(r"\bhow old are you\b|\byour age\b"),
+        },
+        {
+            "ja": ("生まれたばかりのボットなので、年齢はないんです。あなたはおいくつですか?", "ボットなので歳はとらないんですよ。"),
+            "en": ("I'm a bot, so I don't really have an age. How old are you?", "Bots don't age, luckily!"),
+        },
+    ),
+    Question(
+        "bot",
+        {
+            "ja": re.compile(_ASKED_JA + r"(ロボット|ボット|bot|ai|人工知能|機械|人間)(なの|ですか|なんですか|なん|\?|$)"),
+            "en": re.compile(r"\bare you (a |an )?(bot|robot|ai|machine|human|real person|real)\b"),
+        },
+        {
+            "ja": ("ボットです。でもおしゃべりは大好きです!", "ボットですよ。人の会話から返事を選んでいます。"),
+            "en": ("I'm a bot, but I love to chat!", "I'm a bot. My replies come from real people's conversations."),
+        },
+    ),
+    Question(
+        "home",
+        {
+            "ja": re.compile(_ASKED_JA + r"(どこ|何処)(に|で)(住|暮ら)|" + _ASKED_JA + r"(どこ|何処)(にいる|出身|から来)"),
+            "en": re.compile(r"\bwhere do you live\b|\bwhere are you from\b"),
+        },
+        {
+            "ja": ("クラウドの中に住んでいます。あなたはどちらにお住まいですか?", "サーバーの中です。けっこう快適ですよ。"),
+            "en": ("I live in the cloud. Where are you from?", "On a server somewhere. It's cozy!"),
+        },
+    ),
+)
+
+
+def answer(utterance: str, lang: str, bot_said: Sequence[str] = ()) -> str | None:
+    """The bot's own answer if ``utterance`` asks about the bot, the first
+    wording it has not said in this conversation; else None."""
+    folded = text.normalize(utterance).casefold()
+    said = set(bot_said)
+    for question in QUESTIONS:
+        pattern = question.patterns.get(lang)
+        if pattern and pattern.search(folded):
+            return next((reply for reply in question.replies[lang] if reply not in said), None)
+    return None

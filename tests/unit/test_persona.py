@@ -1,0 +1,47 @@
+"""The bot's answers about itself: asked of the bot, never of a third person."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared import persona
+
+ASKED = [
+    ("ja", "あなたは誰ですか?"), ("ja", "ちなみにあなたは何者?"), ("ja", "お名前は?"), ("ja", "名前は何ですか?"),
+    ("ja", "あなたの名前は?"), ("ja", "何歳ですか?"), ("ja", "ところで、おいくつですか?"), ("ja", "あなたはAIなの?"),
+    ("ja", "人間ですか?"), ("ja", "どこに住んでるんですか?"), ("ja", "今どこに住んでるんですか?"),
+    ("en", "Who are you?"), ("en", "What is your name?"), ("en", "How old are you?"), ("en", "Are you a bot?"),
+    ("en", "Are you human?"), ("en", "Where are you from?"),
+]
+NOT_ASKED = [
+    ("ja", "その人は誰ですか?"), ("ja", "あなたは誰が好きですか?"), ("ja", "お子さんは何歳ですか?"), ("ja", "犬の名前は何ですか?"),
+    ("ja", "いくつか質問してもいいですか?"), ("ja", "機械学習が好きです"), ("ja", "何の仕事をしていますか?"),
+    ("en", "What are you doing?"), ("en", "Are you really going?"), ("en", "Who is your favourite singer?"),
+    ("en", "How old is your dog?"),
+]
+
+
+@pytest.mark.parametrize("lang, line", ASKED)
+def test_a_question_about_the_bot_gets_its_own_answer(lang, line):
+    assert persona.answer(line, lang)
+
+
+@pytest.mark.parametrize("lang, line", NOT_ASKED)
+def test_a_question_about_anything_else_is_left_to_ranking(lang, line):
+    assert persona.answer(line, lang) is None
+
+
+def test_asked_again_the_bot_answers_in_other_words_and_then_leaves_it_to_ranking():
+    first = persona.answer("お名前は?", "ja")
+    second = persona.answer("名前は何ですか?", "ja", [first])
+    assert second and second != first
+    assert persona.answer("お名前は?", "ja", [first, second]) is None
+
+
+def test_every_answer_is_in_its_language():
+    from shared import text
+
+    for question in persona.QUESTIONS:
+        assert set(question.patterns) == set(question.replies) == {"ja", "en"}
+        for lang, replies in question.replies.items():
+            assert replies and all(text.lang_of(reply) == lang for reply in replies)
