@@ -257,12 +257,12 @@ class ScorerService:
         the bot's earlier replies, and do not say goodbye unless the user does."""
         said_before = text.NearRepeats(bot_said, NEAR_REPEAT)
         user_leaves = text.takes_leave(utterance, lang)
-        asked = text.question_terms(utterance, lang)
+        asked_back = text.AskedBack(utterance, lang)
         return [
             c for c in candidates
             if speaks(c.text, lang)
             and text.overlap(c.text, utterance) < NEAR_REPEAT
-            and not text.asks_back(c.text, asked, lang)
+            and c.text not in asked_back
             and c.text not in said_before
             and (user_leaves or not text.takes_leave(c.text, lang))
         ]

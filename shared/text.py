@@ -76,7 +76,7 @@ def normalize(text: str) -> str:
 
 
 _JA_QUESTION = re.compile(
-    r"([?？]|(か|かな|かね|の|っけ)[。!！〜ー]*$|何|なに|なん[でだて]|どう|どこ|どれ|どの|どんな|どちら|どっち|誰|だれ|いつ|なぜ|いくつ|いくら)"
+    r"([?？]|(か|かな|かね|の|っけ)[。!！〜ー]*$|何|なに|なんで(?!す)|なんだろ|どう|どこ|どれ|どの|どんな|どちら|どっち|誰|だれ|いつ|なぜ|いくつ|いくら)"
 )
 _EN_QUESTION = re.compile(
     r"(\?|^(what|who|whom|whose|where|when|why|how|which|do|does|did|are|is|was|were|can|could|will|would|have|has|should|shall|may)\b)",
@@ -144,8 +144,9 @@ _sudachi = _Sudachi()
 
 
 @functools.lru_cache(maxsize=65536)
-def _analyse(text: str, lang: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(terms, keywords) of one text; cached because candidates repeat.
+def _analyse(text: str, lang: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(terms, keywords, every term, filler included) of one text; cached
+    because candidates repeat.
 
     Terms leave out stop words, so that filler ("hello, I think that", どう)
     does not outweigh the topic, unless the text is nothing but filler (a bare
@@ -153,7 +154,7 @@ def _analyse(text: str, lang: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """
     text = normalize(text)
     all_terms, content, keywords_ = _analyse_japanese(text) if lang == "ja" else _analyse_english(text)
-    return content or all_terms, keywords_
+    return content or all_terms, keywords_, all_terms
 
 
 def _analyse_japanese(text: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
@@ -305,17 +306,23 @@ LEAVE_TAKING = {
 }
 
 
-def question_terms(utterance: str, lang: str) -> frozenset[str]:
-    """The terms of ``utterance`` if it asks something, else none (for ``asks_back``)."""
-    return frozenset(terms(utterance, lang)) if is_question(utterance, lang) else frozenset()
+class AskedBack:
+    """Whether a reply only asks back what ``utterance`` said, adding nothing:
+    to a question, a question of its content words alone (「じゃあ、好きな
+    スポーツは?」 -> 「なんのスポーツが好きですか。」); to a statement, a question
+    of its words alone, filler included (「最近はミステリー小説をよく読んでます」
+    -> 「ミステリーとかですか?」), while どうして, どんな or "why" make a real
+    follow-up (「どんなミステリーが好きですか?」)."""
 
+    def __init__(self, utterance: str, lang: str) -> None:
+        self._lang = lang
+        # Which analysis to compare: content terms (0) or every term (2).
+        self._part = 0 if is_question(utterance, lang) else 2
+        self._said = frozenset(_analyse(utterance, lang)[self._part])
 
-def asks_back(reply: str, asked: frozenset[str], lang: str) -> bool:
-    """Whether ``reply`` answers a question (its ``question_terms``) with the
-    same question, adding nothing of its own (「じゃあ、好きなスポーツは?」 ->
-    「なんのスポーツが好きですか。」)."""
-    said = terms(reply, lang)
-    return bool(said) and asked.issuperset(said) and is_question(reply, lang)
+    def __contains__(self, reply: str) -> bool:
+        words = _analyse(reply, self._lang)[self._part]
+        return bool(words) and self._said.issuperset(words) and is_question(reply, self._lang)
 
 
 def is_reaction(text: str, lang: str) -> bool:
