@@ -8,6 +8,7 @@ English) into the running ingress, a few turns per conversation, waits for
 each reply like a client, and reports: fallback rate, replies in another
 language, replies that repeat the utterance, replies the bot had already
 given in the same conversation, goodbyes to lines that were not one,
+greetings after the first turn to lines that were not one,
 post-to-reply latency, and every exchange for
 a person to read.
 """
@@ -44,6 +45,7 @@ class Exchange:
     echoes: bool
     repeats_itself: bool
     leaves_early: bool  # says goodbye to a line that does not
+    greets_late: bool  # greets after the first turn, to a line that does not
 
 
 def held_out_dialogues(lang: str) -> Iterator[tuple[str, list[str]]]:
@@ -112,6 +114,7 @@ def run(client_factory, lang: str, conversations: int, turns: int, script: Path 
                     echoes=reply == textlib.normalize(line).casefold(),
                     repeats_itself=reply in said and answer.text not in fallbacks,
                     leaves_early=textlib.takes_leave(answer.text, lang) and not textlib.takes_leave(line, lang),
+                    greets_late=turn > 0 and textlib.greets(answer.text, lang) and not textlib.greets(line, lang),
                 )
             )
             said.add(reply)
@@ -135,6 +138,7 @@ def summary(results: list[Exchange]) -> dict:
         "echo_rate": share("echoes"),
         "repeated_own_reply": sum(r.repeats_itself for r in results),
         "leaves_early": sum(r.leaves_early for r in results),
+        "greets_late": sum(r.greets_late for r in results),
         "p50_ms": quantile(0.5),
         "p90_ms": quantile(0.9),
         "mean_ms": round(statistics.fmean(latencies), 1) if latencies else 0.0,
@@ -147,12 +151,12 @@ def render(results: list[Exchange], totals: dict) -> str:
     for r in results:
         if r.turn == 0:
             lines.append(f"--- {r.conversation}")
-        flags = " ".join(f for f in ("fallback", "wrong_language", "echoes", "repeats_itself", "leaves_early") if getattr(r, f))
+        flags = " ".join(f for f in ("fallback", "wrong_language", "echoes", "repeats_itself", "leaves_early", "greets_late") if getattr(r, f))
         lines.append(f"you> {r.utterance}\nbot> {r.reply}   [{r.algorithm} · {r.elapsed_ms:.0f} ms{' · ' + flags if flags else ''}]")
     lines.append(
         f"\n{totals['replies']} replies: fallback {totals['fallback_rate']:.1%}, other language {totals['wrong_language']}, "
         f"echo {totals['echo_rate']:.1%}, repeated own reply {totals['repeated_own_reply']}, "
-        f"goodbye to a line that was not one {totals['leaves_early']}, "
+        f"goodbye to a line that was not one {totals['leaves_early']}, greeting mid-conversation {totals['greets_late']}, "
         f"p50 {totals['p50_ms']:.0f} ms, p90 {totals['p90_ms']:.0f} ms, by {totals['algorithms']}"
     )
     return "\n".join(lines)

@@ -254,9 +254,11 @@ class ScorerService:
     def _usable(candidates: Sequence[Candidate], lang: str, utterance: str, bot_said: Sequence[str]) -> list[Candidate]:
         """Candidates in ``lang`` that are not mostly the utterance's own words
         (an echo) nor its question asked back, do not say, even nearly, one of
-        the bot's earlier replies, and do not say goodbye unless the user does."""
+        the bot's earlier replies, do not say goodbye unless the user does, and
+        do not greet once the conversation is under way unless the user does."""
         said_before = text.NearRepeats(bot_said, NEAR_REPEAT)
         user_leaves = text.takes_leave(utterance, lang)
+        may_greet = not bot_said or text.greets(utterance, lang)
         asked_back = text.AskedBack(utterance, lang)
         return [
             c for c in candidates
@@ -265,6 +267,7 @@ class ScorerService:
             and c.text not in asked_back
             and c.text not in said_before
             and (user_leaves or not text.takes_leave(c.text, lang))
+            and (may_greet or not text.greets(c.text, lang))
         ]
 
     def _pool(self, keywords: list[str], context: Context, utterance: str, bot_said: list[str]) -> list[Candidate]:

@@ -336,6 +336,21 @@ def is_reaction(text: str, lang: str) -> bool:
     return not (pattern and pattern.search(normalize(text).casefold())) and not takes_leave(text, lang)
 
 
+# Replies that open a conversation (こんばんは。明日は仕事ありです。, "Hi! pretty
+# good"): fine as the bot's first words, odd in the middle of a conversation.
+GREETING = {
+    "ja": re.compile(r"^(こんにちは|こんにちわ|こんばんは|こんばんわ|おはよう|はじめまして|初めまして)"),
+    "en": re.compile(r"^(hi+|hello|hey+|hiya|howdy|good (morning|afternoon|evening))\b"),
+}
+
+
+@functools.lru_cache(maxsize=32768)  # asked of every candidate; the same ones recur
+def greets(text: str, lang: str) -> bool:
+    """Whether ``text`` opens with a greeting (``GREETING``)."""
+    pattern = GREETING.get(lang)
+    return bool(pattern and pattern.search(normalize(text).casefold()))
+
+
 @functools.lru_cache(maxsize=32768)  # asked of every candidate; the same ones recur
 def takes_leave(text: str, lang: str) -> bool:
     """Whether ``text`` says goodbye (``LEAVE_TAKING``)."""

@@ -226,6 +226,20 @@ def test_the_bot_says_goodbye_only_after_the_user_does():
     assert end.reply.text == "はい、それではまた!"
 
 
+def test_the_bot_greets_only_as_it_opens_a_conversation_or_when_greeted():
+    pool = {"明日": [Candidate("こんばんは。明日は仕事ありです。", context="明日"), Candidate("明日は何をするんですか?", context="明日")]}
+    opening = _service(candidates=pool).decide(_event(text="明日も頑張ろうと思います", lang="ja", algorithm="tfidf"))
+    later = _service(candidates=pool, history=["仕事で褒められました", Turn("bot", "すごいですね!")]).decide(
+        _event(text="明日も頑張ろうと思います", lang="ja", algorithm="tfidf")
+    )
+    assert later.reply.text == "明日は何をするんですか?"
+    assert "こんばんは。明日は仕事ありです。" in [c.text for c in opening.log.candidates]
+    greeted = _service(candidates=pool, history=["仕事で褒められました", Turn("bot", "すごいですね!")]).decide(
+        _event(text="こんばんは!明日も頑張ります", lang="ja", algorithm="tfidf")
+    )
+    assert "こんばんは。明日は仕事ありです。" in [c.text for c in greeted.log.candidates]
+
+
 def test_a_question_about_the_bot_gets_the_bots_own_answer_whatever_the_algorithm():
     pool = {"誰": [Candidate("誰でしょう。呂布カルマとかインマンすきですね", context="誰")]}
     for algorithm in ("tfidf", "bm25"):

@@ -312,3 +312,11 @@ def test_goodbyes_are_recognised(line, lang):
 )
 def test_lines_that_only_look_like_goodbyes_are_not(line, lang):
     assert not text.takes_leave(line, lang)
+
+
+@pytest.mark.parametrize("line, lang, opens", [
+    ("こんばんは。明日は仕事ありです。", "ja", True), ("おはようございます!", "ja", True), ("今日はこんにちはと言いました", "ja", False),
+    ("Hi! pretty good", "en", True), ("Hey there", "en", True), ("history is fun", "en", False), ("They said hi", "en", False),
+])
+def test_greetings_are_told_by_how_a_line_opens(line, lang, opens):
+    assert text.greets(line, lang) is opens
