@@ -14,7 +14,7 @@ import re
 import threading
 import unicodedata
 from collections import Counter
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 import stopwordsiso
 
@@ -84,11 +84,29 @@ _EN_QUESTION = re.compile(
 )
 
 
+class Traits(NamedTuple):
+    question: bool  # ``is_question``
+    greets: bool  # ``greets``
+    leaves: bool  # ``takes_leave``
+
+
+@functools.lru_cache(maxsize=65536)  # every candidate of a request is asked; the same ones recur
+def traits(text: str, lang: str) -> Traits:
+    """What the reply filters ask of a text, from one normalisation of it."""
+    normal = normalize(text)
+    folded = normal.casefold()
+    greeting, leaving = GREETING.get(lang), LEAVE_TAKING.get(lang)
+    return Traits(
+        question=bool((_JA_QUESTION if lang == "ja" else _EN_QUESTION).search(normal)),
+        greets=bool(greeting and greeting.search(folded)),
+        leaves=bool(leaving and leaving.search(folded)),
+    )
+
+
 def is_question(text: str, lang: str) -> bool:
     """Whether the text asks something: a question mark, an interrogative, or
     (Japanese) a sentence-final か/の."""
-    text = normalize(text)
-    return bool((_JA_QUESTION if lang == "ja" else _EN_QUESTION).search(text))
+    return traits(text, lang).question
 
 
 _LETTER = re.compile(r"[A-Za-z\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff21-\uff3a\uff41-\uff5a\uff66-\uff9f]")
@@ -319,10 +337,20 @@ class AskedBack:
         # Which analysis to compare: content terms (0) or every term (2).
         self._part = 0 if is_question(utterance, lang) else 2
         self._said = frozenset(_analyse(utterance, lang)[self._part])
+        self._letters = frozenset(_KANJI_KATAKANA.findall(normalize(utterance)))
 
     def __contains__(self, reply: str) -> bool:
+        if not is_question(reply, self._lang):
+            return False
+        # Checked first because it costs no tokenising: a kanji or katakana
+        # the utterance lacks is a word of the reply's own (most candidates).
+        if self._lang == "ja" and not self._letters.issuperset(_KANJI_KATAKANA.findall(normalize(reply))):
+            return False
         words = _analyse(reply, self._lang)[self._part]
-        return bool(words) and self._said.issuperset(words) and is_question(reply, self._lang)
+        return bool(words) and self._said.issuperset(words)
+
+
+_KANJI_KATAKANA = re.compile(r"[\u30a1-\u30fa\u3400-\u4dbf\u4e00-\u9fff]")
 
 
 def is_reaction(text: str, lang: str) -> bool:
@@ -344,18 +372,14 @@ GREETING = {
 }
 
 
-@functools.lru_cache(maxsize=32768)  # asked of every candidate; the same ones recur
 def greets(text: str, lang: str) -> bool:
     """Whether ``text`` opens with a greeting (``GREETING``)."""
-    pattern = GREETING.get(lang)
-    return bool(pattern and pattern.search(normalize(text).casefold()))
+    return traits(text, lang).greets
 
 
-@functools.lru_cache(maxsize=32768)  # asked of every candidate; the same ones recur
 def takes_leave(text: str, lang: str) -> bool:
     """Whether ``text`` says goodbye (``LEAVE_TAKING``)."""
-    pattern = LEAVE_TAKING.get(lang)
-    return bool(pattern and pattern.search(normalize(text).casefold()))
+    return traits(text, lang).leaves
 
 
 class NearRepeats:
