@@ -38,7 +38,7 @@ QUESTIONS = (
         "who",
         {
             "ja": re.compile(_YOU_JA + r"(は|って|さん)?((誰|だれ)(?![がをにとのかも])|何者|なにもの|なんなの|何なの)"),
-            "en": re.compile(r"\bwho are you\b|\bwhat are you\b(?!\s+(doing|up|going|talking|thinking|eating|watching|reading|listening|playing|studying|working))"),
+            "en": re.compile(r"\b(who|what) are you(,? (anyway|exactly|really))?\s*[?!.]*$"),
         },
         {
             "ja": ("雑談ボットの「ざつだん」です。いろんな人の会話から、合いそうな返事を選んでお話ししています。",
@@ -72,8 +72,8 @@ QUESTIONS = (
     Question(
         "bot",
         {
-            "ja": re.compile(_ASKED_JA + r"(ロボット|ボット|bot|ai|人工知能|機械|人間)(なの|ですか|なんですか|なん|\?|$)"),
-            "en": re.compile(r"\bare you (a |an )?(bot|robot|ai|machine|human|real person|real)\b"),
+            "ja": re.compile(_ASKED_JA + r"(ロボット|ボット|bot|ai|人工知能|機械|人間)(なの|ですか|なんですか|\?|$)"),
+            "en": re.compile(r"\bare you (a |an )?(bot|robot|ai|machine|human|real person|real)\s*[?!.]*$"),
         },
         {
             "ja": ("ボットです。でもおしゃべりは大好きです!", "ボットですよ。人の会話から返事を選んでいます。"),

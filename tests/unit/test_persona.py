@@ -11,13 +11,14 @@ ASKED = [
     ("ja", "あなたの名前は?"), ("ja", "何歳ですか?"), ("ja", "ところで、おいくつですか?"), ("ja", "あなたはAIなの?"),
     ("ja", "人間ですか?"), ("ja", "どこに住んでるんですか?"), ("ja", "今どこに住んでるんですか?"),
     ("en", "Who are you?"), ("en", "What is your name?"), ("en", "How old are you?"), ("en", "Are you a bot?"),
-    ("en", "Are you human?"), ("en", "Where are you from?"),
+    ("en", "Are you human?"), ("en", "Where are you from?"), ("en", "So who are you, anyway?"), ("en", "what are you?"),
 ]
 NOT_ASKED = [
     ("ja", "その人は誰ですか?"), ("ja", "あなたは誰が好きですか?"), ("ja", "お子さんは何歳ですか?"), ("ja", "犬の名前は何ですか?"),
     ("ja", "いくつか質問してもいいですか?"), ("ja", "機械学習が好きです"), ("ja", "何の仕事をしていますか?"),
     ("en", "What are you doing?"), ("en", "Are you really going?"), ("en", "Who is your favourite singer?"),
-    ("en", "How old is your dog?"),
+    ("en", "How old is your dog?"), ("en", "What are you having for dinner?"), ("en", "Who are you going with?"),
+    ("en", "Are you a machine learning engineer?"), ("ja", "人間なんて嫌いです"),
 ]
 
 
