@@ -110,6 +110,18 @@ def conversation_lang(event: UtteranceEvent, history: Sequence) -> str:
     return text.detect_lang(worded[-1]) if worded else event.lang
 
 
+def reaction_context(window: Sequence, utterance: str, lang: str) -> tuple[str, ...]:
+    """For a line that only reacts (なるほど, "Really?": ``text.is_reaction``),
+    the turns up to the user's last line that said something, which the reply
+    then answers anew: a reaction gives nothing to answer, and the towers,
+    reading the last turn, matched 「なるほど」 to anybody's line (「創作料理が
+    だめかもしれないです」 after a talk about sports). Empty otherwise."""
+    if not text.is_reaction(utterance, lang):
+        return ()
+    said = [i for i, turn in enumerate(window) if turn.role == "user" and not text.is_reaction(turn.text, lang)]
+    return tuple(turn.text for turn in window[: said[-1] + 1]) if said else ()
+
+
 def speaks(candidate_text: str, lang: str) -> bool:
     """Whether a reply is in ``lang``: Japanese has kana or kanji, English has none."""
     return text.lang_of(candidate_text) == lang
@@ -251,15 +263,18 @@ class ScorerService:
         raise DecisionRace(f"conversation {event.conversation_id} kept changing while deciding {event.message_id}")
 
     @staticmethod
-    def _usable(candidates: Sequence[Candidate], lang: str, utterance: str, bot_said: Sequence[str]) -> list[Candidate]:
+    def _usable(
+        candidates: Sequence[Candidate], lang: str, utterance: str, bot_said: Sequence[str], answered: str | None = None
+    ) -> list[Candidate]:
         """Candidates in ``lang`` that are not mostly the utterance's own words
-        (an echo) nor its question asked back, do not say, even nearly, one of
+        (an echo) nor ask back what it (or, for a reaction, the line being
+        ``answered``) said, do not say, even nearly, one of
         the bot's earlier replies, do not say goodbye unless the user does, and
         do not greet once the conversation is under way unless the user does."""
         said_before = text.NearRepeats(bot_said, NEAR_REPEAT)
         user_leaves = text.takes_leave(utterance, lang)
         may_greet = not bot_said or text.greets(utterance, lang)
-        asked_back = text.AskedBack(utterance, lang)
+        asked_back = text.AskedBack(answered or utterance, lang)
         return [
             c for c in candidates
             if speaks(c.text, lang)
@@ -273,11 +288,12 @@ class ScorerService:
     def _pool(self, keywords: list[str], context: Context, utterance: str, bot_said: list[str]) -> list[Candidate]:
         """The usable candidates of the keywords, topped up by meaning when few."""
         lang = context.lang
-        pool = self._usable(self.candidates.load(keywords), lang, utterance, bot_said)
+        answered = context.turns[-1] if context.turns else utterance
+        pool = self._usable(self.candidates.load(keywords), lang, utterance, bot_said, answered)
         if len(pool) < MIN_POOL:
             known = {c.text for c in pool}
             found = self.retriever.nearest(context, MEANING_NEIGHBOURS, MEANING_MIN_SCORE)
-            nearest = self._usable(found, lang, utterance, bot_said)
+            nearest = self._usable(found, lang, utterance, bot_said, answered)
             pool += [c for c in nearest if c.text not in known]
         if bot_said and pool:
             repeats = self.retriever.same_meaning([c.text for c in pool], bot_said, SAME_MEANING)
@@ -306,7 +322,7 @@ class ScorerService:
         keywords = text.topic_keywords(
             [t.text for t in window if t.role == "user"] + [event.text], lang, self.settings.max_keywords
         )
-        context = Context(turns, lang)
+        context = Context(reaction_context(window, event.text, lang) or turns, lang)
         bot_said = [t.text for t in history if t.role == "bot"]
         # A question about the bot itself gets the bot's own answer, the same
         # in every conversation and whichever algorithm was routed (so the

@@ -13,7 +13,7 @@ from google.api_core import exceptions as api_exceptions
 from shared import persona, text
 from shared.config import Settings
 from shared.events import SchemaError, SelectionLog, UtteranceEvent
-from shared.ranking import Candidate, RankerRegistry
+from shared.ranking import Candidate, RankerRegistry, Scored
 from shared.scorer import FALLBACK_REPLIES, Decision, ScorerService, fallback_reply
 from shared.stores import Conversation, Turn
 
@@ -266,6 +266,33 @@ def test_a_reaction_is_answered_on_the_users_topic_not_on_its_own_words():
         _event(text="いいですね!", lang="ja")
     )
     assert candidates.asked == [["ラーメン"]]
+
+
+def test_a_reaction_is_ranked_as_a_reply_to_the_users_last_line_that_said_something():
+    class Recording:
+        name = "recording"
+
+        def __init__(self):
+            self.contexts = []
+
+        def rank(self, context, candidates):
+            self.contexts.append(context.turns)
+            return [Scored(c, 1.0) for c in candidates]
+
+    ranker = Recording()
+    history = ["好きなスポーツは?", Turn("bot", "するのが好きです!")]
+    pool = {"スポーツ": [Candidate("テニスをよくやります", context="スポーツ")]}
+    service = _service(candidates=pool, history=history, rankers=RankerRegistry({"recording": lambda: ranker}))
+    service.decide(_event(text="なるほど", lang="ja", algorithm="recording"))
+    service.decide(_event(text="野球はどうですか?", lang="ja", algorithm="recording"))
+    assert ranker.contexts == [("好きなスポーツは?",), ("好きなスポーツは?", "するのが好きです!", "野球はどうですか?")]
+
+
+def test_a_reaction_is_not_answered_by_asking_back_the_question_it_follows():
+    history = ["じゃあ、好きなスポーツは?", Turn("bot", "するのが好きです!")]
+    pool = {"スポーツ": [Candidate("なんのスポーツが好きですか。", context="スポーツ"), Candidate("テニスをよくやります", context="スポーツ")]}
+    decision = _service(candidates=pool, history=history).decide(_event(text="なるほど", lang="ja", algorithm="tfidf"))
+    assert decision.reply.text == "テニスをよくやります"
 
 
 def test_the_bots_own_words_do_not_choose_the_keywords():
