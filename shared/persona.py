@@ -1,7 +1,7 @@
 """Who the bot is: the answers to questions about itself.
 
 People who try a chat bot ask it who it is, its name, its age, whether it is
-a bot. The corpus answers those as the person who once said the line ("今2歳
+a bot, what it can do, who made it. The corpus answers those as the person who once said the line ("今2歳
 です。", "誰でしょう。呂布カルマとかインマンすきですね"), a different person each
 time. These answers are the bot's own and stay the same in every
 conversation. Each question has a few wordings, taken in turn, so asking
@@ -78,6 +78,30 @@ QUESTIONS = (
         {
             "ja": ("ボットです。でもおしゃべりは大好きです!", "ボットですよ。人の会話から返事を選んでいます。"),
             "en": ("I'm a bot, but I love to chat!", "I'm a bot. My replies come from real people's conversations."),
+        },
+    ),
+    Question(
+        "abilities",
+        {
+            "ja": re.compile(_ASKED_JA + r"(何|なに|なん)(が|か)?(でき|出来)(る|ます)"),
+            "en": re.compile(r"\bwhat (can|do) you do\s*[?!.]*$"),
+        },
+        {
+            "ja": ("おしゃべりならできます!好きなことや今日あったこと、なんでも話してください。",
+                   "雑談が得意です。最近ハマっていることはありますか?"),
+            "en": ("I can chat! Tell me about your day, or anything you like.",
+                   "Small talk is my thing. What have you been into lately?"),
+        },
+    ),
+    Question(
+        "maker",
+        {
+            "ja": re.compile(_ASKED_JA + r"(誰|だれ)(が|に)(作|つく)"),
+            "en": re.compile(r"\bwho (made|built|created|programmed) you\b"),
+        },
+        {
+            "ja": ("小さな開発チームが作りました。会話はいろんな人のおしゃべりから学んでいます。",),
+            "en": ("A small team built me. I learned to chat from real people's conversations.",),
         },
     ),
     Question(

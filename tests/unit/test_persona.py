@@ -11,6 +11,8 @@ ASKED = [
     ("ja", "あなたの名前は?"), ("ja", "何歳ですか?"), ("ja", "ところで、おいくつですか?"), ("ja", "あなたはAIなの?"),
     ("ja", "人間ですか?"), ("ja", "どこに住んでるんですか?"), ("ja", "今どこに住んでるんですか?"),
     ("en", "Who are you?"), ("en", "What is your name?"), ("en", "How old are you?"), ("en", "Are you a bot?"),
+    ("ja", "何ができるの?"), ("ja", "あなたは何ができますか?"), ("ja", "誰が作ったんですか?"),
+    ("en", "What can you do?"), ("en", "Who made you?"),
     ("en", "Are you human?"), ("en", "Where are you from?"), ("en", "So who are you, anyway?"), ("en", "what are you?"),
 ]
 NOT_ASKED = [
@@ -19,6 +21,8 @@ NOT_ASKED = [
     ("en", "What are you doing?"), ("en", "Are you really going?"), ("en", "Who is your favourite singer?"),
     ("en", "How old is your dog?"), ("en", "What are you having for dinner?"), ("en", "Who are you going with?"),
     ("en", "Are you a machine learning engineer?"), ("ja", "人間なんて嫌いです"),
+    ("ja", "料理で何ができる?"), ("ja", "この料理は誰が作ったの?"), ("en", "What can you do about it?"),
+    ("en", "What do you do for fun?"), ("en", "Who made your dinner?"),
 ]
 
 
