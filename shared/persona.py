@@ -1,9 +1,9 @@
 """Who the bot is: the answers to questions about itself.
 
 People who try a chat bot ask it who it is, its name, its age, whether it is
-a bot, what it can do, who made it. The corpus answers those as the person who once said the line ("今2歳
-です。", "誰でしょう。呂布カルマとかインマンすきですね"), a different person each
-time. These answers are the bot's own and stay the same in every
+a bot, what it can do, who made it. The corpus answers those as the person
+who once said the line ("今2歳です。", "誰でしょう。呂布カルマとかインマンすき
+ですね"), a different person each time. These answers are the bot's own and stay the same in every
 conversation. Each question has a few wordings, taken in turn, so asking
 twice does not get the same line twice; once all are said, ranking answers.
 

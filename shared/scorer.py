@@ -264,17 +264,18 @@ class ScorerService:
 
     @staticmethod
     def _usable(
-        candidates: Sequence[Candidate], lang: str, utterance: str, bot_said: Sequence[str], answered: str | None = None
+        candidates: Sequence[Candidate], lang: str, utterance: str, answered: str, bot_said: Sequence[str]
     ) -> list[Candidate]:
         """Candidates in ``lang`` that are not mostly the utterance's own words
-        (an echo) nor ask back what it (or, for a reaction, the line being
-        ``answered``) said, do not say, even nearly, one of
-        the bot's earlier replies, do not say goodbye unless the user does, and
-        do not greet once the conversation is under way unless the user does."""
+        (an echo) nor ask back what the line being ``answered`` said (the
+        utterance, or for a reaction the line it follows), do not say, even
+        nearly, one of the bot's earlier replies, do not say goodbye unless the
+        user does, and do not greet once the conversation is under way unless
+        the user does."""
         said_before = text.NearRepeats(bot_said, NEAR_REPEAT)
         user_leaves = text.takes_leave(utterance, lang)
         may_greet = not bot_said or text.greets(utterance, lang)
-        asked_back = text.AskedBack(answered or utterance, lang)
+        asked_back = text.AskedBack(answered, lang)
         return [
             c for c in candidates
             if speaks(c.text, lang)
@@ -287,13 +288,12 @@ class ScorerService:
 
     def _pool(self, keywords: list[str], context: Context, utterance: str, bot_said: list[str]) -> list[Candidate]:
         """The usable candidates of the keywords, topped up by meaning when few."""
-        lang = context.lang
-        answered = context.turns[-1] if context.turns else utterance
-        pool = self._usable(self.candidates.load(keywords), lang, utterance, bot_said, answered)
+        lang, answered = context.lang, context.turns[-1]
+        pool = self._usable(self.candidates.load(keywords), lang, utterance, answered, bot_said)
         if len(pool) < MIN_POOL:
             known = {c.text for c in pool}
             found = self.retriever.nearest(context, MEANING_NEIGHBOURS, MEANING_MIN_SCORE)
-            nearest = self._usable(found, lang, utterance, bot_said, answered)
+            nearest = self._usable(found, lang, utterance, answered, bot_said)
             pool += [c for c in nearest if c.text not in known]
         if bot_said and pool:
             repeats = self.retriever.same_meaning([c.text for c in pool], bot_said, SAME_MEANING)
