@@ -107,7 +107,10 @@ QUESTIONS = (
     Question(
         "home",
         {
-            "ja": re.compile(_ASKED_JA + r"(どこ|何処)(に|で)(住|暮ら)|" + _ASKED_JA + r"(どこ|何処)(にいる|出身|から来)"),
+            "ja": re.compile(
+                _ASKED_JA + r"(どこ|何処)(に|で)(住|暮ら)|" + _ASKED_JA + r"(どこ|何処)(にいる|出身|から来)"
+                "|" + _ASKED_JA + r"(出身|生まれ)(は|って)(どこ|どちら)"
+            ),
             "en": re.compile(r"\bwhere do you live\b|\bwhere are you from\b"),
         },
         {

@@ -32,7 +32,7 @@ from typing import Protocol, Sequence
 
 from google.api_core import exceptions as api_exceptions
 
-from shared import faults as faults_module, persona, text, timeutil
+from shared import faults as faults_module, moves, persona, text, timeutil
 from shared.config import Settings
 from shared.events import SCHEMA_VERSION, SchemaError, ScoredText, SelectionLog, UtteranceEvent
 from shared.ranking import Candidate, Context, RankerRegistry, Scored, UnknownAlgorithm
@@ -298,6 +298,11 @@ class ScorerService:
         if bot_said and pool:
             repeats = self.retriever.same_meaning([c.text for c in pool], bot_said, SAME_MEANING)
             pool = [c for c, repeat in zip(pool, repeats) if not repeat]
+        if text.is_question(answered, lang):
+            # A question gets an answer: one that only asks in turn (泳げますか?
+            # -> 近くの海はきれいですか) only when nothing else is left.
+            answers = [c for c in pool if not text.only_asks(c.text, lang)]
+            pool = answers or pool
         return pool
 
     def decide(self, event: UtteranceEvent, conversation: Conversation) -> Decision:
@@ -324,11 +329,14 @@ class ScorerService:
         )
         context = Context(reaction_context(window, event.text, lang) or turns, lang)
         bot_said = [t.text for t in history if t.role == "bot"]
-        # A question about the bot itself gets the bot's own answer, the same
-        # in every conversation and whichever algorithm was routed (so the
-        # algorithms' comparison is not skewed); the corpus's are strangers'.
-        own_answer = persona.answer(event.text, lang, bot_said)
-        pool = [Candidate(own_answer, source="persona")] if own_answer else self._pool(keywords, context, event.text, bot_said)
+        # A question about the bot itself gets the bot's own answer (the
+        # corpus's are strangers'), and a line with nothing to rank on (thanks,
+        # "tell me something", うん before any topic) the bot's own move: the
+        # same in every conversation and whichever algorithm was routed, so the
+        # algorithms' comparison is not skewed.
+        said_by_user = [t.text for t in history if t.role == "user"]
+        own_answer = persona.answer(event.text, lang, bot_said) or moves.answer(event.text, lang, said_by_user, bot_said)
+        pool = [Candidate(own_answer, source="own")] if own_answer else self._pool(keywords, context, event.text, bot_said)
         self.faults.point("scorer.rank", event.message_id, event.text)
         rank_started = time.perf_counter()
         scored = [Scored(pool[0], 1.0)] if own_answer else ranker.rank(context, pool) if pool else []

@@ -78,16 +78,25 @@ def normalize(text: str) -> str:
 _JA_QUESTION = re.compile(
     r"([?？]|(か|かな|かね|の|っけ)[。!！〜ー]*$|何|なに|なんで(?!す)|なんだろ|どう|どこ|どれ|どの|どんな|どちら|どっち|誰|だれ|いつ|なぜ|いくつ|いくら)"
 )
-_EN_QUESTION = re.compile(
-    r"(\?|^(what|who|whom|whose|where|when|why|how|which|do|does|did|are|is|was|were|can|could|will|would|have|has|should|shall|may)\b)",
-    re.IGNORECASE,
-)
+_EN_ASKING_WORDS = r"what|who|whom|whose|where|when|why|how|which|do|does|did|are|is|was|were|can|could|will|would|have|has|should|shall|may"
+_EN_QUESTION = re.compile(rf"(\?|^({_EN_ASKING_WORDS})\b)", re.IGNORECASE)
 
 
 class Traits(NamedTuple):
     question: bool  # ``is_question``
     greets: bool  # ``greets``
     leaves: bool  # ``takes_leave``
+    only_asks: bool  # ``only_asks``
+
+
+_SENTENCE = re.compile(r"[^。!?.]+[。!?.]*")
+# A sentence that asks: a question mark, or a question's ending (Japanese)
+# or opening word (English). Stricter than ``is_question``, which counts any
+# interrogative (何でも好きです).
+_ASKS = {
+    "ja": re.compile(r"\?$|(か|かな|かね|の|っけ|でしょう|だろう)[。!〜ー]*$"),
+    "en": re.compile(rf"\?$|^({_EN_ASKING_WORDS})\b", re.IGNORECASE),
+}
 
 
 @functools.lru_cache(maxsize=65536)  # every candidate of a request is asked; the same ones recur
@@ -96,10 +105,13 @@ def traits(text: str, lang: str) -> Traits:
     normal = normalize(text)
     folded = normal.casefold()
     greeting, leaving = GREETING.get(lang), LEAVE_TAKING.get(lang)
+    asks = _ASKS.get(lang)
+    sentences = [sentence.strip() for sentence in _SENTENCE.findall(normal)]
     return Traits(
         question=bool((_JA_QUESTION if lang == "ja" else _EN_QUESTION).search(normal)),
         greets=bool(greeting and greeting.search(folded)),
         leaves=bool(leaving and leaving.search(folded)),
+        only_asks=bool(asks and sentences and all(asks.search(sentence) for sentence in sentences)),
     )
 
 
@@ -107,6 +119,13 @@ def is_question(text: str, lang: str) -> bool:
     """Whether the text asks something: a question mark, an interrogative, or
     (Japanese) a sentence-final か/の."""
     return traits(text, lang).question
+
+
+def only_asks(text: str, lang: str) -> bool:
+    """Whether every sentence of the text is a question, so it answers
+    nothing (「近くの海はきれいですか」, 「もっとおすすめ?どこですか?」, "What was
+    her name?"), unlike 「泳げますよー。あなたは?」."""
+    return traits(text, lang).only_asks
 
 
 _LETTER = re.compile(r"[A-Za-z\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff21-\uff3a\uff41-\uff5a\uff66-\uff9f]")
@@ -229,6 +248,12 @@ def keywords(text: str, lang: str) -> list[str]:
     """
     found = _analyse(text, lang)[1] or _analyse(text, lang)[0]
     return list(dict.fromkeys(found))
+
+
+def names_topic(text: str, lang: str) -> bool:
+    """Whether ``text`` has a topic keyword of its own (not 「うん」, "Really?",
+    「ありがとう」)."""
+    return bool(_analyse(text, lang)[1])
 
 
 def topic_keywords(turns: Sequence[str], lang: str, limit: int) -> list[str]:

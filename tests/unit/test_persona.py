@@ -9,7 +9,7 @@ from shared import persona
 ASKED = [
     ("ja", "あなたは誰ですか?"), ("ja", "ちなみにあなたは何者?"), ("ja", "お名前は?"), ("ja", "名前は何ですか?"),
     ("ja", "あなたの名前は?"), ("ja", "何歳ですか?"), ("ja", "ところで、おいくつですか?"), ("ja", "あなたはAIなの?"),
-    ("ja", "人間ですか?"), ("ja", "どこに住んでるんですか?"), ("ja", "今どこに住んでるんですか?"),
+    ("ja", "人間ですか?"), ("ja", "どこに住んでるんですか?"), ("ja", "出身はどこですか?"), ("ja", "今どこに住んでるんですか?"),
     ("en", "Who are you?"), ("en", "What is your name?"), ("en", "How old are you?"), ("en", "Are you a bot?"),
     ("ja", "何ができるの?"), ("ja", "あなたは何ができますか?"), ("ja", "誰が作ったんですか?"),
     ("en", "What can you do?"), ("en", "Who made you?"),
@@ -21,7 +21,7 @@ NOT_ASKED = [
     ("en", "What are you doing?"), ("en", "Are you really going?"), ("en", "Who is your favourite singer?"),
     ("en", "How old is your dog?"), ("en", "What are you having for dinner?"), ("en", "Who are you going with?"),
     ("en", "Are you a machine learning engineer?"), ("ja", "人間なんて嫌いです"),
-    ("ja", "料理で何ができる?"), ("ja", "この料理は誰が作ったの?"), ("en", "What can you do about it?"),
+    ("ja", "料理で何ができる?"), ("ja", "奥さんの出身はどこですか?"), ("ja", "この料理は誰が作ったの?"), ("en", "What can you do about it?"),
     ("en", "What do you do for fun?"), ("en", "Who made your dinner?"),
 ]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from google.api_core import exceptions as api_exceptions
 
-from shared import persona, text
+from shared import moves, persona, text
 from shared.config import Settings
 from shared.events import SchemaError, SelectionLog, UtteranceEvent
 from shared.ranking import Candidate, RankerRegistry, Scored
@@ -246,6 +246,21 @@ def test_a_question_about_the_bot_gets_the_bots_own_answer_whatever_the_algorith
         decision = _service(candidates=pool).decide(_event(text="あなたは誰ですか?", lang="ja", algorithm=algorithm))
         assert decision.reply.text == persona.QUESTIONS[0].replies["ja"][0]
         assert not decision.log.fallback and decision.log.candidates[0].text == decision.reply.text
+
+
+def test_thanks_get_the_bots_own_welcome_whatever_the_algorithm():
+    pool = {"ありがとう": [Candidate("卵にですか", context="卵をありがとう")]}
+    for algorithm in ("dual_encoder", "tfidf", "bm25"):
+        decision = _service(candidates=pool, history=["試験に落ちちゃって", Turn("bot", "次はきっと大丈夫ですよ!")]).decide(
+            _event(text="ありがとう", lang="ja", algorithm=algorithm)
+        )
+        assert decision.reply.text == moves.MOVES[0].replies["ja"][0]
+
+
+def test_a_first_line_that_says_nothing_gets_a_question_that_opens_a_topic():
+    pool = {"はい": [Candidate("欲張りですね", context="はい")]}
+    decision = _service(candidates=pool).decide(_event(text="はい", lang="ja", algorithm="tfidf"))
+    assert decision.reply.text == moves.OPENERS["ja"][0]
 
 
 def test_asked_about_itself_again_the_bot_does_not_repeat_its_answer():
@@ -649,3 +664,12 @@ def test_an_utterance_without_a_reply_target_publishes_only_its_log():
     service = _handle_service(FakeDecisions(stored=None), db=FakeDb())
     service.handle(_event(caller="anonymous"))
     assert [call.topic for call in service.publisher.calls] == ["selection-logs"]
+
+
+def test_a_question_is_answered_by_a_reply_that_says_something_when_there_is_one():
+    pool = {"海": [Candidate("近くの海はきれいですか", context="海"), Candidate("泳げますよー。あなたは?", context="海")]}
+    decision = _service(candidates=pool).decide(_event(text="海で泳げますか?", lang="ja", algorithm="tfidf"))
+    assert decision.reply.text == "泳げますよー。あなたは?"
+    only_questions = {"海": [Candidate("近くの海はきれいですか", context="海")]}
+    asked_back = _service(candidates=only_questions).decide(_event(text="海で泳げますか?", lang="ja", algorithm="tfidf"))
+    assert asked_back.reply.text == "近くの海はきれいですか"  # better than no answer

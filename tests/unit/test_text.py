@@ -320,3 +320,15 @@ def test_lines_that_only_look_like_goodbyes_are_not(line, lang):
 ])
 def test_greetings_are_told_by_how_a_line_opens(line, lang, opens):
     assert text.greets(line, lang) is opens
+
+
+@pytest.mark.parametrize(
+    "line, lang, asks",
+    [
+        ("近くの海はきれいですか", "ja", True), ("もっとおすすめ?どこですか?", "ja", True), ("泳げますよー。あなたは?", "ja", False),
+        ("何でも好きです", "ja", False), ("What was her name?", "en", True), ("I love it. Do you?", "en", False),
+        ("Same. what sports and instruments?", "en", False),
+    ],
+)
+def test_only_asks_when_every_sentence_is_a_question(line, lang, asks):
+    assert text.only_asks(line, lang) is asks

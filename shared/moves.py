@@ -1,0 +1,200 @@
+"""The bot's own lines for turns the corpus cannot answer: thanks, a request
+for something to talk about, a feeling with nothing else said, and a line with
+nothing in it (うん, わかりません, "Really?") before any topic came up.
+
+Ranking answers what a line is about; these lines are about nothing the
+corpus can look up. Ranked anyway, 「ありがとう」 got 「卵にですか」, 「何か面白い
+話してください」 got 「面白かったです」, 「ちょっと落ち込んでます」 got 「手の甲で
+す、親指付近ですね」, and a first 「はい」 got 「欲張りですね」. Here such a line
+gets what a person would say: you're welcome, sympathy, or a question that
+gives the conversation a topic (``OPENERS``), after which ranking takes over.
+
+The rules are data: a pattern per language, matched against the whole
+normalised, case-folded line (so a line that says more is left to ranking),
+and the replies, taken in turn so the bot never says one twice in a
+conversation; once all are said, ranking answers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+from shared import text
+
+# Open questions that give a conversation a topic the corpus knows well.
+OPENERS = {
+    "ja": (
+        "最近は何にハマっていますか?",
+        "休みの日は、いつも何をして過ごしていますか?",
+        "好きな食べ物は何ですか?",
+        "最近観た映画やドラマで、面白かったのは何ですか?",
+        "今日はどんな一日でしたか?",
+        "旅行するなら、どこに行ってみたいですか?",
+        "よく聴く音楽は、どんなジャンルですか?",
+        "子どもの頃は、何に夢中でしたか?",
+    ),
+    "en": (
+        "What have you been into lately?",
+        "What do you usually do on your days off?",
+        "What's your favorite food?",
+        "What's the last movie or show you really enjoyed?",
+        "How has your day been?",
+        "If you could travel anywhere, where would you go?",
+        "What kind of music do you listen to?",
+        "What did you love doing as a kid?",
+    ),
+}
+
+_TAIL_JA = r"[、。!?w笑〜ー…♪ ]*$"
+_TAIL_EN = r"[\s.!?~]*$"
+
+
+@dataclass(frozen=True)
+class Move:
+    name: str
+    patterns: dict[str, re.Pattern]
+    replies: dict[str, tuple[str, ...]]
+    # Said instead of ``replies`` once something the user said names a topic.
+    on_topic: dict[str, tuple[str, ...]] | None = None
+    # Only before any topic came up; after, the line is left to ranking.
+    before_topic_only: bool = False
+    # The reply is a lead-in to an opener: it gives the conversation a topic.
+    opens: bool = False
+
+    def matches(self, folded: str, lang: str) -> bool:
+        pattern = self.patterns.get(lang)
+        return bool(pattern and pattern.search(folded))
+
+
+MOVES = (
+    Move(
+        "thanks",
+        {
+            "ja": re.compile(r"^(本当に|ほんとに|ほんと|どうも)?(ありがと(う|ー|〜)?|サンキュー|感謝)(ございます|です|します|ね)?" + _TAIL_JA),
+            "en": re.compile(r"^(thanks?|thank you|thx|ty|cheers)( (so|very) much| a lot| a bunch)?" + _TAIL_EN),
+        },
+        {
+            "ja": ("いえいえ、どういたしまして!", "どういたしまして。こちらこそ、お話ししてくれてありがとうございます。"),
+            "en": ("You're welcome!", "Anytime! Thanks for chatting with me."),
+        },
+    ),
+    Move(
+        "asks for a topic",
+        {
+            "ja": re.compile(
+                r"^(((何|なに|なん)か)?(面白い|おもしろい|楽しい|たのしい)?(話|はなし|こと|ネタ)(を|が)?"
+                r"(して|しよう|しましょう|聞かせて|教えて|言って|ちょうだい|ください|下さい)"
+                r"|(何|なに|なん)か(話して|しゃべって|喋って|言って|聞かせて)"
+                r"|(何|なに|なん)(を|の)?(話|はなし)(す|そう|しましょう|しよう|する)"
+                r"|話題(を|が)?(ちょうだい|ください|下さい|ない|ある|振って|ふって)"
+                r")"
+                r"(ください|下さい|よ|ほしい|欲しい|ますか|ない|ある|かな|です)?\??" + _TAIL_JA
+            ),
+            "en": re.compile(
+                r"^(please )?((tell me|say) (something|anything)( (interesting|fun|funny|new|cool))?"
+                r"|(tell me|say) a (story|joke|fun fact)|(let'?s|can we|wanna) (talk|chat)"
+                r"|what (should|shall|do you want to|can) (we|i) (talk|chat) about"
+                r"|entertain me|(talk|chat) (to|with) me)"
+                r"(,? please)?" + _TAIL_EN
+            ),
+        },
+        {"ja": ("いいですよ!じゃあ、まずは質問から。",), "en": ("Sure! Let me start with a question. ",)},
+        opens=True,
+    ),
+    Move(
+        "bored",
+        {
+            "ja": re.compile(r"^(あー|ああ|もう|なんか)?(暇|ひま|退屈)(だ|です|なんです|なんだ|すぎ|過ぎ|すぎる)?(なあ|なー|な|よ)?" + _TAIL_JA),
+            "en": re.compile(r"^(i'?m|i am|so|soo+)( so| really| kind of| a bit| pretty)? bored( (now|today|right now))?" + _TAIL_EN),
+        },
+        {"ja": ("じゃあ、おしゃべりしましょう!",), "en": ("Let's chat, then! ",)},
+        opens=True,
+    ),
+    Move(
+        "feels low",
+        {
+            "ja": re.compile(
+                r"^(今日は|最近|なんか|ちょっと|少し|すごく|とても|めっちゃ|かなり|もう|私|僕|俺)*[、 ]*"
+                r"(落ち込ん|へこん|凹ん|悲しい|かなしい|寂しい|さみしい|さびしい|つらい|しんどい|憂鬱|ゆううつ|不安|イライラ|いらいら)"
+                # Kana only after it: a line that names what happened (寂しいです、
+                # 彼氏と別れて) is left to ranking.
+                r"[ぁ-んー〜…、。!?w ]{0,10}$"
+            ),
+            "en": re.compile(
+                r"^(i'?m|i am|i feel|feeling|i'?ve been|been)( so| really| a bit| kind of| pretty| very| quite| feeling)*"
+                r" (sad|down|depressed|upset|lonely|stressed( out)?|anxious|miserable|awful|terrible|heartbroken)"
+                r"( (today|lately|right now|now|again|these days|tonight))?" + _TAIL_EN
+            ),
+        },
+        {
+            "ja": ("それはつらいですね…。何かあったんですか?", "大丈夫ですか?よかったら、話を聞かせてください。"),
+            "en": ("Oh no, I'm sorry to hear that. What happened?", "That sounds hard. Do you want to talk about it?"),
+        },
+        on_topic={
+            "ja": ("それはつらいですね…。あまり無理しないでくださいね。", "そういうときもありますよね。話してくれてありがとうございます。"),
+            "en": ("I'm sorry, that sounds really tough.", "That's hard. I'm glad you told me."),
+        },
+    ),
+    Move(
+        "says nothing",
+        {
+            "ja": re.compile(
+                r"^(いいえ|いや|ううん|いえ|別に|べつに|特に(ない|無い|なし|ありません)?|(わから|分から)(ない|ん)"
+                r"|(わかり|分かり)ません|知らない|知りません|さあ|うーん|んー|なし|ない)(です|かな|ですね)?" + _TAIL_JA
+            ),
+            "en": re.compile(
+                r"^(no idea|i (don'?t|do not) know|i dunno|dunno|idk|not (really|sure)|nothing( much| really)?|nah"
+                r"|nope|maybe|i'?m not sure|no)" + _TAIL_EN
+            ),
+        },
+        # The line answered nothing (うん, 特にないです, ほかには?): the bot
+        # moves on. As the conversation's first line, the opener alone.
+        {"ja": ("じゃあ、ひとつ聞いてもいいですか?",), "en": ("Let me ask you something. ",)},
+        before_topic_only=True,
+        opens=True,
+    ),
+)
+_SAYS_NOTHING = MOVES[-1]
+
+
+def answer(utterance: str, lang: str, said_by_user: Sequence[str] = (), bot_said: Sequence[str] = ()) -> str | None:
+    """The bot's own reply if ``utterance`` is one of ``MOVES`` (or, before any
+    topic came up in ``said_by_user``, a line that only reacts); else None.
+    ``said_by_user``: the user's earlier lines, oldest first."""
+    folded = _folded(utterance)
+    # Whether the user named a topic earlier; a line that was itself a move
+    # (暇です, "I'm bored") names none, whatever its words.
+    on_topic = any(text.names_topic(line, lang) and _move_of(_folded(line), lang) is None for line in said_by_user)
+    for move in MOVES:
+        if not move.matches(folded, lang) and not (move is _SAYS_NOTHING and _only_reacts(utterance, lang)):
+            continue
+        if on_topic and move.before_topic_only:
+            return None
+        replies = ((on_topic and move.on_topic) or move.replies).get(lang, ())
+        if move.opens:
+            lead = replies[0] if bot_said or move is not _SAYS_NOTHING else ""
+            return _opener(lead, lang, bot_said)
+        return next((reply for reply in replies if reply not in bot_said), None)
+    return None
+
+
+def _only_reacts(line: str, lang: str) -> bool:
+    # Words of a reaction, not a symbol or emoji alone, which keeps its fallback.
+    return text.has_letters(line) and text.is_reaction(line, lang)
+
+
+def _folded(line: str) -> str:
+    return text.normalize(line).casefold()
+
+
+def _move_of(folded: str, lang: str) -> Move | None:
+    return next((move for move in MOVES if move.matches(folded, lang)), None)
+
+
+def _opener(lead: str, lang: str, bot_said: Sequence[str]) -> str | None:
+    """``lead`` and the first opener the bot has not asked in this conversation."""
+    asked = " ".join(bot_said)
+    question = next((q for q in OPENERS[lang] if q not in asked), None)
+    return lead + question if question else None

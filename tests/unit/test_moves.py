@@ -1,0 +1,85 @@
+"""The bot's own moves: lines with nothing to rank on get what a person would
+say, and any line that says more is left to ranking."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared import moves, text
+
+THANKS_JA = moves.MOVES[0].replies["ja"]
+FEELS_LOW = next(move for move in moves.MOVES if move.name == "feels low")
+
+OWN = [
+    ("ja", "ありがとう"), ("ja", "ありがとうございます!"), ("ja", "本当にありがとう"), ("en", "Thanks!"), ("en", "thank you so much"),
+    ("ja", "何か面白い話してください"), ("ja", "面白いこと言って"), ("ja", "何か話して"), ("ja", "何話す?"), ("ja", "話題ある?"),
+    ("en", "Tell me something interesting"), ("en", "Tell me a joke"), ("en", "What should we talk about?"),
+    ("ja", "暇です"), ("ja", "ひまー"), ("en", "I'm so bored"),
+    ("ja", "ちょっと落ち込んでます"), ("ja", "悲しいことがありました"), ("ja", "寂しいです"), ("en", "I'm feeling really down today"),
+    ("ja", "うん"), ("ja", "そうなんだ"), ("ja", "はい"), ("ja", "いいえ"), ("ja", "わかりません"), ("ja", "特にないです"),
+    ("en", "Really?"), ("en", "No idea"), ("en", "idk"),
+]
+RANKED = [
+    # They say something the corpus can answer.
+    ("ja", "ありがとう、元気出ました"), ("ja", "ありがとうございました"), ("ja", "昨日友達と話しました"),
+    ("ja", "試験に落ちちゃって"), ("ja", "寂しいです、彼氏と別れて"), ("ja", "このカレー辛いです"), ("ja", "暇つぶしに何かない?"),
+    ("ja", "こんにちは"), ("ja", "猫を飼ってます"), ("en", "Thanks for the tip about pasta"), ("en", "Let's talk about cats"),
+    ("en", "I am sad that the movie ended"), ("en", "Hi"), ("en", "I love hiking"),
+    # Symbols alone keep their fallback.
+    ("en", "!!!"), ("ja", "👍"),
+]
+
+
+@pytest.mark.parametrize("lang, line", OWN)
+def test_a_line_with_nothing_to_rank_on_gets_the_bots_own_move(lang, line):
+    reply = moves.answer(line, lang)
+    assert reply and text.lang_of(reply) == lang
+
+
+@pytest.mark.parametrize("lang, line", RANKED)
+def test_a_line_that_says_something_is_left_to_ranking(lang, line):
+    assert moves.answer(line, lang) is None
+
+
+def test_thanks_get_a_welcome_in_other_words_each_time_then_ranking():
+    first = moves.answer("ありがとう", "ja")
+    second = moves.answer("ありがとう!", "ja", ["猫を飼ってます"], [first])
+    assert (first, second) == THANKS_JA
+    assert moves.answer("ありがとう", "ja", [], list(THANKS_JA)) is None
+
+
+def test_a_request_for_a_topic_asks_an_opener_the_bot_has_not_asked_yet():
+    first = moves.answer("何か面白い話して", "ja")
+    assert first.endswith(moves.OPENERS["ja"][0])
+    second = moves.answer("ほかには?", "ja", ["何か面白い話して"], [first])
+    assert second.endswith(moves.OPENERS["ja"][1]) and second != first
+
+
+def test_a_line_that_says_nothing_opens_a_topic_only_before_one_came_up():
+    assert moves.answer("うん", "ja") == moves.OPENERS["ja"][0]  # the first line: the opener alone
+    assert moves.answer("うん", "ja", ["こんにちは"], ["こんにちは!"]).endswith(moves.OPENERS["ja"][0])
+    # After a topic, a reaction is ranked on it (scorer.reaction_context).
+    assert moves.answer("うん", "ja", ["猫を飼ってます"], ["いいですね!"]) is None
+    # A request for a topic does not count as one.
+    assert moves.answer("idk", "en", ["Tell me something"], ["Sure!"]) is not None
+
+
+def test_sympathy_asks_what_happened_only_when_the_user_has_not_said():
+    assert moves.answer("ちょっと落ち込んでます", "ja") == FEELS_LOW.replies["ja"][0]
+    assert moves.answer("落ち込んでます", "ja", ["試験に落ちちゃって"], ["え!"]) == FEELS_LOW.on_topic["ja"][0]
+
+
+def test_openers_run_out_then_ranking_answers():
+    asked = [moves.answer("うん", "ja")]
+    while (reply := moves.answer("うん", "ja", ["うん"] * len(asked), asked)) is not None:
+        asked.append(reply)
+    assert len(asked) == len(moves.OPENERS["ja"])
+
+
+def test_every_move_has_both_languages_and_replies_in_them():
+    for move in moves.MOVES:
+        assert set(move.patterns) == set(move.replies) == {"ja", "en"}
+        for lang, replies in (*move.replies.items(), *(move.on_topic or {}).items()):
+            assert all(text.lang_of(reply) == lang for reply in replies if reply)
+    for lang, openers in moves.OPENERS.items():
+        assert all(text.lang_of(q) == lang and text.is_question(q, lang) for q in openers)
