@@ -166,8 +166,9 @@ def test_a_slow_load_is_not_started_twice_by_later_ttl_checks():
     assert harness.loaded == ["/models/v1", "/models/v2"]
 
 
-def _model_with(monkeypatch, vectors: dict, texts: list, contexts: list | None = None):
-    """An EncoderModel whose encoders map a text to ``vectors[text]`` (no LiteRT)."""
+def _model_with(monkeypatch, vectors: dict, texts: list, contexts: list | None = None, length_weight: float = 0.0):
+    """An EncoderModel whose encoders map a text to ``vectors[text]`` (no LiteRT);
+    its scores are the towers' cosines unless given a ``length_weight``."""
     from shared.ranking import dual_encoder
     from shared.ranking.ngrams import NgramConfig
 
@@ -180,7 +181,7 @@ def _model_with(monkeypatch, vectors: dict, texts: list, contexts: list | None =
 
     monkeypatch.setattr(dual_encoder, "_Encoder", FakeEncoder)
     table = np.array([vectors[t] for t in texts], np.float32)
-    return dual_encoder.EncoderModel("v", NgramConfig(), b"", b"", texts, table, contexts=contexts)
+    return dual_encoder.EncoderModel("v", NgramConfig(), b"", b"", texts, table, contexts=contexts, length_weight=length_weight)
 
 
 def test_the_look_up_by_meaning_returns_the_nearest_replies_of_the_language(monkeypatch):
@@ -192,6 +193,22 @@ def test_the_look_up_by_meaning_returns_the_nearest_replies_of_the_language(monk
     assert [c.text for c in model.nearest(Context(("猫が好き",), "en"), 5)] == ["I like cats"]
     # Rows regrouped by language still score the texts they belong to.
     assert model.scores(Context(("猫が好き",), "ja"), ["犬が好き", "猫が好き", "I like cats"]).tolist() == [0.0, 1.0, 1.0]
+
+
+def test_a_fragment_loses_to_an_answer_that_fits_nearly_as_well_not_to_one_that_fits_much_worse(monkeypatch):
+    from shared.ranking.dual_encoder import LENGTH_WEIGHT
+
+    fragment, answer, other = "食べ物でなくても", "食べ物ですかローストビーフとか和食とかが好きですね", "そうですね、はい"
+    question = "食べ物は何がおいしいですか?"
+
+    def ranked(fits: list[float]) -> list[str]:
+        vectors = {question: [1.0, 0.0], **{t: [f, (1 - f * f) ** 0.5] for t, f in zip((fragment, answer, other), fits)}}
+        model = _model_with(monkeypatch, vectors, [fragment, answer, other], length_weight=LENGTH_WEIGHT)
+        scores = model.scores(Context((question,), "ja"), [fragment, answer, other])
+        return [t for _, t in sorted(zip(scores.tolist(), (fragment, answer, other)), reverse=True)]
+
+    assert ranked([0.50, 0.49, 0.10])[0] == answer
+    assert ranked([0.90, 0.30, 0.10])[0] == fragment
 
 
 def test_the_meaning_retriever_finds_nothing_while_no_model_is_published():
