@@ -298,6 +298,10 @@ class ScorerService:
         if bot_said and pool:
             repeats = self.retriever.same_meaning([c.text for c in pool], bot_said, SAME_MEANING)
             pool = [c for c, repeat in zip(pool, repeats) if not repeat]
+        if bot_said and pool:
+            # The bot keeps its word: nothing against what it said it likes (or for what it said it does not).
+            stances = text.Stances(bot_said, lang)
+            pool = [c for c in pool if c.text not in stances] or pool
         if text.is_question(answered, lang):
             # A question gets an answer: one that only asks in turn (泳げますか?
             # -> 近くの海はきれいですか) only when nothing else is left.

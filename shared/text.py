@@ -97,6 +97,19 @@ _ASKS = {
     "ja": re.compile(r"\?$|(か|かな|かね|の|っけ|でしょう|だろう)[。!〜ー]*$"),
     "en": re.compile(rf"\?$|^({_EN_ASKING_WORDS})\b", re.IGNORECASE),
 }
+# A sentence that only exclaims (おー!, そうなんですね。, "Oh!"): it neither
+# asks nor answers, so 「おー!特に好きなジャンルとかありますか?」 only asks.
+_EXCLAMATION = {
+    "ja": re.compile(
+        r"^(お[おー〜]+|へ[えぇー〜]+|わ[あぁー〜]+|あ[あー〜]+|え[えー〜]+|ほ[おー〜]+|なるほど|たしかに|確かに|はい|うん|いえいえ"
+        r"|そう(なん)?(です|だ)?(ね|よね|か)?|(いい|すごい|素敵)(です)?(ね|よね)?|ですね|ですよね)[ー〜!?。、w笑]*$"
+    ),
+    "en": re.compile(
+        r"^(oh+|ah+|wow+|same|cool|nice|haha+|lol|yeah|yes|ok(ay)?|hmm+|really|i see|great|awesome|true|sure|right|interesting)"
+        r"[!.?, ]*$",
+        re.IGNORECASE,
+    ),
+}
 
 
 @functools.lru_cache(maxsize=65536)  # every candidate of a request is asked; the same ones recur
@@ -105,8 +118,8 @@ def traits(text: str, lang: str) -> Traits:
     normal = normalize(text)
     folded = normal.casefold()
     greeting, leaving = GREETING.get(lang), LEAVE_TAKING.get(lang)
-    asks = _ASKS.get(lang)
-    sentences = [sentence.strip() for sentence in _SENTENCE.findall(normal)]
+    asks, exclaims = _ASKS.get(lang), _EXCLAMATION.get(lang)
+    sentences = [s for s in map(str.strip, _SENTENCE.findall(normal)) if not (exclaims and exclaims.search(s))]
     return Traits(
         question=bool((_JA_QUESTION if lang == "ja" else _EN_QUESTION).search(normal)),
         greets=bool(greeting and greeting.search(folded)),
@@ -122,9 +135,9 @@ def is_question(text: str, lang: str) -> bool:
 
 
 def only_asks(text: str, lang: str) -> bool:
-    """Whether every sentence of the text is a question, so it answers
-    nothing (「近くの海はきれいですか」, 「もっとおすすめ?どこですか?」, "What was
-    her name?"), unlike 「泳げますよー。あなたは?」."""
+    """Whether every sentence of the text is a question (or only exclaims),
+    so it answers nothing (「近くの海はきれいですか」, 「おー!特に好きなジャンル
+    とかありますか?」, "What was her name?"), unlike 「泳げますよー。あなたは?」."""
     return traits(text, lang).only_asks
 
 
@@ -428,6 +441,72 @@ class NearRepeats:
         if len(x & self._all) / min(len(x), self._shortest) < self._threshold:
             return False
         return any(resemblance(text, s) >= self._threshold for s in self._said)
+
+
+# How a sentence leans on what it names: against (あまり, 苦手, "don't") is
+# checked first, since あまり好きじゃない also says 好き.
+_AGAINST = {
+    "ja": re.compile(
+        r"苦手|嫌い|きらい|あまり|あんまり|全然|ぜんぜん|ほとんど|特には|興味(が|は)?(ない|なく|ありません)"
+        r"|(好き|得意)(では|じゃ)(ない|なく|ありません)|(飲め|食べられ|でき)(ない|ません)|しない|しません|してない|してません"
+    ),
+    "en": re.compile(r"\b(don'?t|do not|never|not (really|much|a fan)|hate|dislike|can'?t stand|not into)\b", re.IGNORECASE),
+}
+_FOR = {
+    "ja": re.compile(r"好き|得意|ハマって|はまって|よく|毎日|大ファン"),
+    "en": re.compile(r"\b(love|enjoy|big fan|i (really )?like|favou?rite)\b", re.IGNORECASE),
+}
+# A sentence about the listener (コーヒーお好きなんですね, "Do you like it?")
+# is no stance of the speaker's.
+_ABOUT_LISTENER = {
+    "ja": re.compile(r"お好き|あなた|(ん|の)ですね[!。〜ー]*$"),
+    "en": re.compile(r"\byou"),
+}
+
+
+@functools.lru_cache(maxsize=32768)
+def _leanings(text: str, lang: str) -> tuple[tuple[str, int], ...]:
+    """(sentence, +1 for / -1 against) of the text's sentences that lean."""
+    against, for_, listener, asks = _AGAINST.get(lang), _FOR.get(lang), _ABOUT_LISTENER.get(lang), _ASKS.get(lang)
+    if against is None:
+        return ()
+    found = []
+    for sentence in map(str.strip, _SENTENCE.findall(normalize(text).casefold())):
+        if asks.search(sentence) or listener.search(sentence):
+            continue
+        lean = -1 if against.search(sentence) else 1 if for_.search(sentence) else 0
+        if lean:
+            found.append((sentence, lean))
+    return tuple(found)
+
+
+class Stances:
+    """What the bot has said it likes or not, and whether a reply says the
+    opposite: after 「料理はあまり得意ではないです。」, 「得意料理は餃子です!」
+    (the same topic keyword, in a sentence leaning the other way). The corpus
+    is many people, so without this the bot's tastes drift within a
+    conversation."""
+
+    def __init__(self, said: Sequence[str], lang: str) -> None:
+        self._lang = lang
+        self._stance: dict[str, int] = {}
+        for reply in said:  # oldest first: a later word stands
+            for sentence, lean in _leanings(reply, lang):
+                for keyword in _analyse(sentence, lang)[1]:
+                    self._stance[keyword] = lean
+
+    def __contains__(self, reply: str) -> bool:
+        if not self._stance:
+            return False
+        folded = normalize(reply).casefold()
+        if not any(keyword in folded for keyword in self._stance):  # most replies: no tokenising, no regex
+            return False
+        for sentence, lean in _leanings(reply, self._lang):
+            named = set(_ENGLISH_TOKEN.findall(sentence)) if self._lang == "en" else None
+            for keyword, stance in self._stance.items():
+                if stance == -lean and (keyword in named if named is not None else keyword in sentence):
+                    return True
+        return False
 
 
 def keyword_doc_id(keyword: str) -> str:

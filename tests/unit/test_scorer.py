@@ -673,3 +673,10 @@ def test_a_question_is_answered_by_a_reply_that_says_something_when_there_is_one
     only_questions = {"海": [Candidate("近くの海はきれいですか", context="海")]}
     asked_back = _service(candidates=only_questions).decide(_event(text="海で泳げますか?", lang="ja", algorithm="tfidf"))
     assert asked_back.reply.text == "近くの海はきれいですか"  # better than no answer
+
+
+def test_the_bot_does_not_go_back_on_what_it_said_it_likes():
+    pool = {"料理": [Candidate("得意料理は餃子です!皮から作ります!", context="料理"), Candidate("簡単なものだけ作ります。", context="料理")]}
+    history = ["料理は得意ですか?", Turn("bot", "料理はあまり得意ではないです。")]
+    decision = _service(candidates=pool, history=history).decide(_event(text="よく作る料理は?", lang="ja", algorithm="tfidf"))
+    assert decision.reply.text == "簡単なものだけ作ります。"

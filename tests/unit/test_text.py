@@ -327,8 +327,20 @@ def test_greetings_are_told_by_how_a_line_opens(line, lang, opens):
     [
         ("近くの海はきれいですか", "ja", True), ("もっとおすすめ?どこですか?", "ja", True), ("泳げますよー。あなたは?", "ja", False),
         ("何でも好きです", "ja", False), ("What was her name?", "en", True), ("I love it. Do you?", "en", False),
-        ("Same. what sports and instruments?", "en", False),
+        ("Same. what sports and instruments?", "en", True), ("おー!特に好きなジャンルとかありますか?", "ja", True),
+        ("そうなんですね。どうしてですか?", "ja", True), ("はい。よく行きます", "ja", False), ("おー!", "ja", False),
     ],
 )
 def test_only_asks_when_every_sentence_is_a_question(line, lang, asks):
     assert text.only_asks(line, lang) is asks
+
+
+def test_a_reply_against_what_the_bot_said_it_likes_or_not_is_known():
+    stances = text.Stances(["料理はあまり得意ではないです。", "スポーツ見るのより、するのが好きです!"], "ja")
+    assert "得意料理は餃子ですね!これも皮から作ります!" in stances
+    assert "スポーツは特には。" in stances
+    assert "料理は苦手です" not in stances and "スポーツは大好きです" not in stances
+    assert "ビールは好き" not in stances  # about something else
+    assert "スポーツはあまりしないんですね" not in stances and "スポーツは苦手ですか?" not in stances  # about the listener
+    assert "I love dogs" in text.Stances(["I don't really like dogs."], "en")
+    assert "I love dogs" not in text.Stances([], "en")
