@@ -76,7 +76,8 @@ def normalize(text: str) -> str:
 
 
 _JA_QUESTION = re.compile(
-    r"([?？]|(か|かな|かね|の|っけ)[。!！〜ー]*$|何|なに|なんで(?!す)|なんだろ|どう|どこ|どれ|どの|どんな|どちら|どっち|誰|だれ|いつ|なぜ|いくつ|いくら)"
+    r"([?？]|(か|かな|かね|の|っけ)[。!！〜ー]*$|何|なに|なんで(?!す)|なんだろ|どう|どこ|どれ|どの|どんな|どちら|どっち|誰|だれ|いつ|なぜ|いくつ|いくら"
+    r"|教えて)"
 )
 _EN_ASKING_WORDS = r"what|who|whom|whose|where|when|why|how|which|do|does|did|are|is|was|were|can|could|will|would|have|has|should|shall|may"
 _EN_QUESTION = re.compile(rf"(\?|^({_EN_ASKING_WORDS})\b)", re.IGNORECASE)
@@ -94,7 +95,7 @@ _SENTENCE = re.compile(r"[^。!?.]+[。!?.]*")
 # or opening word (English). Stricter than ``is_question``, which counts any
 # interrogative (何でも好きです).
 _ASKS = {
-    "ja": re.compile(r"\?$|(か|かな|かね|の|っけ|でしょう|だろう)[。!〜ー]*$"),
+    "ja": re.compile(r"\?$|(か|かな|かね|の|っけ|でしょう|だろう|教えて(ください|下さい|ほしい|欲しい)?)[。!〜ー]*$"),
     "en": re.compile(rf"\?$|^({_EN_ASKING_WORDS})\b", re.IGNORECASE),
 }
 # A sentence that only exclaims (おー!, そうなんですね。, "Oh!"): it neither

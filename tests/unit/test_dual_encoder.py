@@ -166,9 +166,11 @@ def test_a_slow_load_is_not_started_twice_by_later_ttl_checks():
     assert harness.loaded == ["/models/v1", "/models/v2"]
 
 
-def _model_with(monkeypatch, vectors: dict, texts: list, contexts: list | None = None, length_weight: float = 0.0):
+def _model_with(
+    monkeypatch, vectors: dict, texts: list, contexts: list | None = None, length_weight: float = 0.0, previous_line_weight: float = 0.0
+):
     """An EncoderModel whose encoders map a text to ``vectors[text]`` (no LiteRT);
-    its scores are the towers' cosines unless given a ``length_weight``."""
+    its scores are the towers' cosines of the last line unless given weights."""
     from shared.ranking import dual_encoder
     from shared.ranking.ngrams import NgramConfig
 
@@ -181,7 +183,9 @@ def _model_with(monkeypatch, vectors: dict, texts: list, contexts: list | None =
 
     monkeypatch.setattr(dual_encoder, "_Encoder", FakeEncoder)
     table = np.array([vectors[t] for t in texts], np.float32)
-    return dual_encoder.EncoderModel("v", NgramConfig(), b"", b"", texts, table, contexts=contexts, length_weight=length_weight)
+    return dual_encoder.EncoderModel(
+        "v", NgramConfig(), b"", b"", texts, table, contexts=contexts, length_weight=length_weight, previous_line_weight=previous_line_weight
+    )
 
 
 def test_the_look_up_by_meaning_returns_the_nearest_replies_of_the_language(monkeypatch):
@@ -209,6 +213,18 @@ def test_a_fragment_loses_to_an_answer_that_fits_nearly_as_well_not_to_one_that_
 
     assert ranked([0.50, 0.49, 0.10])[0] == answer
     assert ranked([0.90, 0.30, 0.10])[0] == fragment
+
+
+def test_a_line_that_leaves_its_topic_unsaid_is_answered_on_the_speakers_line_before(monkeypatch):
+    from shared.ranking.dual_encoder import PREVIOUS_LINE_WEIGHT
+
+    games, sweets = "パズルゲームです", "シュークリームが好きです"
+    vectors = {"どんなのが好き?": [0.6, 0.8], "ゲームはしますか?": [1.0, 0.0], "はい、よくします!": [0.0, 1.0],
+               games: [0.7, 0.714], sweets: [0.5, 0.866]}
+    model = _model_with(monkeypatch, vectors, [games, sweets], previous_line_weight=PREVIOUS_LINE_WEIGHT)
+    alone = model.scores(Context(("どんなのが好き?",), "ja"), [games, sweets])
+    after = model.scores(Context(("ゲームはしますか?", "はい、よくします!", "どんなのが好き?"), "ja"), [games, sweets])
+    assert alone[1] > alone[0] and after[0] > after[1]
 
 
 def test_the_meaning_retriever_finds_nothing_while_no_model_is_published():

@@ -329,6 +329,7 @@ def test_greetings_are_told_by_how_a_line_opens(line, lang, opens):
         ("何でも好きです", "ja", False), ("What was her name?", "en", True), ("I love it. Do you?", "en", False),
         ("Same. what sports and instruments?", "en", True), ("おー!特に好きなジャンルとかありますか?", "ja", True),
         ("そうなんですね。どうしてですか?", "ja", True), ("はい。よく行きます", "ja", False), ("おー!", "ja", False),
+        ("いいですね。おすすめの場所教えてください", "ja", True),
     ],
 )
 def test_only_asks_when_every_sentence_is_a_question(line, lang, asks):
