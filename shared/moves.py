@@ -1,13 +1,16 @@
 """The bot's own lines for turns the corpus cannot answer: thanks, a request
-for something to talk about, a feeling with nothing else said, and a line with
-nothing in it (うん, わかりません, "Really?") before any topic came up.
+for something to talk about, a feeling with nothing else said, good night and
+goodbye, and a line with nothing in it (うん, わかりません, "Really?") before
+any topic came up.
 
 Ranking answers what a line is about; these lines are about nothing the
 corpus can look up. Ranked anyway, 「ありがとう」 got 「卵にですか」, 「何か面白い
 話してください」 got 「面白かったです」, 「ちょっと落ち込んでます」 got 「手の甲で
 す、親指付近ですね」, and a first 「はい」 got 「欲張りですね」. Here such a line
-gets what a person would say: you're welcome, sympathy, or a question that
-gives the conversation a topic (``OPENERS``), after which ranking takes over.
+gets what a person would say: you're welcome, sympathy, good night, or a
+question that gives the conversation a topic (``OPENERS``), after which
+ranking takes over. (The corpus keeps few goodbyes: the crowd-workers' are
+about the task, ``jobs/corpus/real_persona_chat.py`` ``session_closing``.)
 
 The rules are data: a pattern per language, matched against the whole
 normalised, case-folded line (so a line that says more is left to ranking),
@@ -135,6 +138,50 @@ MOVES = (
         on_topic={
             "ja": ("それはつらいですね…。あまり無理しないでくださいね。", "そういうときもありますよね。話してくれてありがとうございます。"),
             "en": ("I'm sorry, that sounds really tough.", "That's hard. I'm glad you told me."),
+        },
+    ),
+    Move(
+        "feels good",
+        {
+            "ja": re.compile(
+                r"^(今日は|最近|なんか|ちょっと|すごく|とても|めっちゃ|かなり)*[、 ]*"
+                r"(嬉し|うれし|楽し(?!み)|たのし(?!み)|幸せ|しあわせ|最高|いいこと|良いこと)[ぁ-んー〜…、。!?w ]{0,12}$"
+            ),
+            "en": re.compile(
+                r"^((i'?m|i am|i feel|feeling)( so| really| very| pretty)* (happy|great|amazing|fantastic|wonderful)"
+                r"( (today|right now|now))?|i had a( really| very| pretty)? (good|great|wonderful|amazing|fun) day( today)?)" + _TAIL_EN
+            ),
+        },
+        # On a topic (楽しかった! after a film), ranking answers on it.
+        {"ja": ("いいですね!何があったんですか?",), "en": ("Nice! What happened?",)},
+        before_topic_only=True,
+    ),
+    Move(
+        "good night",
+        {
+            "ja": re.compile(r"^(じゃあ|では|それでは|そろそろ|もう)?[、 ]*(おやすみ(なさい)?|寝ます(ね)?|寝るね|寝よう(かな)?)(ー|〜)?" + _TAIL_JA),
+            "en": re.compile(r"^(good ?night|nighty night|night|(i'?m )?(going|off) to (bed|sleep)|time (for|to) (bed|sleep))" + _TAIL_EN),
+        },
+        {
+            "ja": ("おやすみなさい!ゆっくり休んでくださいね。", "おやすみなさい。また話しましょうね。"),
+            "en": ("Good night! Sleep well.", "Night! Talk again soon."),
+        },
+    ),
+    Move(
+        "goodbye",
+        {
+            "ja": re.compile(
+                r"^(今日は)?(話せて|お話しできて|お話できて)(楽しかった|よかった|良かった|嬉しかった|うれしかった)(です)?"
+                r"|^(じゃあ|では|それでは)?[、 ]*(またね|また今度|また話しましょう|さようなら|さよなら|バイバイ|ばいばい|失礼します)" + _TAIL_JA
+            ),
+            "en": re.compile(
+                r"^((ok(ay)? )?(bye|goodbye|good bye)( for now)?|see (you|ya)( later| soon)?|talk (to you )?(later|soon)|gotta go"
+                r"|i (have|need) to go( now)?|(it was )?(nice|fun|great) (talking|chatting)( (to|with) you)?)" + _TAIL_EN
+            ),
+        },
+        {
+            "ja": ("楽しかったです!またいつでも話しかけてくださいね。", "はい、またお話ししましょう!"),
+            "en": ("Bye! It was fun chatting. Come back anytime.", "See you! Talk again soon."),
         },
     ),
     Move(

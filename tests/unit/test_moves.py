@@ -18,6 +18,9 @@ OWN = [
     ("ja", "ちょっと落ち込んでます"), ("ja", "悲しいことがありました"), ("ja", "寂しいです"), ("en", "I'm feeling really down today"),
     ("ja", "うん"), ("ja", "そうなんだ"), ("ja", "はい"), ("ja", "いいえ"), ("ja", "わかりません"), ("ja", "特にないです"),
     ("en", "Really?"), ("en", "No idea"), ("en", "idk"),
+    ("ja", "今日は嬉しいことがあったんです!"), ("ja", "楽しかった!"), ("en", "I had a really good day today!"),
+    ("ja", "そろそろ寝ますね"), ("ja", "おやすみなさい"), ("en", "Good night!"),
+    ("ja", "今日は話せて楽しかったです"), ("ja", "じゃあまたね"), ("en", "Bye!"), ("en", "Nice talking to you"),
 ]
 RANKED = [
     # They say something the corpus can answer.
@@ -25,6 +28,8 @@ RANKED = [
     ("ja", "試験に落ちちゃって"), ("ja", "寂しいです、彼氏と別れて"), ("ja", "このカレー辛いです"), ("ja", "暇つぶしに何かない?"),
     ("ja", "こんにちは"), ("ja", "猫を飼ってます"), ("en", "Thanks for the tip about pasta"), ("en", "Let's talk about cats"),
     ("en", "I am sad that the movie ended"), ("en", "Hi"), ("en", "I love hiking"),
+    ("ja", "楽しみです"), ("ja", "楽しいお店を見つけました"), ("ja", "寝る前に本を読みます"), ("en", "I'm happy with my new job"),
+    ("ja", "猫の話をありがとうございました。それではまた!"),
     # Symbols alone keep their fallback.
     ("en", "!!!"), ("ja", "👍"),
 ]
@@ -83,3 +88,8 @@ def test_every_move_has_both_languages_and_replies_in_them():
             assert all(text.lang_of(reply) == lang for reply in replies if reply)
     for lang, openers in moves.OPENERS.items():
         assert all(text.lang_of(q) == lang and text.is_question(q, lang) for q in openers)
+
+
+def test_good_news_asks_what_happened_only_when_nothing_was_said_yet():
+    assert moves.answer("楽しかった!", "ja") == "いいですね!何があったんですか?"
+    assert moves.answer("すごく楽しかった!", "ja", ["昨日映画を観ました"], ["何の映画ですか?"]) is None
