@@ -302,6 +302,9 @@ class ScorerService:
             # The bot keeps its word: nothing against what it said it likes (or for what it said it does not).
             stances = text.Stances(bot_said, lang)
             pool = [c for c in pool if c.text not in stances] or pool
+        if text.laments(answered, lang):
+            # No "Nice!" to bad news (「風邪をひいちゃいました」 -> 「いいですね!」).
+            pool = [c for c in pool if not text.cheers(c.text, lang)] or pool
         if text.is_question(answered, lang):
             # A question gets an answer: one that only asks in turn (泳げますか?
             # -> 近くの海はきれいですか) only when nothing else is left.

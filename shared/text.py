@@ -88,6 +88,7 @@ class Traits(NamedTuple):
     greets: bool  # ``greets``
     leaves: bool  # ``takes_leave``
     only_asks: bool  # ``only_asks``
+    cheers: bool  # ``cheers``
 
 
 _SENTENCE = re.compile(r"[^。!?.]+[。!?.]*")
@@ -126,6 +127,7 @@ def traits(text: str, lang: str) -> Traits:
         greets=bool(greeting and greeting.search(folded)),
         leaves=bool(leaving and leaving.search(folded)),
         only_asks=bool(asks and sentences and all(asks.search(sentence) for sentence in sentences)),
+        cheers=bool(lang in _CHEER and _CHEER[lang].search(folded)),
     )
 
 
@@ -133,6 +135,37 @@ def is_question(text: str, lang: str) -> bool:
     """Whether the text asks something: a question mark, an interrogative, or
     (Japanese) a sentence-final か/の."""
     return traits(text, lang).question
+
+
+# Bad news (風邪をひいちゃいました, "I'm so tired from work today"), and replies
+# that open by cheering (いいですね!, "Nice!"), which the corpus's reactions to
+# good news bring along: "Nice! I just got home from work" to a tired line.
+_LAMENT = {
+    "ja": re.compile(
+        r"疲れ|つかれ|しんど|つら(い|かった)|痛い|いたい|風邪|熱が|体調|落ち込|落ち(た|ちゃ)|失敗|残念|悲し|寂し|さみし|最悪|大変"
+        r"|ストレス|残業|忙し|眠れな|負け|怪我|けが|病院|入院|亡くな|別れ|振られ|困っ|イライラ|不安|心配|やめられな"
+    ),
+    "en": re.compile(
+        r"\b(tired|exhausted|sick|ill|hurts?|pain|sad|upset|depressed|lonely|stressed|awful|terrible|worst|failed|lost"
+        r"|broke|broken|died|cold|flu|fever|headache|overwhelmed|worried|anxious)\b",
+        re.IGNORECASE,
+    ),
+}
+_CHEER = {
+    "ja": re.compile(r"^(いいですね|いいな|良いですね|素敵|すてき|羨まし|うらやまし|すご(い|っ)|凄い|最高|おめでとう|楽しそう|やった|わー|わあ|ナイス)"),
+    "en": re.compile(r"^(nice|great|awesome|cool|yay|congrats|congratulations|lucky|sweet|how fun|sounds fun|that'?s (great|awesome|cool)|good for you)\b"),
+}
+
+
+def laments(text: str, lang: str) -> bool:
+    """Whether the text tells of something bad (``_LAMENT``)."""
+    pattern = _LAMENT.get(lang)
+    return bool(pattern and pattern.search(normalize(text)))
+
+
+def cheers(text: str, lang: str) -> bool:
+    """Whether the text opens by cheering (いいですね!, "Nice!")."""
+    return traits(text, lang).cheers
 
 
 def only_asks(text: str, lang: str) -> bool:

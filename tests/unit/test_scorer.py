@@ -680,3 +680,9 @@ def test_the_bot_does_not_go_back_on_what_it_said_it_likes():
     history = ["料理は得意ですか?", Turn("bot", "料理はあまり得意ではないです。")]
     decision = _service(candidates=pool, history=history).decide(_event(text="よく作る料理は?", lang="ja", algorithm="tfidf"))
     assert decision.reply.text == "簡単なものだけ作ります。"
+
+
+def test_bad_news_is_not_cheered():
+    pool = {"風邪": [Candidate("いいですね!風邪の時は寝るに限ります", context="風邪"), Candidate("大変ですね。お大事にしてください", context="風邪")]}
+    decision = _service(candidates=pool).decide(_event(text="風邪をひいちゃいました", lang="ja", algorithm="tfidf"))
+    assert decision.reply.text == "大変ですね。お大事にしてください"

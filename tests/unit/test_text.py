@@ -345,3 +345,10 @@ def test_a_reply_against_what_the_bot_said_it_likes_or_not_is_known():
     assert "スポーツはあまりしないんですね" not in stances and "スポーツは苦手ですか?" not in stances  # about the listener
     assert "I love dogs" in text.Stances(["I don't really like dogs."], "en")
     assert "I love dogs" not in text.Stances([], "en")
+
+
+def test_bad_news_and_cheering_replies_are_told_apart():
+    assert text.laments("風邪をひいちゃいました", "ja") and text.laments("I'm so tired from work today", "en")
+    assert not text.laments("昨日カレーを作りました", "ja") and not text.laments("I love sushi", "en")
+    assert text.cheers("いいですね!お大事に", "ja") and text.cheers("Nice! I just got home from work", "en")
+    assert not text.cheers("大変でしたね。お大事に", "ja") and not text.cheers("Oh no, that's rough", "en")
