@@ -195,9 +195,22 @@ def lang_of(text: str) -> str:
     return detect_lang(text)
 
 
+# Topics that stopwords-iso's English list (1,298 words, made for web pages)
+# counts as stop words: "Work was crazy" and "Have you ever tried making it
+# at home?" had no topic keyword of their own.
+_NOT_STOP_WORDS = {
+    "en": frozenset(
+        {"work", "worked", "working", "works", "home", "world", "year", "years", "name", "place", "places", "room", "rooms",
+         "computer", "website", "site", "page", "novel", "date", "face", "fire", "line", "number", "problem", "problems",
+         "research", "ring", "side", "state", "states", "system", "test", "text", "show", "shows", "group", "groups",
+         "interest", "interests", "bill", "school"}
+    ),
+}
+
+
 @functools.lru_cache(maxsize=None)
 def _stop_words(lang: str) -> frozenset[str]:
-    return frozenset(stopwordsiso.stopwords(lang))
+    return frozenset(stopwordsiso.stopwords(lang)) - _NOT_STOP_WORDS.get(lang, frozenset())
 
 
 class _Sudachi:

@@ -352,3 +352,8 @@ def test_bad_news_and_cheering_replies_are_told_apart():
     assert not text.laments("昨日カレーを作りました", "ja") and not text.laments("I love sushi", "en")
     assert text.cheers("いいですね!お大事に", "ja") and text.cheers("Nice! I just got home from work", "en")
     assert not text.cheers("大変でしたね。お大事に", "ja") and not text.cheers("Oh no, that's rough", "en")
+
+
+def test_english_topics_that_web_stop_lists_drop_stay_keywords():
+    assert text.keywords("Work was crazy", "en") == ["work", "crazy"]
+    assert "home" in text.keywords("Have you ever tried making it at home?", "en")
