@@ -89,7 +89,7 @@ MOVES = (
             "ja": re.compile(
                 r"^(((何|なに|なん)か)?(面白い|おもしろい|楽しい|たのしい)?(話|はなし|こと|ネタ)(を|が)?"
                 r"(して|しよう|しましょう|聞かせて|教えて|言って|ちょうだい|ください|下さい)"
-                r"|(何|なに|なん)か(話して|しゃべって|喋って|言って|聞かせて)"
+                r"|(何|なに|なん)か(話して|話そう|話しましょう|しゃべって|しゃべろう|喋って|言って|聞かせて)"
                 r"|(何|なに|なん)(を|の)?(話|はなし)(す|そう|しましょう|しよう|する)"
                 r"|話題(を|が)?(ちょうだい|ください|下さい|ない|ある|振って|ふって)"
                 r")"
@@ -114,6 +114,23 @@ MOVES = (
         },
         {"ja": ("じゃあ、おしゃべりしましょう!",), "en": ("Let's chat, then! ",)},
         opens=True,
+    ),
+    Move(
+        "asks for advice",
+        {
+            "ja": re.compile(
+                r"^(じゃあ|で|それで)?[、 ]*((どう|どうし)たら(いい|良い)|(何|なに)かいい(方法|案|アイデア))"
+                r"(と思いますか|と思う|ですか|でしょうか|かな|ですかね|ありますか|ある|ない)?\??" + _TAIL_JA
+            ),
+            "en": re.compile(
+                r"^((any|got any|do you have any) (tips|advice|suggestions|ideas)|what (should|would) (i|you) do"
+                r"|what do you (think|suggest) i should do|how (do|can|should) i (fix|deal with|handle) (it|this|that))" + _TAIL_EN
+            ),
+        },
+        {
+            "ja": ("うーん、難しいですね。あなたはどうしたいと思っていますか?", "いい質問ですね。今のところ、何か考えていることはありますか?"),
+            "en": ("Hmm, good question. What are you leaning towards?", "Tough one. What have you tried so far?"),
+        },
     ),
     Move(
         "feels low",
@@ -204,6 +221,8 @@ MOVES = (
     ),
 )
 _SAYS_NOTHING = MOVES[-1]
+# A reaction question has this many terms at most ("Why?", "What about you?").
+_SHORT_QUESTION_TERMS = 3
 
 
 def answer(utterance: str, lang: str, said_by_user: Sequence[str] = (), bot_said: Sequence[str] = ()) -> str | None:
@@ -228,8 +247,14 @@ def answer(utterance: str, lang: str, said_by_user: Sequence[str] = (), bot_said
 
 
 def _only_reacts(line: str, lang: str) -> bool:
-    # Words of a reaction, not a symbol or emoji alone, which keeps its fallback.
-    return text.has_letters(line) and text.is_reaction(line, lang)
+    # Words of a reaction, not a symbol or emoji alone (which keeps its
+    # fallback), nor a question asked in stop words ("Okay, what do you like
+    # to do?"), which ranking answers.
+    return (
+        text.has_letters(line)
+        and text.is_reaction(line, lang)
+        and not (text.is_question(line, lang) and len(text.terms(line, lang)) > _SHORT_QUESTION_TERMS)
+    )
 
 
 def _folded(line: str) -> str:

@@ -19,6 +19,7 @@ OWN = [
     ("ja", "うん"), ("ja", "そうなんだ"), ("ja", "はい"), ("ja", "いいえ"), ("ja", "わかりません"), ("ja", "特にないです"),
     ("en", "Really?"), ("en", "No idea"), ("en", "idk"),
     ("ja", "今日は嬉しいことがあったんです!"), ("ja", "楽しかった!"), ("en", "I had a really good day today!"),
+    ("ja", "何か話そう"), ("ja", "どうしたらいいと思いますか?"), ("ja", "何かいい方法ありますか?"), ("en", "Any tips?"),
     ("ja", "そろそろ寝ますね"), ("ja", "おやすみなさい"), ("en", "Good night!"),
     ("ja", "今日は話せて楽しかったです"), ("ja", "じゃあまたね"), ("en", "Bye!"), ("en", "Nice talking to you"),
 ]
@@ -29,7 +30,8 @@ RANKED = [
     ("ja", "こんにちは"), ("ja", "猫を飼ってます"), ("en", "Thanks for the tip about pasta"), ("en", "Let's talk about cats"),
     ("en", "I am sad that the movie ended"), ("en", "Hi"), ("en", "I love hiking"),
     ("ja", "楽しみです"), ("ja", "楽しいお店を見つけました"), ("ja", "寝る前に本を読みます"), ("en", "I'm happy with my new job"),
-    ("ja", "猫の話をありがとうございました。それではまた!"),
+    ("ja", "猫の話をありがとうございました。それではまた!"), ("en", "Okay, what do you like to do?"),
+    ("ja", "おすすめの温泉ありますか?"),
     # Symbols alone keep their fallback.
     ("en", "!!!"), ("ja", "👍"),
 ]
