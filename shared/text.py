@@ -415,7 +415,9 @@ class AskedBack:
     スポーツは?」 -> 「なんのスポーツが好きですか。」); to a statement, a question
     of its words alone, filler included (「最近はミステリー小説をよく読んでます」
     -> 「ミステリーとかですか?」), while どうして, どんな or "why" make a real
-    follow-up (「どんなミステリーが好きですか?」)."""
+    follow-up (「どんなミステリーが好きですか?」). A reply that ends on such a
+    question asks back too (「アジがたくさん釣れました」 -> 「釣りですか!いいで
+    すね。釣れましたか?」)."""
 
     def __init__(self, utterance: str, lang: str) -> None:
         self._lang = lang
@@ -427,11 +429,18 @@ class AskedBack:
     def __contains__(self, reply: str) -> bool:
         if not is_question(reply, self._lang):
             return False
+        if self._only_repeats(reply):
+            return True
+        sentences = [sentence.strip() for sentence in _SENTENCE.findall(normalize(reply))]
+        asks = _ASKS.get(self._lang)
+        return len(sentences) > 1 and bool(asks and asks.search(sentences[-1])) and self._only_repeats(sentences[-1])
+
+    def _only_repeats(self, text: str) -> bool:
         # Checked first because it costs no tokenising: a kanji or katakana
-        # the utterance lacks is a word of the reply's own (most candidates).
-        if self._lang == "ja" and not self._letters.issuperset(_KANJI_KATAKANA.findall(normalize(reply))):
+        # the utterance lacks is a word of the text's own (most candidates).
+        if self._lang == "ja" and not self._letters.issuperset(_KANJI_KATAKANA.findall(normalize(text))):
             return False
-        words = _analyse(reply, self._lang)[self._part]
+        words = _analyse(text, self._lang)[self._part]
         return bool(words) and self._said.issuperset(words)
 
 

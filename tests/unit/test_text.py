@@ -162,6 +162,9 @@ def test_a_reaction_to_a_line_without_topic_words_is_looked_up_by_that_line():
         ("en", "Do you like sushi?", "Do you like sushi?", True),
         ("en", "How are you?", "What about you?", False),
         ("en", "I like sushi.", "Why do you like sushi?", False),
+        ("ja", "アジがたくさん釣れました", "釣りですか!いいですね。釣れましたか?", True),  # ends asking back
+        ("ja", "アジがたくさん釣れました", "いいですね!どこで釣れましたか?", False),
+        ("ja", "泳げますか?", "泳げますよー。あなたは?", False),
     ],
 )
 def test_a_reply_that_only_asks_back_what_was_said_is_recognised(lang, said, reply, back):
