@@ -225,11 +225,27 @@ _SAYS_NOTHING = MOVES[-1]
 _SHORT_QUESTION_TERMS = 3
 
 
+# What may follow a greeting in a line that only greets (こんにちは!よろしく
+# お願いします, "Hi there!").
+_AFTER_GREETING = {
+    "ja": re.compile(r"(ございます)?[ー〜!?。、w ]*(よろしく(お願いします|です|ね)?)?" + _TAIL_JA),
+    "en": re.compile(r"[\s,.!~]*(there|everyone|zatsudan|bot)?" + _TAIL_EN),
+}
+_GREETING_SEPARATOR = {"ja": "", "en": " "}
+
+
 def answer(utterance: str, lang: str, said_by_user: Sequence[str] = (), bot_said: Sequence[str] = ()) -> str | None:
-    """The bot's own reply if ``utterance`` is one of ``MOVES`` (or, before any
-    topic came up in ``said_by_user``, a line that only reacts); else None.
-    ``said_by_user``: the user's earlier lines, oldest first."""
+    """The bot's own reply if ``utterance`` only greets, is one of ``MOVES``
+    (or, before any topic came up in ``said_by_user``, a line that only
+    reacts); else None. ``said_by_user``: the user's earlier lines, oldest
+    first."""
     folded = _folded(utterance)
+    if greeting := _only_greets(folded, lang):
+        # Greeted back in its own words, and a topic offered: the corpus's
+        # pure greetings are a crowd-worker's hello to a new partner (dropped),
+        # and what is left answers 「こんにちは!」 with 「この夏にやりたいことありますか?」.
+        opener = _opener("", lang, bot_said)
+        return f"{greeting}!" + (_GREETING_SEPARATOR[lang] + opener if opener else "")
     # Whether the user named a topic earlier; a line that was itself a move
     # (暇です, "I'm bored") names none, whatever its words.
     on_topic = any(text.names_topic(line, lang) and _move_of(_folded(line), lang) is None for line in said_by_user)
@@ -255,6 +271,14 @@ def _only_reacts(line: str, lang: str) -> bool:
         and text.is_reaction(line, lang)
         and not (text.is_question(line, lang) and len(text.terms(line, lang)) > _SHORT_QUESTION_TERMS)
     )
+
+
+def _only_greets(folded: str, lang: str) -> str | None:
+    """The word that greets back a line that only greets, else None."""
+    match = text.GREETING[lang].search(folded) if lang in text.GREETING else None
+    if not match or not _AFTER_GREETING[lang].match(folded, match.end()):
+        return None
+    return text.greeting_of(folded, lang)
 
 
 def _folded(line: str) -> str:

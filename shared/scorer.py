@@ -302,6 +302,9 @@ class ScorerService:
             # The bot keeps its word: nothing against what it said it likes (or for what it said it does not).
             stances = text.Stances(bot_said, lang)
             pool = [c for c in pool if c.text not in stances] or pool
+        if greeting := text.greeting_of(utterance, lang):
+            # A greeting is greeted back, in its own words (こんにちは、今日は暑いですね got 「この夏にやりたいことありますか?」).
+            pool = [c for c in pool if text.greeting_of(c.text, lang) == greeting] or pool
         if text.laments(answered, lang):
             # No "Nice!" to bad news (「風邪をひいちゃいました」 -> 「いいですね!」).
             pool = [c for c in pool if not text.cheers(c.text, lang)] or pool

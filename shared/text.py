@@ -85,7 +85,7 @@ _EN_QUESTION = re.compile(rf"(\?|^({_EN_ASKING_WORDS})\b)", re.IGNORECASE)
 
 class Traits(NamedTuple):
     question: bool  # ``is_question``
-    greets: bool  # ``greets``
+    greeting: str | None  # ``greeting_of``
     leaves: bool  # ``takes_leave``
     only_asks: bool  # ``only_asks``
     cheers: bool  # ``cheers``
@@ -119,12 +119,12 @@ def traits(text: str, lang: str) -> Traits:
     """What the reply filters ask of a text, from one normalisation of it."""
     normal = normalize(text)
     folded = normal.casefold()
-    greeting, leaving = GREETING.get(lang), LEAVE_TAKING.get(lang)
+    leaving = LEAVE_TAKING.get(lang)
     asks, exclaims = _ASKS.get(lang), _EXCLAMATION.get(lang)
     sentences = [s for s in map(str.strip, _SENTENCE.findall(normal)) if not (exclaims and exclaims.search(s))]
     return Traits(
         question=bool((_JA_QUESTION if lang == "ja" else _EN_QUESTION).search(normal)),
-        greets=bool(greeting and greeting.search(folded)),
+        greeting=_greeting(folded, lang),
         leaves=bool(leaving and leaving.search(folded)),
         only_asks=bool(asks and sentences and all(asks.search(sentence) for sentence in sentences)),
         cheers=bool(lang in _CHEER and _CHEER[lang].search(folded)),
@@ -460,15 +460,33 @@ def is_reaction(text: str, lang: str) -> bool:
 
 # Replies that open a conversation (こんばんは。明日は仕事ありです。, "Hi! pretty
 # good"): fine as the bot's first words, odd in the middle of a conversation.
-GREETING = {
-    "ja": re.compile(r"^(こんにちは|こんにちわ|こんばんは|こんばんわ|おはよう|はじめまして|初めまして)"),
-    "en": re.compile(r"^(hi+|hello|hey+|hiya|howdy|good (morning|afternoon|evening))\b"),
+# By the word that greets back, the ways a text may open with it.
+GREETINGS = {
+    "ja": {"こんにちは": r"こんにち[はわ]|こんちは", "こんばんは": r"こんばん[はわ]|今晩は", "おはようございます": r"おはよう?",
+           "はじめまして": r"はじめまして|初めまして"},
+    "en": {"Hi": r"hi+|hello|hey+|hiya|howdy", "Good morning": r"good morning", "Good afternoon": r"good afternoon",
+           "Good evening": r"good evening"},
 }
+GREETING = {
+    lang: re.compile("^(?:" + "|".join(f"(?P<g{i}>{p})" for i, p in enumerate(table.values())) + ")" + (r"\b" if lang == "en" else ""))
+    for lang, table in GREETINGS.items()
+}
+
+
+def _greeting(folded: str, lang: str) -> str | None:
+    match = GREETING[lang].search(folded) if lang in GREETING else None
+    return list(GREETINGS[lang])[int(match.lastgroup[1:])] if match else None
 
 
 def greets(text: str, lang: str) -> bool:
     """Whether ``text`` opens with a greeting (``GREETING``)."""
-    return traits(text, lang).greets
+    return traits(text, lang).greeting is not None
+
+
+def greeting_of(text: str, lang: str) -> str | None:
+    """The greeting ``text`` opens with, as the word that greets it back
+    (こんばんわー -> こんばんは, "hey!" -> Hi), or None."""
+    return traits(text, lang).greeting
 
 
 def takes_leave(text: str, lang: str) -> bool:

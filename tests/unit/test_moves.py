@@ -20,6 +20,8 @@ OWN = [
     ("en", "Really?"), ("en", "No idea"), ("en", "idk"),
     ("ja", "今日は嬉しいことがあったんです!"), ("ja", "楽しかった!"), ("en", "I had a really good day today!"),
     ("ja", "何か話そう"), ("ja", "どうしたらいいと思いますか?"), ("ja", "何かいい方法ありますか?"), ("en", "Any tips?"),
+    ("ja", "こんにちは!"), ("ja", "こんばんわー"), ("ja", "おはよう"), ("ja", "はじめまして、よろしくお願いします!"),
+    ("en", "Hi there!"), ("en", "hey"), ("en", "Good morning everyone"),
     ("ja", "そろそろ寝ますね"), ("ja", "おやすみなさい"), ("en", "Good night!"),
     ("ja", "今日は話せて楽しかったです"), ("ja", "じゃあまたね"), ("en", "Bye!"), ("en", "Nice talking to you"),
 ]
@@ -27,8 +29,8 @@ RANKED = [
     # They say something the corpus can answer.
     ("ja", "ありがとう、元気出ました"), ("ja", "ありがとうございました"), ("ja", "昨日友達と話しました"),
     ("ja", "試験に落ちちゃって"), ("ja", "寂しいです、彼氏と別れて"), ("ja", "このカレー辛いです"), ("ja", "暇つぶしに何かない?"),
-    ("ja", "こんにちは"), ("ja", "猫を飼ってます"), ("en", "Thanks for the tip about pasta"), ("en", "Let's talk about cats"),
-    ("en", "I am sad that the movie ended"), ("en", "Hi"), ("en", "I love hiking"),
+    ("ja", "こんにちは、今日は暑いですね"), ("ja", "猫を飼ってます"), ("en", "Hi, how are you?"), ("ja", "お元気ですか"), ("en", "Thanks for the tip about pasta"), ("en", "Let's talk about cats"),
+    ("en", "I am sad that the movie ended"), ("en", "I love hiking"),
     ("ja", "楽しみです"), ("ja", "楽しいお店を見つけました"), ("ja", "寝る前に本を読みます"), ("en", "I'm happy with my new job"),
     ("ja", "猫の話をありがとうございました。それではまた!"), ("en", "Okay, what do you like to do?"),
     ("ja", "おすすめの温泉ありますか?"),
@@ -95,3 +97,8 @@ def test_every_move_has_both_languages_and_replies_in_them():
 def test_good_news_asks_what_happened_only_when_nothing_was_said_yet():
     assert moves.answer("楽しかった!", "ja") == "いいですね!何があったんですか?"
     assert moves.answer("すごく楽しかった!", "ja", ["昨日映画を観ました"], ["何の映画ですか?"]) is None
+
+
+def test_a_greeting_alone_is_greeted_back_in_its_own_words_with_a_topic():
+    assert moves.answer("こんばんわー", "ja") == "こんばんは!" + moves.OPENERS["ja"][0]
+    assert moves.answer("hey", "en", [], ["Hi! " + moves.OPENERS["en"][0]]) == "Hi! " + moves.OPENERS["en"][1]

@@ -686,3 +686,10 @@ def test_bad_news_is_not_cheered():
     pool = {"風邪": [Candidate("いいですね!風邪の時は寝るに限ります", context="風邪"), Candidate("大変ですね。お大事にしてください", context="風邪")]}
     decision = _service(candidates=pool).decide(_event(text="風邪をひいちゃいました", lang="ja", algorithm="tfidf"))
     assert decision.reply.text == "大変ですね。お大事にしてください"
+
+
+def test_a_greeting_with_more_to_it_is_greeted_back_in_its_own_words():
+    pool = {"暑い": [Candidate("暑いですね、溶けそうです", context="暑い"), Candidate("おはようございます!暑いですね", context="暑い"),
+                   Candidate("こんにちは、本当に暑くて過ごしづらいですね。", context="暑い")]}
+    decision = _service(candidates=pool).decide(_event(text="こんにちは、今日は暑いですね", lang="ja", algorithm="tfidf"))
+    assert decision.reply.text == "こんにちは、本当に暑くて過ごしづらいですね。"
