@@ -298,21 +298,30 @@ class ScorerService:
         if bot_said and pool:
             repeats = self.retriever.same_meaning([c.text for c in pool], bot_said, SAME_MEANING)
             pool = [c for c, repeat in zip(pool, repeats) if not repeat]
-        if bot_said and pool:
-            # The bot keeps its word: nothing against what it said it likes (or for what it said it does not).
-            stances = text.Stances(bot_said, lang)
-            pool = [c for c in pool if c.text not in stances] or pool
-        if greeting := text.greeting_of(utterance, lang):
-            # A greeting is greeted back, in its own words (こんにちは、今日は暑いですね got 「この夏にやりたいことありますか?」).
-            pool = [c for c in pool if text.greeting_of(c.text, lang) == greeting] or pool
-        if text.laments(answered, lang):
+        return self._preferred(pool, lang, utterance, answered, bot_said)
+
+    @staticmethod
+    def _preferred(
+        pool: list[Candidate], lang: str, utterance: str, answered: str, bot_said: Sequence[str]
+    ) -> list[Candidate]:
+        """The pool narrowed by each preference that applies, in turn, unless
+        it would leave nothing (a weaker reply beats the generic one)."""
+        stances = text.Stances(bot_said, lang)
+        greeting = text.greeting_of(utterance, lang)
+        preferences = (
+            # The bot keeps its word on what it said it likes or not.
+            (bool(bot_said), lambda c: c.text not in stances),
+            # A greeting is greeted back in its own words (こんにちは、今日は
+            # 暑いですね got 「この夏にやりたいことありますか?」).
+            (greeting is not None, lambda c: text.greeting_of(c.text, lang) == greeting),
             # No "Nice!" to bad news (「風邪をひいちゃいました」 -> 「いいですね!」).
-            pool = [c for c in pool if not text.cheers(c.text, lang)] or pool
-        if text.is_question(answered, lang):
-            # A question gets an answer: one that only asks in turn (泳げますか?
-            # -> 近くの海はきれいですか) only when nothing else is left.
-            answers = [c for c in pool if not text.only_asks(c.text, lang)]
-            pool = answers or pool
+            (text.laments(answered, lang), lambda c: not text.cheers(c.text, lang)),
+            # A question gets an answer, not a question in turn (泳げますか? -> 近くの海はきれいですか).
+            (text.is_question(answered, lang), lambda c: not text.only_asks(c.text, lang)),
+        )
+        for applies, keep in preferences:
+            if applies:
+                pool = [c for c in pool if keep(c)] or pool
         return pool
 
     def decide(self, event: UtteranceEvent, conversation: Conversation) -> Decision:
