@@ -424,24 +424,36 @@ class AskedBack:
         # Which analysis to compare: content terms (0) or every term (2).
         self._part = 0 if is_question(utterance, lang) else 2
         self._said = frozenset(_analyse(utterance, lang)[self._part])
-        self._letters = frozenset(_KANJI_KATAKANA.findall(normalize(utterance)))
+        self._letters = _kanji_katakana(utterance)
 
     def __contains__(self, reply: str) -> bool:
         if not is_question(reply, self._lang):
             return False
         if self._only_repeats(reply):
             return True
-        sentences = [sentence.strip() for sentence in _SENTENCE.findall(normalize(reply))]
-        asks = _ASKS.get(self._lang)
-        return len(sentences) > 1 and bool(asks and asks.search(sentences[-1])) and self._only_repeats(sentences[-1])
+        last = _closing_question(reply, self._lang)
+        return last is not None and self._only_repeats(last)
 
     def _only_repeats(self, text: str) -> bool:
         # Checked first because it costs no tokenising: a kanji or katakana
         # the utterance lacks is a word of the text's own (most candidates).
-        if self._lang == "ja" and not self._letters.issuperset(_KANJI_KATAKANA.findall(normalize(text))):
+        if self._lang == "ja" and not self._letters.issuperset(_kanji_katakana(text)):
             return False
         words = _analyse(text, self._lang)[self._part]
         return bool(words) and self._said.issuperset(words)
+
+
+@functools.lru_cache(maxsize=32768)  # asked of every question among the candidates
+def _kanji_katakana(text: str) -> frozenset[str]:
+    return frozenset(_KANJI_KATAKANA.findall(normalize(text)))
+
+
+@functools.lru_cache(maxsize=32768)
+def _closing_question(text: str, lang: str) -> str | None:
+    """The last sentence of a text of several, if it asks; else None."""
+    sentences = [sentence.strip() for sentence in _SENTENCE.findall(normalize(text))]
+    asks = _ASKS.get(lang)
+    return sentences[-1] if len(sentences) > 1 and asks and asks.search(sentences[-1]) else None
 
 
 _KANJI_KATAKANA = re.compile(r"[\u30a1-\u30fa\u3400-\u4dbf\u4e00-\u9fff]")
@@ -572,8 +584,10 @@ class Stances:
     def __contains__(self, reply: str) -> bool:
         if not self._stance:
             return False
-        folded = normalize(reply).casefold()
-        if not any(keyword in folded for keyword in self._stance):  # most replies: no tokenising, no regex
+        # Most replies name none of them: settled without normalising (a
+        # width variant slips through; the check is a preference, not a rule).
+        folded = reply.casefold()
+        if not any(keyword in folded for keyword in self._stance):
             return False
         for sentence, lean in _leanings(reply, self._lang):
             named = set(_ENGLISH_TOKEN.findall(sentence)) if self._lang == "en" else None
