@@ -84,6 +84,17 @@ MOVES = (
         },
     ),
     Move(
+        "pleased to meet you",
+        {
+            "ja": re.compile(r"^(こちらこそ)?[、 ]*(どうぞ)?よろしく(お願い(します|しまーす|いたします)|です|ね)?" + _TAIL_JA),
+            "en": re.compile(r"^((it'?s )?(nice|great|good|a pleasure) to meet you|pleased to meet you)( too)?" + _TAIL_EN),
+        },
+        {
+            "ja": ("こちらこそ、よろしくお願いします!",),
+            "en": ("Nice to meet you too!",),
+        },
+    ),
+    Move(
         "asks for a topic",
         {
             "ja": re.compile(
