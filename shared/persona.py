@@ -15,10 +15,10 @@ case-folded line) and the replies. A pattern names the bot (あなた, 君,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Sequence
 
 from shared import text
+from shared.moves import Move  # a question about the bot is one of the bot's own moves
 
 _YOU_JA = r"(あなた|あんた|君|きみ|キミ|お前|ざつだん|zatsudan)"
 # Asked of the bot: after "you" (あなたは, 君って) or opening the line (何歳ですか?,
@@ -26,15 +26,8 @@ _YOU_JA = r"(あなた|あんた|君|きみ|キミ|お前|ざつだん|zatsudan)
 _ASKED_JA = rf"(^(ところで|じゃあ|ちなみに|ねえ|ねぇ|で|今|いま)?[、, ]*|{_YOU_JA}(は|って|さん|も|の)?)"
 
 
-@dataclass(frozen=True)
-class Question:
-    name: str
-    patterns: dict[str, re.Pattern]
-    replies: dict[str, tuple[str, ...]]
-
-
 QUESTIONS = (
-    Question(
+    Move(
         "who",
         {
             "ja": re.compile(_YOU_JA + r"(は|って|さん)?((誰|だれ)(?![がをにとのかも])|何者|なにもの|なんなの|何なの)"),
@@ -47,7 +40,7 @@ QUESTIONS = (
                    "Just zatsudan, a bot that likes to chat. Nice to meet you!"),
         },
     ),
-    Question(
+    Move(
         "name",
         {
             "ja": re.compile(_ASKED_JA + r"お?名前(は|を|って|教え)|(何|なん)て(呼べば|呼んだら)"),
@@ -58,7 +51,7 @@ QUESTIONS = (
             "en": ("I'm zatsudan. Nice to meet you!", "zatsudan. Call me that, it's short for small talk in Japanese."),
         },
     ),
-    Question(
+    Move(
         "age",
         {
             "ja": re.compile(_ASKED_JA + r"((何歳|なんさい|年齢|歳)|お?いくつ(ですか|なの|\?|$))"),
@@ -69,7 +62,7 @@ QUESTIONS = (
             "en": ("I'm a bot, so I don't really have an age. How old are you?", "Bots don't age, luckily!"),
         },
     ),
-    Question(
+    Move(
         "bot",
         {
             "ja": re.compile(_ASKED_JA + r"(ロボット|ボット|bot|ai|人工知能|機械|人間)(なの|ですか|なんですか|\?|$)"),
@@ -80,7 +73,7 @@ QUESTIONS = (
             "en": ("I'm a bot, but I love to chat!", "I'm a bot. My replies come from real people's conversations."),
         },
     ),
-    Question(
+    Move(
         "abilities",
         {
             "ja": re.compile(_ASKED_JA + r"(何|なに|なん)(が|か)?(でき|出来)(る|ます)"),
@@ -93,7 +86,7 @@ QUESTIONS = (
                    "Small talk is my thing. What have you been into lately?"),
         },
     ),
-    Question(
+    Move(
         "maker",
         {
             "ja": re.compile(_ASKED_JA + r"(誰|だれ)(が|に)(作|つく)"),
@@ -104,7 +97,7 @@ QUESTIONS = (
             "en": ("A small team built me. I learned to chat from real people's conversations.",),
         },
     ),
-    Question(
+    Move(
         "home",
         {
             "ja": re.compile(
@@ -127,7 +120,6 @@ def answer(utterance: str, lang: str, bot_said: Sequence[str] = ()) -> str | Non
     folded = text.normalize(utterance).casefold()
     said = set(bot_said)
     for question in QUESTIONS:
-        pattern = question.patterns.get(lang)
-        if pattern and pattern.search(folded):
+        if question.matches(folded, lang):
             return next((reply for reply in question.replies[lang] if reply not in said), None)
     return None
