@@ -1,7 +1,7 @@
-"""The bot's own lines for turns the corpus cannot answer: thanks, a request
-for something to talk about, a feeling with nothing else said, good night and
-goodbye, and a line with nothing in it (うん, わかりません, "Really?") before
-any topic came up.
+"""The bot's own lines for turns the corpus cannot answer: a greeting alone,
+よろしく, thanks, a request for something to talk about or for advice, a
+feeling with nothing else said, good night and goodbye, and a line with
+nothing in it (うん, わかりません, "Really?") before any topic came up.
 
 Ranking answers what a line is about; these lines are about nothing the
 corpus can look up. Ranked anyway, 「ありがとう」 got 「卵にですか」, 「何か面白い
