@@ -130,7 +130,7 @@ MOVES = (
         "asks for advice",
         {
             "ja": re.compile(
-                r"^(じゃあ|で|それで)?[、 ]*((どう|どうし)たら(いい|良い)|(何|なに)かいい(方法|案|アイデア))"
+                r"^(じゃあ|で|それで)?[、 ]*((どう|どうし)たら(いい|良い)|(何|なに)か(いい)?(方法|案|アイデア|コツ|こつ))"
                 r"(と思いますか|と思う|ですか|でしょうか|かな|ですかね|ありますか|ある|ない)?\??" + _TAIL_JA
             ),
             "en": re.compile(
@@ -139,8 +139,8 @@ MOVES = (
             ),
         },
         {
-            "ja": ("うーん、難しいですね。あなたはどうしたいと思っていますか?", "いい質問ですね。今のところ、何か考えていることはありますか?"),
-            "en": ("Hmm, good question. What are you leaning towards?", "Tough one. What have you tried so far?"),
+            "ja": ("うーん、私もよく分からないんです。何か試してみたことはありますか?", "難しいですね…。あなたはどうしたいと思っていますか?"),
+            "en": ("Hmm, I'm not sure myself. What have you tried so far?", "Tough one. What are you leaning towards?"),
         },
     ),
     Move(
@@ -257,6 +257,13 @@ def answer(utterance: str, lang: str, said_by_user: Sequence[str] = (), bot_said
         # and what is left answers 「こんにちは!」 with 「この夏にやりたいことありますか?」.
         opener = _opener("", lang, bot_said)
         return f"{greeting}!" + (_GREETING_SEPARATOR[lang] + opener if opener else "")
+    if _turns_it_around(utterance, lang, said_by_user, bot_said):
+        # The user asked, the bot answered, the user only reacted (へえ): a
+        # person asks the question back. Ranked anew, the line was answered a
+        # second time, in other words (休みの日は何してますか? -> 「休みの日は
+        # ゲームか、Youtubeを見ています。」, then へえ -> 「休みの日は、子どもと一緒
+        # に過ごすことが多いですね。」).
+        return next((reply for reply in _ASKED_BACK[lang] if reply not in bot_said), None)
     # Whether the user named a topic earlier; a line that was itself a move
     # (暇です, "I'm bored") names none, whatever its words.
     on_topic = any(text.names_topic(line, lang) and _move_of(_folded(line), lang) is None for line in said_by_user)
@@ -271,6 +278,19 @@ def answer(utterance: str, lang: str, said_by_user: Sequence[str] = (), bot_said
             return _opener(lead, lang, bot_said)
         return next((reply for reply in replies if reply not in bot_said), None)
     return None
+
+
+_ASKED_BACK = {"ja": ("あなたはどうですか?", "そちらはどうですか?"), "en": ("How about you?", "What about you?")}
+
+
+def _turns_it_around(utterance: str, lang: str, said_by_user: Sequence[str], bot_said: Sequence[str]) -> bool:
+    """Whether the user only reacts to the bot's answer to their question."""
+    return bool(
+        said_by_user and bot_said
+        and _only_reacts(utterance, lang)
+        and text.is_question(said_by_user[-1], lang)
+        and not text.is_question(bot_said[-1], lang)
+    )
 
 
 def _only_reacts(line: str, lang: str) -> bool:

@@ -103,3 +103,11 @@ def test_good_news_asks_what_happened_only_when_nothing_was_said_yet():
 def test_a_greeting_alone_is_greeted_back_in_its_own_words_with_a_topic():
     assert moves.answer("こんばんわー", "ja") == "こんばんは!" + moves.OPENERS["ja"][0]
     assert moves.answer("hey", "en", [], ["Hi! " + moves.OPENERS["en"][0]]) == "Hi! " + moves.OPENERS["en"][1]
+
+
+def test_a_reaction_to_the_bots_answer_turns_the_question_around():
+    said = ["休みの日は何してますか?"], ["休みの日はゲームか、Youtubeを見ています。"]
+    assert moves.answer("へえ", "ja", *said) == "あなたはどうですか?"
+    # Not when the bot asked something itself, nor after a statement of the user's.
+    assert moves.answer("へえ", "ja", ["休みの日は何してますか?"], ["ゲームです。あなたは?"]) is None
+    assert moves.answer("へえ", "ja", ["猫を飼ってます"], ["いいですね。"]) is None
