@@ -295,19 +295,28 @@ def test_a_reaction_is_ranked_as_a_reply_to_the_users_last_line_that_said_someth
             return [Scored(c, 1.0) for c in candidates]
 
     ranker = Recording()
-    history = ["好きなスポーツは?", Turn("bot", "するのが好きです!")]
+    history = ["スポーツは見るのが好きです", Turn("bot", "するのが好きです!")]
     pool = {"スポーツ": [Candidate("テニスをよくやります", context="スポーツ")]}
     service = _service(candidates=pool, history=history, rankers=RankerRegistry({"recording": lambda: ranker}))
     service.decide(_event(text="なるほど", lang="ja", algorithm="recording"))
     service.decide(_event(text="野球はどうですか?", lang="ja", algorithm="recording"))
-    assert ranker.contexts == [("好きなスポーツは?",), ("好きなスポーツは?", "するのが好きです!", "野球はどうですか?")]
+    assert ranker.contexts == [
+        ("スポーツは見るのが好きです",), ("スポーツは見るのが好きです", "するのが好きです!", "野球はどうですか?")
+    ]
 
 
-def test_a_reaction_is_not_answered_by_asking_back_the_question_it_follows():
-    history = ["じゃあ、好きなスポーツは?", Turn("bot", "するのが好きです!")]
-    pool = {"スポーツ": [Candidate("なんのスポーツが好きですか。", context="スポーツ"), Candidate("テニスをよくやります", context="スポーツ")]}
+def test_a_reaction_is_not_answered_by_asking_back_the_line_it_follows():
+    history = ["私はスポーツが好きです", Turn("bot", "いいですね!")]
+    pool = {"スポーツ": [Candidate("スポーツが好きですか?", context="スポーツ"), Candidate("テニスをよくやります", context="スポーツ")]}
     decision = _service(candidates=pool, history=history).decide(_event(text="なるほど", lang="ja", algorithm="tfidf"))
     assert decision.reply.text == "テニスをよくやります"
+
+
+def test_a_reaction_to_the_bots_answer_turns_the_users_question_around():
+    history = ["じゃあ、好きなスポーツは?", Turn("bot", "するのが好きです!")]
+    pool = {"スポーツ": [Candidate("テニスをよくやります", context="スポーツ")]}
+    decision = _service(candidates=pool, history=history).decide(_event(text="なるほど", lang="ja", algorithm="tfidf"))
+    assert decision.reply.text == "あなたはどうですか?"
 
 
 def test_the_bots_own_words_do_not_choose_the_keywords():
