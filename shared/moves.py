@@ -284,10 +284,12 @@ _ASKED_BACK = {"ja": ("あなたはどうですか?", "そちらはどうです�
 
 
 def _turns_it_around(utterance: str, lang: str, said_by_user: Sequence[str], bot_said: Sequence[str]) -> bool:
-    """Whether the user only reacts to the bot's answer to their question."""
+    """Whether the user only reacts to the bot's answer to their question
+    (and does not ask "Why?" or 「本当に?」 about it)."""
     return bool(
         said_by_user and bot_said
         and _only_reacts(utterance, lang)
+        and not text.is_question(utterance, lang)
         and text.is_question(said_by_user[-1], lang)
         and not text.is_question(bot_said[-1], lang)
     )
