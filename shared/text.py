@@ -57,11 +57,20 @@ REACTION_WORDS = {
          "right", "sure", "see", "neat", "amazing", "agreed", "totally", "indeed", "sounds", "fun", "good"}
     ),
 }
-# Lines that have answers of their own even mid-conversation: greetings and
-# thanks (goodbyes are ``LEAVE_TAKING``). Matched against a case-folded text.
+# Greetings, by the word that greets each back: the ways a text may say it
+# (``GREETING``, ``greeting_of``).
+GREETINGS = {
+    "ja": {"こんにちは": r"こんにち[はわ]|こんちは", "こんばんは": r"こんばん[はわ]|今晩は", "おはようございます": r"おはよう?",
+           "はじめまして": r"はじめまして|初めまして"},
+    "en": {"Hi": r"hi+|hello|hey+|hiya|howdy", "Good morning": r"good morning", "Good afternoon": r"good afternoon",
+           "Good evening": r"good evening"},
+}
+# Lines that have answers of their own even mid-conversation: greetings
+# anywhere in them, and thanks (goodbyes are ``LEAVE_TAKING``). Matched
+# against a case-folded text.
 SOCIAL = {
-    "ja": re.compile(r"こんにちは|こんばんは|おはよう|ありがと|はじめまして|初めまして|よろしく|お元気"),
-    "en": re.compile(r"\b(hi|hello|hey|thanks?|thank you|good morning|welcome|sorry|nice to meet|how are you)\b"),
+    "ja": re.compile("|".join(GREETINGS["ja"].values()) + r"|ありがと|よろしく|お元気"),
+    "en": re.compile(r"\b(" + "|".join(GREETINGS["en"].values()) + r"|thanks?|thank you|welcome|sorry|nice to meet|how are you)\b"),
 }
 
 # How much an earlier turn counts towards the topic, per turn of age.
@@ -92,6 +101,12 @@ class Traits(NamedTuple):
 
 
 _SENTENCE = re.compile(r"[^。!?.]+[。!?.]*")
+
+
+def _sentences(normal: str) -> list[str]:
+    """The sentences of a normalised text, each with its closing marks."""
+    return [sentence.strip() for sentence in _SENTENCE.findall(normal)]
+
 # A sentence that asks: a question mark, or a question's ending (Japanese)
 # or opening word (English). Stricter than ``is_question``, which counts any
 # interrogative (何でも好きです).
@@ -121,7 +136,7 @@ def traits(text: str, lang: str) -> Traits:
     folded = normal.casefold()
     leaving = LEAVE_TAKING.get(lang)
     asks, exclaims = _ASKS.get(lang), _EXCLAMATION.get(lang)
-    sentences = [s for s in map(str.strip, _SENTENCE.findall(normal)) if not (exclaims and exclaims.search(s))]
+    sentences = [s for s in _sentences(normal) if not (exclaims and exclaims.search(s))]
     return Traits(
         question=bool((_JA_QUESTION if lang == "ja" else _EN_QUESTION).search(normal)),
         greeting=_greeting(folded, lang),
@@ -451,7 +466,7 @@ def _kanji_katakana(text: str) -> frozenset[str]:
 @functools.lru_cache(maxsize=32768)
 def _closing_question(text: str, lang: str) -> str | None:
     """The last sentence of a text of several, if it asks; else None."""
-    sentences = [sentence.strip() for sentence in _SENTENCE.findall(normalize(text))]
+    sentences = _sentences(normalize(text))
     asks = _ASKS.get(lang)
     return sentences[-1] if len(sentences) > 1 and asks and asks.search(sentences[-1]) else None
 
@@ -472,13 +487,6 @@ def is_reaction(text: str, lang: str) -> bool:
 
 # Replies that open a conversation (こんばんは。明日は仕事ありです。, "Hi! pretty
 # good"): fine as the bot's first words, odd in the middle of a conversation.
-# By the word that greets back, the ways a text may open with it.
-GREETINGS = {
-    "ja": {"こんにちは": r"こんにち[はわ]|こんちは", "こんばんは": r"こんばん[はわ]|今晩は", "おはようございます": r"おはよう?",
-           "はじめまして": r"はじめまして|初めまして"},
-    "en": {"Hi": r"hi+|hello|hey+|hiya|howdy", "Good morning": r"good morning", "Good afternoon": r"good afternoon",
-           "Good evening": r"good evening"},
-}
 GREETING = {
     lang: re.compile("^(?:" + "|".join(f"(?P<g{i}>{p})" for i, p in enumerate(table.values())) + ")" + (r"\b" if lang == "en" else ""))
     for lang, table in GREETINGS.items()
@@ -557,7 +565,7 @@ def _leanings(text: str, lang: str) -> tuple[tuple[str, int], ...]:
     if against is None:
         return ()
     found = []
-    for sentence in map(str.strip, _SENTENCE.findall(normalize(text).casefold())):
+    for sentence in _sentences(normalize(text).casefold()):
         if asks.search(sentence) or listener.search(sentence):
             continue
         lean = -1 if against.search(sentence) else 1 if for_.search(sentence) else 0
