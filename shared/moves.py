@@ -1,5 +1,5 @@
 """The bot's own lines for turns the corpus cannot answer: a greeting alone,
-よろしく, thanks, a request for something to talk about or for advice, a
+a call for attention (ねえ, 聞いてよ), よろしく, thanks, a request for something to talk about or for advice, a
 feeling with nothing else said, good night and goodbye, and a line with
 nothing in it (うん, わかりません, "Really?") before any topic came up.
 
@@ -82,6 +82,17 @@ MOVES = (
             "ja": ("いえいえ、どういたしまして!", "どういたしまして。こちらこそ、お話ししてくれてありがとうございます。"),
             "en": ("You're welcome!", "Anytime! Thanks for chatting with me."),
         },
+    ),
+    Move(
+        "wants a listener",
+        {
+            "ja": re.compile(
+                r"^(ねえ|ねぇ|ねー|おーい|あのさ|あのね|ちょっと)?[、 ]*(聞いて(よ|ください|下さい|くれる|ほしい)?|話(を)?聞いて(よ|ください)?)?"
+                r"(?<=.)" + _TAIL_JA
+            ),
+            "en": re.compile(r"^(hey|listen|guess what|you know what|can i tell you something)" + _TAIL_EN),
+        },
+        {"ja": ("はい、どうしたんですか?", "うんうん、何ですか?"), "en": ("Yes? What is it?", "I'm listening!")},
     ),
     Move(
         "pleased to meet you",
@@ -172,7 +183,7 @@ MOVES = (
         "feels good",
         {
             "ja": re.compile(
-                r"^(今日は|最近|なんか|ちょっと|すごく|とても|めっちゃ|かなり)*[、 ]*"
+                r"^(今日は?|昨日は?|最近|なんか|ちょっと|すごく|とても|めっちゃ|かなり)*[、 ]*"
                 r"(嬉し|うれし|楽し(?!み)|たのし(?!み)|幸せ|しあわせ|最高|いいこと|良いこと)[ぁ-んー〜…、。!?w ]{0,12}$"
             ),
             "en": re.compile(

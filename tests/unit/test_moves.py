@@ -22,6 +22,7 @@ OWN = [
     ("ja", "何か話そう"), ("ja", "どうしたらいいと思いますか?"), ("ja", "何かいい方法ありますか?"), ("en", "Any tips?"),
     ("ja", "こんにちは!"), ("ja", "こんばんわー"), ("ja", "おはよう"), ("ja", "はじめまして、よろしくお願いします!"),
     ("en", "Hi there!"), ("en", "hey"), ("en", "Good morning everyone"),
+    ("ja", "ねえ"), ("ja", "聞いてよ"), ("ja", "ねえ、聞いて!"), ("en", "Guess what!"), ("ja", "今日いいことあった"),
     ("ja", "よろしくお願いします"), ("ja", "こちらこそよろしくです!"), ("en", "Nice to meet you!"),
     ("ja", "そろそろ寝ますね"), ("ja", "おやすみなさい"), ("en", "Good night!"),
     ("ja", "今日は話せて楽しかったです"), ("ja", "じゃあまたね"), ("en", "Bye!"), ("en", "Nice talking to you"),
@@ -34,7 +35,7 @@ RANKED = [
     ("en", "I am sad that the movie ended"), ("en", "I love hiking"),
     ("ja", "楽しみです"), ("ja", "楽しいお店を見つけました"), ("ja", "寝る前に本を読みます"), ("en", "I'm happy with my new job"),
     ("ja", "猫の話をありがとうございました。それではまた!"), ("en", "Okay, what do you like to do?"),
-    ("ja", "おすすめの温泉ありますか?"),
+    ("ja", "おすすめの温泉ありますか?"), ("ja", "聞いてよ、今日上司に怒られた"), ("ja", "。"),
     # Symbols alone keep their fallback.
     ("en", "!!!"), ("ja", "👍"),
 ]
