@@ -1,7 +1,8 @@
 """The bot's own lines for turns the corpus cannot answer: a greeting alone,
-a call for attention (ねえ, 聞いてよ), よろしく, thanks, a request for something to talk about or for advice, a
-feeling with nothing else said, good night and goodbye, and a line with
-nothing in it (うん, わかりません, "Really?") before any topic came up.
+a call for attention (ねえ, 聞いてよ), よろしく, thanks, a request for
+something to talk about or for advice, a feeling or a birthday or a success
+with nothing else said, good night and goodbye, and a line with nothing in it
+(うん, わかりません, "Really?") before any topic came up.
 
 Ranking answers what a line is about; these lines are about nothing the
 corpus can look up. Ranked anyway, 「ありがとう」 got 「卵にですか」, 「何か面白い
@@ -194,6 +195,36 @@ MOVES = (
         # On a topic (楽しかった! after a film), ranking answers on it.
         {"ja": ("いいですね!何があったんですか?",), "en": ("Nice! What happened?",)},
         before_topic_only=True,
+    ),
+    Move(
+        "has a birthday",
+        {
+            "ja": re.compile(r"^(実は|じつは)?[、 ]*(今日|きょう|明日|あした)?(は)?(私の|僕の|俺の)?(お)?誕生日(なんです|です|だ|なんだ|なの)(よ|よね)?" + _TAIL_JA),
+            "en": re.compile(r"^((it'?s|today is|tomorrow is) my birthday( today| tomorrow)?|i turned \d+ today)" + _TAIL_EN),
+        },
+        # Ranked, 「今日誕生日なんです」 got 「分かります、私も今でも誕生日の月は嬉しいです。」
+        {
+            "ja": ("お誕生日おめでとうございます!何か特別なことはしますか?", "おめでとうございます!素敵な一年になりますように。"),
+            "en": ("Happy birthday! Any plans to celebrate?", "Happy birthday! I hope it's a great year."),
+        },
+    ),
+    Move(
+        "made it",
+        {
+            "ja": re.compile(
+                r"^(やった|やりました|ついに|とうとう|やっと|無事)?[!、 ]*(試験|テスト|受験|面接|資格|検定|大学|会社|第一志望)?(に|の|が|を)?"
+                r"(合格(しました|した|できました|でした|です)|受かり(ました)|受かった|内定(をもらいました|もらいました|もらった|が出ました|出ました|です)"
+                r"|(就職|転職)(が)?決まり(ました)|(就職|転職)(が)?決まった|結婚(しました|します|することになりました))" + _TAIL_JA
+            ),
+            "en": re.compile(
+                r"^(i|we) (finally |just )?(passed( (my|the) [a-z ]{1,20})?|got (the|a) job|got in|got engaged|got married|got promoted)"
+                + _TAIL_EN
+            ),
+        },
+        {
+            "ja": ("おめでとうございます!本当によかったですね。", "すごい、おめでとうございます!"),
+            "en": ("Congratulations! That's wonderful news.", "Congrats! You must be so happy."),
+        },
     ),
     Move(
         "good night",

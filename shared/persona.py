@@ -25,6 +25,8 @@ _YOU_JA = r"(あなた|あんた|君|きみ|キミ|お前|ざつだん|zatsudan)
 # ところで、どこに住んでるの?), never of a third person (お子さんは何歳ですか?).
 _ASKED_JA = rf"(^(ところで|じゃあ|ちなみに|ねえ|ねぇ|で|今|いま)?[、, ]*|{_YOU_JA}(は|って|さん|も|の)?)"
 
+# A request that asks without a question's form ("Tell me your name").
+_REQUEST = {"ja": re.compile(r"教えて"), "en": re.compile(r"\b(tell me|i wonder)\b", re.IGNORECASE)}
 
 QUESTIONS = (
     Move(
@@ -117,6 +119,10 @@ QUESTIONS = (
 def answer(utterance: str, lang: str, bot_said: Sequence[str] = ()) -> str | None:
     """The bot's own answer if ``utterance`` asks about the bot, the first
     wording it has not said in this conversation; else None."""
+    # Only a question (or 教えて): 「名前はまだ決めてないんです」 about a new puppy
+    # got 「ざつだんといいます。」.
+    if not (text.is_question(utterance, lang) or _REQUEST[lang].search(utterance)):
+        return None
     folded = text.normalize(utterance).casefold()
     said = set(bot_said)
     for question in QUESTIONS:

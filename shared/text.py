@@ -159,6 +159,7 @@ _LAMENT = {
     "ja": re.compile(
         r"疲れ|つかれ|しんど|つら(い|かった)|痛い|いたい|風邪|熱が|体調|落ち込|落ち(た|ちゃ)|失敗|残念|悲し|寂し|さみし|最悪|大変"
         r"|ストレス|残業|忙し|眠れな|負け|怪我|けが|病院|入院|亡くな|別れ|振られ|困っ|イライラ|不安|心配|やめられな"
+        r"|落とし(た|ちゃ|まし)|(なく|無く|失く)し(た|ちゃ|まし)|盗まれ|壊れ|壊し(た|ちゃ|まし)|遅刻|寝坊|乗り遅れ|迷子"
     ),
     "en": re.compile(
         r"\b(tired|exhausted|sick|ill|hurts?|pain|sad|upset|depressed|lonely|stressed|awful|terrible|worst|failed|lost"
@@ -176,6 +177,42 @@ def laments(text: str, lang: str) -> bool:
     """Whether the text tells of something bad (``_LAMENT``)."""
     pattern = _LAMENT.get(lang)
     return bool(pattern and pattern.search(normalize(text)))
+
+
+# A plan, something not done yet (来週ライブに行きます, 夏休みに北海道に行くん
+# です, 楽しみです, "I'm going to Kyoto next week"), and questions asked in the
+# past tense, as if it were done (「どちらへ行かれたんですか?」, 「どこであった
+# んです?」, "How was it?"). Why it was decided (行こうと思ったんですか) is not
+# asked as done.
+_PLAN = {
+    "ja": re.compile(
+        r"明日|明後日|あさって|来週|来月|来年|今度|今週末|今夜|今晩|予定|つもり|(よう|こう|そう|ろう|おう)と(思|考)"
+        r"|行く(ん|の|ところ|予定|$)|行きます|楽しみ|たのしみ|ワクワク|わくわく|ドキドキ|どきどき"
+    ),
+    "en": re.compile(
+        r"\b(next (week|month|year|weekend|time|summer|winter|spring)|tomorrow|tonight|this (weekend|summer|winter|evening)"
+        r"|(i'?m|i am|we'?re|we are) (going|gonna|planning|about|hoping) to|i'?ll|i will|plan(ning)? to|can'?t wait"
+        r"|looking forward)\b",
+        re.IGNORECASE,
+    ),
+}
+_ASKS_AS_DONE = {
+    "ja": re.compile(r"(?<!思っ)(?<!決め)(?<!なっ)(た|だ)(ん|の)?(です|でしょう|では)?(か|かね|っけ)?[?。!]*$"),
+    "en": re.compile(r"\b(did you|did it|how was|how did|was it|were you|what did you)\b", re.IGNORECASE),
+}
+
+
+def plans(text: str, lang: str) -> bool:
+    """Whether the text tells of a plan, something not done yet (``_PLAN``)."""
+    pattern = _PLAN.get(lang)
+    return bool(pattern and pattern.search(normalize(text)))
+
+
+@functools.lru_cache(maxsize=32768)  # asked of every candidate while a plan is talked of
+def asks_as_done(text: str, lang: str) -> bool:
+    """Whether a sentence of the text asks in the past tense (``_ASKS_AS_DONE``)."""
+    done, asks = _ASKS_AS_DONE.get(lang), _ASKS.get(lang)
+    return bool(done) and any(asks.search(s) and done.search(s) for s in _sentences(normalize(text)))
 
 
 def cheers(text: str, lang: str) -> bool:
@@ -299,12 +336,25 @@ def _is_short_kana(term: str) -> bool:
     return len(term) == 1 and not re.match(r"[\u4e00-\u9fff]", term)
 
 
+# Words that name a time, not a topic (the Japanese keywords leave out nouns
+# that work as adverbs, 昨日, 来週): "I'm going to Kyoto next week" and "It's
+# been raining all week" both got "How many midterms do you have this week?".
+_EN_TIME_WORDS = frozenset(
+    {"today", "tonight", "tomorrow", "yesterday", "week", "weeks", "month", "months", "morning", "mornings",
+     "afternoon", "evening", "night", "nights", "day", "days", "hour", "hours", "minute", "minutes", "lately",
+     "recently", "sometime", "weekday", "weekdays"}
+)
+
+
 def _analyse_english(text: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """(all terms, content terms, keywords)."""
     stop = _stop_words("en")
     terms_ = tuple(_ENGLISH_TOKEN.findall(text.lower()))
     content = tuple(t for t in terms_ if t not in stop)
-    keywords_ = tuple(t for t in content if len(t) > 1 and not t.isdigit() and t not in REACTION_WORDS["en"])
+    keywords_ = tuple(
+        t for t in content
+        if len(t) > 1 and not t.isdigit() and t not in REACTION_WORDS["en"] and t not in _EN_TIME_WORDS
+    )
     return terms_, content, keywords_
 
 
@@ -543,6 +593,7 @@ _AGAINST = {
     "ja": re.compile(
         r"苦手|嫌い|きらい|あまり|あんまり|全然|ぜんぜん|ほとんど|特には|興味(が|は)?(ない|なく|ありません)"
         r"|(好き|得意)(では|じゃ)(ない|なく|ありません)|(飲め|食べられ|でき)(ない|ません)|しない|しません|してない|してません"
+        r"|(見|観|聴|聞|読|行か|やら|飲ま|食べ)(ない|ません|てない|てません)"
     ),
     "en": re.compile(r"\b(don'?t|do not|never|not (really|much|a fan)|hate|dislike|can'?t stand|not into)\b", re.IGNORECASE),
 }

@@ -26,6 +26,8 @@ OWN = [
     ("ja", "よろしくお願いします"), ("ja", "こちらこそよろしくです!"), ("en", "Nice to meet you!"),
     ("ja", "そろそろ寝ますね"), ("ja", "おやすみなさい"), ("en", "Good night!"),
     ("ja", "今日は話せて楽しかったです"), ("ja", "じゃあまたね"), ("en", "Bye!"), ("en", "Nice talking to you"),
+    ("ja", "今日誕生日なんです"), ("ja", "実は明日誕生日です!"), ("en", "It's my birthday today!"),
+    ("ja", "試験に合格しました!"), ("ja", "内定もらいました"), ("en", "I passed my driving test!"), ("en", "I got the job"),
 ]
 RANKED = [
     # They say something the corpus can answer.
@@ -36,6 +38,7 @@ RANKED = [
     ("ja", "楽しみです"), ("ja", "楽しいお店を見つけました"), ("ja", "寝る前に本を読みます"), ("en", "I'm happy with my new job"),
     ("ja", "猫の話をありがとうございました。それではまた!"), ("en", "Okay, what do you like to do?"),
     ("ja", "おすすめの温泉ありますか?"), ("ja", "聞いてよ、今日上司に怒られた"), ("ja", "。"),
+    ("ja", "誕生日は何月ですか?"), ("ja", "誕生日に彼氏から花をもらいました"), ("en", "I passed the salt to my brother and he laughed"),
     # Symbols alone keep their fallback.
     ("en", "!!!"), ("ja", "👍"),
 ]
@@ -113,3 +116,9 @@ def test_a_reaction_to_the_bots_answer_turns_the_question_around():
     assert moves.answer("へえ", "ja", ["休みの日は何してますか?"], ["ゲームです。あなたは?"]) is None
     assert moves.answer("へえ", "ja", ["猫を飼ってます"], ["いいですね。"]) is None
     assert moves.answer("Why?", "en", ["How are you?"], ["Good, thanks."]) not in ("How about you?", "What about you?")
+
+
+def test_a_birthday_is_congratulated_not_ranked():
+    # Ranked, 「今日誕生日なんです」 got 「分かります、私も今でも誕生日の月は嬉しいです。」
+    assert "おめでとう" in moves.answer("今日誕生日なんです", "ja", ["犬を飼ってます"], ["いいですね"])
+    assert "birthday" in moves.answer("It's my birthday today!", "en").casefold()

@@ -14,6 +14,7 @@ ASKED = [
     ("ja", "何ができるの?"), ("ja", "あなたは何ができますか?"), ("ja", "誰が作ったんですか?"),
     ("en", "What can you do?"), ("en", "Who made you?"),
     ("en", "Are you human?"), ("en", "Where are you from?"), ("en", "So who are you, anyway?"), ("en", "what are you?"),
+    ("ja", "あなたの名前を教えて"), ("en", "Tell me your name"),
 ]
 NOT_ASKED = [
     ("ja", "その人は誰ですか?"), ("ja", "あなたは誰が好きですか?"), ("ja", "お子さんは何歳ですか?"), ("ja", "犬の名前は何ですか?"),
@@ -23,6 +24,8 @@ NOT_ASKED = [
     ("en", "Are you a machine learning engineer?"), ("ja", "人間なんて嫌いです"),
     ("ja", "料理で何ができる?"), ("ja", "奥さんの出身はどこですか?"), ("ja", "この料理は誰が作ったの?"), ("en", "What can you do about it?"),
     ("en", "What do you do for fun?"), ("en", "Who made your dinner?"),
+    # Not questions: a new puppy's name, a statement about the bot.
+    ("ja", "名前はまだ決めてないんです"), ("ja", "年齢は気にしないです"), ("en", "Your name is hard to say"),
 ]
 
 

@@ -691,6 +691,13 @@ def test_the_bot_does_not_go_back_on_what_it_said_it_likes():
     assert decision.reply.text == "簡単なものだけ作ります。"
 
 
+def test_a_plan_is_not_asked_about_as_if_it_were_done():
+    pool = {"北海道": [Candidate("北海道!いいですね!どちらへ行かれたんですか?", context="北海道"),
+                     Candidate("北海道いいですね!どこを回る予定ですか?", context="北海道")]}
+    decision = _service(candidates=pool).decide(_event(text="夏休みに北海道に行くんです", lang="ja", algorithm="tfidf"))
+    assert decision.reply.text == "北海道いいですね!どこを回る予定ですか?"
+
+
 def test_bad_news_is_not_cheered():
     pool = {"風邪": [Candidate("いいですね!風邪の時は寝るに限ります", context="風邪"), Candidate("大変ですね。お大事にしてください", context="風邪")]}
     decision = _service(candidates=pool).decide(_event(text="風邪をひいちゃいました", lang="ja", algorithm="tfidf"))

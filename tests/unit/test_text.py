@@ -345,6 +345,7 @@ def test_a_reply_against_what_the_bot_said_it_likes_or_not_is_known():
     assert "スポーツは特には。" in stances
     assert "料理は苦手です" not in stances and "スポーツは大好きです" not in stances
     assert "ビールは好き" not in stances  # about something else
+    assert "巨人ファンですが、全体的にプロ野球が好きです。" in text.Stances(["野球は見ないですね、、、"], "ja")
     assert "スポーツはあまりしないんですね" not in stances and "スポーツは苦手ですか?" not in stances  # about the listener
     assert "I love dogs" in text.Stances(["I don't really like dogs."], "en")
     assert "I love dogs" not in text.Stances([], "en")
@@ -352,9 +353,30 @@ def test_a_reply_against_what_the_bot_said_it_likes_or_not_is_known():
 
 def test_bad_news_and_cheering_replies_are_told_apart():
     assert text.laments("風邪をひいちゃいました", "ja") and text.laments("I'm so tired from work today", "en")
+    assert text.laments("財布を落としちゃいました", "ja")  # got 「いいですねー!小さくてかわいい財布が欲しくなりました。」
     assert not text.laments("昨日カレーを作りました", "ja") and not text.laments("I love sushi", "en")
     assert text.cheers("いいですね!お大事に", "ja") and text.cheers("Nice! I just got home from work", "en")
     assert not text.cheers("大変でしたね。お大事に", "ja") and not text.cheers("Oh no, that's rough", "en")
+
+
+def test_a_plan_and_a_question_asked_as_if_it_were_done_are_told_apart():
+    for line in ("来週ライブに行きます", "夏休みに北海道に行くんです", "初めてのライブなのでドキドキです", "I'm going to Kyoto next week"):
+        assert text.plans(line, text.detect_lang(line)), line
+    assert not text.plans("昨日ライブに行きました", "ja") and not text.plans("I went to Kyoto", "en")
+    for reply in ("北海道!いいですね!どちらへ行かれたんですか?", "最近どんなライブ行きましたか?", "どこであったんです?",
+                  "今の時期の北海道は気持ちよかったのでは?", "How was it?"):
+        assert text.asks_as_done(reply, text.detect_lang(reply)), reply
+    # Why it was decided, experience, and the plan itself are fair to ask.
+    for reply in ("どうして行こうと思ったんですか?", "行ったことありますか?", "いつ行くんですか?", "昨日は楽しかったです。",
+                  "Have you been there before?"):
+        assert not text.asks_as_done(reply, text.detect_lang(reply)), reply
+
+
+def test_words_of_time_are_not_english_topics():
+    # "I'm going to Kyoto next week" and "It's been raining all week" both got
+    # "How many midterms do you have this week?".
+    assert text.keywords("I'm going to Kyoto next week", "en") == ["kyoto"]
+    assert "week" not in text.keywords("It's been raining all week", "en")
 
 
 def test_english_topics_that_web_stop_lists_drop_stay_keywords():
