@@ -76,7 +76,11 @@ MOVES = (
     Move(
         "thanks",
         {
-            "ja": re.compile(r"^(本当に|ほんとに|ほんと|どうも)?(ありがと(う|ー|〜)?|サンキュー|感謝)(ございます|です|します|ね)?" + _TAIL_JA),
+            "ja": re.compile(
+                r"^(本当に|ほんとに|ほんと|どうも)?(ありがと(う|ー|〜)?|サンキュー|感謝)(ございます|です|します|ね)?"
+                # ...and what the user will do with the advice (ranked: 「はい、私もやってみます」).
+                r"([、!。 ]*(やってみます|試してみます|参考にします|がんばります|頑張ります|そうします))?" + _TAIL_JA
+            ),
             "en": re.compile(r"^(thanks?|thank you|thx|ty|cheers)( (so|very) much| a lot| a bunch)?" + _TAIL_EN),
         },
         {

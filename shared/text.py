@@ -168,7 +168,10 @@ _LAMENT = {
     ),
 }
 _CHEER = {
-    "ja": re.compile(r"^(いいですね|いいな|良いですね|素敵|すてき|羨まし|うらやまし|すご(い|っ)|凄い|最高|おめでとう|楽しそう|やった|わー|わあ|ナイス)"),
+    "ja": re.compile(
+        r"^(それは|それ|あ|お|え|わ)?[ー〜、!]*(いいですね|いいな|良いですね|素敵|すてき|羨まし|うらやまし|すご(い|っ)|凄い|最高|おめでとう"
+        r"|楽しそう|やった|わー|わあ|ナイス)"
+    ),
     "en": re.compile(r"^(nice|great|awesome|cool|yay|congrats|congratulations|lucky|sweet|how fun|sounds fun|that'?s (great|awesome|cool)|good for you)\b"),
 }
 
@@ -594,11 +597,12 @@ _AGAINST = {
         r"苦手|嫌い|きらい|あまり|あんまり|全然|ぜんぜん|ほとんど|特には|興味(が|は)?(ない|なく|ありません)"
         r"|(好き|得意)(では|じゃ)(ない|なく|ありません)|(飲め|食べられ|でき)(ない|ません)|しない|しません|してない|してません"
         r"|(見|観|聴|聞|読|行か|やら|飲ま|食べ)(ない|ません|てない|てません)"
+        r"|こと(が|は)?(ない|なく|無い|ありません)"
     ),
     "en": re.compile(r"\b(don'?t|do not|never|not (really|much|a fan)|hate|dislike|can'?t stand|not into)\b", re.IGNORECASE),
 }
 _FOR = {
-    "ja": re.compile(r"好き|得意|ハマって|はまって|よく|毎日|大ファン"),
+    "ja": re.compile(r"好き|得意|ハマって|はまって|よく|毎日|大ファン|こと(が)?(ある|あり)|派(です|なんです|ですね|かな|だ)?[!。]*$"),
     "en": re.compile(r"\b(love|enjoy|big fan|i (really )?like|favou?rite)\b", re.IGNORECASE),
 }
 # A sentence about the listener (コーヒーお好きなんですね, "Do you like it?")
@@ -637,7 +641,9 @@ class Stances:
         self._stance: dict[str, int] = {}
         for reply in said:  # oldest first: a later word stands
             for sentence, lean in _leanings(reply, lang):
-                for keyword in _analyse(sentence, lang)[1]:
+                # A sentence that names nothing leans on what the reply named
+                # (「沖縄いいですね!一度だけですが、行ったことあります!」).
+                for keyword in _analyse(sentence, lang)[1] or _analyse(reply, lang)[1]:
                     self._stance[keyword] = lean
 
     def __contains__(self, reply: str) -> bool:
