@@ -33,9 +33,11 @@ REPO = Path(__file__).resolve().parents[1]
 CACHE_DIR = REPO / ".run" / "corpus-cache"
 # What the bot answers from: real Japanese chit-chat, greetings, English chat.
 DEFAULT_SOURCES = ("real_persona_chat", "nagonbot", "chatterbot", "chitchat")
-# chitchat-dataset pairs (English) in the default seed: all 131k would double
-# the build for the second language; `--full` takes them all.
-DEFAULT_SAMPLE = 20000
+# chitchat-dataset pairs (English) in the default seed: all of them (None).
+# A 20,000-pair sample left 8,180 English keywords and replies to match:
+# "I have two cats" got "...half of my family is allergic to cats", now
+# "What kind of cats do you have?". `--sample N` seeds faster for a try.
+DEFAULT_SAMPLE: int | None = None
 # Files whose change makes a cached build stale.
 BUILD_INPUTS = (
     "jobs/corpus/sources.py", "jobs/corpus/real_persona_chat.py", "jobs/corpus/candidates.py",
@@ -143,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env", help=ENV_HELP)
     parser.add_argument("--source", action="append", choices=sorted(sources.SOURCES), help=f"default: {', '.join(DEFAULT_SOURCES)}")
     parser.add_argument("--sample", type=int, default=DEFAULT_SAMPLE, help="pairs of each large source but RealPersonaChat")
-    parser.add_argument("--full", action="store_true", help="every pair of every source")
+    parser.add_argument("--full", action="store_true", help="every pair of every source (the default)")
     args = parser.parse_args(argv)
     settings, clients = connect(args.env)
     counts = seed(clients.firestore, tuple(args.source or DEFAULT_SOURCES), None if args.full else args.sample, progress=True)

@@ -278,8 +278,6 @@ MOVES = (
     ),
 )
 _SAYS_NOTHING = MOVES[-1]
-# A reaction question has this many terms at most ("Why?", "What about you?").
-_SHORT_QUESTION_TERMS = 3
 
 
 # What may follow a greeting in a line that only greets (こんにちは!よろしく
@@ -342,14 +340,8 @@ def _turns_it_around(utterance: str, lang: str, said_by_user: Sequence[str], bot
 
 
 def _only_reacts(line: str, lang: str) -> bool:
-    # Words of a reaction, not a symbol or emoji alone (which keeps its
-    # fallback), nor a question asked in stop words ("Okay, what do you like
-    # to do?"), which ranking answers.
-    return (
-        text.has_letters(line)
-        and text.is_reaction(line, lang)
-        and not (text.is_question(line, lang) and len(text.terms(line, lang)) > _SHORT_QUESTION_TERMS)
-    )
+    # Words of a reaction, not a symbol or emoji alone (which keeps its fallback).
+    return text.has_letters(line) and text.is_reaction(line, lang)
 
 
 def _only_greets(folded: str, lang: str) -> str | None:

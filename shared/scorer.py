@@ -85,6 +85,8 @@ NEAR_REPEAT = 0.7
 SAME_MEANING = 0.9
 # Fewer keyword candidates than this: also look for replies by meaning.
 MIN_POOL = 20
+# How many of the user's earlier lines a reply must not ask back.
+ASKED_BACK_LINES = 3
 # How many replies the look-up by meaning adds, and how close (cosine of the
 # published model's towers) one must be to fit: real lines' nearest replies
 # scored 0.42-0.52, gibberish ("qqqxyzzy wibblefrotz", "ほげほげふがふが") 0.37.
@@ -98,6 +100,19 @@ def fallback_reply(utterance: str, lang: str, bot_said: Sequence[str] = ()) -> s
     replies = FALLBACK_REPLIES[(lang, "question" if text.is_question(utterance, lang) else "statement")]
     last_said = {said: i for i, said in enumerate(bot_said)}
     return min(replies, key=lambda reply: last_said.get(reply, -1))
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """What a reply must fit: the utterance, the line it answers (the
+    utterance, or for a reaction the line it follows), and what the bot and
+    the user said before it, oldest first."""
+
+    lang: str
+    utterance: str
+    answered: str
+    bot: Sequence[str]
+    user: Sequence[str]
 
 
 def conversation_lang(event: UtteranceEvent, history: Sequence) -> str:
@@ -263,19 +278,20 @@ class ScorerService:
         raise DecisionRace(f"conversation {event.conversation_id} kept changing while deciding {event.message_id}")
 
     @staticmethod
-    def _usable(
-        candidates: Sequence[Candidate], lang: str, utterance: str, answered: str, bot_said: Sequence[str]
-    ) -> list[Candidate]:
-        """Candidates in ``lang`` that are not mostly the utterance's own words
-        (an echo) nor ask back what the line being ``answered`` said (the
-        utterance, or for a reaction the line it follows), do not say, even
+    def _usable(candidates: Sequence[Candidate], said: Exchange) -> list[Candidate]:
+        """Candidates in the exchange's language that are not mostly the
+        utterance's own words (an echo) nor ask back what the line being
+        answered or one of the user's recent lines said, do not say, even
         nearly, one of the bot's earlier replies, do not say goodbye unless the
         user does, and do not greet once the conversation is under way unless
         the user does."""
-        said_before = text.NearRepeats(bot_said, NEAR_REPEAT)
+        lang, utterance = said.lang, said.utterance
+        said_before = text.NearRepeats(said.bot, NEAR_REPEAT)
         user_leaves = text.takes_leave(utterance, lang)
-        may_greet = not bot_said or text.greets(utterance, lang)
-        asked_back = text.AskedBack(answered, lang)
+        may_greet = not said.bot or text.greets(utterance, lang)
+        # The user's earlier lines too: after 「ゲーム好きです」, two turns
+        # later 「ゲームがお好きなんですか?」.
+        asked_back = text.AskedBack((said.answered, *said.user[-ASKED_BACK_LINES:]), lang)
         return [
             c for c in candidates
             if speaks(c.text, lang)
@@ -286,31 +302,28 @@ class ScorerService:
             and (may_greet or not text.greets(c.text, lang))
         ]
 
-    def _pool(self, keywords: list[str], context: Context, utterance: str, bot_said: list[str]) -> list[Candidate]:
+    def _pool(self, keywords: list[str], context: Context, said: Exchange) -> list[Candidate]:
         """The usable candidates of the keywords, topped up by meaning when few."""
-        lang, answered = context.lang, context.turns[-1]
-        pool = self._usable(self.candidates.load(keywords), lang, utterance, answered, bot_said)
+        pool = self._usable(self.candidates.load(keywords), said)
         if len(pool) < MIN_POOL:
             known = {c.text for c in pool}
             found = self.retriever.nearest(context, MEANING_NEIGHBOURS, MEANING_MIN_SCORE)
-            nearest = self._usable(found, lang, utterance, answered, bot_said)
-            pool += [c for c in nearest if c.text not in known]
-        if bot_said and pool:
-            repeats = self.retriever.same_meaning([c.text for c in pool], bot_said, SAME_MEANING)
+            pool += [c for c in self._usable(found, said) if c.text not in known]
+        if said.bot and pool:
+            repeats = self.retriever.same_meaning([c.text for c in pool], said.bot, SAME_MEANING)
             pool = [c for c, repeat in zip(pool, repeats) if not repeat]
-        return self._preferred(pool, lang, utterance, answered, bot_said)
+        return self._preferred(pool, said)
 
     @staticmethod
-    def _preferred(
-        pool: list[Candidate], lang: str, utterance: str, answered: str, bot_said: Sequence[str]
-    ) -> list[Candidate]:
+    def _preferred(pool: list[Candidate], said: Exchange) -> list[Candidate]:
         """The pool narrowed by each preference that applies, in turn, unless
         it would leave nothing (a weaker reply beats the generic one)."""
-        stances = text.Stances(bot_said, lang)
-        greeting = text.greeting_of(utterance, lang)
+        lang, answered = said.lang, said.answered
+        stances = text.Stances(said.bot, lang)
+        greeting = text.greeting_of(said.utterance, lang)
         preferences = (
             # The bot keeps its word on what it said it likes or not.
-            (bool(bot_said), lambda c: c.text not in stances),
+            (bool(said.bot), lambda c: c.text not in stances),
             # A greeting is greeted back in its own words (こんにちは、今日は
             # 暑いですね got 「この夏にやりたいことありますか?」).
             (greeting is not None, lambda c: text.greeting_of(c.text, lang) == greeting),
@@ -358,7 +371,11 @@ class ScorerService:
         # algorithms' comparison is not skewed.
         said_by_user = [t.text for t in history if t.role == "user"]
         own_answer = persona.answer(event.text, lang, bot_said) or moves.answer(event.text, lang, said_by_user, bot_said)
-        pool = [Candidate(own_answer, source="own")] if own_answer else self._pool(keywords, context, event.text, bot_said)
+        if own_answer:
+            pool = [Candidate(own_answer, source="own")]
+        else:
+            said = Exchange(lang, event.text, context.turns[-1], bot_said, said_by_user)
+            pool = self._pool(keywords, context, said)
         self.faults.point("scorer.rank", event.message_id, event.text)
         rank_started = time.perf_counter()
         scored = [Scored(pool[0], 1.0)] if own_answer else ranker.rank(context, pool) if pool else []

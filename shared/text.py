@@ -122,7 +122,7 @@ _EXCLAMATION = {
         r"|そう(なん)?(です|だ)?(ね|よね|か)?|(いい|すごい|素敵)(です)?(ね|よね)?|ですね|ですよね)[ー〜!?。、w笑]*$"
     ),
     "en": re.compile(
-        r"^(oh+|ah+|wow+|same|cool|nice|haha+|lol|yeah|yes|ok(ay)?|hmm+|really|i see|great|awesome|true|sure|right|interesting)"
+        r"^(oh+|ah+|wow+|same|cool|nice|a?(ha){2,}h?|(he){2,}|lo+l|yeah|yes|ok(ay)?|hmm+|really|i see|great|awesome|true|sure|right|interesting)"
         r"[!.?, ]*$",
         re.IGNORECASE,
     ),
@@ -478,7 +478,7 @@ LEAVE_TAKING = {
 
 
 class AskedBack:
-    """Whether a reply only asks back what ``utterance`` said, adding nothing:
+    """Whether a reply only asks back what one of ``lines`` said, adding nothing:
     to a question, a question of its content words alone (「じゃあ、好きな
     スポーツは?」 -> 「なんのスポーツが好きですか。」); to a statement, a question
     of its words alone, filler included (「最近はミステリー小説をよく読んでます」
@@ -487,28 +487,38 @@ class AskedBack:
     question asks back too (「アジがたくさん釣れました」 -> 「釣りですか!いいで
     すね。釣れましたか?」)."""
 
-    def __init__(self, utterance: str, lang: str) -> None:
+    def __init__(self, lines: str | Sequence[str], lang: str) -> None:
         self._lang = lang
-        # Which analysis to compare: content terms (0) or every term (2).
-        self._part = 0 if is_question(utterance, lang) else 2
-        self._said = frozenset(_analyse(utterance, lang)[self._part])
-        self._letters = _kanji_katakana(utterance)
+        self._lines = [_Said(line, lang) for line in ([lines] if isinstance(lines, str) else lines)]
 
     def __contains__(self, reply: str) -> bool:
-        if not is_question(reply, self._lang):
+        if not self._lines or not is_question(reply, self._lang):
             return False
-        if self._only_repeats(reply):
-            return True
         last = _closing_question(reply, self._lang)
-        return last is not None and self._only_repeats(last)
+        return any(line.only_repeats(reply) or (last is not None and line.only_repeats(last)) for line in self._lines)
 
-    def _only_repeats(self, text: str) -> bool:
+
+class _Said:
+    """One line, as ``AskedBack`` compares a question with it."""
+
+    def __init__(self, line: str, lang: str) -> None:
+        self._lang = lang
+        # Which analysis to compare: content terms (0) or every term (2).
+        self._part = 0 if is_question(line, lang) else 2
+        self._said = frozenset(_analyse(line, lang)[self._part])
+        self._letters = _kanji_katakana(line)
+
+    def only_repeats(self, text: str) -> bool:
         # Checked first because it costs no tokenising: a kanji or katakana
-        # the utterance lacks is a word of the text's own (most candidates).
+        # the line lacks is a word of the text's own (most candidates).
         if self._lang == "ja" and not self._letters.issuperset(_kanji_katakana(text)):
             return False
         words = _analyse(text, self._lang)[self._part]
-        return bool(words) and self._said.issuperset(words)
+        # お好き asks back 好き: the polite prefix adds nothing.
+        return bool(words) and self._said.issuperset(word for word in words if word not in _POLITE_PREFIXES)
+
+
+_POLITE_PREFIXES = frozenset({"お", "ご", "御"})
 
 
 @functools.lru_cache(maxsize=32768)  # asked of every question among the candidates
@@ -527,12 +537,22 @@ def _closing_question(text: str, lang: str) -> str | None:
 _KANJI_KATAKANA = re.compile(r"[\u30a1-\u30fa\u3400-\u4dbf\u4e00-\u9fff]")
 
 
+# A question of stop words alone is a reaction only this short ("Why?",
+# "What about you?"); a longer one asks something of its own ("Have you been
+# there?", answered as if it were "Really?" until this: it got a fallback).
+_REACTION_QUESTION_TERMS = 3
+
+
 def is_reaction(text: str, lang: str) -> bool:
     """Whether a line only reacts: every term of it a ``REACTION_WORDS`` or
-    stop word (そうなんですね, いいですね!, "Oh I see", "What about you?"),
-    and it neither greets, thanks (``SOCIAL``) nor says goodbye."""
+    stop word (そうなんですね, いいですね!, "Oh I see", "What about you?"), not
+    a longer question, and it neither greets, thanks (``SOCIAL``) nor says
+    goodbye."""
     reaction_words, stop = REACTION_WORDS.get(lang, frozenset()), _stop_words(lang)
-    if not all(term in reaction_words or term in stop for term in terms(text, lang)):
+    words = terms(text, lang)
+    if not all(term in reaction_words or term in stop for term in words):
+        return False
+    if len(words) > _REACTION_QUESTION_TERMS and is_question(text, lang):
         return False
     pattern = SOCIAL.get(lang)
     return not (pattern and pattern.search(normalize(text).casefold())) and not takes_leave(text, lang)

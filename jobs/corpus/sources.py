@@ -9,7 +9,7 @@ rows of one keyword alone.
 | source | where (licence) | language | pairs |
 |---|---|---|---|
 | real_persona_chat | `data/real_persona_chat/` (CC BY-SA 4.0) | ja | each utterance and the other speaker's answer, 12,861 dialogues (356,520 usable of 374,037: `real_persona_chat.py`) |
-| chatterbot | chatterbot-corpus (BSD-3) | en | consecutive turns of each conversation but recitations (its Japanese files are machine translations: not used) |
+| chatterbot | chatterbot-corpus (BSD-3) | en | consecutive turns of its everyday-chat files' conversations (``CHATTERBOT_CHAT_FILES``) but recitations (its Japanese files are machine translations: not used) |
 | nagonbot | nagonbot (MIT) | ja | its greeting intents: every pattern x every response (the rest is a persona's trivia) |
 | chitchat | chitchat-dataset (MIT) | en | consecutive messages of 7,168 conversations (131,569 pairs); a reply keeps its lines up to ``MAX_REPLY_WORDS`` |
 
@@ -43,6 +43,12 @@ NAGONBOT_GREETING_INTENTS = frozenset({"朝あいさつ", "昼あいさつ", "�
 # Zen of Python, line by line): their lines surfaced as replies to anything
 # ("Explicit is better than implicit." to a line about colours).
 CHATTERBOT_RECITATION = re.compile(r"zen of python|is better than (ugly|implicit|complex|complicated|nested|dense)", re.I)
+# The chatterbot-corpus files of everyday chat. The rest is another bot's
+# persona (ai, botprofile, emotion, food: "Actually I eat only electricity."
+# to "What should I eat?"), trivia and help-desk answers (tech_support's
+# 1,050 conversations): not chit-chat, and questions about the bot have the
+# bot's own answers (``shared/persona.py``).
+CHATTERBOT_CHAT_FILES = frozenset({"conversations", "greetings", "health"})
 # A chitchat-dataset reply is its sender's run of lines, and past about this
 # many words the later lines wander off from what they answer; they are left
 # out (the first line always stays).
@@ -91,6 +97,8 @@ def chatterbot_pairs(langs: Iterable[str] = ("ja", "en")) -> Iterator[Pair]:
     for lang in langs:
         folder = CHATTERBOT_LANGUAGES[lang]
         for path in sorted((root / folder).glob("*.yml")):
+            if path.stem not in CHATTERBOT_CHAT_FILES:
+                continue
             document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
             source = f"chatterbot-corpus/{folder}/{path.stem}"
             for c, conversation in enumerate(document.get("conversations") or []):

@@ -123,6 +123,12 @@ def test_chatterbot_recitations_are_not_replies():
     assert replies and "Explicit is better than implicit." not in replies and "Readability counts." not in replies
 
 
+def test_only_chatterbots_everyday_chat_is_a_source_of_replies():
+    pairs = list(sources.chatterbot_pairs(("en",)))
+    assert {p.source.rsplit("/", 1)[1] for p in pairs} == sources.CHATTERBOT_CHAT_FILES
+    assert "Actually I eat only electricity." not in {p.reply_text for p in pairs}  # another bot's persona
+
+
 def test_a_keyword_with_enough_specific_replies_keeps_no_generic_one():
     rows = [row(str(i), "cat", f"cat post {i}", f"my cat number {i} sleeps all day") for i in range(candidates.ENOUGH_SPECIFIC)]
     rows.append(row("x", "cat", "cat?", "yes"))  # short: generic

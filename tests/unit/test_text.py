@@ -171,6 +171,24 @@ def test_a_reply_that_only_asks_back_what_was_said_is_recognised(lang, said, rep
     assert (reply in text.AskedBack(said, lang)) is back
 
 
+def test_a_question_that_asks_back_an_earlier_line_of_the_user_is_recognised_too():
+    asked_back = text.AskedBack(["そうかな", "ゲーム好きです"], "ja")
+    assert "ゲームがお好きなんですか?" in asked_back  # お adds nothing
+    assert "どんなゲームが好きですか?" not in asked_back and "ゲームはよくしますよ" not in asked_back
+    assert "Why?" not in text.AskedBack([], "en")
+
+
+def test_a_longer_question_in_stop_words_asks_something_of_its_own():
+    # "Have you been there?" was answered as if it were "Really?": a fallback.
+    assert not text.is_reaction("Have you been there?", "en")
+    assert text.is_reaction("What about you?", "en") and text.is_reaction("Why?", "en")
+
+
+def test_laughter_only_exclaims():
+    assert text.only_asks("hahahaha. what is your favorite pizza place", "en")
+    assert not text.only_asks("Hahaha!! I love it", "en")
+
+
 def test_reaction_words_are_never_topic_keywords():
     assert "笑" not in text.keywords("昨日カレーを作りました笑", "ja")
     assert text.keywords("Cool, I love pizza", "en") == ["love", "pizza"]
