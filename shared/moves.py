@@ -164,15 +164,18 @@ MOVES = (
         {
             "ja": re.compile(
                 r"^(今日は|最近|なんか|ちょっと|少し|すごく|とても|めっちゃ|かなり|もう|私|僕|俺)*[、 ]*"
-                r"(落ち込ん|へこん|凹ん|悲しい|かなしい|寂しい|さみしい|さびしい|つらい|しんどい|憂鬱|ゆううつ|不安|イライラ|いらいら)"
+                r"(落ち込ん|へこん|凹ん|悲しい|かなしい|寂しい|さみしい|さびしい|つらい|しんどい|憂鬱|ゆううつ|不安|イライラ|いらいら"
+                r"|最悪|散々|さんざん|ついてな|ツイてな)(な|の|い)?(一日|日)?"
                 # Kana only after it: a line that names what happened (寂しいです、
                 # 彼氏と別れて) is left to ranking.
                 r"[ぁ-んー〜…、。!?w ]{0,10}$"
             ),
             "en": re.compile(
-                r"^(i'?m|i am|i feel|feeling|i'?ve been|been)( so| really| a bit| kind of| pretty| very| quite| feeling)*"
+                r"^((i'?m|i am|i feel|feeling|i'?ve been|been)( so| really| a bit| kind of| pretty| very| quite| feeling)*"
                 r" (sad|down|depressed|upset|lonely|stressed( out)?|anxious|miserable|awful|terrible|heartbroken)"
-                r"( (today|lately|right now|now|again|these days|tonight))?" + _TAIL_EN
+                r"( (today|lately|right now|now|again|these days|tonight))?"
+                r"|(i had a|i'?m having a|what a)( really| very| pretty)? (bad|terrible|awful|rough|horrible|crappy|long) day( today)?"
+                r"|(today|it) was (the worst|awful|terrible|a (bad|terrible|rough) day))" + _TAIL_EN
             ),
         },
         {
@@ -218,10 +221,12 @@ MOVES = (
             "ja": re.compile(
                 r"^(やった|やりました|ついに|とうとう|やっと|無事)?[!、 ]*(試験|テスト|受験|面接|資格|検定|大学|会社|第一志望)?(に|の|が|を)?"
                 r"(合格(しました|した|できました|でした|です)|受かり(ました)|受かった|内定(をもらいました|もらいました|もらった|が出ました|出ました|です)"
-                r"|(就職|転職)(が)?決まり(ました)|(就職|転職)(が)?決まった|結婚(しました|します|することになりました))" + _TAIL_JA
+                r"|(就職|転職)(が)?決まり(ました)|(就職|転職)(が)?決まった|結婚(しました|します|することになりました)"
+                r"|(子供|子ども|赤ちゃん|娘|息子)(が)?(生まれ|産まれ)(ました|たんです|た)|出産しました)" + _TAIL_JA
             ),
             "en": re.compile(
-                r"^(i|we) (finally |just )?(passed( (my|the) [a-z ]{1,20})?|got (the|a) job|got in|got engaged|got married|got promoted)"
+                r"^(i|we) (finally |just )?(passed( (my|the) [a-z ]{1,20})?|got (the|a) job|got in|got engaged|got married|got promoted"
+                r"|had a (baby|son|daughter))"
                 + _TAIL_EN
             ),
         },

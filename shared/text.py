@@ -478,44 +478,75 @@ LEAVE_TAKING = {
 
 
 class AskedBack:
-    """Whether a reply only asks back what one of ``lines`` said, adding nothing:
-    to a question, a question of its content words alone (「じゃあ、好きな
-    スポーツは?」 -> 「なんのスポーツが好きですか。」); to a statement, a question
-    of its words alone, filler included (「最近はミステリー小説をよく読んでます」
-    -> 「ミステリーとかですか?」), while どうして, どんな or "why" make a real
-    follow-up (「どんなミステリーが好きですか?」). A reply that ends on such a
-    question asks back too (「アジがたくさん釣れました」 -> 「釣りですか!いいで
-    すね。釣れましたか?」)."""
+    """Whether a reply only asks back what was said, adding nothing: what the
+    line it answers said, or the user's recent ``lines`` together. To a
+    question, a question of its content words alone (「じゃあ、好きなスポーツ
+    は?」 -> 「なんのスポーツが好きですか。」); to statements, a question of
+    their words alone, filler included (「最近はミステリー小説をよく読んでます」
+    -> 「ミステリーとかですか?」; 「お菓子作りが趣味なんです」, 「昨日はクッキー
+    を焼きました」 -> 「お菓子作りってクッキーとかでしょうか?」), while どうして,
+    どんな or "why" make a real follow-up (「どんなミステリーが好きですか?」). A
+    reply asks back too when it does once its exclamations are left out
+    (「お菓子作りがご趣味なんでしょうか。素敵ですね。」) or in its closing question
+    (「アジがたくさん釣れました」 -> 「釣りですか!いいですね。釣れましたか?」).
+
+    ``lines``: the line answered first, then the user's other recent lines."""
 
     def __init__(self, lines: str | Sequence[str], lang: str) -> None:
+        lines = [lines] if isinstance(lines, str) else list(lines)
         self._lang = lang
-        self._lines = [_Said(line, lang) for line in ([lines] if isinstance(lines, str) else lines)]
+        self._said = [_Said.line(lines[0], lang), _Said.together(lines, lang)] if lines else []
 
     def __contains__(self, reply: str) -> bool:
-        if not self._lines or not is_question(reply, self._lang):
+        if not self._said or not is_question(reply, self._lang):
             return False
-        last = _closing_question(reply, self._lang)
-        return any(line.only_repeats(reply) or (last is not None and line.only_repeats(last)) for line in self._lines)
+        parts = _asking_parts(reply, self._lang)
+        return any(said.only_repeats(part, self._lang) for said in self._said for part in parts)
 
 
-class _Said:
-    """One line, as ``AskedBack`` compares a question with it."""
+@functools.lru_cache(maxsize=32768)
+def _asking_parts(text: str, lang: str) -> tuple[str, ...]:
+    """What of a question may ask back: all of it, its sentences that do not
+    only exclaim, its closing question."""
+    parts = [text]
+    exclaims = _EXCLAMATION.get(lang)
+    sentences = _sentences(normalize(text))
+    if exclaims and len(sentences) > 1:
+        kept = [s for s in sentences if not exclaims.search(s)]
+        if kept and len(kept) < len(sentences):
+            parts.append("".join(kept) if lang == "ja" else " ".join(kept))
+    if (last := _closing_question(text, lang)) is not None:
+        parts.append(last)
+    return tuple(parts)
 
-    def __init__(self, line: str, lang: str) -> None:
-        self._lang = lang
-        # Which analysis to compare: content terms (0) or every term (2).
-        self._part = 0 if is_question(line, lang) else 2
-        self._said = frozenset(_analyse(line, lang)[self._part])
-        self._letters = _kanji_katakana(line)
 
-    def only_repeats(self, text: str) -> bool:
+class _Said(NamedTuple):
+    """What a reply is compared with: words, and (Japanese) their kanji and
+    katakana; ``part`` says which words of the reply (``_analyse``'s index:
+    content terms 0, every term 2)."""
+
+    words: frozenset[str]
+    letters: frozenset[str]
+    part: int
+
+    @classmethod
+    def line(cls, line: str, lang: str) -> _Said:
+        part = 0 if is_question(line, lang) else 2
+        return cls(frozenset(_analyse(line, lang)[part]), _kanji_katakana(line), part)
+
+    @classmethod
+    def together(cls, lines: Sequence[str], lang: str) -> _Said:
+        words = frozenset(word for line in lines for word in _analyse(line, lang)[2])
+        return cls(words, frozenset().union(*(_kanji_katakana(line) for line in lines)), 2)
+
+    def only_repeats(self, text: str, lang: str) -> bool:
         # Checked first because it costs no tokenising: a kanji or katakana
-        # the line lacks is a word of the text's own (most candidates).
-        if self._lang == "ja" and not self._letters.issuperset(_kanji_katakana(text)):
+        # the lines lack is a word of the text's own (most candidates).
+        if lang == "ja" and not self.letters.issuperset(_kanji_katakana(text)):
             return False
-        words = _analyse(text, self._lang)[self._part]
+        words = _analyse(text, lang)[self.part]
         # お好き asks back 好き: the polite prefix adds nothing.
-        return bool(words) and self._said.issuperset(word for word in words if word not in _POLITE_PREFIXES)
+        return bool(words) and self.words.issuperset(word for word in words if word not in _POLITE_PREFIXES)
 
 
 _POLITE_PREFIXES = frozenset({"お", "ご", "御"})

@@ -28,6 +28,8 @@ OWN = [
     ("ja", "今日は話せて楽しかったです"), ("ja", "じゃあまたね"), ("en", "Bye!"), ("en", "Nice talking to you"),
     ("ja", "今日誕生日なんです"), ("ja", "実は明日誕生日です!"), ("en", "It's my birthday today!"),
     ("ja", "試験に合格しました!"), ("ja", "内定もらいました"), ("en", "I passed my driving test!"), ("en", "I got the job"),
+    ("ja", "子供が生まれたんです"), ("en", "We had a baby!"),
+    ("ja", "今日は最悪な一日でした"), ("en", "I had a really bad day"), ("en", "Today was awful!"),
 ]
 RANKED = [
     # They say something the corpus can answer.
@@ -38,7 +40,7 @@ RANKED = [
     ("ja", "楽しみです"), ("ja", "楽しいお店を見つけました"), ("ja", "寝る前に本を読みます"), ("en", "I'm happy with my new job"),
     ("ja", "猫の話をありがとうございました。それではまた!"), ("en", "Okay, what do you like to do?"),
     ("ja", "おすすめの温泉ありますか?"), ("ja", "聞いてよ、今日上司に怒られた"), ("ja", "。"),
-    ("ja", "誕生日は何月ですか?"), ("ja", "誕生日に彼氏から花をもらいました"), ("en", "I passed the salt to my brother and he laughed"),
+    ("ja", "誕生日は何月ですか?"), ("ja", "最悪な映画を見ました"), ("en", "I had a long day at work"), ("ja", "誕生日に彼氏から花をもらいました"), ("en", "I passed the salt to my brother and he laughed"),
     # Symbols alone keep their fallback.
     ("en", "!!!"), ("ja", "👍"),
 ]

@@ -176,6 +176,10 @@ def test_a_question_that_asks_back_an_earlier_line_of_the_user_is_recognised_too
     assert "ゲームがお好きなんですか?" in asked_back  # お adds nothing
     assert "どんなゲームが好きですか?" not in asked_back and "ゲームはよくしますよ" not in asked_back
     assert "Why?" not in text.AskedBack([], "en")
+    # Two of the user's lines together, and a question with an exclamation after it.
+    assert "お菓子作りってクッキーとかでしょうか?" in text.AskedBack(["昨日はクッキーを焼きました", "お菓子作りが趣味なんです"], "ja")
+    assert "お菓子作りがご趣味なんでしょうか。素敵ですね。" in text.AskedBack("お菓子作りが趣味なんです", "ja")
+    assert "どんなクッキーですか?" not in text.AskedBack(["昨日はクッキーを焼きました", "お菓子作りが趣味なんです"], "ja")
 
 
 def test_a_longer_question_in_stop_words_asks_something_of_its_own():
