@@ -329,6 +329,8 @@ class ScorerService:
             (greeting is not None, lambda c: text.greeting_of(c.text, lang) == greeting),
             # No "Nice!" to bad news (「風邪をひいちゃいました」 -> 「いいですね!」).
             (text.laments(answered, lang), lambda c: not text.cheers(c.text, lang)),
+            # Thanks only for praise or thanks (毎日寝不足です -> 「ありがとうございます。…」).
+            (not text.praises(answered, lang), lambda c: not text.thanks(c.text, lang)),
             # A question gets an answer, not a question in turn (泳げますか? -> 近くの海はきれいですか).
             (text.is_question(answered, lang), lambda c: not text.only_asks(c.text, lang)),
             # A plan is not asked about as done (来週ライブに行きます -> 「最近どんな

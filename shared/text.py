@@ -98,6 +98,7 @@ class Traits(NamedTuple):
     leaves: bool  # ``takes_leave``
     only_asks: bool  # ``only_asks``
     cheers: bool  # ``cheers``
+    thanks: bool  # ``thanks``
 
 
 _SENTENCE = re.compile(r"[^。!?.]+[。!?.]*")
@@ -143,6 +144,7 @@ def traits(text: str, lang: str) -> Traits:
         leaves=bool(leaving and leaving.search(folded)),
         only_asks=bool(asks and sentences and all(asks.search(sentence) for sentence in sentences)),
         cheers=bool(lang in _CHEER and _CHEER[lang].search(folded)),
+        thanks=bool(lang in _THANKS and _THANKS[lang].search(folded)),
     )
 
 
@@ -216,6 +218,37 @@ def asks_as_done(text: str, lang: str) -> bool:
     """Whether a sentence of the text asks in the past tense (``_ASKS_AS_DONE``)."""
     done, asks = _ASKS_AS_DONE.get(lang), _ASKS.get(lang)
     return bool(done) and any(asks.search(s) and done.search(s) for s in _sentences(normalize(text)))
+
+
+# A reply that opens by thanking fits praise, congratulations or thanks
+# (「すごいですね!」 -> 「ありがとうございます。」), nothing else: 「毎日寝不足です」
+# got 「ありがとうございます。寝不足って、なにか夜にしてるんですか?」.
+_THANKS = {
+    "ja": re.compile(r"^(あ[、!]*)?(ありがと|恐縮|サンキュー)"),
+    "en": re.compile(r"^(oh,? )?(thanks|thank you|thx|ty)\b"),
+}
+_PRAISE = {
+    "ja": re.compile(
+        r"いい(です)?(ね|な)|良い(です)?ね|すご|凄|素敵|すてき|上手|うまい|おめでとう|さすが|えらい|偉い|かわいい|可愛い"
+        r"|ありがと|羨まし|うらやまし|楽しそう|美味しそう|おいしそう|かっこいい|格好いい|きれい|綺麗|尊敬|応援"
+    ),
+    "en": re.compile(
+        r"\b(nice|great|awesome|cool|congrat\w*|amazing|wow|impressive|good for you|thanks?|thank you|love (that|it)|lucky"
+        r"|jealous|beautiful|cute|proud)\b",
+        re.IGNORECASE,
+    ),
+}
+
+
+def praises(text: str, lang: str) -> bool:
+    """Whether the text praises, congratulates or thanks (``_PRAISE``)."""
+    pattern = _PRAISE.get(lang)
+    return bool(pattern and pattern.search(normalize(text)))
+
+
+def thanks(text: str, lang: str) -> bool:
+    """Whether the text opens by thanking (ありがとうございます。, "Thanks!")."""
+    return traits(text, lang).thanks
 
 
 def cheers(text: str, lang: str) -> bool:
@@ -531,8 +564,11 @@ class _Said(NamedTuple):
 
     @classmethod
     def line(cls, line: str, lang: str) -> _Said:
-        part = 0 if is_question(line, lang) else 2
-        return cls(frozenset(_analyse(line, lang)[part]), _kanji_katakana(line), part)
+        if not is_question(line, lang):
+            return cls(frozenset(_analyse(line, lang)[2]), _kanji_katakana(line), 2)
+        # A question asked back in another interrogative is the same question
+        # (好きなお寿司のネタは何ですか? -> 「お寿司はどんなネタが好きですか?」).
+        return cls(frozenset(_analyse(line, lang)[0]) | _INTERROGATIVES, _kanji_katakana(line), 0)
 
     @classmethod
     def together(cls, lines: Sequence[str], lang: str) -> _Said:
@@ -550,6 +586,7 @@ class _Said(NamedTuple):
 
 
 _POLITE_PREFIXES = frozenset({"お", "ご", "御"})
+_INTERROGATIVES = frozenset({"どんな", "どういう", "どの", "どう", "何", "なに", "なん", "どれ", "どちら", "どっち", "what", "which"})
 
 
 @functools.lru_cache(maxsize=32768)  # asked of every question among the candidates

@@ -698,6 +698,13 @@ def test_a_plan_is_not_asked_about_as_if_it_were_done():
     assert decision.reply.text == "北海道いいですね!どこを回る予定ですか?"
 
 
+def test_thanks_are_said_only_for_praise_or_thanks():
+    pool = {"寝不足": [Candidate("ありがとうございます。寝不足って、夜に何かしてるんですか?", context="寝不足"),
+                     Candidate("寝不足はつらいですよね。夜に何かしてるんですか?", context="寝不足")]}
+    decision = _service(candidates=pool).decide(_event(text="毎日寝不足です", lang="ja", algorithm="tfidf"))
+    assert decision.reply.text == "寝不足はつらいですよね。夜に何かしてるんですか?"
+
+
 def test_bad_news_is_not_cheered():
     pool = {"風邪": [Candidate("いいですね!風邪の時は寝るに限ります", context="風邪"), Candidate("大変ですね。お大事にしてください", context="風邪")]}
     decision = _service(candidates=pool).decide(_event(text="風邪をひいちゃいました", lang="ja", algorithm="tfidf"))

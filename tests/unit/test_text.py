@@ -188,6 +188,18 @@ def test_a_longer_question_in_stop_words_asks_something_of_its_own():
     assert text.is_reaction("What about you?", "en") and text.is_reaction("Why?", "en")
 
 
+def test_a_question_asked_back_in_another_interrogative_is_asked_back():
+    assert "お寿司いいですね。お寿司はどんなネタが好きですか?" in text.AskedBack("好きなお寿司のネタは何ですか?", "ja")
+    assert "サーモンが好きです。あなたは?" not in text.AskedBack("好きなお寿司のネタは何ですか?", "ja")
+
+
+def test_thanks_and_what_earns_them_are_told_apart():
+    assert text.thanks("ありがとうございます。寝不足って、なにか夜にしてるんですか?", "ja") and text.thanks("Thanks! I love it", "en")
+    assert not text.thanks("ありがたいことに晴れました", "ja") and not text.thanks("No thanks", "en")
+    assert text.praises("すごいですね!", "ja") and text.praises("That's so cool", "en") and text.praises("おめでとう!", "ja")
+    assert not text.praises("毎日寝不足です", "ja") and not text.praises("I stayed up late", "en")
+
+
 def test_laughter_only_exclaims():
     assert text.only_asks("hahahaha. what is your favorite pizza place", "en")
     assert not text.only_asks("Hahaha!! I love it", "en")
