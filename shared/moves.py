@@ -1,7 +1,8 @@
 """The bot's own lines for turns the corpus cannot answer: a greeting alone,
 a call for attention (ねえ, 聞いてよ), よろしく, thanks, a request for
 something to talk about or for advice, a feeling or a birthday or a success
-with nothing else said, good night and goodbye, and a line with nothing in it
+with nothing else said, coming home, praise of the bot, good night and
+goodbye, and a line with nothing in it
 (うん, わかりません, "Really?") before any topic came up.
 
 Ranking answers what a line is about; these lines are about nothing the
@@ -233,6 +234,39 @@ MOVES = (
         {
             "ja": ("おめでとうございます!本当によかったですね。", "すごい、おめでとうございます!"),
             "en": ("Congratulations! That's wonderful news.", "Congrats! You must be so happy."),
+        },
+    ),
+    Move(
+        "is home",
+        {
+            "ja": re.compile(r"^(今|いま|さっき|やっと)?[、 ]*(家に)?(帰って(きました|きた|来ました)|帰りました|帰宅しました|ただいま(です)?)" + _TAIL_JA),
+            "en": re.compile(r"^(i'?m|i am|just got|i just got|finally)( back)? home( now| finally)?" + _TAIL_EN),
+        },
+        # Ranked, 「今帰ってきました」 got 「早く帰れることを祈ります...」.
+        {
+            "ja": ("おかえりなさい!今日もお疲れさまでした。", "おかえりなさい!今日はどんな一日でしたか?"),
+            "en": ("Welcome back! How was your day?", "Welcome home! You must be tired."),
+        },
+    ),
+    Move(
+        "praises the bot",
+        {
+            "ja": re.compile(
+                r"^((あなた|君|きみ|ざつだん)(と|とは)?)?[、 ]*(話して(て|いて|いると|る)|お話しして(て|いて|いると)|しゃべって(て|いて|ると))"
+                r"(楽しい|たのしい|面白い|おもしろい|癒される|いやされる)"
+                r"|^(あなた|君|きみ|ざつだん)(は|って)(本当に|ほんとに|すごく|とても)?"
+                r"(優しい|やさしい|面白い|おもしろい|かわいい|可愛い|賢い|かしこい|すごい|いい人|いい子|話しやすい)" + r"[ぁ-んー〜…、。!?w ]{0,10}$"
+            ),
+            "en": re.compile(
+                r"^((you'?re|you are)( so| really| very| pretty)? (nice|sweet|funny|smart|cool|kind|fun|great|awesome|cute)"
+                r"|i (like|love|enjoy) (talking|chatting) (to|with) you|(talking|chatting) (to|with) you is( so| really)? fun"
+                r"|this is( so| really)? fun)" + _TAIL_EN
+            ),
+        },
+        # Ranked, 「話してて楽しいです」 got 「楽しいことか、なんだろうな」.
+        {
+            "ja": ("ありがとうございます!そう言ってもらえて嬉しいです。", "嬉しいです!私も楽しいです。"),
+            "en": ("Thank you! That makes me happy.", "Aw, thanks! I'm enjoying this too."),
         },
     ),
     Move(

@@ -100,6 +100,18 @@ QUESTIONS = (
         },
     ),
     Move(
+        "job",
+        {
+            "ja": re.compile(_ASKED_JA + r"お?仕事(は|って)(何|なに|なん)|" + _ASKED_JA + r"(何|なに|なん)の(お)?仕事"),
+            "en": re.compile(r"\bwhat do you do for (a living|work)\b|\bwhat'?s your job\b|\bwhat is your job\b|\bwhere do you work\b"),
+        },
+        # Ranked, 「お仕事は何されてるんですか?」 got 「はい、そういう感じの仕事です。」
+        {
+            "ja": ("ボットなので、おしゃべりが仕事みたいなものです。あなたはどんなお仕事ですか?", "みなさんとお話しするのが私の仕事です!"),
+            "en": ("I'm a bot, so chatting is sort of my job. What do you do?", "Talking with people like you is my whole job!"),
+        },
+    ),
+    Move(
         "home",
         {
             "ja": re.compile(

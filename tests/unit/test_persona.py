@@ -15,10 +15,12 @@ ASKED = [
     ("en", "What can you do?"), ("en", "Who made you?"),
     ("en", "Are you human?"), ("en", "Where are you from?"), ("en", "So who are you, anyway?"), ("en", "what are you?"),
     ("ja", "あなたの名前を教えて"), ("en", "Tell me your name"),
+    # A bot has no human job: ranked, 「お仕事は何されてるんですか?」 got 「はい、そういう感じの仕事です。」
+    ("ja", "お仕事は何されてるんですか?"), ("ja", "何の仕事をしていますか?"), ("en", "What do you do for a living?"),
 ]
 NOT_ASKED = [
     ("ja", "その人は誰ですか?"), ("ja", "あなたは誰が好きですか?"), ("ja", "お子さんは何歳ですか?"), ("ja", "犬の名前は何ですか?"),
-    ("ja", "いくつか質問してもいいですか?"), ("ja", "機械学習が好きです"), ("ja", "何の仕事をしていますか?"),
+    ("ja", "いくつか質問してもいいですか?"), ("ja", "機械学習が好きです"), ("ja", "旦那さんの仕事は何ですか?"),
     ("en", "What are you doing?"), ("en", "Are you really going?"), ("en", "Who is your favourite singer?"),
     ("en", "How old is your dog?"), ("en", "What are you having for dinner?"), ("en", "Who are you going with?"),
     ("en", "Are you a machine learning engineer?"), ("ja", "人間なんて嫌いです"),
