@@ -333,6 +333,8 @@ class ScorerService:
             (not text.praises(answered, lang), lambda c: not text.thanks(c.text, lang)),
             # A question gets an answer, not a question in turn (泳げますか? -> 近くの海はきれいですか).
             (text.is_question(answered, lang), lambda c: not text.only_asks(c.text, lang)),
+            # ...nor one that takes it in as news (ワールドカップ見てます? -> 「そうなんですね!…」).
+            (text.is_question(answered, lang), lambda c: not text.takes_news(c.text, lang)),
             # A plan is not asked about as done (来週ライブに行きます -> 「最近どんな
             # ライブ行きましたか?」, 北海道に行くんです -> 「どちらへ行かれたんですか?」).
             (text.plans(answered, lang), lambda c: not text.asks_as_done(c.text, lang)),

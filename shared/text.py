@@ -99,6 +99,7 @@ class Traits(NamedTuple):
     only_asks: bool  # ``only_asks``
     cheers: bool  # ``cheers``
     thanks: bool  # ``thanks``
+    takes_news: bool  # ``takes_news``
 
 
 _SENTENCE = re.compile(r"[^。!?.]+[。!?.]*")
@@ -145,6 +146,7 @@ def traits(text: str, lang: str) -> Traits:
         only_asks=bool(asks and sentences and all(asks.search(sentence) for sentence in sentences)),
         cheers=bool(lang in _CHEER and _CHEER[lang].search(folded)),
         thanks=bool(lang in _THANKS and _THANKS[lang].search(folded)),
+        takes_news=bool(lang in _TAKES_NEWS and _TAKES_NEWS[lang].search(folded)),
     )
 
 
@@ -238,6 +240,20 @@ _PRAISE = {
         re.IGNORECASE,
     ),
 }
+
+
+# A reply that opens by taking in news (そうなんですね, なるほど, "Oh I see")
+# answers a statement, not a question: ワールドカップ見てます? got 「そうなんで
+# すね!今年はワールドカップがあるので是非見てください!」.
+_TAKES_NEWS = {
+    "ja": re.compile(r"^(あ|え|お)?[ー〜、!]*(そうなん(です|だ)(ね|か|よね)|そうだったん(です|だ)|そうでしたか|なるほど|へ[えぇー〜]|ほ[うおー〜]|ふーん|そっか)"),
+    "en": re.compile(r"^(oh,? )?(i see|oh really|good to know|that makes sense|gotcha|ah+,? ok)(?=\s*([.!,]|$))"),
+}
+
+
+def takes_news(text: str, lang: str) -> bool:
+    """Whether the text opens by taking in news (``_TAKES_NEWS``)."""
+    return traits(text, lang).takes_news
 
 
 def praises(text: str, lang: str) -> bool:

@@ -698,6 +698,13 @@ def test_a_plan_is_not_asked_about_as_if_it_were_done():
     assert decision.reply.text == "北海道いいですね!どこを回る予定ですか?"
 
 
+def test_a_question_is_not_taken_in_as_news():
+    pool = {"ワールドカップ": [Candidate("そうなんですね!今年はワールドカップがあるので是非見てください!", context="ワールドカップ"),
+                          Candidate("ワールドカップは毎試合見てます!", context="ワールドカップ")]}
+    decision = _service(candidates=pool).decide(_event(text="ワールドカップ見てます?", lang="ja", algorithm="tfidf"))
+    assert decision.reply.text == "ワールドカップは毎試合見てます!"
+
+
 def test_thanks_are_said_only_for_praise_or_thanks():
     pool = {"寝不足": [Candidate("ありがとうございます。寝不足って、夜に何かしてるんですか?", context="寝不足"),
                      Candidate("寝不足はつらいですよね。夜に何かしてるんですか?", context="寝不足")]}

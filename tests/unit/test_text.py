@@ -200,6 +200,12 @@ def test_thanks_and_what_earns_them_are_told_apart():
     assert not text.praises("毎日寝不足です", "ja") and not text.praises("I stayed up late", "en")
 
 
+def test_taking_in_news_is_told_from_answering():
+    assert text.takes_news("そうなんですね!今年はワールドカップがあるので是非見てください!", "ja")
+    assert text.takes_news("なるほど、そういうことか", "ja") and text.takes_news("Oh I see. I like it", "en")
+    assert not text.takes_news("そうですね、よく見ます", "ja") and not text.takes_news("I see it often", "en")
+
+
 def test_laughter_only_exclaims():
     assert text.only_asks("hahahaha. what is your favorite pizza place", "en")
     assert not text.only_asks("Hahaha!! I love it", "en")
