@@ -335,6 +335,10 @@ class ScorerService:
             (text.is_question(answered, lang), lambda c: not text.only_asks(c.text, lang)),
             # ...nor one that takes it in as news (ワールドカップ見てます? -> 「そうなんですね!…」).
             (text.is_question(answered, lang), lambda c: not text.takes_news(c.text, lang)),
+            # Yes or no answers a question (or 暑いですね), not news: 毎日寝不足です
+            # -> 「そうなんです。毎日寝不足です。」.
+            (not text.is_question(answered, lang) and not text.asks_agreement(answered, lang),
+             lambda c: not text.confirms(c.text, lang)),
             # A plan is not asked about as done (来週ライブに行きます -> 「最近どんな
             # ライブ行きましたか?」, 北海道に行くんです -> 「どちらへ行かれたんですか?」).
             (text.plans(answered, lang), lambda c: not text.asks_as_done(c.text, lang)),

@@ -100,6 +100,7 @@ class Traits(NamedTuple):
     cheers: bool  # ``cheers``
     thanks: bool  # ``thanks``
     takes_news: bool  # ``takes_news``
+    confirms: bool  # ``confirms``
 
 
 _SENTENCE = re.compile(r"[^。!?.]+[。!?.]*")
@@ -147,6 +148,7 @@ def traits(text: str, lang: str) -> Traits:
         cheers=bool(lang in _CHEER and _CHEER[lang].search(folded)),
         thanks=bool(lang in _THANKS and _THANKS[lang].search(folded)),
         takes_news=bool(lang in _TAKES_NEWS and _TAKES_NEWS[lang].search(folded)),
+        confirms=bool(lang in _CONFIRMS and _CONFIRMS[lang].search(folded)),
     )
 
 
@@ -249,6 +251,30 @@ _TAKES_NEWS = {
     "ja": re.compile(r"^(あ|え|お)?[ー〜、!]*(そうなん(です|だ)(ね|か|よね)|そうだったん(です|だ)|そうでしたか|なるほど|へ[えぇー〜]|ほ[うおー〜]|ふーん|そっか)"),
     "en": re.compile(r"^(oh,? )?(i see|oh really|good to know|that makes sense|gotcha|ah+,? ok)(?=\s*([.!,]|$))"),
 }
+
+
+# A reply that opens with yes or no (はい, そうなんです, "Yes,") answers a
+# question, or a line that asks to be agreed with (暑いですね): to 「毎日寝不足
+# です」, 「そうなんです。毎日寝不足です。」 took the user's news as the bot's.
+_CONFIRMS = {
+    "ja": re.compile(r"^(はい|ええ|いいえ|いえ(?!いえ)|そうなんです(?![ねか])|そうです(?![ねよか])|違います|ちがいます)([、。!,. ]|$)"),
+    "en": re.compile(r"^(yes|yep|yup|no|nope)([,.! ]|$)(?!way)"),
+}
+_ASKS_AGREEMENT = {
+    "ja": re.compile(r"(ね|よね|でしょ|でしょう|じゃない|よな)[。!?〜ー]*$"),
+    "en": re.compile(r"\b(right|isn'?t it|aren'?t they|don'?t you think|huh|you know)\W*$", re.IGNORECASE),
+}
+
+
+def confirms(text: str, lang: str) -> bool:
+    """Whether the text opens with yes or no (``_CONFIRMS``)."""
+    return traits(text, lang).confirms
+
+
+def asks_agreement(text: str, lang: str) -> bool:
+    """Whether the text asks to be agreed with (暑いですね, "..., right?")."""
+    pattern = _ASKS_AGREEMENT.get(lang)
+    return bool(pattern and pattern.search(normalize(text)))
 
 
 def takes_news(text: str, lang: str) -> bool:

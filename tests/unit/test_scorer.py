@@ -705,6 +705,13 @@ def test_a_question_is_not_taken_in_as_news():
     assert decision.reply.text == "ワールドカップは毎試合見てます!"
 
 
+def test_news_is_not_answered_yes_or_no_as_if_it_were_the_bots():
+    pool = {"寝不足": [Candidate("そうなんです。寝不足で毎日つらいです。", context="寝不足"),
+                     Candidate("寝不足はつらいですね。早めに寝てくださいね。", context="寝不足")]}
+    decision = _service(candidates=pool).decide(_event(text="最近寝不足なんです", lang="ja", algorithm="tfidf"))
+    assert decision.reply.text == "寝不足はつらいですね。早めに寝てくださいね。"
+
+
 def test_thanks_are_said_only_for_praise_or_thanks():
     pool = {"寝不足": [Candidate("ありがとうございます。寝不足って、夜に何かしてるんですか?", context="寝不足"),
                      Candidate("寝不足はつらいですよね。夜に何かしてるんですか?", context="寝不足")]}

@@ -206,6 +206,15 @@ def test_taking_in_news_is_told_from_answering():
     assert not text.takes_news("そうですね、よく見ます", "ja") and not text.takes_news("I see it often", "en")
 
 
+def test_yes_or_no_and_a_line_asking_agreement_are_recognised():
+    assert text.confirms("そうなんです。毎日寝不足です。", "ja") and text.confirms("はい、そういう感じの仕事です。", "ja")
+    assert text.confirms("Yes, I do", "en") and text.confirms("Nope.", "en")
+    assert not any(text.confirms(t, "ja") for t in ("そうなんですね", "そうですね", "いえいえ", "はいはい"))
+    assert not text.confirms("No way!", "en") and not text.confirms("Yesterday I went", "en")
+    assert text.asks_agreement("今日は暑いですね", "ja") and text.asks_agreement("It is hot, right?", "en")
+    assert not text.asks_agreement("毎日寝不足です", "ja") and not text.asks_agreement("I like it", "en")
+
+
 def test_laughter_only_exclaims():
     assert text.only_asks("hahahaha. what is your favorite pizza place", "en")
     assert not text.only_asks("Hahaha!! I love it", "en")
