@@ -785,9 +785,12 @@ class Stances:
         if not any(keyword in folded for keyword in self._stance):
             return False
         for sentence, lean in _leanings(reply, self._lang):
-            named = set(_ENGLISH_TOKEN.findall(sentence)) if self._lang == "en" else None
+            # A sentence that names nothing leans on what the reply named
+            # (「紅茶いいですね!私はとても好きです。」).
+            about = sentence if _analyse(sentence, self._lang)[1] else folded
+            named = set(_ENGLISH_TOKEN.findall(about)) if self._lang == "en" else None
             for keyword, stance in self._stance.items():
-                if stance == -lean and (keyword in named if named is not None else keyword in sentence):
+                if stance == -lean and (keyword in named if named is not None else keyword in about):
                     return True
         return False
 

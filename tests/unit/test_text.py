@@ -395,6 +395,7 @@ def test_a_reply_against_what_the_bot_said_it_likes_or_not_is_known():
     assert "料理は苦手です" not in stances and "スポーツは大好きです" not in stances
     assert "ビールは好き" not in stances  # about something else
     assert "巨人ファンですが、全体的にプロ野球が好きです。" in text.Stances(["野球は見ないですね、、、"], "ja")
+    assert "紅茶いいですね!私はとても好きです。" in text.Stances(["紅茶はあんまり。リプトンしかないです"], "ja")
     assert "スポーツはあまりしないんですね" not in stances and "スポーツは苦手ですか?" not in stances  # about the listener
     assert "I love dogs" in text.Stances(["I don't really like dogs."], "en")
     assert "I love dogs" not in text.Stances([], "en")
