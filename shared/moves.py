@@ -265,8 +265,8 @@ MOVES = (
         },
         # Ranked, 「話してて楽しいです」 got 「楽しいことか、なんだろうな」.
         {
-            "ja": ("ありがとうございます!そう言ってもらえて嬉しいです。", "嬉しいです!私も楽しいです。"),
-            "en": ("Thank you! That makes me happy.", "Aw, thanks! I'm enjoying this too."),
+            "ja": ("ありがとうございます!そう言ってもらえて嬉しいです。", "えへへ、照れますね。ありがとうございます!"),
+            "en": ("Thank you! That makes me happy.", "Aw, thanks! You're making me blush."),
         },
     ),
     Move(
