@@ -8,18 +8,17 @@ import sys
 
 import pytest
 
-from jobs import seed
 from jobs.chat import ChatClient, FirestoreReplyWatcher
 from shared.scorer import FALLBACKS
 from shared.stores import ConversationStore
 from tests.conftest import REPO
-from tests.support import eventually, query_rows, utterance_event
+from tests.support import eventually, query_rows, utterance_event, seed_corpus
 from shared.ranking import RANKERS
 
 
 @pytest.fixture(scope="module")
 def seeded(clients):
-    counts = seed.seed(clients.firestore)
+    counts = seed_corpus(clients.firestore)
     assert counts["ja"] > 100 and counts["en"] > 100
     return counts
 

@@ -11,11 +11,10 @@ import sys
 
 import pytest
 
-from jobs import seed
 from jobs.chat import ChatClient, FirestoreReplyWatcher
 from shared.scorer import FALLBACKS
 from tests.conftest import REPO, TEST_PORT_BASE
-from tests.support import eventually
+from tests.support import eventually, seed_corpus
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +25,7 @@ INGRESS_OFFSET = 9
 
 @pytest.fixture(scope="module")
 def published(stack, clients, tmp_path_factory):
-    seed.seed(clients.firestore)
+    seed_corpus(clients.firestore)
     env = {
         **os.environ,
         "PYTHONPATH": str(REPO),

@@ -19,11 +19,10 @@ import sys
 
 import pytest
 
-from jobs import seed
 from shared import ids
 from shared.scorer import FALLBACKS
 from tests.conftest import REPO
-from tests.support import utterance_event
+from tests.support import utterance_event, seed_corpus
 
 pytestmark = pytest.mark.slow
 
@@ -57,7 +56,7 @@ def published_on_gcs(stack, clients, cloud_storage):
     models/current is put back afterwards (other tests serve from it)."""
     pointer = clients.firestore.collection("models").document("current")
     before = pointer.get().to_dict()
-    seed.seed(clients.firestore)
+    seed_corpus(clients.firestore)
     env = {
         **os.environ,
         "PYTHONPATH": str(REPO),

@@ -16,13 +16,12 @@ from collections import Counter, defaultdict
 import pytest
 import requests
 
-from jobs import seed
 from jobs.chat import CONTINUATION_REWARD, ChatClient, FirestoreReplyWatcher
 from jobs.report import run_report
 from shared.events import SelectionLog
 from shared.stores import DecisionStore
 from tests.conftest import REPO
-from tests.support import eventually, query_rows
+from tests.support import eventually, query_rows, seed_corpus
 
 # (line, what the user does after the reply: "+", "-" or nothing)
 SCRIPT = [
@@ -37,7 +36,7 @@ SCRIPT = [
 
 @pytest.fixture(scope="module")
 def seeded(clients):
-    return seed.seed(clients.firestore)
+    return seed_corpus(clients.firestore)
 
 
 def count_where(clients, table: str, column: str, value: str) -> int:
