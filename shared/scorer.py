@@ -341,7 +341,7 @@ class ScorerService:
              lambda c: not text.confirms(c.text, lang)),
             # A plan is not asked about as done (来週ライブに行きます -> 「最近どんな
             # ライブ行きましたか?」, 北海道に行くんです -> 「どちらへ行かれたんですか?」).
-            (text.plans(answered, lang), lambda c: not text.asks_as_done(c.text, lang)),
+            (text.plans(answered, lang), lambda c: not text.takes_as_done(c.text, lang)),
         )
         for applies, keep in preferences:
             if applies:

@@ -189,10 +189,11 @@ def laments(text: str, lang: str) -> bool:
 
 
 # A plan, something not done yet (来週ライブに行きます, 夏休みに北海道に行くん
-# です, 楽しみです, "I'm going to Kyoto next week"), and questions asked in the
-# past tense, as if it were done (「どちらへ行かれたんですか?」, 「どこであった
-# んです?」, "How was it?"). Why it was decided (行こうと思ったんですか) is not
-# asked as done.
+# です, 楽しみです, "I'm going to Kyoto next week"), and a reply that takes it
+# as done: a question in the past tense (「どちらへ行かれたんですか?」, 「どこで
+# あったんです?」, "How was it?") or a remark on it as past (「楽しかったんで
+# すね」, "Oh that must have been great."). Why it was decided
+# (行こうと思ったんですか) is not asked as done.
 _PLAN = {
     "ja": re.compile(
         r"明日|明後日|あさって|来週|来月|来年|今度|今週末|今夜|今晩|予定|つもり|(よう|こう|そう|ろう|おう)と(思|考)"
@@ -205,9 +206,13 @@ _PLAN = {
         re.IGNORECASE,
     ),
 }
-_ASKS_AS_DONE = {
+_ASKED_AS_DONE = {
     "ja": re.compile(r"(?<!思っ)(?<!決め)(?<!なっ)(た|だ)(ん|の)?(です|でしょう|では)?(か|かね|っけ)?[?。!]*$"),
     "en": re.compile(r"\b(did you|did it|how was|how did|was it|were you|what did you)\b", re.IGNORECASE),
+}
+_TOLD_AS_DONE = {
+    "ja": re.compile(r"(かった|だった|でした|ました|った)(ん|の)?(です)?(ね|よね)[!。〜ー]*$"),
+    "en": re.compile(r"\b(must have been|that was (so |really )?(fun|great|nice|cool)|glad you (had|went|enjoyed))\b", re.IGNORECASE),
 }
 
 
@@ -218,10 +223,15 @@ def plans(text: str, lang: str) -> bool:
 
 
 @functools.lru_cache(maxsize=32768)  # asked of every candidate while a plan is talked of
-def asks_as_done(text: str, lang: str) -> bool:
-    """Whether a sentence of the text asks in the past tense (``_ASKS_AS_DONE``)."""
-    done, asks = _ASKS_AS_DONE.get(lang), _ASKS.get(lang)
-    return bool(done) and any(asks.search(s) and done.search(s) for s in _sentences(normalize(text)))
+def takes_as_done(text: str, lang: str) -> bool:
+    """Whether a sentence of the text asks in the past tense or remarks on
+    the past (``_ASKED_AS_DONE``, ``_TOLD_AS_DONE``)."""
+    asked, told, asks = _ASKED_AS_DONE.get(lang), _TOLD_AS_DONE.get(lang), _ASKS.get(lang)
+    if asked is None:
+        return False
+    return any(
+        (asks.search(s) and asked.search(s)) or told.search(s) for s in _sentences(normalize(text))
+    )
 
 
 # A reply that opens by thanking fits praise, congratulations or thanks

@@ -409,17 +409,19 @@ def test_bad_news_and_cheering_replies_are_told_apart():
     assert not text.cheers("大変でしたね。お大事に", "ja") and not text.cheers("Oh no, that's rough", "en")
 
 
-def test_a_plan_and_a_question_asked_as_if_it_were_done_are_told_apart():
+def test_a_plan_and_a_reply_that_takes_it_as_done_are_told_apart():
     for line in ("来週ライブに行きます", "夏休みに北海道に行くんです", "初めてのライブなのでドキドキです", "I'm going to Kyoto next week"):
         assert text.plans(line, text.detect_lang(line)), line
     assert not text.plans("昨日ライブに行きました", "ja") and not text.plans("I went to Kyoto", "en")
     for reply in ("北海道!いいですね!どちらへ行かれたんですか?", "最近どんなライブ行きましたか?", "どこであったんです?",
-                  "今の時期の北海道は気持ちよかったのでは?", "How was it?"):
-        assert text.asks_as_done(reply, text.detect_lang(reply)), reply
+                  "今の時期の北海道は気持ちよかったのでは?", "How was it?", "楽しかったんですね!",
+                  "Oh that must have been great. Japan was one of the places I hoped for"):
+        assert text.takes_as_done(reply, text.detect_lang(reply)), reply
     # Why it was decided, experience, and the plan itself are fair to ask.
     for reply in ("どうして行こうと思ったんですか?", "行ったことありますか?", "いつ行くんですか?", "昨日は楽しかったです。",
+                  "楽しんできてくださいね", "I went there last year, it was great",
                   "Have you been there before?"):
-        assert not text.asks_as_done(reply, text.detect_lang(reply)), reply
+        assert not text.takes_as_done(reply, text.detect_lang(reply)), reply
 
 
 def test_words_of_time_are_not_english_topics():
