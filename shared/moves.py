@@ -1,8 +1,8 @@
 """The bot's own lines for turns the corpus cannot answer: a greeting alone,
 a call for attention (ねえ, 聞いてよ), よろしく, thanks, a request for
 something to talk about or for advice, a feeling or a birthday or a success
-with nothing else said, coming home, praise of the bot, good night and
-goodbye, and a line with nothing in it
+with nothing else said, a loss, coming home, praise of the bot, good night
+and goodbye, and a line with nothing in it
 (うん, わかりません, "Really?") before any topic came up.
 
 Ranking answers what a line is about; these lines are about nothing the
@@ -234,6 +234,23 @@ MOVES = (
         {
             "ja": ("おめでとうございます!本当によかったですね。", "すごい、おめでとうございます!"),
             "en": ("Congratulations! That's wonderful news.", "Congrats! You must be so happy."),
+        },
+    ),
+    Move(
+        "grieves",
+        {
+            # Whatever names who died: the line is about the loss.
+            "ja": re.compile(r"^.{0,20}(亡くな|死んじゃ|死んでしま|他界|虹の橋を渡)(った|りました|ったんです|しました|っちゃった)" + _TAIL_JA),
+            "en": re.compile(
+                r"^(.{0,30}\bpassed away|(my|our) (old |sweet |little )?(dog|cat|pet|bird|hamster|rabbit|grand\w*|mom|mother|dad|father"
+                r"|brother|sister|friend|uncle|aunt|cousin|husband|wife|son|daughter)( \w+)? died)"
+                r"( (today|yesterday|last (week|night|month)|this (week|morning)))?" + _TAIL_EN
+            ),
+        },
+        # Ranked, 「実家の犬が亡くなったんです」 got 「なるほど、犬のお名前なんていうんですか?」.
+        {
+            "ja": ("それは本当に悲しいですね…。心からお悔やみ申し上げます。", "大切な存在だったんですね。無理しないでくださいね。"),
+            "en": ("I'm so sorry for your loss.", "That's heartbreaking. I'm here if you want to talk about it."),
         },
     ),
     Move(

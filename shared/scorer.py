@@ -331,8 +331,9 @@ class ScorerService:
             (text.laments(answered, lang), lambda c: not text.cheers(c.text, lang)),
             # Thanks only for praise or thanks (毎日寝不足です -> 「ありがとうございます。…」).
             (not text.praises(answered, lang), lambda c: not text.thanks(c.text, lang)),
-            # A question gets an answer, not a question in turn (泳げますか? -> 近くの海はきれいですか).
-            (text.is_question(answered, lang), lambda c: not text.only_asks(c.text, lang)),
+            # A question gets an answer, not a question in turn (泳げますか? -> 近くの海はきれいですか)
+            # or a remark on the asker (筋トレってしてますか? -> 「結構筋トレが多いんですね。」)...
+            (text.is_question(answered, lang), lambda c: not text.answers_nothing(c.text, lang)),
             # ...nor one that takes it in as news (ワールドカップ見てます? -> 「そうなんですね!…」).
             (text.is_question(answered, lang), lambda c: not text.takes_news(c.text, lang)),
             # Yes or no answers a question (or 暑いですね), not news: 毎日寝不足です

@@ -96,7 +96,7 @@ class Traits(NamedTuple):
     question: bool  # ``is_question``
     greeting: str | None  # ``greeting_of``
     leaves: bool  # ``takes_leave``
-    only_asks: bool  # ``only_asks``
+    answers_nothing: bool  # ``answers_nothing``
     cheers: bool  # ``cheers``
     thanks: bool  # ``thanks``
     takes_news: bool  # ``takes_news``
@@ -117,6 +117,8 @@ _ASKS = {
     "ja": re.compile(r"\?$|(か|かな|かね|の|っけ|でしょう|だろう|教えて(ください|下さい|ほしい|欲しい)?)[。!〜ー]*$"),
     "en": re.compile(rf"\?$|^({_EN_ASKING_WORDS})\b", re.IGNORECASE),
 }
+# A sentence that remarks on what the listener said (多いんですね, 好きなんだね).
+_REMARK_ON_LISTENER = {"ja": re.compile(r"(ん|の)(です|だ)ね[!。〜ー]*$")}
 # A sentence that only exclaims (おー!, そうなんですね。, "Oh!"): it neither
 # asks nor answers, so 「おー!特に好きなジャンルとかありますか?」 only asks.
 _EXCLAMATION = {
@@ -138,13 +140,15 @@ def traits(text: str, lang: str) -> Traits:
     normal = normalize(text)
     folded = normal.casefold()
     leaving = LEAVE_TAKING.get(lang)
-    asks, exclaims = _ASKS.get(lang), _EXCLAMATION.get(lang)
+    asks, exclaims, remarks = _ASKS.get(lang), _EXCLAMATION.get(lang), _REMARK_ON_LISTENER.get(lang)
     sentences = [s for s in _sentences(normal) if not (exclaims and exclaims.search(s))]
     return Traits(
         question=bool((_JA_QUESTION if lang == "ja" else _EN_QUESTION).search(normal)),
         greeting=_greeting(folded, lang),
         leaves=bool(leaving and leaving.search(folded)),
-        only_asks=bool(asks and sentences and all(asks.search(sentence) for sentence in sentences)),
+        answers_nothing=bool(
+            asks and sentences and all(asks.search(s) or (remarks and remarks.search(s)) for s in sentences)
+        ),
         cheers=bool(lang in _CHEER and _CHEER[lang].search(folded)),
         thanks=bool(lang in _THANKS and _THANKS[lang].search(folded)),
         takes_news=bool(lang in _TAKES_NEWS and _TAKES_NEWS[lang].search(folded)),
@@ -308,11 +312,13 @@ def cheers(text: str, lang: str) -> bool:
     return traits(text, lang).cheers
 
 
-def only_asks(text: str, lang: str) -> bool:
-    """Whether every sentence of the text is a question (or only exclaims),
-    so it answers nothing (「近くの海はきれいですか」, 「おー!特に好きなジャンル
-    とかありますか?」, "What was her name?"), unlike 「泳げますよー。あなたは?」."""
-    return traits(text, lang).only_asks
+def answers_nothing(text: str, lang: str) -> bool:
+    """Whether every sentence of the text is a question or a remark on the
+    listener (or only exclaims), so it answers nothing (「近くの海はきれいで
+    すか」, 「おー!特に好きなジャンルとかありますか?」, "What was her name?";
+    筋トレってしてますか? -> 「結構筋トレが多いんですね。」), unlike 「泳げますよー。
+    あなたは?」."""
+    return traits(text, lang).answers_nothing
 
 
 _LETTER = re.compile(r"[A-Za-z\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff21-\uff3a\uff41-\uff5a\uff66-\uff9f]")
@@ -549,6 +555,8 @@ LEAVE_TAKING = {
         r"おやすみなさい|おやすみ(ー|～|[!！。]|$)|さようなら|さよなら|またね|じゃあね|(それ|これ)?では(また|失礼)|失礼します"
         r"|お話し?(でき|させていただ)(て|き)(良|よ|楽し|うれし|嬉し)|話せて(良|よ|楽し|うれし|嬉し)|ありがとうございました"
         r"|また(お話し?|話し)(ましょう|しましょう|させて|できたら|する)|そろそろ(失礼|寝|時間|終わ|落ち)|お疲れ様でした"
+        # A closing では! (「もう少し一日が長いといいですね!では!」).
+        r"|(^|[。!!、 ])(では|ではでは|それでは|じゃあ|じゃ)[!!。〜ー]*$"
     ),
     "en": re.compile(
         r"\b(good ?-?bye|bye+|see ya|see you (later|soon|around|tomorrow|next time)|talk (to you )?(later|soon)|ttyl"

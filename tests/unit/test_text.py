@@ -215,9 +215,14 @@ def test_yes_or_no_and_a_line_asking_agreement_are_recognised():
     assert not text.asks_agreement("毎日寝不足です", "ja") and not text.asks_agreement("I like it", "en")
 
 
+def test_a_closing_dewa_takes_leave():
+    assert text.takes_leave("もう少し一日が長いといいですね!では!", "ja")
+    assert not text.takes_leave("では、始めましょう", "ja") and not text.takes_leave("じゃあ行こう", "ja")
+
+
 def test_laughter_only_exclaims():
-    assert text.only_asks("hahahaha. what is your favorite pizza place", "en")
-    assert not text.only_asks("Hahaha!! I love it", "en")
+    assert text.answers_nothing("hahahaha. what is your favorite pizza place", "en")
+    assert not text.answers_nothing("Hahaha!! I love it", "en")
 
 
 def test_reaction_words_are_never_topic_keywords():
@@ -382,10 +387,11 @@ def test_greetings_are_told_by_how_a_line_opens(line, lang, opens):
         ("Same. what sports and instruments?", "en", True), ("おー!特に好きなジャンルとかありますか?", "ja", True),
         ("そうなんですね。どうしてですか?", "ja", True), ("はい。よく行きます", "ja", False), ("おー!", "ja", False),
         ("いいですね。おすすめの場所教えてください", "ja", True),
+        ("結構筋トレが多いんですね。", "ja", True), ("猫が好きなんですね。私も好きです。", "ja", False),
     ],
 )
-def test_only_asks_when_every_sentence_is_a_question(line, lang, asks):
-    assert text.only_asks(line, lang) is asks
+def test_a_reply_answers_nothing_when_every_sentence_asks_or_remarks_on_the_listener(line, lang, asks):
+    assert text.answers_nothing(line, lang) is asks
 
 
 def test_a_reply_against_what_the_bot_said_it_likes_or_not_is_known():
