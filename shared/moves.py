@@ -1,9 +1,10 @@
-"""The bot's own lines for turns the corpus cannot answer: a greeting alone,
-a call for attention (ねえ, 聞いてよ), よろしく, thanks, a request for
-something to talk about or for advice, a feeling or a birthday or a success
-with nothing else said, a loss, coming home, praise of the bot, good night
-and goodbye, and a line with nothing in it
-(うん, わかりません, "Really?") before any topic came up.
+"""The bot's own lines for turns the corpus cannot answer.
+
+They are the social turns of a chat: a greeting alone, a call for attention
+(ねえ, 聞いてよ), よろしく, thanks, a request for something to talk about or
+for advice, a feeling, a birthday or a success with nothing else said, a
+loss, coming home, praise of the bot, good night and goodbye, and a line with
+nothing in it (うん, わかりません, "Really?") before any topic came up.
 
 Ranking answers what a line is about; these lines are about nothing the
 corpus can look up. Ranked anyway, 「ありがとう」 got 「卵にですか」, 「何か面白い
