@@ -242,7 +242,7 @@ def takes_as_done(text: str, lang: str) -> bool:
 # (「すごいですね!」 -> 「ありがとうございます。」), nothing else: 「毎日寝不足です」
 # got 「ありがとうございます。寝不足って、なにか夜にしてるんですか?」.
 _THANKS = {
-    "ja": re.compile(r"^(あ[、!]*)?(ありがと|恐縮|サンキュー)"),
+    "ja": re.compile(r"^[^。!?]{0,4}?(ありがと|恐縮|サンキュー)"),  # 応援ありがとうございます
     "en": re.compile(r"^(oh,? )?(thanks|thank you|thx|ty)\b"),
 }
 _PRAISE = {

@@ -195,7 +195,9 @@ def test_a_question_asked_back_in_another_interrogative_is_asked_back():
 
 def test_thanks_and_what_earns_them_are_told_apart():
     assert text.thanks("ありがとうございます。寝不足って、なにか夜にしてるんですか?", "ja") and text.thanks("Thanks! I love it", "en")
+    assert text.thanks("応援ありがとうございます!頑張ります!", "ja")
     assert not text.thanks("ありがたいことに晴れました", "ja") and not text.thanks("No thanks", "en")
+    assert not text.thanks("昨日は友達にありがとうと言われました", "ja")
     assert text.praises("すごいですね!", "ja") and text.praises("That's so cool", "en") and text.praises("おめでとう!", "ja")
     assert not text.praises("毎日寝不足です", "ja") and not text.praises("I stayed up late", "en")
 
