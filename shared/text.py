@@ -101,6 +101,10 @@ class Traits(NamedTuple):
     thanks: bool  # ``thanks``
     takes_news: bool  # ``takes_news``
     confirms: bool  # ``confirms``
+    # A question's parts that may ask back (``AskedBack``): all of it, its
+    # sentences that do not only exclaim, its closing question; () if it
+    # asks nothing.
+    asking_parts: tuple[str, ...]
 
 
 _SENTENCE = re.compile(r"[^。!?.]+[。!?.]*")
@@ -141,9 +145,11 @@ def traits(text: str, lang: str) -> Traits:
     folded = normal.casefold()
     leaving = LEAVE_TAKING.get(lang)
     asks, exclaims, remarks = _ASKS.get(lang), _EXCLAMATION.get(lang), _REMARK_ON_LISTENER.get(lang)
-    sentences = [s for s in _sentences(normal) if not (exclaims and exclaims.search(s))]
+    every = _sentences(normal)
+    sentences = [s for s in every if not (exclaims and exclaims.search(s))]
+    question = bool((_JA_QUESTION if lang == "ja" else _EN_QUESTION).search(normal))
     return Traits(
-        question=bool((_JA_QUESTION if lang == "ja" else _EN_QUESTION).search(normal)),
+        question=question,
         greeting=_greeting(folded, lang),
         leaves=bool(leaving and leaving.search(folded)),
         answers_nothing=bool(
@@ -153,7 +159,18 @@ def traits(text: str, lang: str) -> Traits:
         thanks=bool(lang in _THANKS and _THANKS[lang].search(folded)),
         takes_news=bool(lang in _TAKES_NEWS and _TAKES_NEWS[lang].search(folded)),
         confirms=bool(lang in _CONFIRMS and _CONFIRMS[lang].search(folded)),
+        asking_parts=_asking_parts(normal, every, sentences, lang) if question else (),
     )
+
+
+def _asking_parts(normal: str, every: list[str], kept: list[str], lang: str) -> tuple[str, ...]:
+    parts = [normal]
+    if kept and len(kept) < len(every):
+        parts.append(("" if lang == "ja" else " ").join(kept))
+    asks = _ASKS.get(lang)
+    if len(every) > 1 and asks and asks.search(every[-1]):
+        parts.append(every[-1])
+    return tuple(parts)
 
 
 def is_question(text: str, lang: str) -> bool:
@@ -588,29 +605,13 @@ class AskedBack:
     def __init__(self, lines: str | Sequence[str], lang: str) -> None:
         lines = [lines] if isinstance(lines, str) else list(lines)
         self._lang = lang
-        self._said = [_Said.line(lines[0], lang), _Said.together(lines, lang)] if lines else []
+        self._said = [_Said.line(lines[0], lang)] if lines else []
+        if len(lines) > 1:
+            self._said.append(_Said.together(lines, lang))
 
     def __contains__(self, reply: str) -> bool:
-        if not self._said or not is_question(reply, self._lang):
-            return False
-        parts = _asking_parts(reply, self._lang)
+        parts = traits(reply, self._lang).asking_parts if self._said else ()
         return any(said.only_repeats(part, self._lang) for said in self._said for part in parts)
-
-
-@functools.lru_cache(maxsize=32768)
-def _asking_parts(text: str, lang: str) -> tuple[str, ...]:
-    """What of a question may ask back: all of it, its sentences that do not
-    only exclaim, its closing question."""
-    parts = [text]
-    exclaims = _EXCLAMATION.get(lang)
-    sentences = _sentences(normalize(text))
-    if exclaims and len(sentences) > 1:
-        kept = [s for s in sentences if not exclaims.search(s)]
-        if kept and len(kept) < len(sentences):
-            parts.append("".join(kept) if lang == "ja" else " ".join(kept))
-    if (last := _closing_question(text, lang)) is not None:
-        parts.append(last)
-    return tuple(parts)
 
 
 class _Said(NamedTuple):
@@ -652,14 +653,6 @@ _INTERROGATIVES = frozenset({"どんな", "どういう", "どの", "どう", "�
 @functools.lru_cache(maxsize=32768)  # asked of every question among the candidates
 def _kanji_katakana(text: str) -> frozenset[str]:
     return frozenset(_KANJI_KATAKANA.findall(normalize(text)))
-
-
-@functools.lru_cache(maxsize=32768)
-def _closing_question(text: str, lang: str) -> str | None:
-    """The last sentence of a text of several, if it asks; else None."""
-    sentences = _sentences(normalize(text))
-    asks = _ASKS.get(lang)
-    return sentences[-1] if len(sentences) > 1 and asks and asks.search(sentences[-1]) else None
 
 
 _KANJI_KATAKANA = re.compile(r"[\u30a1-\u30fa\u3400-\u4dbf\u4e00-\u9fff]")
