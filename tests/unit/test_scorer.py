@@ -691,38 +691,25 @@ def test_the_bot_does_not_go_back_on_what_it_said_it_likes():
     assert decision.reply.text == "簡単なものだけ作ります。"
 
 
-def test_a_plan_is_not_asked_about_as_if_it_were_done():
-    pool = {"北海道": [Candidate("北海道!いいですね!どちらへ行かれたんですか?", context="北海道"),
-                     Candidate("北海道いいですね!どこを回る予定ですか?", context="北海道")]}
-    decision = _service(candidates=pool).decide(_event(text="夏休みに北海道に行くんです", lang="ja", algorithm="tfidf"))
-    assert decision.reply.text == "北海道いいですね!どこを回る予定ですか?"
-
-
-def test_a_question_is_not_taken_in_as_news():
-    pool = {"ワールドカップ": [Candidate("そうなんですね!今年はワールドカップがあるので是非見てください!", context="ワールドカップ"),
-                          Candidate("ワールドカップは毎試合見てます!", context="ワールドカップ")]}
-    decision = _service(candidates=pool).decide(_event(text="ワールドカップ見てます?", lang="ja", algorithm="tfidf"))
-    assert decision.reply.text == "ワールドカップは毎試合見てます!"
-
-
-def test_news_is_not_answered_yes_or_no_as_if_it_were_the_bots():
-    pool = {"寝不足": [Candidate("そうなんです。寝不足で毎日つらいです。", context="寝不足"),
-                     Candidate("寝不足はつらいですね。早めに寝てくださいね。", context="寝不足")]}
-    decision = _service(candidates=pool).decide(_event(text="最近寝不足なんです", lang="ja", algorithm="tfidf"))
-    assert decision.reply.text == "寝不足はつらいですね。早めに寝てくださいね。"
-
-
-def test_thanks_are_said_only_for_praise_or_thanks():
-    pool = {"寝不足": [Candidate("ありがとうございます。寝不足って、夜に何かしてるんですか?", context="寝不足"),
-                     Candidate("寝不足はつらいですよね。夜に何かしてるんですか?", context="寝不足")]}
-    decision = _service(candidates=pool).decide(_event(text="毎日寝不足です", lang="ja", algorithm="tfidf"))
-    assert decision.reply.text == "寝不足はつらいですよね。夜に何かしてるんですか?"
-
-
-def test_bad_news_is_not_cheered():
-    pool = {"風邪": [Candidate("いいですね!風邪の時は寝るに限ります", context="風邪"), Candidate("大変ですね。お大事にしてください", context="風邪")]}
-    decision = _service(candidates=pool).decide(_event(text="風邪をひいちゃいました", lang="ja", algorithm="tfidf"))
-    assert decision.reply.text == "大変ですね。お大事にしてください"
+@pytest.mark.parametrize(
+    "utterance, keyword, dropped, kept",
+    [
+        # A plan is not taken as done.
+        ("夏休みに北海道に行くんです", "北海道", "北海道!いいですね!どちらへ行かれたんですか?", "北海道いいですね!どこを回る予定ですか?"),
+        # A question is not taken in as news.
+        ("ワールドカップ見てます?", "ワールドカップ", "そうなんですね!今年はワールドカップがあるので是非見てください!", "ワールドカップは毎試合見てます!"),
+        # News is not answered yes or no, as if it were the bot's.
+        ("最近寝不足なんです", "寝不足", "そうなんです。寝不足で毎日つらいです。", "寝不足はつらいですね。早めに寝てくださいね。"),
+        # Thanks only for praise or thanks.
+        ("毎日寝不足です", "寝不足", "ありがとうございます。寝不足って、夜に何かしてるんですか?", "寝不足はつらいですよね。夜に何かしてるんですか?"),
+        # Bad news is not cheered.
+        ("風邪をひいちゃいました", "風邪", "いいですね!風邪の時は寝るに限ります", "大変ですね。お大事にしてください"),
+    ],
+)
+def test_a_preference_leaves_out_a_reply_that_does_not_fit_the_line(utterance, keyword, dropped, kept):
+    pool = {keyword: [Candidate(dropped, context=keyword), Candidate(kept, context=keyword)]}
+    decision = _service(candidates=pool).decide(_event(text=utterance, lang="ja", algorithm="tfidf"))
+    assert decision.reply.text == kept
 
 
 def test_a_greeting_with_more_to_it_is_greeted_back_in_its_own_words():
