@@ -275,6 +275,17 @@ _PRAISE = {
 }
 
 
+def thanks(text: str, lang: str) -> bool:
+    """Whether the text opens by thanking (ありがとうございます。, "Thanks!")."""
+    return traits(text, lang).thanks
+
+
+def praises(text: str, lang: str) -> bool:
+    """Whether the text praises, congratulates or thanks (``_PRAISE``)."""
+    pattern = _PRAISE.get(lang)
+    return bool(pattern and pattern.search(normalize(text)))
+
+
 # A reply that opens by taking in news (そうなんですね, なるほど, "Oh I see")
 # answers a statement, not a question: ワールドカップ見てます? got 「そうなんで
 # すね!今年はワールドカップがあるので是非見てください!」.
@@ -282,6 +293,11 @@ _TAKES_NEWS = {
     "ja": re.compile(r"^(あ|え|お)?[ー〜、!]*(そうなん(です|だ)(ね|か|よね)|そうだったん(です|だ)|そうでしたか|なるほど|へ[えぇー〜]|ほ[うおー〜]|ふーん|そっか)"),
     "en": re.compile(r"^(oh,? )?(i see|oh really|good to know|that makes sense|gotcha|ah+,? ok)(?=\s*([.!,]|$))"),
 }
+
+
+def takes_news(text: str, lang: str) -> bool:
+    """Whether the text opens by taking in news (``_TAKES_NEWS``)."""
+    return traits(text, lang).takes_news
 
 
 # A reply that opens with yes or no (はい, そうなんです, "Yes,") answers a
@@ -306,22 +322,6 @@ def asks_agreement(text: str, lang: str) -> bool:
     """Whether the text asks to be agreed with (暑いですね, "..., right?")."""
     pattern = _ASKS_AGREEMENT.get(lang)
     return bool(pattern and pattern.search(normalize(text)))
-
-
-def takes_news(text: str, lang: str) -> bool:
-    """Whether the text opens by taking in news (``_TAKES_NEWS``)."""
-    return traits(text, lang).takes_news
-
-
-def praises(text: str, lang: str) -> bool:
-    """Whether the text praises, congratulates or thanks (``_PRAISE``)."""
-    pattern = _PRAISE.get(lang)
-    return bool(pattern and pattern.search(normalize(text)))
-
-
-def thanks(text: str, lang: str) -> bool:
-    """Whether the text opens by thanking (ありがとうございます。, "Thanks!")."""
-    return traits(text, lang).thanks
 
 
 def cheers(text: str, lang: str) -> bool:
