@@ -68,6 +68,9 @@ class Move:
     before_topic_only: bool = False
     # The reply is a lead-in to an opener: it gives the conversation a topic.
     opens: bool = False
+    # The line tells what happened (a loss, a birthday): what follows is on
+    # its topic, as after a line that is no move.
+    tells_news: bool = False
 
     def matches(self, folded: str, lang: str) -> bool:
         pattern = self.patterns.get(lang)
@@ -83,7 +86,10 @@ MOVES = (
                 # ...and what the user will do with the advice (ranked: 「はい、私もやってみます」).
                 r"([、!。 ]*(やってみます|試してみます|参考にします|がんばります|頑張ります|そうします))?" + _TAIL_JA
             ),
-            "en": re.compile(r"^(thanks?|thank you|thx|ty|cheers)( (so|very) much| a lot| a bunch)?" + _TAIL_EN),
+            "en": re.compile(
+                r"^(thanks?|thank you|thx|ty|cheers)( (so|very) much| a lot| a bunch)?"
+                r"([,.!]* (i will|i'?ll try( that| it)?|will do|i'?ll do that))?" + _TAIL_EN
+            ),
         },
         {
             "ja": ("いえいえ、どういたしまして!", "どういたしまして。こちらこそ、お話ししてくれてありがとうございます。"),
@@ -216,6 +222,7 @@ MOVES = (
             "ja": ("お誕生日おめでとうございます!何か特別なことはしますか?", "おめでとうございます!素敵な一年になりますように。"),
             "en": ("Happy birthday! Any plans to celebrate?", "Happy birthday! I hope it's a great year."),
         },
+        tells_news=True,
     ),
     Move(
         "made it",
@@ -236,6 +243,7 @@ MOVES = (
             "ja": ("おめでとうございます!本当によかったですね。", "すごい、おめでとうございます!"),
             "en": ("Congratulations! That's wonderful news.", "Congrats! You must be so happy."),
         },
+        tells_news=True,
     ),
     Move(
         "grieves",
@@ -253,6 +261,7 @@ MOVES = (
             "ja": ("それは本当に悲しいですね…。心からお悔やみ申し上げます。", "大切な存在だったんですね。無理しないでくださいね。"),
             "en": ("I'm so sorry for your loss.", "That's heartbreaking. I'm here if you want to talk about it."),
         },
+        tells_news=True,
     ),
     Move(
         "is home",
@@ -367,7 +376,7 @@ def answer(utterance: str, lang: str, said_by_user: Sequence[str] = (), bot_said
         return next((reply for reply in _ASKED_BACK[lang] if reply not in bot_said), None)
     # Whether the user named a topic earlier; a line that was itself a move
     # (暇です, "I'm bored") names none, whatever its words.
-    on_topic = any(text.names_topic(line, lang) and _move_of(_folded(line), lang) is None for line in said_by_user)
+    on_topic = any(_names_topic(line, lang) for line in said_by_user)
     for move in MOVES:
         if not move.matches(folded, lang) and not (move is _SAYS_NOTHING and _only_reacts(utterance, lang)):
             continue
@@ -411,6 +420,11 @@ def _only_greets(folded: str, lang: str) -> str | None:
 
 def _folded(line: str) -> str:
     return text.normalize(line).casefold()
+
+
+def _names_topic(line: str, lang: str) -> bool:
+    move = _move_of(_folded(line), lang)
+    return (move is None and text.names_topic(line, lang)) or (move is not None and move.tells_news)
 
 
 def _move_of(folded: str, lang: str) -> Move | None:

@@ -19,7 +19,7 @@ OWN = [
     ("ja", "うん"), ("ja", "そうなんだ"), ("ja", "はい"), ("ja", "いいえ"), ("ja", "わかりません"), ("ja", "特にないです"),
     ("en", "Really?"), ("en", "No idea"), ("en", "idk"),
     ("ja", "今日は嬉しいことがあったんです!"), ("ja", "楽しかった!"), ("en", "I had a really good day today!"),
-    ("ja", "何か話そう"), ("ja", "どうしたらいいと思いますか?"), ("ja", "何かいい方法ありますか?"), ("en", "Any tips?"),
+    ("ja", "何か話そう"), ("ja", "どうしたらいいと思いますか?"), ("ja", "何かいい方法ありますか?"), ("en", "Any tips?"), ("en", "Thanks, I will"),
     ("ja", "こんにちは!"), ("ja", "こんばんわー"), ("ja", "おはよう"), ("ja", "はじめまして、よろしくお願いします!"),
     ("en", "Hi there!"), ("en", "hey"), ("en", "Good morning everyone"),
     ("ja", "ねえ"), ("ja", "聞いてよ"), ("ja", "ねえ、聞いて!"), ("en", "Guess what!"), ("ja", "今日いいことあった"),
@@ -118,6 +118,12 @@ def test_a_reaction_to_the_bots_answer_turns_the_question_around():
     assert moves.answer("へえ", "ja", ["休みの日は何してますか?"], ["ゲームです。あなたは?"]) is None
     assert moves.answer("へえ", "ja", ["猫を飼ってます"], ["いいですね。"]) is None
     assert moves.answer("Why?", "en", ["How are you?"], ["Good, thanks."]) not in ("How about you?", "What about you?")
+
+
+def test_after_news_told_in_a_move_sympathy_does_not_ask_what_happened():
+    low = moves.answer("寂しいです", "ja", ["実家の犬が亡くなったんです", "もう15歳でした"], ["それは本当に悲しいですね…。", "x"])
+    assert low in FEELS_LOW.on_topic["ja"]
+    assert moves.answer("寂しいです", "ja", ["暇です"], ["x"]) in FEELS_LOW.replies["ja"]  # 暇です told nothing
 
 
 def test_a_birthday_is_congratulated_not_ranked():
