@@ -411,6 +411,7 @@ def test_a_reply_against_what_the_bot_said_it_likes_or_not_is_known():
 
 def test_bad_news_and_cheering_replies_are_told_apart():
     assert text.laments("風邪をひいちゃいました", "ja") and text.laments("I'm so tired from work today", "en")
+    assert text.laments("学校つまらない", "ja") and text.laments("彼氏と喧嘩しちゃった", "ja")
     assert text.laments("財布を落としちゃいました", "ja")  # got 「いいですねー!小さくてかわいい財布が欲しくなりました。」
     assert not text.laments("昨日カレーを作りました", "ja") and not text.laments("I love sushi", "en")
     assert text.cheers("いいですね!お大事に", "ja") and text.cheers("Nice! I just got home from work", "en")
