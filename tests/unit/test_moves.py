@@ -30,6 +30,10 @@ OWN = [
     ("ja", "試験に合格しました!"), ("ja", "内定もらいました"), ("en", "I passed my driving test!"), ("en", "I got the job"),
     ("ja", "子供が生まれたんです"), ("en", "We had a baby!"),
     ("ja", "今日は最悪な一日でした"), ("en", "I had a really bad day"), ("en", "Today was awful!"),
+    ("ja", "今帰ってきました"), ("ja", "ただいま!"), ("en", "I just got home"),
+    ("ja", "話してて楽しいです"), ("ja", "あなたは優しいですね"), ("en", "You're so funny"),
+    ("ja", "実家の犬が亡くなったんです"), ("ja", "祖母が亡くなりました"), ("en", "My grandpa passed away yesterday"),
+    ("en", "Our dog Max died last week"),
 ]
 RANKED = [
     # They say something the corpus can answer.
@@ -41,6 +45,8 @@ RANKED = [
     ("ja", "猫の話をありがとうございました。それではまた!"), ("en", "Okay, what do you like to do?"),
     ("ja", "おすすめの温泉ありますか?"), ("ja", "聞いてよ、今日上司に怒られた"), ("ja", "。"),
     ("ja", "誕生日は何月ですか?"), ("ja", "最悪な映画を見ました"), ("en", "I had a long day at work"), ("ja", "誕生日に彼氏から花をもらいました"), ("en", "I passed the salt to my brother and he laughed"),
+    ("ja", "今日は家に帰ってきて料理しました"), ("ja", "彼は優しいですね"), ("ja", "話してて楽しいけど、明日は仕事なんです"),
+    ("en", "You're so funny, said my sister to the cat"), ("en", "My phone died"), ("ja", "亡くなった祖父の話をします"),
     # Symbols alone keep their fallback.
     ("en", "!!!"), ("ja", "👍"),
 ]
