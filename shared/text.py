@@ -138,6 +138,12 @@ _EXCLAMATION = {
 }
 
 
+def _found(table: dict[str, re.Pattern], text: str, lang: str) -> bool:
+    """Whether the language's pattern of ``table`` (if it has one) is in ``text``."""
+    pattern = table.get(lang)
+    return bool(pattern and pattern.search(text))
+
+
 @functools.lru_cache(maxsize=65536)  # every candidate of a request is asked; the same ones recur
 def traits(text: str, lang: str) -> Traits:
     """What the reply filters ask of a text, from one normalisation of it."""
@@ -155,10 +161,10 @@ def traits(text: str, lang: str) -> Traits:
         answers_nothing=bool(
             asks and sentences and all(asks.search(s) or (remarks and remarks.search(s)) for s in sentences)
         ),
-        cheers=bool(lang in _CHEER and _CHEER[lang].search(folded)),
-        thanks=bool(lang in _THANKS and _THANKS[lang].search(folded)),
-        takes_news=bool(lang in _TAKES_NEWS and _TAKES_NEWS[lang].search(folded)),
-        confirms=bool(lang in _CONFIRMS and _CONFIRMS[lang].search(folded)),
+        cheers=_found(_CHEER, folded, lang),
+        thanks=_found(_THANKS, folded, lang),
+        takes_news=_found(_TAKES_NEWS, folded, lang),
+        confirms=_found(_CONFIRMS, folded, lang),
         asking_parts=_asking_parts(normal, every, sentences, lang) if question else (),
     )
 
@@ -206,8 +212,7 @@ _CHEER = {
 
 def laments(text: str, lang: str) -> bool:
     """Whether the text tells of something bad (``_LAMENT``)."""
-    pattern = _LAMENT.get(lang)
-    return bool(pattern and pattern.search(normalize(text)))
+    return _found(_LAMENT, normalize(text), lang)
 
 
 # A plan, something not done yet (来週ライブに行きます, 夏休みに北海道に行くん
@@ -240,8 +245,7 @@ _TOLD_AS_DONE = {
 
 def plans(text: str, lang: str) -> bool:
     """Whether the text tells of a plan, something not done yet (``_PLAN``)."""
-    pattern = _PLAN.get(lang)
-    return bool(pattern and pattern.search(normalize(text)))
+    return _found(_PLAN, normalize(text), lang)
 
 
 @functools.lru_cache(maxsize=32768)  # asked of every candidate while a plan is talked of
@@ -283,8 +287,7 @@ def thanks(text: str, lang: str) -> bool:
 
 def praises(text: str, lang: str) -> bool:
     """Whether the text praises, congratulates or thanks (``_PRAISE``)."""
-    pattern = _PRAISE.get(lang)
-    return bool(pattern and pattern.search(normalize(text)))
+    return _found(_PRAISE, normalize(text), lang)
 
 
 # A reply that opens by taking in news (そうなんですね, なるほど, "Oh I see")
@@ -321,8 +324,7 @@ def confirms(text: str, lang: str) -> bool:
 
 def asks_agreement(text: str, lang: str) -> bool:
     """Whether the text asks to be agreed with (暑いですね, "..., right?")."""
-    pattern = _ASKS_AGREEMENT.get(lang)
-    return bool(pattern and pattern.search(normalize(text)))
+    return _found(_ASKS_AGREEMENT, normalize(text), lang)
 
 
 def cheers(text: str, lang: str) -> bool:
