@@ -25,8 +25,9 @@ _YOU_JA = r"(あなた|あんた|君|きみ|キミ|お前|ざつだん|zatsudan)
 # ところで、どこに住んでるの?), never of a third person (お子さんは何歳ですか?).
 _ASKED_JA = rf"(^(ところで|じゃあ|ちなみに|ねえ|ねぇ|で|今|いま)?[、, ]*|{_YOU_JA}(は|って|さん|も|の)?)"
 
-# A request that asks without a question's form ("Tell me your name").
-_REQUEST = {"ja": re.compile(r"教えて"), "en": re.compile(r"\b(tell me|i wonder)\b", re.IGNORECASE)}
+# A request that asks without a question's form ("Tell me your name"; 教えて
+# already counts as a question: ``text.is_question``).
+_REQUEST = {"en": re.compile(r"\b(tell me|i wonder)\b", re.IGNORECASE)}
 
 QUESTIONS = (
     Move(
@@ -133,7 +134,8 @@ def answer(utterance: str, lang: str, bot_said: Sequence[str] = ()) -> str | Non
     wording it has not said in this conversation; else None."""
     # Only a question (or 教えて): 「名前はまだ決めてないんです」 about a new puppy
     # got 「ざつだんといいます。」.
-    if not (text.is_question(utterance, lang) or _REQUEST[lang].search(utterance)):
+    request = _REQUEST.get(lang)
+    if not (text.is_question(utterance, lang) or (request and request.search(utterance))):
         return None
     folded = text.normalize(utterance).casefold()
     said = set(bot_said)
