@@ -11,7 +11,8 @@ The code's side, and nothing else, is the source of truth:
 - ``shared/schemas/*.json``: one table per schema file, Terraform reading the
   same file; ``shared/sql/<view>.sql`` for the views in topology's
   BIGQUERY_VIEWS;
-- ``shared/config.py``: the environment variables ``load()`` reads;
+- ``shared/config.py``: the settings table (SETTINGS), every environment
+  variable ``load()`` reads, who reads it and how production sets it;
 - ``infra/deploy.py``: the functions that are deployed;
 - ``infra/firestore.rules``, ``infra/database.rules.json``: the security
   rules the tests check, deployed as they are.
@@ -26,14 +27,13 @@ Every check runs both ways: used but not declared, and declared but unused.
 
 from __future__ import annotations
 
-import ast
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from infra import deploy
+from infra import deploy, settings_doc
 from infra.local import topology
 from infra.terraform_model import TERRAFORM_DIR, TerraformModel
 from shared import config
@@ -44,28 +44,39 @@ SQL_DIR = REPO / "shared" / "sql"
 
 # -- the settings table --------------------------------------------------------
 #
-# Every environment variable shared/config.py's load() reads, once: who reads
-# it (deployed functions by their infra/deploy.py names; ``job:<name>`` for a
-# batch job), how production sets it, and what its value lets the reader use.
+# shared/config.py's SETTINGS says, for every environment variable load()
+# reads, who reads it (deployed functions by their infra/deploy.py names;
+# ``job:<name>`` for a batch job) and how production sets it. What the value
+# lets its readers use is Terraform's business, so it is said here (GRANTS).
 # The checks below hold Terraform's function_env / function_secrets, the IAM
-# grants, the local stack's environment and the README's tables to it.
+# grants, the local stack's environment and docs/configuration.md to them.
 
-FUNCTIONS_ALL = ("ingress", "scorer", "log-sink", "delivery")
-TERRAFORM = "terraform"  # in the function_env output
-SECRET = "secret"  # mounted from Secret Manager (function_secrets)
+TERRAFORM = config.TERRAFORM  # in the function_env output
+SECRET = config.SECRET  # mounted from Secret Manager (function_secrets)
+
+# (identity, kind, target): what a variable's value names that an identity (a
+# deployed function, or a batch job's identity in Terraform's
+# batch_service_accounts) uses: ("publish", topic), ("read_objects", bucket),
+# ("write_objects", bucket), ("write_dataset", dataset), ("project_role", role).
+# "{value}" is the variable's value in function_env, "{bucket}" the bucket of a
+# gs:// value.
+GRANTS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "FIREBASE_DATABASE_URL": (("scorer", "project_role", "roles/firebasedatabase.admin"),),
+    "UTTERANCES_TOPIC": (("ingress", "publish", "{value}"), ("scorer", "publish", "{value}-dead")),
+    "SELECTION_LOGS_TOPIC": (("scorer", "publish", "{value}"), ("log-sink", "publish", "{value}-dead")),
+    "FEEDBACK_TOPIC": (("ingress", "publish", "{value}"), ("log-sink", "publish", "{value}-dead")),
+    "BIGQUERY_DATASET": (("log-sink", "write_dataset", "{value}"),),
+    "MODEL_STORE": (("scorer", "read_objects", "{bucket}"), ("trainer", "write_objects", "{bucket}")),
+    "REPLIES_TOPIC": (("scorer", "publish", "{value}"), ("delivery", "publish", "{value}-dead")),
+}
 
 
 @dataclass(frozen=True)
-class Setting:
+class Variable:
+    """One environment variable as the checks see it."""
+
     readers: tuple[str, ...]
     production: str  # TERRAFORM, SECRET, or "local: <why production never sets it>"
-    # (identity, kind, target): what the value names that an identity (a
-    # deployed function, or a batch job's identity in Terraform's
-    # batch_service_accounts) uses: ("publish", topic), ("read_objects",
-    # bucket), ("write_objects", bucket), ("write_dataset", dataset),
-    # ("project_role", role).
-    # "{value}" is the variable's value in function_env, "{bucket}" the bucket
-    # of a gs:// value.
     uses: tuple[tuple[str, str, str], ...] = ()
 
     @property
@@ -73,66 +84,8 @@ class Setting:
         return self.production.startswith("local:")
 
 
-def _local(why: str) -> str:
-    return f"local: {why}"
-
-
-FAULTS = _local("fault injection, tests and make up only (shared/faults.py)")
-SETTINGS: dict[str, Setting] = {
-    "GOOGLE_CLOUD_PROJECT": Setting(FUNCTIONS_ALL, TERRAFORM),
-    "GCP_PROJECT": Setting(FUNCTIONS_ALL, _local("legacy alias of GOOGLE_CLOUD_PROJECT")),
-    "REPLY_STORE": Setting(("ingress", "scorer"), TERRAFORM),
-    "FIREBASE_DATABASE_URL": Setting(("scorer",), TERRAFORM, (("scorer", "project_role", "roles/firebasedatabase.admin"),)),
-    "ALGORITHM_WEIGHTS": Setting(("ingress",), TERRAFORM),
-    "ROUTER_SEED": Setting(("ingress",), _local("reproducible routing in tests and benchmarks")),
-    "ROUTER": Setting(("ingress",), TERRAFORM),
-    "ROUTER_STATS_TTL_S": Setting(("ingress",), TERRAFORM),
-    "ROUTER_MIN_PROPENSITY": Setting(("ingress",), TERRAFORM),
-    "UTTERANCES_TOPIC": Setting(
-        ("ingress", "scorer"), TERRAFORM, (("ingress", "publish", "{value}"), ("scorer", "publish", "{value}-dead"))
-    ),
-    "SELECTION_LOGS_TOPIC": Setting(
-        ("scorer", "log-sink"), TERRAFORM, (("scorer", "publish", "{value}"), ("log-sink", "publish", "{value}-dead"))
-    ),
-    "FEEDBACK_TOPIC": Setting(
-        ("ingress", "log-sink"), TERRAFORM, (("ingress", "publish", "{value}"), ("log-sink", "publish", "{value}-dead"))
-    ),
-    "TRAIN_TRIALS_TOPIC": Setting(("job:train",), TERRAFORM),
-    "BIGQUERY_DATASET": Setting(("log-sink",), TERRAFORM, (("log-sink", "write_dataset", "{value}"),)),
-    "BIGQUERY_SELECTIONS_TABLE": Setting(("log-sink",), TERRAFORM),
-    "BIGQUERY_FEEDBACK_TABLE": Setting(("log-sink",), TERRAFORM),
-    "BIGQUERY_EMULATOR_HOST": Setting(FUNCTIONS_ALL, _local("the local BigQuery stand-in")),
-    "CONTEXT_TURNS": Setting(("scorer",), TERRAFORM),
-    "MAX_KEYWORDS": Setting(("scorer",), TERRAFORM),
-    "CANDIDATE_CACHE_TTL_S": Setting(("scorer",), TERRAFORM),
-    "CANDIDATE_CACHE_SIZE": Setting(("scorer",), TERRAFORM),
-    "MAX_TEXT_CHARS": Setting(("ingress",), TERRAFORM),
-    "AUTH_MODE": Setting(("ingress",), TERRAFORM),
-    "WEBHOOK_SECRET": Setting(("ingress",), SECRET),
-    "WEBHOOK_TOLERANCE_S": Setting(("ingress",), TERRAFORM),
-    "CORS_ORIGINS": Setting(("ingress",), TERRAFORM),
-    "RATE_LIMIT_PER_MINUTE": Setting(("ingress",), TERRAFORM),
-    "MAX_DELIVERY_ATTEMPTS": Setting(("scorer", "log-sink", "delivery"), TERRAFORM),
-    "FAULT_RATE": Setting(("scorer", "log-sink", "delivery"), FAULTS),
-    "FAULT_POINTS": Setting(("scorer", "log-sink", "delivery"), FAULTS),
-    "FAULT_MATCH": Setting(("scorer", "log-sink", "delivery"), FAULTS),
-    "FAULT_LIMIT": Setting(("scorer", "log-sink", "delivery"), FAULTS),
-    "MODEL_STORE": Setting(
-        ("scorer", "job:train"),
-        TERRAFORM,
-        (("scorer", "read_objects", "{bucket}"), ("trainer", "write_objects", "{bucket}")),
-    ),
-    "MODEL_POINTER_TTL_S": Setting(("ingress", "scorer"), TERRAFORM),
-    "CHECK_REVOKED": Setting(("ingress",), TERRAFORM),
-    "REPLIES_TOPIC": Setting(
-        ("scorer", "delivery"), TERRAFORM, (("scorer", "publish", "{value}"), ("delivery", "publish", "{value}-dead"))
-    ),
-    "CALLBACK_SECRET": Setting(("delivery",), SECRET),
-    "CALLBACK_TIMEOUT_S": Setting(("delivery",), TERRAFORM),
-    "CALLBACK_LOOPBACK_ONLY": Setting(("ingress", "delivery"), _local("callbacks to loopback receivers of the local stack and tests")),
-    "LINE_CHANNEL_SECRET": Setting(("ingress",), SECRET),
-    "LINE_CHANNEL_ACCESS_TOKEN": Setting(("delivery",), SECRET),
-    "LINE_API_URL": Setting(("delivery",), TERRAFORM),
+SETTINGS: dict[str, Variable] = {
+    name: Variable(row.readers, row.production_of(name), GRANTS.get(name, ())) for name, row in config.variables().items()
 }
 # What the local stack's environment (stack.env) sets besides settings: for
 # clients (chat, tests) and for the official clients and firebase_admin.
@@ -155,13 +108,14 @@ PRODUCTION_VALUES = {
     "line_channel_secret": "a secret",
     "line_channel_access_token": "a secret",
     "model_store": "gs:// in the models bucket (locally a folder)",
-    "reply_store": "rtdb (locally firestore, whose official emulator runs here): see the README",
+    "reply_store": "rtdb (locally firestore, whose official emulator runs here): see docs/configuration.md",
     "rate_limit_per_minute": "a per-user limit (locally off: tests and benchmarks flood ingress)",
 }
-# The README's statement of the production reply store, which variables.tf's
-# default, and so `make deploy`, must agree with.
-README = REPO / "README.md"
-README_REPLY_STORE = re.compile(r"\*\*Production runs `REPLY_STORE=(\w+)`\.\*\*")
+# The configuration docs: a table names every setting (infra/settings_doc.py
+# renders it), and the prose states the production reply store, which
+# variables.tf's default, and so `make deploy`, must agree with.
+CONFIGURATION_DOC = REPO / "docs" / "configuration.md"
+REPLY_STORE_STATEMENT = re.compile(r"\*\*Production runs `REPLY_STORE=(\w+)`\.\*\*")
 # Rules files the code's tests check, which Terraform must deploy as they are.
 RULES_FILES = {"google_firebaserules_ruleset.firestore": "firestore.rules", "terraform_data.rtdb_rules": "database.rules.json"}
 # Firestore collections whose documents carry expire_at (shared/stores.py).
@@ -175,21 +129,9 @@ EXAMPLE = {"project": "example-project", "region": "asia-northeast1"}
 VARIANTS = [{"router": "thompson"}]
 
 
-def config_variables(source: Path = REPO / "shared" / "config.py") -> set[str]:
-    """Names ``load()`` reads: every ``env.get("NAME")`` in it."""
-    tree = ast.parse(source.read_text())
-    load = next(node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "load")
-    return {
-        node.args[0].value
-        for node in ast.walk(load)
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr == "get"
-        and isinstance(node.func.value, ast.Name)
-        and node.func.value.id == "env"
-        and node.args
-        and isinstance(node.args[0], ast.Constant)
-    }
+def config_variables() -> set[str]:
+    """Names ``load()`` reads: every variable of shared/config.py's SETTINGS."""
+    return set(config.variables())
 
 
 def deployed_name(stack_service: str) -> str:
@@ -239,7 +181,7 @@ class Checker:
         self.check_settings_table()
         self.check_environment()
         self.check_grants()
-        self.check_readme()
+        self.check_configuration_doc()
         self.check_firestore_ttl()
         self.check_rules_files()
         self.check_moved()
@@ -477,12 +419,13 @@ class Checker:
 
     def check_settings_table(self) -> None:
         """SETTINGS covers exactly what config.load() reads, names real readers,
-        and covers what the local stack sets."""
+        grants only to settings, and covers what the local stack sets."""
         read = config_variables()
         self.problems += [
-            f"setting {name!r} is read by shared/config.py but missing from the settings table (infra/check_terraform.py)"
+            f"setting {name!r} is read by shared/config.py but missing from the settings table"
             for name in sorted(read - set(SETTINGS))
         ] + [f"setting {name!r} is in the settings table but shared/config.py does not read it" for name in sorted(set(SETTINGS) - read)]
+        self.problems += [f"GRANTS names {name!r}, which is not a setting" for name in sorted(set(GRANTS) - read)]
         deployed = {f.name for f in deploy.FUNCTIONS}
         for name, setting in SETTINGS.items():
             strangers = [r for r in setting.readers if r not in deployed and not r.startswith("job:")]
@@ -546,20 +489,23 @@ class Checker:
             return each.get("key")
         return None
 
-    def check_readme(self) -> None:
-        """The README names every setting in a table, and states the
-        production reply store Terraform's default deploys."""
-        text = README.read_text()
+    def check_configuration_doc(self) -> None:
+        """docs/configuration.md names every setting in a table, and states
+        the production reply store Terraform's default deploys."""
+        text = CONFIGURATION_DOC.read_text()
+        doc = "docs/configuration.md"
+        if settings_doc.rendered_in(text) != settings_doc.markdown_table():
+            self.problems.append(f"{doc}'s settings table is not what shared/config.py says: run python -m infra.settings_doc --write")
         rows = "\n".join(line for line in text.splitlines() if line.startswith("|"))
         for name in sorted(SETTINGS):
             if f"`{name}`" not in rows:
-                self.problems.append(f"setting {name!r} is in no table of the README")
-        stated = README_REPLY_STORE.search(text)
+                self.problems.append(f"setting {name!r} is in no table of {doc}")
+        stated = REPLY_STORE_STATEMENT.search(text)
         deployed = (self.model.resolve(self.model.outputs.get("function_env")) or {}).get("REPLY_STORE")
         if stated is None:
-            self.problems.append("the README does not state the production reply store (**Production runs `REPLY_STORE=...`.**)")
+            self.problems.append(f"{doc} does not state the production reply store (**Production runs `REPLY_STORE=...`.**)")
         elif stated.group(1) != deployed:
-            self.problems.append(f"the README says production runs REPLY_STORE={stated.group(1)}, Terraform deploys {deployed!r}")
+            self.problems.append(f"{doc} says production runs REPLY_STORE={stated.group(1)}, Terraform deploys {deployed!r}")
 
     def check_firestore_ttl(self) -> None:
         ttl = {

@@ -2,13 +2,20 @@
 
 Defaults match the local stack (``make up``); production sets the variables
 in the deploy step. Nothing else in the code base reads ``os.environ``.
+
+``SETTINGS`` is the one table of settings: each row names its ``Settings``
+field, its environment variable, how the value is parsed, its default, which
+deployed functions read it and how production sets it. ``Settings`` is built
+from it, ``load()`` loops over it, and the Terraform check
+(infra/check_terraform.py), the local stack and docs/configuration.md
+(infra/settings_doc.py) read it.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from typing import Mapping
+from dataclasses import dataclass, field, make_dataclass
+from typing import Any, Callable, Mapping
 
 # The dual encoder answers most utterances once a model is published (before
 # that, ingress routes to the lexical baselines alone: shared.router.ModelGatedRouter).
@@ -30,67 +37,240 @@ class Topics:
         return f"{topic}-dead"
 
 
+# -- how a value is read -------------------------------------------------------
+
+
+def _flag(value: str) -> bool:
+    if value.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.strip().lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def _items(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
 @dataclass(frozen=True)
-class Settings:
-    project: str = "zatsudan-local"
-    reply_store: str = "firestore"
-    algorithm_weights: str = DEFAULT_WEIGHTS
-    router_seed: int | None = None
-    topics: Topics = field(default_factory=Topics)
-    bigquery_dataset: str = "zatsudan"
-    bigquery_table: str = "selections"
-    bigquery_emulator_host: str | None = None
-    # Conversation context: how many earlier turns feed keyword extraction.
-    context_turns: int = 4
-    max_keywords: int = 4
-    candidate_cache_ttl_s: float = 60.0
-    candidate_cache_size: int = 4096
-    max_text_chars: int = 1000
-    # Realtime Database (REPLY_STORE=rtdb). firebase_admin itself reads
-    # FIREBASE_DATABASE_EMULATOR_HOST and then talks to http://HOST/?ns=<name>.
-    firebase_database_url: str | None = None
-    # Who may call ingress: "required" (HMAC-signed webhooks or Firebase ID
-    # tokens) or "off" (local demo only; ingress warns loudly at start).
-    auth_mode: str = "required"
-    webhook_secret: str | None = None
-    webhook_tolerance_s: int = 300
-    # verify_id_token(check_revoked=...): also refuse tokens of disabled or
-    # signed-out users (one Auth backend call per request). On by default, as
-    # in production; the local stack turns it off (no Auth emulator runs).
-    check_revoked: bool = True
-    # Origins the browser may post from (the web chat page); "*" for any.
-    cors_origins: tuple[str, ...] = ()
-    bigquery_feedback_table: str = "feedback"
-    # Router: "weighted" (fixed ALGORITHM_WEIGHTS) or "thompson" (bandit on the
-    # reward statistics in Firestore router/stats, refreshed by a job).
-    router: str = "weighted"
-    router_stats_ttl_s: float = 60.0
-    router_min_propensity: float = 0.05
-    # Fault injection (shared/faults.py): local stack and tests only.
-    fault_rate: float = 0.0
-    fault_points: frozenset[str] = frozenset()
-    fault_match: str = ""
-    fault_limit: int = 0
-    # Per-user requests per minute at ingress (per instance); 0: no limit.
-    rate_limit_per_minute: int = 0
-    # Deliveries of one push message before its handler gives up and
-    # dead-letters it (equal to the subscriptions' max_delivery_attempts).
-    max_delivery_attempts: int = 5
-    # Dual-encoder ranker: where models are kept (a folder or gs://), how often
-    # a scorer re-reads models/current (the trial queue is topics.train_trials).
-    model_store: str = ".run/models"
-    model_pointer_ttl_s: float = 30.0
-    # Reply delivery (shared/delivery.py): callbacks are signed with this
-    # Standard Webhooks key ("whsec_<base64>") and time out after this long.
-    callback_secret: str | None = None
-    callback_timeout_s: float = 5.0
-    # Local only: callbacks go to loopback receivers (http allowed) and no
-    # host name is resolved; production takes https to public addresses only.
-    callback_loopback_only: bool = False
-    # LINE Messaging API channel (shared/line_channel.py, shared/line_sender.py).
-    line_channel_secret: str | None = None
-    line_channel_access_token: str | None = None
-    line_api_url: str = "https://api.line.me"
+class Kind:
+    """A type of setting: how its text is parsed, and its name in the docs."""
+
+    name: str
+    type: Any
+    parse: Callable[[str], Any]
+
+
+TEXT = Kind("text", str, str)
+INTEGER = Kind("integer", int, int)
+NUMBER = Kind("number", float, float)
+FLAG = Kind("true/false", bool, _flag)
+LIST = Kind("comma-separated list", tuple[str, ...], lambda value: tuple(_items(value)))
+SET = Kind("comma-separated set", frozenset[str], lambda value: frozenset(_items(value)))
+
+# -- who reads a setting, and how production sets it ---------------------------
+
+# Deployed functions by their infra/deploy.py names; a batch job as "job:<name>".
+ALL_FUNCTIONS = ("ingress", "scorer", "log-sink", "delivery")
+FAULT_READERS = ("scorer", "log-sink", "delivery")
+TERRAFORM = "terraform"  # in Terraform's function_env output
+SECRET = "secret"  # mounted from Secret Manager (Terraform's function_secrets)
+
+
+def local(why: str) -> str:
+    """``production`` of a setting production never sets, and why."""
+    return f"local: {why}"
+
+
+FAULTS = local("fault injection, tests and make up only (shared/faults.py)")
+
+
+@dataclass(frozen=True)
+class Setting:
+    field: str  # the Settings field ("topics.<name>": a field of Settings.topics)
+    variable: str
+    kind: Kind
+    default: Any
+    readers: tuple[str, ...]
+    meaning: str  # one line for docs/configuration.md
+    production: str = TERRAFORM  # TERRAFORM, SECRET, or local("why production never sets it")
+    # ``env.get(X) or default``: an empty value means unset. Otherwise an empty
+    # value is parsed like any other (a text setting becomes "", a number fails).
+    empty_is_unset: bool = False
+    # An older variable, read when ``variable`` is unset (production never sets it).
+    alias: str | None = None
+    # ``make up`` passes it from the caller's environment to the stack's services.
+    local_knob: bool = False
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        return (self.variable, self.alias) if self.alias else (self.variable,)
+
+    @property
+    def local_only(self) -> bool:
+        return self.production.startswith("local:")
+
+    def production_of(self, variable: str) -> str:
+        """How production sets ``variable`` (the alias: never)."""
+        return self.production if variable == self.variable else local(f"legacy alias of {self.variable}")
+
+    def read(self, env: Mapping[str, str]) -> Any:
+        for name in self.variables:
+            value = env.get(name)
+            if value is None or (value == "" and self.empty_is_unset):
+                continue
+            return self.kind.parse(value)
+        return self.default
+
+
+# Rows in the order of the Settings fields.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("project", "GOOGLE_CLOUD_PROJECT", TEXT, "zatsudan-local", ALL_FUNCTIONS, "project id", empty_is_unset=True, alias="GCP_PROJECT"),
+    Setting(
+        "reply_store", "REPLY_STORE", TEXT, "firestore", ("ingress", "scorer"),
+        "where replies are written: `firestore` or `rtdb` (production: `rtdb`, see below)",
+    ),
+    Setting(
+        "algorithm_weights", "ALGORITHM_WEIGHTS", TEXT, DEFAULT_WEIGHTS, ("ingress",),
+        "router weights, normalised; until a model is published (`models/current`, read through a "
+        "`MODEL_POINTER_TTL_S` cache) the algorithms that need none share the traffic in their own proportions",
+        local_knob=True,
+    ),
+    Setting(
+        "router_seed", "ROUTER_SEED", INTEGER, None, ("ingress",), "seed the router (tests, reproducible runs)",
+        production=local("reproducible routing in tests and benchmarks"), empty_is_unset=True, local_knob=True,
+    ),
+    Setting("topics.utterances", "UTTERANCES_TOPIC", TEXT, Topics.utterances, ("ingress", "scorer"), "utterances to score"),
+    Setting(
+        "topics.selection_logs", "SELECTION_LOGS_TOPIC", TEXT, Topics.selection_logs, ("scorer", "log-sink"),
+        "selection logs, for the log sink to write to BigQuery",
+    ),
+    Setting("topics.feedback", "FEEDBACK_TOPIC", TEXT, Topics.feedback, ("ingress", "log-sink"), "feedback on replies"),
+    Setting(
+        "topics.train_trials", "TRAIN_TRIALS_TOPIC", TEXT, Topics.train_trials, ("job:train",),
+        "hyperparameter trials of the dual encoder, leased by the training workers",
+    ),
+    Setting(
+        "topics.replies", "REPLIES_TOPIC", TEXT, Topics.replies, ("scorer", "delivery"),
+        "replies to deliver: the scorer publishes one per utterance that asked for delivery "
+        "(a `callback_url`, LINE); the delivery function sends it",
+    ),
+    Setting("bigquery_dataset", "BIGQUERY_DATASET", TEXT, "zatsudan", ("log-sink",), "BigQuery dataset of the logs"),
+    Setting("bigquery_table", "BIGQUERY_SELECTIONS_TABLE", TEXT, "selections", ("log-sink",), "log table of selections"),
+    Setting(
+        "bigquery_emulator_host", "BIGQUERY_EMULATOR_HOST", TEXT, None, ALL_FUNCTIONS,
+        "point the BigQuery client at a local BigQuery",
+        production=local("the local BigQuery stand-in"), empty_is_unset=True,
+    ),
+    Setting("context_turns", "CONTEXT_TURNS", INTEGER, 4, ("scorer",), "earlier turns that feed keyword extraction and ranking"),
+    Setting("max_keywords", "MAX_KEYWORDS", INTEGER, 4, ("scorer",), "keywords whose candidates are loaded"),
+    Setting("candidate_cache_ttl_s", "CANDIDATE_CACHE_TTL_S", NUMBER, 60.0, ("scorer",), "per-instance candidate cache lifetime (seconds)"),
+    Setting("candidate_cache_size", "CANDIDATE_CACHE_SIZE", INTEGER, 4096, ("scorer",), "keywords kept in the per-instance candidate cache"),
+    Setting("max_text_chars", "MAX_TEXT_CHARS", INTEGER, 1000, ("ingress",), "longest utterance ingress accepts"),
+    # firebase_admin itself reads FIREBASE_DATABASE_EMULATOR_HOST and then talks to http://HOST/?ns=<name>.
+    Setting(
+        "firebase_database_url", "FIREBASE_DATABASE_URL", TEXT, None, ("scorer",),
+        "the Realtime Database (`REPLY_STORE=rtdb`); unset: `https://<project>-default-rtdb.firebaseio.com`",
+        empty_is_unset=True,
+    ),
+    Setting(
+        "auth_mode", "AUTH_MODE", TEXT, "required", ("ingress",),
+        "`required`: signed webhooks or Firebase ID tokens; `off`: anyone (local demo only, warned at start)",
+        local_knob=True,
+    ),
+    Setting(
+        "webhook_secret", "WEBHOOK_SECRET", TEXT, None, ("ingress",),
+        "shared secret of the webhook signature (`X-Zatsudan-Signature`)",
+        production=SECRET, empty_is_unset=True, local_knob=True,
+    ),
+    Setting("webhook_tolerance_s", "WEBHOOK_TOLERANCE_S", INTEGER, 300, ("ingress",), "how old (or new) a signature's timestamp may be (seconds)"),
+    # verify_id_token(check_revoked=...): one Auth backend call per request.
+    Setting(
+        "check_revoked", "CHECK_REVOKED", FLAG, True, ("ingress",),
+        "ID tokens of disabled or signed-out users are refused too (one Auth call per request; "
+        "locally the call goes to the stack's Auth emulator)",
+        empty_is_unset=True, local_knob=True,
+    ),
+    Setting("cors_origins", "CORS_ORIGINS", LIST, (), ("ingress",), "browser origins that may post to ingress (the web chat page; `*` for any)"),
+    Setting("bigquery_feedback_table", "BIGQUERY_FEEDBACK_TABLE", TEXT, "feedback", ("log-sink",), "log table of feedback"),
+    Setting(
+        "router", "ROUTER", TEXT, "weighted", ("ingress",),
+        "`weighted` (fixed `ALGORITHM_WEIGHTS`) or `thompson` (bandit on the reward statistics in Firestore "
+        "`router/stats`, refreshed by a job)",
+        local_knob=True,
+    ),
+    Setting("router_stats_ttl_s", "ROUTER_STATS_TTL_S", NUMBER, 60.0, ("ingress",), "how long ingress caches the Firestore doc `router/stats` (seconds)", local_knob=True),
+    Setting("router_min_propensity", "ROUTER_MIN_PROPENSITY", NUMBER, 0.05, ("ingress",), "exploration floor: every algorithm keeps at least this share", local_knob=True),
+    Setting(
+        "fault_rate", "FAULT_RATE", NUMBER, 0.0, FAULT_READERS,
+        "probability that a fault point raises (0: off; see `shared/faults.py`, RELIABILITY.md)",
+        production=FAULTS, empty_is_unset=True, local_knob=True,
+    ),
+    Setting("fault_points", "FAULT_POINTS", SET, frozenset(), FAULT_READERS, "the named points that may raise (comma-separated)", production=FAULTS, local_knob=True),
+    Setting("fault_match", "FAULT_MATCH", TEXT, "", FAULT_READERS, "faults only for events whose payload contains this text", production=FAULTS, local_knob=True),
+    Setting(
+        "fault_limit", "FAULT_LIMIT", INTEGER, 0, FAULT_READERS,
+        "most faults injected per event key, per process (0: no cap)",
+        production=FAULTS, empty_is_unset=True, local_knob=True,
+    ),
+    Setting(
+        "rate_limit_per_minute", "RATE_LIMIT_PER_MINUTE", INTEGER, 0, ("ingress",),
+        "per-user requests per minute at ingress, per instance (token bucket), 0: off (production: 60, Terraform's "
+        "`rate_limit_per_minute`); above it 429 `rate_limited` with `Retry-After`",
+        empty_is_unset=True, local_knob=True,
+    ),
+    Setting(
+        "max_delivery_attempts", "MAX_DELIVERY_ATTEMPTS", INTEGER, 5, ("scorer", "log-sink", "delivery"),
+        "push deliveries of one message before its handler dead-letters it with the last error (equal to the "
+        "subscriptions' `max_delivery_attempts`: production sets both from one Terraform variable)",
+        empty_is_unset=True,
+    ),
+    Setting(
+        "model_store", "MODEL_STORE", TEXT, ".run/models", ("scorer", "job:train"),
+        "where dual-encoder models are kept: a folder, or `gs://` in the models bucket",
+    ),
+    Setting("model_pointer_ttl_s", "MODEL_POINTER_TTL_S", NUMBER, 30.0, ("ingress", "scorer"), "how often a reader re-reads `models/current` (seconds)"),
+    Setting(
+        "callback_secret", "CALLBACK_SECRET", TEXT, None, ("delivery",),
+        "Standard Webhooks key (`whsec_<base64>`) callbacks are signed with; receivers verify with it "
+        "(production: Secret Manager `callback-signing-key`)",
+        production=SECRET, empty_is_unset=True,
+    ),
+    Setting(
+        "callback_timeout_s", "CALLBACK_TIMEOUT_S", NUMBER, 5.0, ("delivery",),
+        "how long delivery waits for a callback receiver (or LINE) before the attempt fails and is retried",
+        empty_is_unset=True, local_knob=True,
+    ),
+    Setting(
+        "callback_loopback_only", "CALLBACK_LOOPBACK_ONLY", FLAG, False, ("ingress", "delivery"),
+        "callbacks go to loopback receivers only, `http` allowed, no host name resolved (`true` in the local stack "
+        "and tests); production takes `https` to global addresses only",
+        production=local("callbacks to loopback receivers of the local stack and tests"), empty_is_unset=True,
+    ),
+    Setting(
+        "line_channel_secret", "LINE_CHANNEL_SECRET", TEXT, None, ("ingress",),
+        "LINE channel secret: ingress checks `X-Line-Signature` with it (production: Secret Manager "
+        "`line-channel-secret`); unset, `/v1/channels/line` is 404",
+        production=SECRET, empty_is_unset=True,
+    ),
+    Setting(
+        "line_channel_access_token", "LINE_CHANNEL_ACCESS_TOKEN", TEXT, None, ("delivery",),
+        "LINE channel access token the delivery function replies and pushes with (Secret Manager "
+        "`line-channel-access-token`)",
+        production=SECRET, empty_is_unset=True,
+    ),
+    Setting(
+        "line_api_url", "LINE_API_URL", TEXT, "https://api.line.me", ("delivery",),
+        "LINE Messaging API (the local stack: its stand-in `infra/local/line_server.py`)",
+        empty_is_unset=True,
+    ),
+)
+# Settings whose fields are grouped into one value (Settings.topics: a Topics).
+GROUPS = {"topics": Topics}
+
+
+class _Derived:
+    """What Settings computes from its fields."""
 
     @property
     def database_url(self) -> str:
@@ -109,66 +289,38 @@ class Settings:
         return f"projects/{self.project}/topics/{topic}"
 
 
-def _optional_int(value: str | None) -> int | None:
-    return int(value) if value not in (None, "") else None
+def _fields() -> list[tuple[str, Any, Any]]:
+    """Settings' fields, one per row (a group once, as its own class)."""
+    fields: dict[str, tuple[str, Any, Any]] = {}
+    for row in SETTINGS:
+        group, _, _ = row.field.partition(".")
+        if group in GROUPS:
+            fields.setdefault(group, (group, GROUPS[group], field(default_factory=GROUPS[group])))
+        else:
+            type_ = row.kind.type if row.default is not None else row.kind.type | None
+            fields[row.field] = (row.field, type_, field(default=row.default))
+    return list(fields.values())
 
 
-def _flag(value: str | None, default: bool) -> bool:
-    if value in (None, ""):
-        return default
-    if value.strip().lower() in ("1", "true", "yes", "on"):
-        return True
-    if value.strip().lower() in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(f"expected true or false, got {value!r}")
+Settings = make_dataclass("Settings", _fields(), bases=(_Derived,), frozen=True)
+Settings.__module__ = __name__
+Settings.__doc__ = "Every setting, as read from the environment (SETTINGS says what each one is)."
 
 
 def load(env: Mapping[str, str] | None = None) -> Settings:
     """Build settings from ``env`` (defaults to ``os.environ``)."""
     env = os.environ if env is None else env
-    project = env.get("GOOGLE_CLOUD_PROJECT") or env.get("GCP_PROJECT") or Settings.project
-    return Settings(
-        project=project,
-        reply_store=env.get("REPLY_STORE", Settings.reply_store),
-        algorithm_weights=env.get("ALGORITHM_WEIGHTS", DEFAULT_WEIGHTS),
-        router_seed=_optional_int(env.get("ROUTER_SEED")),
-        topics=Topics(
-            utterances=env.get("UTTERANCES_TOPIC", Topics.utterances),
-            selection_logs=env.get("SELECTION_LOGS_TOPIC", Topics.selection_logs),
-            feedback=env.get("FEEDBACK_TOPIC", Topics.feedback),
-            train_trials=env.get("TRAIN_TRIALS_TOPIC", Topics.train_trials),
-            replies=env.get("REPLIES_TOPIC", Topics.replies),
-        ),
-        bigquery_dataset=env.get("BIGQUERY_DATASET", Settings.bigquery_dataset),
-        bigquery_table=env.get("BIGQUERY_SELECTIONS_TABLE", Settings.bigquery_table),
-        bigquery_emulator_host=env.get("BIGQUERY_EMULATOR_HOST") or None,
-        context_turns=int(env.get("CONTEXT_TURNS", Settings.context_turns)),
-        max_keywords=int(env.get("MAX_KEYWORDS", Settings.max_keywords)),
-        candidate_cache_ttl_s=float(env.get("CANDIDATE_CACHE_TTL_S", Settings.candidate_cache_ttl_s)),
-        candidate_cache_size=int(env.get("CANDIDATE_CACHE_SIZE", Settings.candidate_cache_size)),
-        max_text_chars=int(env.get("MAX_TEXT_CHARS", Settings.max_text_chars)),
-        firebase_database_url=env.get("FIREBASE_DATABASE_URL") or None,
-        auth_mode=env.get("AUTH_MODE", Settings.auth_mode),
-        webhook_secret=env.get("WEBHOOK_SECRET") or None,
-        webhook_tolerance_s=int(env.get("WEBHOOK_TOLERANCE_S", Settings.webhook_tolerance_s)),
-        check_revoked=_flag(env.get("CHECK_REVOKED"), Settings.check_revoked),
-        cors_origins=tuple(o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip()),
-        bigquery_feedback_table=env.get("BIGQUERY_FEEDBACK_TABLE", Settings.bigquery_feedback_table),
-        router=env.get("ROUTER", Settings.router),
-        router_stats_ttl_s=float(env.get("ROUTER_STATS_TTL_S", Settings.router_stats_ttl_s)),
-        router_min_propensity=float(env.get("ROUTER_MIN_PROPENSITY", Settings.router_min_propensity)),
-        fault_rate=float(env.get("FAULT_RATE") or 0.0),
-        fault_points=frozenset(p.strip() for p in env.get("FAULT_POINTS", "").split(",") if p.strip()),
-        fault_match=env.get("FAULT_MATCH", ""),
-        fault_limit=int(env.get("FAULT_LIMIT") or 0),
-        rate_limit_per_minute=int(env.get("RATE_LIMIT_PER_MINUTE") or 0),
-        max_delivery_attempts=int(env.get("MAX_DELIVERY_ATTEMPTS") or 5),
-        model_store=env.get("MODEL_STORE", Settings.model_store),
-        model_pointer_ttl_s=float(env.get("MODEL_POINTER_TTL_S", Settings.model_pointer_ttl_s)),
-        callback_secret=env.get("CALLBACK_SECRET") or None,
-        callback_timeout_s=float(env.get("CALLBACK_TIMEOUT_S") or Settings.callback_timeout_s),
-        callback_loopback_only=_flag(env.get("CALLBACK_LOOPBACK_ONLY"), Settings.callback_loopback_only),
-        line_channel_secret=env.get("LINE_CHANNEL_SECRET") or None,
-        line_channel_access_token=env.get("LINE_CHANNEL_ACCESS_TOKEN") or None,
-        line_api_url=env.get("LINE_API_URL") or Settings.line_api_url,
-    )
+    values: dict[str, Any] = {}
+    grouped: dict[str, dict[str, Any]] = {group: {} for group in GROUPS}
+    for row in SETTINGS:
+        group, _, name = row.field.partition(".")
+        if name:
+            grouped[group][name] = row.read(env)
+        else:
+            values[row.field] = row.read(env)
+    return Settings(**values, **{group: GROUPS[group](**fields) for group, fields in grouped.items()})
+
+
+def variables() -> dict[str, Setting]:
+    """Every environment variable ``load()`` reads, and its row."""
+    return {name: row for row in SETTINGS for name in row.variables}

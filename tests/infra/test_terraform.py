@@ -154,11 +154,11 @@ DRIFTS = [
         _replace('for_each   = toset(["log-sink", "corpus"])', 'for_each   = toset(["corpus"])'),
         "log-sink is configured with BIGQUERY_DATASET=zatsudan but has no role to write dataset 'zatsudan'",
     ),
-    # The production reply store is decided once: the README says it, Terraform deploys it.
+    # The production reply store is decided once: docs/configuration.md says it, Terraform deploys it.
     (
         "variables.tf",
         _replace('default     = "rtdb"\n  validation', 'default     = "firestore"\n  validation'),
-        "the README says production runs REPLY_STORE=rtdb, Terraform deploys 'firestore'",
+        "docs/configuration.md says production runs REPLY_STORE=rtdb, Terraform deploys 'firestore'",
     ),
     # A state move that leads nowhere would destroy and re-create.
     ("moved.tf", _replace('topic.topic["feedback"]', 'topic.topic["feedbacks"]'), 'topic["feedbacks"] is not declared'),
@@ -212,11 +212,34 @@ def test_every_setting_is_in_the_settings_table(monkeypatch):
     )
 
 
-def test_a_setting_the_readme_does_not_list_is_reported(monkeypatch, tmp_path):
-    readme = tmp_path / "README.md"
-    readme.write_text(check_terraform.README.read_text().replace("| `MAX_KEYWORDS` |", "| MAX_KEYWORDS |"))
-    monkeypatch.setattr(check_terraform, "README", readme)
-    assert "setting 'MAX_KEYWORDS' is in no table of the README" in check_terraform.problems()
+def test_a_setting_the_configuration_doc_does_not_list_is_reported(monkeypatch, tmp_path):
+    doc = tmp_path / "configuration.md"
+    doc.write_text(check_terraform.CONFIGURATION_DOC.read_text().replace("| `MAX_KEYWORDS` |", "| MAX_KEYWORDS |"))
+    monkeypatch.setattr(check_terraform, "CONFIGURATION_DOC", doc)
+    assert "setting 'MAX_KEYWORDS' is in no table of docs/configuration.md" in check_terraform.problems()
+
+
+def test_a_configuration_doc_without_the_reply_store_statement_is_reported(monkeypatch, tmp_path):
+    doc = tmp_path / "configuration.md"
+    doc.write_text(check_terraform.CONFIGURATION_DOC.read_text().replace("**Production runs", "Production runs"))
+    monkeypatch.setattr(check_terraform, "CONFIGURATION_DOC", doc)
+    assert any("does not state the production reply store" in problem for problem in check_terraform.problems())
+
+
+def test_grants_name_only_settings(monkeypatch):
+    monkeypatch.setattr(check_terraform, "GRANTS", {**check_terraform.GRANTS, "NO_SUCH_TOPIC": (("scorer", "publish", "{value}"),)})
+    assert "GRANTS names 'NO_SUCH_TOPIC', which is not a setting" in check_terraform.problems()
+
+
+def test_the_settings_table_is_the_code_table():
+    """The check reads shared/config.py's rows, not a copy (nothing parses source)."""
+    from shared import config
+
+    assert set(check_terraform.SETTINGS) == set(config.variables())
+    for name, variable in check_terraform.SETTINGS.items():
+        assert variable.readers == config.variables()[name].readers
+    assert check_terraform.SETTINGS["GCP_PROJECT"].local_only
+    assert "import ast" not in Path(check_terraform.__file__).read_text()
 
 
 def test_the_local_stack_sets_only_settings_and_client_addresses(monkeypatch):
