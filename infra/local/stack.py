@@ -704,13 +704,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--project", default=os.environ.get("STACK_PROJECT", DEFAULT_PROJECT))
     parser.add_argument("--reply-store", default=os.environ.get("REPLY_STORE", "firestore"), choices=["firestore", "rtdb"])
     args = parser.parse_args(argv)
-    passthrough = {
-        k: os.environ[k]
-        for k in ("ALGORITHM_WEIGHTS", "ROUTER_SEED", "AUTH_MODE", "WEBHOOK_SECRET", "ROUTER", "ROUTER_STATS_TTL_S", "ROUTER_MIN_PROPENSITY",
-                  "CHECK_REVOKED", "FAULT_RATE", "FAULT_POINTS", "FAULT_MATCH", "FAULT_LIMIT", "RATE_LIMIT_PER_MINUTE",
-                  "CALLBACK_TIMEOUT_S")
-        if k in os.environ
-    }
+    from shared.config import SETTINGS
+
+    # The settings a person may set for `make up` (local_knob in shared/config.py).
+    passthrough = {row.variable: os.environ[row.variable] for row in SETTINGS if row.local_knob and row.variable in os.environ}
     stack = Stack(args.run_dir, args.port_base, args.project, args.reply_store, passthrough)
     try:
         if args.command == "up":
