@@ -16,7 +16,7 @@ run on the same 64-dimensional unit vectors (the dual encoder's size):
    request at growing collection sizes on a private emulator.
 
 Both are reported next to each other with the ratio; the production cost of
-each (memory per instance vs reads per query) is in the README, from the
+each (memory per instance vs reads per query) is in docs/replies.md, from the
 measured sizes. Needs ``gcloud``'s Firestore emulator (started here on port
 ``--port``, stopped at the end).
 """

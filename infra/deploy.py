@@ -139,7 +139,7 @@ class BatchJob:
     max_retries: int
     # Tasks of one execution: a worker per task. The job is created with
     # one; each run sets --tasks to the backlog (shards or trials waiting),
-    # capped at max_parallelism (see README, "The batch half").
+    # capped at max_parallelism (see docs/operations.md, "The batch half").
     max_parallelism: int
 
     @property

@@ -266,7 +266,7 @@ class FeedbackEvent(_Event):
     ``feedback_id`` (a ULID per request) is the idempotency key of the row;
     ``message_id`` names the reply being rated. ``source`` says how the reward
     was given: ``explicit`` (thumbs up/down) or ``continued`` (the user went on
-    talking; see "Feedback, reports and the bandit" in README.md).
+    talking; see "Feedback, reports and the bandit" in docs/architecture.md).
     """
 
     feedback_id: str

@@ -7,7 +7,7 @@ inserts the same row under the same id, which BigQuery drops as a duplicate
 within its de-duplication window (about a minute; the local stand-in keeps
 60 s too). Every reader goes through the ``*_dedup`` views, which keep one
 row per key whenever a duplicate arrives later than that. No Firestore
-ledger: the sink costs no document read or write per row (RELIABILITY.md).
+ledger: the sink costs no document read or write per row (docs/reliability.md).
 
 Rows are written by a ``RowBatcher``: concurrent deliveries share one
 ``insertAll`` call, and each delivery returns (is acknowledged) only after

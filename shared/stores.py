@@ -294,7 +294,7 @@ class DeliveryAttempts:
 
     functions-framework drops the push envelope's ``deliveryAttempt``, and the
     Pub/Sub emulator's own dead-lettering from a push subscription crashes its
-    push loop (see RELIABILITY.md), so the push handler counts failures itself
+    push loop (see docs/reliability.md), so the push handler counts failures itself
     and gives up (dead-letters, acknowledges) at the configured attempt."""
 
     def __init__(self, db, collection: str = "delivery_attempts") -> None:

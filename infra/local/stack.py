@@ -669,7 +669,7 @@ def provision_push_subscriptions(stack: Stack) -> None:
     the emulator (0.8.20) loses every message of a burst of failed pushes. Its
     backoff task then nacks one ack id twice, dies on a NullPointerException it
     does not catch, and nothing that failed on that subscription is ever
-    redelivered (RELIABILITY.md). Without one, it redelivers a failed push
+    redelivered (docs/reliability.md). Without one, it redelivers a failed push
     after about a second."""
     with _pubsub_clients(stack) as (_, subscriber):
         for sub in topology.PUSH_SUBSCRIPTIONS:
@@ -685,7 +685,7 @@ def provision_push_subscriptions(stack: Stack) -> None:
                     "enable_message_ordering": sub.ordered,
                     # The push handler dead-letters at MAX_DELIVERY_ATTEMPTS itself
                     # (shared/push.py). The emulator's own dead-lettering from a push
-                    # subscription kills its push loop (RELIABILITY.md), so locally its
+                    # subscription kills its push loop (docs/reliability.md), so locally its
                     # policy sits above the handler's: only pushes that never reached
                     # a function (it was down) could get there.
                     "dead_letter_policy": {

@@ -13,7 +13,7 @@ resource "google_identity_platform_config" "auth" {
 }
 
 # The web page's Firebase config: its config.json takes apiKey and authDomain
-# from the `web_config` output (README, "How the web page signs in").
+# from the `web_config` output (docs/calling-ingress.md, "How the web page signs in").
 resource "google_firebase_web_app" "chat" {
   provider     = google-beta
   project      = var.project

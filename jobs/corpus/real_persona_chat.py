@@ -7,7 +7,7 @@ context. A reply is kept only if it makes sense to someone who was not in the
 dialogue: the rules below drop masked names, session openings and closings,
 and replies that point back at something the user never said. The rules are
 data (``REPLY_RULES``), applied in order; the first that matches names the
-drop, and ``usable_exchanges`` counts them for the README's table.
+drop, and ``usable_exchanges`` counts them for the table in docs/replies.md.
 
 The split unit is the dialogue (``Exchange.dialogue``), so the training and
 evaluation code can keep held-out dialogues whole.

@@ -60,7 +60,7 @@ EXTRA_CACHE_SIZE = 20000
 # (1,500 pairs) went 0.716 -> 0.695 (ja) and 0.496 -> 0.477 (en), @1 of 100
 # 0.407 -> 0.399 and 0.266 -> 0.262; at 0.5, 0.666 and 0.466. With the
 # previous line (below) the served ranker is level with or above the
-# towers alone on 5,000 pairs (README, the dual-encoder ranker).
+# towers alone on 5,000 pairs (docs/ranker.md).
 LENGTH_WEIGHT = 0.3
 # How much the speaker's line before the one being answered counts in the
 # context (``EncoderModel.context_vector``). Held-out recall@1 of 10 with the

@@ -157,7 +157,7 @@ def test_a_slow_receiver_times_out(receiver):
 
 @pytest.fixture(scope="module")
 def tls_certificate(tmp_path_factory):
-    """A self-signed certificate for hooks.example (openssl, as the README's examples use)."""
+    """A self-signed certificate for hooks.example (openssl, as the examples in docs/calling-ingress.md use)."""
     folder = tmp_path_factory.mktemp("tls")
     import subprocess
 
