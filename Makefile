@@ -29,7 +29,7 @@ STACK := PYTHONPATH=$(CURDIR) $(PY) -m infra.local.stack
 # a package missing from the venv, no stack running, no published model.
 PREFLIGHT := @PYTHONPATH=$(CURDIR) $(PY) -m infra.preflight
 
-.PHONY: help deps up down status run seed chat test test-unit bench clean web browser node-client report router-stats bench-log-sink corpus bench-corpus train eval bench-scorer bench-scorer-profile bench-scorer-cold-start chat-eval bench-meaning
+.PHONY: help deps up down status run seed chat test test-unit bench clean web browser node-client report router-stats bench-log-sink corpus bench-corpus train eval bench-rankers bench-scorer-profile bench-scorer-cold-start chat-eval bench-meaning
 .PHONY: deploy
 
 help:
@@ -169,8 +169,9 @@ chat-eval: $(VENV)/.ready $(VENV)/.data-ready
 bench-meaning: $(VENV)/.ready
 	PYTHONPATH=$(CURDIR) $(PY) bench/meaning_lookup.py
 
-bench-scorer: $(VENV)/.data-ready
-	PYTHONPATH=$(CURDIR) $(PY) bench/scorer.py
+# Ranking speed of the dual encoder next to TF-IDF (bench/rankers.py): 500 candidates, cold start, peak memory.
+bench-rankers: $(VENV)/.data-ready
+	PYTHONPATH=$(CURDIR) $(PY) bench/rankers.py
 
 # Where the scorer's CPU goes per utterance, in process, on the running stack (make run: corpus and model).
 bench-scorer-profile: $(VENV)/.ready $(VENV)/.data-ready
