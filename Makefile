@@ -29,7 +29,7 @@ STACK := PYTHONPATH=$(CURDIR) $(PY) -m infra.local.stack
 # a package missing from the venv, no stack running, no published model.
 PREFLIGHT := @PYTHONPATH=$(CURDIR) $(PY) -m infra.preflight
 
-.PHONY: help deps up down status run seed chat test test-unit bench clean web browser node-client report router-stats bench-log-sink corpus bench-corpus train eval bench-scorer bench-scorer-profile bench-scorer-cold-start chat-eval bench-meaning
+.PHONY: help deps up down status run seed chat test test-unit bench clean web browser node-client report router-stats bench-log-sink corpus bench-corpus train eval bench-rankers bench-scorer-profile bench-scorer-cold-start chat-eval bench-meaning
 .PHONY: deploy
 
 help:
@@ -94,7 +94,7 @@ test-unit: $(VENV)/.ready $(VENV)/.data-ready
 	PYTHONPATH=$(CURDIR) $(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 bench: deps
-	PYTHONPATH=$(CURDIR) $(PY) bench/e2e_latency.py $(BENCH_ARGS)
+	PYTHONPATH=$(CURDIR) $(PY) -m infra.local.bench_stack e2e_latency $(BENCH_ARGS)
 
 clean: down
 	rm -rf $(RUN_DIR)
@@ -130,7 +130,7 @@ router-stats: $(VENV)/.ready
 	PYTHONPATH=$(CURDIR) $(PY) -m jobs.refresh_router_stats --env $(RUN_DIR)/stack.env
 
 bench-log-sink: deps
-	PYTHONPATH=$(CURDIR) $(PY) bench/log_sink.py
+	PYTHONPATH=$(CURDIR) $(PY) -m infra.local.bench_stack log_sink
 
 # Corpus pipeline (jobs/corpus): CORPUS_ARGS=--full for all of chitchat-dataset.
 WORKERS ?= 2
@@ -138,7 +138,7 @@ corpus: up
 	PYTHONPATH=$(CURDIR) $(PY) -m jobs.corpus run --env $(RUN_DIR)/stack.env --workers $(WORKERS) $(CORPUS_ARGS)
 
 bench-corpus: deps
-	PYTHONPATH=$(CURDIR) $(PY) bench/corpus.py
+	PYTHONPATH=$(CURDIR) $(PY) -m infra.local.bench_stack corpus
 
 # Deploy the functions to Google Cloud (after `terraform apply` in infra/terraform):
 #   make deploy PROJECT=my-project REGION=asia-northeast1 [DRY_RUN=1]
@@ -169,8 +169,9 @@ chat-eval: $(VENV)/.ready $(VENV)/.data-ready
 bench-meaning: $(VENV)/.ready
 	PYTHONPATH=$(CURDIR) $(PY) bench/meaning_lookup.py
 
-bench-scorer: $(VENV)/.data-ready
-	PYTHONPATH=$(CURDIR) $(PY) bench/scorer.py
+# Ranking speed of the dual encoder next to TF-IDF (bench/rankers.py): 500 candidates, cold start, peak memory.
+bench-rankers: $(VENV)/.data-ready
+	PYTHONPATH=$(CURDIR) $(PY) bench/rankers.py
 
 # Where the scorer's CPU goes per utterance, in process, on the running stack (make run: corpus and model).
 bench-scorer-profile: $(VENV)/.ready $(VENV)/.data-ready
@@ -185,10 +186,10 @@ bench-scorer-cold-start: $(VENV)/.ready $(VENV)/.data-ready
 # Load on ingress at rising rates (bench/load.py), next to the platform floor.
 .PHONY: bench-load
 bench-load: deps
-	PYTHONPATH=$(CURDIR) $(PY) bench/load.py $(LOAD_ARGS)
+	PYTHONPATH=$(CURDIR) $(PY) -m infra.local.bench_stack load $(LOAD_ARGS)
 
 # Cost per utterance and US$ per million (bench/cost.py): operations counted at
 # the wire and checked against the emulators' own counts (COST_ARGS="--count 200").
 .PHONY: bench-cost
 bench-cost: deps
-	PYTHONPATH=$(CURDIR) $(PY) bench/cost.py $(COST_ARGS)
+	PYTHONPATH=$(CURDIR) $(PY) -m infra.local.bench_stack cost $(COST_ARGS)

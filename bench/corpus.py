@@ -12,11 +12,12 @@ plain Python, measured in the same run.
   BigQuery, ``NORMALIZE_AND_CASEFOLD`` is a Python function called row by row
   inside DuckDB, so the SQL side is slow here in a way BigQuery is not.
 
-It starts its own stack on ``--port-base`` (8920 by default; ``.run/bench-<base>``)
-and stops it, or uses a running one with ``--env .run/stack.env``.
+The bench launcher (``infra/local/bench_stack.py``) starts a stack of its own
+on ``--port-base`` (8920 by default; ``.run/bench-<base>``) and stops it, or
+uses a running one with ``--env .run/stack.env``.
 
     make bench-corpus
-    PYTHONPATH=. .venv/bin/python bench/corpus.py --sample 3000 [--json]
+    PYTHONPATH=. .venv/bin/python -m infra.local.bench_stack corpus --sample 3000 [--json]
 
 The numbers compare runs on one machine: the emulators, the workers and this
 process share its cores (2 on the project's machines), which caps scaling.
@@ -32,13 +33,16 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from procs import children, cpu_s, process_cpu_s  # noqa: E402
 
-from infra.local.stack import attached_or_started_stack  # noqa: E402
 from jobs.corpus import pipeline, reference, rules as rules_lib, sources  # noqa: E402
+
+if TYPE_CHECKING:
+    from running_stack import AttachOrStartStack
 
 
 def worker_cpu_s() -> dict[str, float]:
@@ -63,7 +67,7 @@ class PhaseCpu:
     def sample(self) -> dict[str, float]:
         found = {**worker_cpu_s(), "coordinator": sum(os.times()[:2])}
         if self.stack is not None:
-            found.update(cpu_s(self.stack.pids()))
+            found.update(cpu_s(self.stack.pids))
         return found
 
     def on_step(self, step: str) -> None:
@@ -126,7 +130,8 @@ def filter_times(clients, settings, rows: list[dict], repeats: int) -> dict:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None, stack_for: AttachOrStartStack) -> int:
+    """Runs on the stack ``stack_for`` attaches or starts (the bench launcher's)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sample", type=int, default=3000, help="chitchat-dataset pairs (plus all of nagonbot)")
     parser.add_argument("--filter-repeats", type=int, default=2)
@@ -135,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
-    with attached_or_started_stack(args.env, args.port_base) as stack:
+    with stack_for(args.env, args.port_base) as stack:
         from shared import config
         from shared.clients import Clients
 
@@ -182,4 +187,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit("needs a local stack: run it through the bench launcher (make bench-corpus)")

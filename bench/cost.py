@@ -2,13 +2,15 @@
 messages, BigQuery rows, for each reply store, and US dollars per million.
 
     make bench-cost
-    PYTHONPATH=. .venv/bin/python bench/cost.py --count 100 --rate 5 [--stores firestore,rtdb] [--port-base 8960] [--json]
+    PYTHONPATH=. .venv/bin/python -m infra.local.bench_stack cost --count 100 --rate 5 [--stores firestore,rtdb] [--port-base 8960] [--json]
 
 For each reply store a stack of its own starts (``.run/cost-<store>-<port
-base>``) with every function pointed at metering proxies of its own
-(``infra/local/grpc_meter.py``: one in front of the Firestore emulator, one in
-front of the Pub/Sub emulator, per function), so operations are counted at
-the wire and attributed to the function that made them. Local BigQuery
+base>``) with every function pointed at metering proxies of its own (one in
+front of the Firestore emulator, one in front of the Pub/Sub emulator, per
+function), so operations are counted at the wire and attributed to the
+function that made them. The stack and the proxy class
+(``infra/local/grpc_meter.py``) are dev tooling: the bench launcher
+(``infra/local/bench_stack.py``) hands them to ``main``. Local BigQuery
 counts its ``insertAll`` rows itself (``infra/local/bigquery_server.py``).
 
 Two phases, each after a warm-up that fills the candidate caches and opens
@@ -45,6 +47,7 @@ from collections import Counter
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -59,9 +62,8 @@ from firestore_events import WriteEvents  # noqa: E402
 from procs import cpu_s  # noqa: E402
 from usage import FirestoreUsage, PubSubUsage, PUBSUB_MIN_REQUEST_BYTES  # noqa: E402
 
-from infra.local import topology  # noqa: E402
-from infra.local.grpc_meter import MeteringProxy  # noqa: E402
-from infra.local.stack import Stack, started_stack  # noqa: E402
+if TYPE_CHECKING:
+    from running_stack import RunningStack, StartStack
 
 FUNCTIONS = ("ingress", "scorer", "log_sink")
 STAND_INS = ("pubsub", "firestore", "bigquery", "rtdb", "auth")
@@ -69,21 +71,24 @@ STAND_INS = ("pubsub", "firestore", "bigquery", "rtdb", "auth")
 FIRESTORE_METER_OFFSET = {"ingress": 20, "scorer": 21, "log_sink": 22, "client": 23}
 PUBSUB_METER_OFFSET = {"ingress": 24, "scorer": 25, "log_sink": 26}
 EVENTS_OFFSET = 27
-# Topics each utterance is published to, and the push subscriptions (functions) each feeds.
-PUSHED_TO = {sub.topic: sub.function for sub in topology.PUSH_SUBSCRIPTIONS}
 QUIET_S = 1.5  # nothing counted for this long after the last reply: the run is over
 SETTLE_TIMEOUT_S = 120.0
 
 
 # ----- the metered stack -----------------------------------------------------
+# A metering proxy (infra/local/grpc_meter.py MeteringProxy): (listen port, upstream host:port, usage) ->
+# an object with start() (returning it), stop(), snapshot() and address.
+MeteringProxyFactory = Callable[[int, str, object], object]
+
+
 class Meters:
     """The proxies and the emulator-side counters of one stack."""
 
-    def __init__(self, port_base: int) -> None:
+    def __init__(self, port_base: int, metering_proxy: MeteringProxyFactory) -> None:
         firestore_upstream, pubsub_upstream = f"127.0.0.1:{port_base + 1}", f"127.0.0.1:{port_base}"
-        self.firestore = {name: MeteringProxy(port_base + offset, firestore_upstream, FirestoreUsage())
+        self.firestore = {name: metering_proxy(port_base + offset, firestore_upstream, FirestoreUsage())
                           for name, offset in FIRESTORE_METER_OFFSET.items()}
-        self.pubsub = {name: MeteringProxy(port_base + offset, pubsub_upstream, PubSubUsage())
+        self.pubsub = {name: metering_proxy(port_base + offset, pubsub_upstream, PubSubUsage())
                        for name, offset in PUBSUB_METER_OFFSET.items()}
         self.events = WriteEvents(port_base + EVENTS_OFFSET)
 
@@ -103,11 +108,11 @@ class Meters:
         return found
 
 
-def bigquery_meter(stack: Stack) -> Counter:
+def bigquery_meter(stack: RunningStack) -> Counter:
     return Counter(requests.get(f"{stack.url('bigquery')}/local/meter", timeout=10).json())
 
 
-def bigquery_rows(stack: Stack) -> int:
+def bigquery_rows(stack: RunningStack) -> int:
     """Rows in the selections table, counted by a query: independent of the insert meter."""
     client = bigquery.Client(project=stack.project, credentials=AnonymousCredentials(),
                              client_options={"api_endpoint": stack.url("bigquery")})
@@ -115,13 +120,13 @@ def bigquery_rows(stack: Stack) -> int:
 
 
 class Taps:
-    """A pull subscription on each topic: Pub/Sub's own count of what was published."""
+    """A pull subscription on each pushed topic: Pub/Sub's own count of what was published."""
 
-    def __init__(self, stack: Stack) -> None:
+    def __init__(self, stack: RunningStack) -> None:
         self.project = stack.project
         self.subscriber = pubsub_v1.SubscriberClient()
         self.names = {}
-        for topic in PUSHED_TO:
+        for topic in stack.pushed_to:
             name = self.subscriber.subscription_path(stack.project, f"cost-tap-{topic}")
             self.subscriber.create_subscription(name=name, topic=f"projects/{stack.project}/topics/{topic}")
             self.names[topic] = name
@@ -162,7 +167,7 @@ def utterance_sender(ingress_url: str, run_id: str, sent: list[str]):
     return send
 
 
-def send_and_settle(stack: Stack, meters: Meters, send, count: int, rate: float) -> None:
+def send_and_settle(stack: RunningStack, meters: Meters, send, count: int, rate: float) -> None:
     """Sends ``count`` utterances, then waits until every row reached BigQuery and nothing moves."""
     rows_before = bigquery_meter(stack)["rows:selections"]
     failed = sum(1 for s in e2e.send_at_fixed_rate(send, count, rate) if s is None)
@@ -180,7 +185,7 @@ def send_and_settle(stack: Stack, meters: Meters, send, count: int, rate: float)
     raise RuntimeError("the run did not settle: not every selection row reached BigQuery")
 
 
-def listen_to_replies(stack: Stack, meters: Meters, run_id: str, exits: ExitStack) -> None:
+def listen_to_replies(stack: RunningStack, meters: Meters, run_id: str, exits: ExitStack) -> None:
     """A chat client's listener per conversation (through the client meter: its reads count)."""
     saved = os.environ["FIRESTORE_EMULATOR_HOST"]
     os.environ["FIRESTORE_EMULATOR_HOST"] = meters.firestore["client"].address  # read once, when the client is made
@@ -193,7 +198,7 @@ def listen_to_replies(stack: Stack, meters: Meters, run_id: str, exits: ExitStac
     exits.callback(arrivals.close)  # first (last in, first out): a stream closed under a live watch raises in its thread
 
 
-def rtdb_reply_bytes(stack: Stack, message_ids: list[str]) -> int:
+def rtdb_reply_bytes(stack: RunningStack, message_ids: list[str]) -> int:
     """JSON bytes of the given replies as stored (and as a listener downloads them, before framing)."""
     tree = requests.get(f"{stack.url('rtdb')}/replies.json", params={"ns": stack.project}, timeout=30).json() or {}
     wanted = set(message_ids)
@@ -213,12 +218,12 @@ class Phase:
     message_ids: list[str]
 
 
-def measured(stack: Stack, meters: Meters, taps: Taps, send, sent: list[str], count: int, rate: float) -> Phase:
+def measured(stack: RunningStack, meters: Meters, taps: Taps, send, sent: list[str], count: int, rate: float) -> Phase:
     taps.drain()
     sent.clear()
-    before = (cpu_s(stack.pids()), meters.snapshot(), bigquery_meter(stack), bigquery_rows(stack))
+    before = (cpu_s(stack.pids), meters.snapshot(), bigquery_meter(stack), bigquery_rows(stack))
     send_and_settle(stack, meters, send, count, rate)
-    after = (cpu_s(stack.pids()), meters.snapshot(), bigquery_meter(stack), bigquery_rows(stack))
+    after = (cpu_s(stack.pids), meters.snapshot(), bigquery_meter(stack), bigquery_rows(stack))
     return Phase(
         count=count,
         cpu_s={name: after[0][name] - before[0].get(name, 0.0) for name in after[0]},
@@ -230,11 +235,11 @@ def measured(stack: Stack, meters: Meters, taps: Taps, send, sent: list[str], co
     )
 
 
-def measure_store(store: str, args) -> dict:
-    meters = Meters(args.port_base)
+def measure_store(store: str, args, start_stack: StartStack, metering_proxy: MeteringProxyFactory) -> dict:
+    meters = Meters(args.port_base, metering_proxy)
     with ExitStack() as exits:
         meters.start(exits)
-        stack = exits.enter_context(started_stack(
+        stack = exits.enter_context(start_stack(
             args.port_base, f"cost-{store}", reply_store=store,
             # Counts must not depend on timing: no candidate or model pointer is
             # read again mid-run; the router draws the same.
@@ -248,7 +253,7 @@ def measure_store(store: str, args) -> dict:
             listen_to_replies(stack, meters, run_id, exits)
         taps = Taps(stack)
         sent: list[str] = []
-        send = utterance_sender(stack.env()["INGRESS_URL"], run_id, sent)
+        send = utterance_sender(stack.env["INGRESS_URL"], run_id, sent)
         print(f"{store}: warm-up", file=sys.stderr)
         send_and_settle(stack, meters, send, 2 * len(e2e.CONVERSATION) + e2e.USERS, args.rate)
         print(f"{store}: cost phase, {args.count} utterances at {args.rate:g}/s", file=sys.stderr)
@@ -257,11 +262,11 @@ def measure_store(store: str, args) -> dict:
         meters.events.register(stack.host("firestore"), stack.project)
         print(f"{store}: check phase, {args.check_count} utterances with the emulator's write trigger", file=sys.stderr)
         check = measured(stack, meters, taps, send, sent, args.check_count, args.rate)
-        return summarise(store, cost, check, rtdb_bytes)
+        return summarise(store, cost, check, rtdb_bytes, stack.pushed_to)
 
 
 # ----- results ---------------------------------------------------------------
-def per_utterance(phase: Phase) -> dict:
+def per_utterance(phase: Phase, pushed_to: dict[str, str]) -> dict:
     n = phase.count
     firestore_by_function = {name: {k: v / n for k, v in phase.counts[f"firestore:{name}"].items()}
                              for name in FIRESTORE_METER_OFFSET}
@@ -271,7 +276,7 @@ def per_utterance(phase: Phase) -> dict:
                    if name in FUNCTIONS or name in STAND_INS},
         "firestore": firestore_by_function,
         "pubsub": pubsub_by_function,
-        "pubsub_delivered": {topic: phase.taps[f"messages:{topic}"] / n for topic in PUSHED_TO},
+        "pubsub_delivered": {topic: phase.taps[f"messages:{topic}"] / n for topic in pushed_to},
         "bigquery": {k: v / n for k, v in phase.bigquery.items()},
     }
 
@@ -290,15 +295,15 @@ def cross_check(phase: Phase) -> dict[str, tuple[int, int]]:
     }
 
 
-def usage_of(per: dict, cost: Phase, check: Phase, rtdb_bytes: int) -> pricing.Usage:
+def usage_of(per: dict, cost: Phase, check: Phase, rtdb_bytes: int, pushed_to: dict[str, str]) -> pricing.Usage:
     functions = sum((Counter(per["firestore"][name]) for name in FIRESTORE_METER_OFFSET), Counter())
     ttl = check.counts["firestore_events"]["ttl_deletes_later"] / check.count
     published = sum((Counter(v) for v in per["pubsub"].values()), Counter())
     # A push delivery is billed like a publish: the message, 1000 bytes at least.
     delivered = sum(max(PUBSUB_MIN_REQUEST_BYTES, cost.taps[f"message_bytes:{topic}"] / max(1, cost.taps[f"messages:{topic}"]))
-                    * per["pubsub_delivered"][topic] for topic in PUSHED_TO)
+                    * per["pubsub_delivered"][topic] for topic in pushed_to)
     requests_per = Counter({"ingress": 1.0})
-    for topic, function in PUSHED_TO.items():
+    for topic, function in pushed_to.items():
         requests_per[function] += per["pubsub_delivered"][topic]
     return pricing.Usage(
         cpu_s={name: per["cpu_ms"][name] / 1000.0 for name in FUNCTIONS},
@@ -312,9 +317,10 @@ def usage_of(per: dict, cost: Phase, check: Phase, rtdb_bytes: int) -> pricing.U
     )
 
 
-def summarise(store: str, cost: Phase, check: Phase, rtdb_bytes: int) -> dict:
-    per = per_utterance(cost)
-    usage = usage_of(per, cost, check, rtdb_bytes)
+def summarise(store: str, cost: Phase, check: Phase, rtdb_bytes: int, pushed_to: dict[str, str]) -> dict:
+    """``pushed_to``: topic -> the function its push subscription calls (the stack's)."""
+    per = per_utterance(cost, pushed_to)
+    usage = usage_of(per, cost, check, rtdb_bytes, pushed_to)
     return {"store": store, "count": cost.count, "per_utterance": per, "usage": asdict(usage),
             "check": cross_check(check), "check_count": check.count}
 
@@ -357,7 +363,8 @@ def render(results: list[dict], prices: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
+def main(argv, start_stack: StartStack, metering_proxy: MeteringProxyFactory) -> int:
+    """Runs on stacks ``start_stack`` starts, metered by ``metering_proxy``s (the bench launcher's)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=100, help="utterances in the cost phase")
     parser.add_argument("--check-count", type=int, default=30, help="utterances in the check phase")
@@ -367,7 +374,7 @@ def main(argv=None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
-    results = [measure_store(store, args) for store in args.stores]
+    results = [measure_store(store, args, start_stack, metering_proxy) for store in args.stores]
     prices = pricing.load_prices()
     if args.json:
         for result in results:
@@ -379,4 +386,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit("needs a local stack: run it through the bench launcher (make bench-cost)")

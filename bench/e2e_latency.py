@@ -17,12 +17,13 @@ message not visible within ``--timeout`` is lost. Each path has one listener
 per conversation, registered before anything is sent, so listener setup is
 never timed.
 
-The benchmark starts its own stack (``.run/bench-<port base>``, ports from
-``--port-base``, 8900 by default) and stops it at the end, so it never touches
-a ``make up`` stack (8600) or the tests' (8700). Run it with:
+The benchmark runs on a stack of its own (``.run/bench-<port base>``, ports
+from ``--port-base``, 8900 by default), started and stopped by the bench
+launcher (``infra/local/bench_stack.py``), so it never touches a ``make up``
+stack (8600) or the tests' (8700). Run it with:
 
     make bench
-    PYTHONPATH=. .venv/bin/python bench/e2e_latency.py --count 30 --rate 5 [--json]
+    PYTHONPATH=. .venv/bin/python -m infra.local.bench_stack e2e_latency --count 30 --rate 5 [--json]
 
 The numbers are for comparing runs on one machine: the emulators, the
 functions and this client share the same cores.
@@ -43,18 +44,21 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import requests
 from google.cloud import firestore, pubsub_v1
 from google.cloud.firestore_v1.watch import ChangeType
 
-from infra.local.stack import REPO, Stack, started_stack
 from shared import text
 from shared.ranking import Candidate
 from shared.replies import reply_path
 from shared.stores import CandidateStore
 
+if TYPE_CHECKING:
+    from running_stack import RunningStack, StartStack
+
+REPO = Path(__file__).resolve().parents[1]
 FLOOR_TOPIC = "bench-floor"
 FLOOR_PORT_OFFSET = 9  # the stack uses port_base + 0..6
 # Messages rotate over this many users, each in one conversation: replies then
@@ -230,8 +234,8 @@ def group_cpu_s(leader: int) -> float:
     return sum(int(f[11]) + int(f[12]) for _, f in group_stats(leader)) / CLOCK_TICKS
 
 
-def cpu_seconds(stack: Stack) -> dict[str, float]:
-    return {name: group_cpu_s(pid) for name, pid in sorted(stack.pids().items())}
+def cpu_seconds(stack: RunningStack) -> dict[str, float]:
+    return {name: group_cpu_s(pid) for name, pid in sorted(stack.pids.items())}
 
 
 def cpu_per_message_ms(before: dict[str, float], after: dict[str, float], count: int) -> dict[str, float]:
@@ -285,7 +289,7 @@ def utterance_sender(ingress_url: str, run_id: str, timeout_s: float, users: int
 
 
 # ----- the floor path --------------------------------------------------------
-def start_floor_function(stack: Stack, env: dict[str, str]) -> subprocess.Popen:
+def start_floor_function(stack: RunningStack, env: dict[str, str]) -> subprocess.Popen:
     port = stack.port_base + FLOOR_PORT_OFFSET
     if _answers(f"http://127.0.0.1:{port}/"):
         raise RuntimeError(f"port {port} is busy: a floor function left over from an earlier run?")
@@ -392,10 +396,10 @@ def run_path(name: str, send: Send, arrivals: Arrivals, args: argparse.Namespace
     return summary, cpu_per_message_ms(before, cpu(), args.count)
 
 
-def run(args: argparse.Namespace) -> tuple[Summary, Summary, dict]:
+def run(args: argparse.Namespace, start_stack: StartStack) -> tuple[Summary, Summary, dict]:
     print(f"starting a stack on port base {args.port_base}", file=sys.stderr)
-    with started_stack(args.port_base) as stack:
-        env = stack.env()
+    with start_stack(args.port_base) as stack:
+        env = stack.env
         db = firestore.Client(project=stack.project)
         seed_candidates(db)
         floor_function = start_floor_function(stack, env)
@@ -413,7 +417,8 @@ def run(args: argparse.Namespace) -> tuple[Summary, Summary, dict]:
             stop_process_group(floor_function)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None, start_stack: StartStack) -> int:
+    """Runs on a stack ``start_stack`` starts (the bench launcher's)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rate", type=float, default=5.0, help="messages per second on each path")
     parser.add_argument("--count", type=int, default=100, help="measured messages per path")
@@ -426,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
     # `kill` then unwinds like Ctrl-C, so the stack and the floor function stop too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
 
-    system, floor, cpu = run(args)
+    system, floor, cpu = run(args, start_stack)
     load = [round(x, 2) for x in os.getloadavg()]
     if args.json:
         config = {"rate": args.rate, "count": args.count, "timeout_s": args.timeout, "unit": "ms"}
@@ -442,4 +447,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit("needs a local stack: run it through the bench launcher (make bench)")

@@ -12,7 +12,7 @@ its whole process group) is shown before and after the run. The platform floor (
 -> listener) is measured in the same run, with bench/e2e_latency.py's code.
 
     make bench-load
-    PYTHONPATH=. .venv/bin/python bench/load.py --rates 5,10,20,40 --duration 10 [--port-base 8940] [--json]
+    PYTHONPATH=. .venv/bin/python -m infra.local.bench_stack load --rates 5,10,20,40 --duration 10 [--port-base 8940] [--json]
 
 The verdict line names the highest rate with no errors, nothing lost and p99
 under one second. The numbers are for this machine only: the emulators, the
@@ -30,20 +30,23 @@ import sys
 import uuid
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import e2e_latency as e2e  # noqa: E402  (the floor path and the measuring code)
 from google.cloud import firestore  # noqa: E402
 
-from infra.local.stack import Stack, started_stack  # noqa: E402
 from procs import cpu_s, group_rss_kib  # noqa: E402
+
+if TYPE_CHECKING:
+    from running_stack import RunningStack, StartStack
 
 P99_LIMIT_MS = 1000.0
 
 
-def memory(stack: Stack) -> dict[str, int]:
-    return {name: group_rss_kib(pid) // 1024 for name, pid in sorted(stack.pids().items())}
+def memory(stack: RunningStack) -> dict[str, int]:
+    return {name: group_rss_kib(pid) // 1024 for name, pid in sorted(stack.pids.items())}
 
 
 @dataclass(frozen=True)
@@ -127,9 +130,9 @@ class Conversations:
         self.replies.close()
 
 
-def run(args) -> dict:
-    with started_stack(args.port_base, "load") as stack:
-        env = stack.env()
+def run(args, start_stack: StartStack) -> dict:
+    with start_stack(args.port_base, "load") as stack:
+        env = stack.env
         db = firestore.Client(project=stack.project)
         e2e.seed_candidates(db)
         floor_function = e2e.start_floor_function(stack, env)
@@ -148,9 +151,9 @@ def run(args) -> dict:
                 print(f"load: {rate:g}/s for {args.duration:g} s", file=sys.stderr)
                 count = max(2, int(rate * args.duration))
                 conversations = Conversations(db, env["INGRESS_URL"], count, args)
-                cpu_before, own_before = cpu_s(stack.pids()), sum(os.times()[:2])
+                cpu_before, own_before = cpu_s(stack.pids), sum(os.times()[:2])
                 step = run_step(conversations.send, conversations.replies, rate, args.duration, args.timeout)
-                used = {name: seconds - cpu_before.get(name, 0.0) for name, seconds in cpu_s(stack.pids()).items()}
+                used = {name: seconds - cpu_before.get(name, 0.0) for name, seconds in cpu_s(stack.pids).items()}
                 used["bench client"] = sum(os.times()[:2]) - own_before
                 steps.append(replace(step, cpu_ms={name: round(1000 * s / step.sent, 1) for name, s in sorted(used.items())}))
                 conversations.close()
@@ -160,7 +163,8 @@ def run(args) -> dict:
             e2e.stop_process_group(floor_function)
 
 
-def main(argv=None) -> int:
+def main(argv, start_stack: StartStack) -> int:
+    """Runs on a stack ``start_stack`` starts (the bench launcher's)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rates", type=lambda v: [float(x) for x in v.split(",")], default=[5, 10, 20, 40])
     parser.add_argument("--duration", type=float, default=10.0, help="seconds at each rate")
@@ -173,7 +177,7 @@ def main(argv=None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
-    result = run(args)
+    result = run(args, start_stack)
     if args.json:
         print(json.dumps({**result, "steps": [asdict(s) for s in result["steps"]], "floor": asdict(result["floor"])}, indent=2))
     else:
@@ -182,4 +186,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit("needs a local stack: run it through the bench launcher (make bench-load)")

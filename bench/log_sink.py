@@ -11,11 +11,12 @@ fresh message ids into ``zatsudan.selections``:
   as an unbatched sink would call it.
 - direct, one call: ``insert_rows_json`` with all rows (the ceiling).
 
-The benchmark starts its own stack (``.run/bench-<port base>``, default port
-base 8920) unless ``--env`` names a running one. Run it with:
+The bench launcher (``infra/local/bench_stack.py``) starts a stack of its
+own (``.run/bench-<port base>``, default port base 8920) unless ``--env``
+names a running one. Run it with:
 
     make bench-log-sink
-    PYTHONPATH=. .venv/bin/python bench/log_sink.py --count 300 [--env .run/stack.env] [--json]
+    PYTHONPATH=. .venv/bin/python -m infra.local.bench_stack log_sink --count 300 [--env .run/stack.env] [--json]
 
 Numbers are for comparing runs on one machine: the emulators, the functions
 and this client share the same cores.
@@ -29,10 +30,13 @@ import os
 import sys
 import time
 import uuid
+from typing import TYPE_CHECKING
 
-from infra.local.stack import attached_or_started_stack
 from shared.events import SelectionLog
 from tests.support import selection_log
+
+if TYPE_CHECKING:
+    from bench.running_stack import AttachOrStartStack
 
 
 def make_logs(count: int, conversation_id: str) -> list[SelectionLog]:
@@ -82,7 +86,8 @@ def direct(clients, settings, count: int, per_call: int) -> float:
     return count / elapsed
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None, stack_for: AttachOrStartStack) -> int:
+    """Runs on the stack ``stack_for`` attaches or starts (the bench launcher's)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=300)
     parser.add_argument("--timeout", type=float, default=120.0)
@@ -91,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
-    with attached_or_started_stack(args.env, args.port_base):
+    with stack_for(args.env, args.port_base):
         from shared import config
         from shared.clients import Clients
 
@@ -117,4 +122,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit("needs a local stack: run it through the bench launcher (make bench-log-sink)")

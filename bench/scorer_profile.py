@@ -38,6 +38,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from shared.env_file import load_env_file  # noqa: E402
+
 # The steps of handle(): (object path on the service, method name). Each is
 # timed where it is called from handle() or decide(); none nests in another.
 STEPS = {
@@ -53,13 +55,6 @@ STEPS = {
     "reply write": ("replies", "write"),
     "selection log publish": ("publisher", "publish"),
 }
-
-
-def load_env(path: Path) -> None:
-    for line in path.read_text().splitlines():
-        if "=" in line and not line.startswith("#"):
-            key, value = line.split("=", 1)
-            os.environ[key] = value
 
 
 def lines(count: int, per_conversation: int = 3) -> list[tuple[str, str, str]]:
@@ -175,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=0, help="also print the profile's top N functions")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    load_env(args.env)
+    load_env_file(args.env)
     import logging
 
     logging.disable(logging.INFO)  # the stack's functions log; this process's log lines are not the point

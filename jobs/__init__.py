@@ -9,7 +9,7 @@ ENV_HELP = "stack.env of a local stack (omit to use the environment)"
 def load_env(env_file: str | None) -> None:
     """Loads a local stack's ``stack.env`` into the environment, when given."""
     if env_file:
-        from infra.local.stack import load_env_file
+        from shared.env_file import load_env_file
 
         load_env_file(env_file)
 

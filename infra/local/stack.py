@@ -33,7 +33,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import requests
 
@@ -550,42 +550,6 @@ class Stack:
             ["zatsudan local stack (project %s):" % self.project, *rows,
              f"  env        {self.env_file}", f"  logs       {self.logs_dir}/"]
         )
-
-
-@contextlib.contextmanager
-def started_stack(port_base: int, name: str = "bench", **options) -> Iterator[Stack]:
-    """A stack of its own on ``port_base`` (run dir ``.run/<name>-<port base>``),
-    its variables exported for the Google clients; stopped on the way out."""
-    stack = Stack(run_dir=REPO / ".run" / f"{name}-{port_base}", port_base=port_base, **options)
-    stack.down()  # leftovers of an earlier run that was killed: start clean
-    os.environ.update(stack.up())
-    try:
-        yield stack
-    finally:
-        stack.down()
-
-
-@contextlib.contextmanager
-def attached_or_started_stack(env_file: Path | str | None, port_base: int, name: str = "bench") -> Iterator[Stack | None]:
-    """The running stack ``env_file`` describes (yields None: not ours to
-    stop), or else one started on ``port_base`` for the duration."""
-    if env_file:
-        load_env_file(env_file)
-        yield None
-        return
-    with started_stack(port_base, name) as stack:
-        yield stack
-
-
-def load_env_file(path: Path | str) -> dict[str, str]:
-    """Read ``KEY=value`` lines (as written to stack.env) into ``os.environ``."""
-    values = {}
-    for line in Path(path).read_text().splitlines():
-        key, sep, value = line.partition("=")
-        if sep and key.strip() and not key.lstrip().startswith("#"):
-            values[key.strip()] = value.strip()
-    os.environ.update(values)
-    return values
 
 
 def _signal_group(pid: int, sig: int) -> None:

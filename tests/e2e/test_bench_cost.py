@@ -15,7 +15,7 @@ COST_PORT_BASE = TEST_PORT_BASE + 120  # its own stacks: +120..+147
 
 def test_the_cost_bench_counts_agree_with_the_emulators_for_both_reply_stores():
     result = subprocess.run(
-        [sys.executable, "bench/cost.py", "--count", "6", "--check-count", "6", "--rate", "3",
+        [sys.executable, "-m", "infra.local.bench_stack", "cost", "--count", "6", "--check-count", "6", "--rate", "3",
          "--stores", "firestore,rtdb", "--port-base", str(COST_PORT_BASE), "--json"],
         capture_output=True, text=True, timeout=600, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
     )

@@ -12,7 +12,7 @@ from tests.conftest import REPO
 
 def test_the_log_sink_bench_reports_rows_per_second_for_every_path(stack):
     result = subprocess.run(
-        [sys.executable, "bench/log_sink.py", "--env", str(stack.env_file), "--count", "5", "--json"],
+        [sys.executable, "-m", "infra.local.bench_stack", "log_sink", "--env", str(stack.env_file), "--count", "5", "--json"],
         capture_output=True, text=True, timeout=180, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     assert result.returncode == 0, result.stderr

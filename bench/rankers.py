@@ -1,6 +1,6 @@
-"""Scorer ranking speed: the dual encoder (LiteRT) next to TF-IDF, same run.
+"""Ranker speed: the dual encoder (LiteRT) next to TF-IDF, same run.
 
-    python bench/scorer.py [--store .run/models] [--version V] [--candidates 500]
+    python bench/rankers.py [--store .run/models] [--version V] [--candidates 500]
 
 Two measurements, each for both rankers on the very same candidates:
 
