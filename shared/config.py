@@ -128,7 +128,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("project", "GOOGLE_CLOUD_PROJECT", TEXT, "zatsudan-local", ALL_FUNCTIONS, "project id", empty_is_unset=True, alias="GCP_PROJECT"),
     Setting(
         "reply_store", "REPLY_STORE", TEXT, "firestore", ("ingress", "scorer"),
-        "where replies are written: `firestore` or `rtdb` (production: `rtdb`, see below)",
+        "where replies are written: `firestore` or `rtdb` (production: `rtdb`, docs/architecture.md)",
     ),
     Setting(
         "algorithm_weights", "ALGORITHM_WEIGHTS", TEXT, DEFAULT_WEIGHTS, ("ingress",),
@@ -203,7 +203,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("router_min_propensity", "ROUTER_MIN_PROPENSITY", NUMBER, 0.05, ("ingress",), "exploration floor: every algorithm keeps at least this share", local_knob=True),
     Setting(
         "fault_rate", "FAULT_RATE", NUMBER, 0.0, FAULT_READERS,
-        "probability that a fault point raises (0: off; see `shared/faults.py`, RELIABILITY.md)",
+        "probability that a fault point raises (0: off; see `shared/faults.py`, docs/reliability.md)",
         production=FAULTS, empty_is_unset=True, local_knob=True,
     ),
     Setting("fault_points", "FAULT_POINTS", SET, frozenset(), FAULT_READERS, "the named points that may raise (comma-separated)", production=FAULTS, local_knob=True),
