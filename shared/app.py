@@ -31,8 +31,8 @@ from shared.router import ModelGatedRouter, TtlFlag, WeightedRouter, without
 from shared.scorer import REPEAT_WINDOW_TURNS, ScorerService
 from shared.idempotency import Idempotency
 from shared.stores import (
-    CandidateStore, ConversationStore, DecisionStore, DeliveryAttempts, IdempotencyKeys, OwnerCache, SignatureLedger,
-    model_pointer_reader,
+    CandidateStore, ConversationStore, DecisionStore, DeliveryAttempts, IdempotencyKeys, OwnerCache, RouterStatsStore,
+    SignatureLedger, model_pointer_reader,
 )
 
 T = TypeVar("T")
@@ -138,7 +138,7 @@ def make_router(settings: Settings, clients: Clients, known):
     if settings.router == "weighted":
         build = lambda w: WeightedRouter(w, settings.router_seed)  # noqa: E731
     elif settings.router == "thompson":
-        from shared.bandit import RouterStatsStore, ThompsonRouter
+        from shared.bandit import ThompsonRouter
 
         stats = RouterStatsStore(clients.firestore, ttl_s=settings.router_stats_ttl_s)
 
@@ -166,7 +166,6 @@ def build_scorer_service(settings: Settings, clients: Clients) -> ScorerService:
     models = dual_encoder.ModelPointer(model_pointer_reader(db), settings.model_pointer_ttl_s)
     return ScorerService(
         settings,
-        db,
         ConversationStore(db, kept_turns=max(settings.context_turns, REPEAT_WINDOW_TURNS)),
         CandidateStore(db, ttl_s=settings.candidate_cache_ttl_s, max_keywords=settings.candidate_cache_size),
         DecisionStore(db),
