@@ -156,14 +156,33 @@ def make_router(settings: Settings, clients: Clients, known):
     return ModelGatedRouter(build(weights), build(rest), published)
 
 
+def published_model(settings: Settings, clients: Clients):
+    """The model ``models/current`` names, loaded on first use and re-read once per TTL.
+
+    Imports the model code (numpy, LiteRT's loader) while the scorer is built,
+    in the warm-up, not on the first event."""
+    from shared.ranking.encoder_model import loader
+    from shared.ranking.model_pointer import ModelPointer
+
+    load = loader(lambda: clients.storage)  # a gs:// store reads through this process's own client
+    return ModelPointer(model_pointer_reader(clients.firestore), settings.model_pointer_ttl_s, load)
+
+
+def serving_rankers(models) -> RankerRegistry:
+    """Every ranker, the dual encoder serving ``models``."""
+    from shared.ranking.dual_encoder import DualEncoderRanker
+
+    return RankerRegistry({**RANKERS, "dual_encoder": lambda: DualEncoderRanker(models)})
+
+
 def build_scorer_service(settings: Settings, clients: Clients) -> ScorerService:
-    from shared.ranking import dual_encoder
+    from shared.ranking.dual_encoder import MeaningRetriever
 
     text.warm_up()  # the Japanese dictionary, before the first event needs it
     db = clients.firestore
     # One published model serves both the dual_encoder ranker and the look-up by meaning.
     # Loaded on first use; while none is published, keyword candidates answer alone.
-    models = dual_encoder.ModelPointer(model_pointer_reader(db), settings.model_pointer_ttl_s)
+    models = published_model(settings, clients)
     return ScorerService(
         settings,
         ConversationStore(db, kept_turns=max(settings.context_turns, REPEAT_WINDOW_TURNS)),
@@ -171,9 +190,9 @@ def build_scorer_service(settings: Settings, clients: Clients) -> ScorerService:
         DecisionStore(db),
         make_reply_store(settings.reply_store, clients),
         Publisher(clients.publisher, settings.project),
-        RankerRegistry({**RANKERS, "dual_encoder": lambda: dual_encoder.DualEncoderRanker(models)}),
+        serving_rankers(models),
         faults.from_settings(settings),
-        dual_encoder.MeaningRetriever(models),
+        MeaningRetriever(models),
     )
 
 
