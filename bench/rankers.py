@@ -69,7 +69,8 @@ def make_ranker(name: str, store_url: str, version: str):
 
         return TfidfRanker()
     from shared.model_store import open_store
-    from shared.ranking.dual_encoder import DualEncoderRanker, EncoderModel
+    from shared.ranking.dual_encoder import DualEncoderRanker
+    from shared.ranking.encoder_model import EncoderModel
 
     model = EncoderModel.load(open_store(store_url).child(f"versions/{version}"))
 

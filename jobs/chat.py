@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import requests
 
-from jobs import ENV_HELP, load_env
+from jobs import ENV_HELP, connect
 from shared.auth import SIGNATURE_HEADER, sign
 
 REPLY_TIMEOUT_S = 15.0
@@ -162,11 +162,8 @@ def render(answer: Answer) -> str:
     return f"bot> {answer.text}\n     [{answer.algorithm} · {answer.elapsed_ms:.0f} ms · keywords: {keywords}]"
 
 
-def make_watcher(store: str):
-    from shared import config
-    from shared.clients import Clients
-
-    clients = Clients(config.load())
+def make_watcher(store: str, clients):
+    """The reply store's watcher, over the job's clients (``jobs.connect``)."""
     watchers = {
         "firestore": lambda: FirestoreReplyWatcher(clients.firestore),
         "rtdb": lambda: RtdbReplyWatcher(clients.rtdb),
@@ -180,9 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--user", default=os.environ.get("USER") or "terminal")
     parser.add_argument("--once", metavar="TEXT", help="say one line, print the reply, exit")
     args = parser.parse_args(argv)
-    load_env(args.env)
+    _, clients = connect(args.env)
     client = ChatClient(
-        os.environ["INGRESS_URL"], make_watcher(os.environ.get("REPLY_STORE", "firestore")), args.user,
+        os.environ["INGRESS_URL"], make_watcher(os.environ.get("REPLY_STORE", "firestore"), clients), args.user,
         secret=os.environ.get("WEBHOOK_SECRET") or None,
     )
     if not args.once:

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator
 
-from jobs import ENV_HELP, load_env
+from jobs import ENV_HELP, connect
 from shared import text as textlib
 from shared.scorer import FALLBACK_REPLIES
 
@@ -171,14 +171,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help="write the exchanges and the summary as JSON here")
     parser.add_argument("--script", type=Path, help="play these conversations instead (jobs/chat_probes.txt)")
     args = parser.parse_args(argv)
-    load_env(args.env)
+    _, clients = connect(args.env)
     from jobs.chat import ChatClient, make_watcher
 
     ingress = os.environ.get("INGRESS_URL")
     if not ingress:
         print("error: INGRESS_URL is not set: start the stack (make up) and pass --env .run/stack.env", file=sys.stderr)
         return 2
-    watcher = make_watcher(os.environ.get("REPLY_STORE", "firestore"))
+    watcher = make_watcher(os.environ.get("REPLY_STORE", "firestore"), clients)
     report = {}
     for lang in args.lang or ["ja", "en"]:
         results = run(lambda user: ChatClient(ingress, watcher, user), lang, args.conversations, args.turns, args.script)

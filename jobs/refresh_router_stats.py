@@ -14,7 +14,8 @@ import sys
 
 from jobs import ENV_HELP, connect
 from shared import sql
-from shared.bandit import ArmStats, RouterStatsStore
+from shared.bandit import ArmStats
+from shared.stores import RouterStatsStore
 
 
 def read_stats(bigquery_client, dataset: str) -> dict[str, ArmStats]:

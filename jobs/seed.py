@@ -124,7 +124,7 @@ def restore_model_pointer(db, store_url: str) -> str | None:
     Returns the version pointed to, or None."""
     from jobs.train.publish import point_to
     from shared.model_store import open_store
-    from shared.ranking.dual_encoder import MANIFEST
+    from shared.ranking.encoder_model import MANIFEST
     from shared.stores import model_pointer_reader
 
     if model_pointer_reader(db)() is not None:

@@ -31,8 +31,8 @@ from shared.router import ModelGatedRouter, TtlFlag, WeightedRouter, without
 from shared.scorer import REPEAT_WINDOW_TURNS, ScorerService
 from shared.idempotency import Idempotency
 from shared.stores import (
-    CandidateStore, ConversationStore, DecisionStore, DeliveryAttempts, IdempotencyKeys, OwnerCache, SignatureLedger,
-    model_pointer_reader,
+    CandidateStore, ConversationStore, DecisionStore, DeliveryAttempts, IdempotencyKeys, OwnerCache, RouterStatsStore,
+    SignatureLedger, model_pointer_reader,
 )
 
 T = TypeVar("T")
@@ -138,7 +138,7 @@ def make_router(settings: Settings, clients: Clients, known):
     if settings.router == "weighted":
         build = lambda w: WeightedRouter(w, settings.router_seed)  # noqa: E731
     elif settings.router == "thompson":
-        from shared.bandit import RouterStatsStore, ThompsonRouter
+        from shared.bandit import ThompsonRouter
 
         stats = RouterStatsStore(clients.firestore, ttl_s=settings.router_stats_ttl_s)
 
@@ -156,25 +156,43 @@ def make_router(settings: Settings, clients: Clients, known):
     return ModelGatedRouter(build(weights), build(rest), published)
 
 
+def published_model(settings: Settings, clients: Clients):
+    """The model ``models/current`` names, loaded on first use and re-read once per TTL.
+
+    Imports the model code (numpy, LiteRT's loader) while the scorer is built,
+    in the warm-up, not on the first event."""
+    from shared.ranking.encoder_model import loader
+    from shared.ranking.model_pointer import ModelPointer
+
+    load = loader(lambda: clients.storage)  # a gs:// store reads through this process's own client
+    return ModelPointer(model_pointer_reader(clients.firestore), settings.model_pointer_ttl_s, load)
+
+
+def serving_rankers(models) -> RankerRegistry:
+    """Every ranker, the dual encoder serving ``models``."""
+    from shared.ranking.dual_encoder import DualEncoderRanker
+
+    return RankerRegistry({**RANKERS, "dual_encoder": lambda: DualEncoderRanker(models)})
+
+
 def build_scorer_service(settings: Settings, clients: Clients) -> ScorerService:
-    from shared.ranking import dual_encoder
+    from shared.ranking.dual_encoder import MeaningRetriever
 
     text.warm_up()  # the Japanese dictionary, before the first event needs it
     db = clients.firestore
     # One published model serves both the dual_encoder ranker and the look-up by meaning.
     # Loaded on first use; while none is published, keyword candidates answer alone.
-    models = dual_encoder.ModelPointer(model_pointer_reader(db), settings.model_pointer_ttl_s)
+    models = published_model(settings, clients)
     return ScorerService(
         settings,
-        db,
         ConversationStore(db, kept_turns=max(settings.context_turns, REPEAT_WINDOW_TURNS)),
         CandidateStore(db, ttl_s=settings.candidate_cache_ttl_s, max_keywords=settings.candidate_cache_size),
         DecisionStore(db),
         make_reply_store(settings.reply_store, clients),
         Publisher(clients.publisher, settings.project),
-        RankerRegistry({**RANKERS, "dual_encoder": lambda: dual_encoder.DualEncoderRanker(models)}),
+        serving_rankers(models),
         faults.from_settings(settings),
-        dual_encoder.MeaningRetriever(models),
+        MeaningRetriever(models),
     )
 
 

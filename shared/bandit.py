@@ -11,26 +11,23 @@ true probability of its choice (what inverse propensity weighting needs).
 
 The statistics come from the Firestore document ``router/stats``, written by
 ``jobs/refresh_router_stats.py`` from BigQuery; ingress reads it through a
-TTL cache, never BigQuery per request.
+TTL cache (``shared.stores.RouterStatsStore``), never BigQuery per request.
+This module is the algorithm alone: it reads no store.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import random
 import threading
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
-from cachetools import TTLCache
-
 from shared.router import Choice, RouterConfigError
 
 log = logging.getLogger(__name__)
 
 MONTE_CARLO_DRAWS = 4000
-STATS_DOCUMENT = ("router", "stats")
 
 
 @dataclass(frozen=True)
@@ -105,50 +102,3 @@ class ThompsonRouter:
             if draw < running:
                 return Choice(arm, weights[arm])
         return Choice(self.arms[-1], weights[self.arms[-1]])
-
-
-def stats_from_dict(data: Mapping | None) -> dict[str, ArmStats]:
-    arms = (data or {}).get("arms") or {}
-    return {
-        name: ArmStats(int(values.get("rated", 0)), float(values.get("successes", 0.0)))
-        for name, values in arms.items()
-        if isinstance(values, Mapping)
-    }
-
-
-def stats_to_dict(stats: Mapping[str, ArmStats]) -> dict:
-    return {
-        "arms": {name: {"rated": s.rated, "successes": s.successes} for name, s in stats.items()},
-        "updated_at": dt.datetime.now(dt.timezone.utc),
-    }
-
-
-class RouterStatsStore:
-    """The ``router/stats`` document, read at most once per TTL per instance.
-
-    A failed read keeps the last statistics (or none: uniform priors), so the
-    router never fails a request over its statistics."""
-
-    def __init__(self, db, ttl_s: float = 60.0) -> None:
-        self._ref = db.collection(STATS_DOCUMENT[0]).document(STATS_DOCUMENT[1])
-        self._cache: TTLCache[str, dict[str, ArmStats]] = TTLCache(maxsize=1, ttl=ttl_s)
-        self._last: dict[str, ArmStats] = {}
-        self._lock = threading.Lock()
-
-    def get(self) -> dict[str, ArmStats]:
-        with self._lock:
-            cached = self._cache.get("stats")
-            if cached is not None:
-                return cached
-            try:
-                snapshot = self._ref.get()
-                self._last = stats_from_dict(snapshot.to_dict() if snapshot.exists else None)
-            except Exception as error:  # stale statistics beat a failed request
-                log.warning("router stats unavailable, keeping the last ones: %s", error)
-            self._cache["stats"] = self._last
-            return self._last
-
-    def put(self, stats: Mapping[str, ArmStats]) -> None:
-        self._ref.set(stats_to_dict(stats))
-        with self._lock:
-            self._cache.clear()

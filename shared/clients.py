@@ -101,6 +101,17 @@ class Clients:
         return self._once("publisher", make)
 
     @property
+    def storage(self):
+        """Cloud Storage (a model store at ``gs://``): no project needed to read a bucket's objects."""
+
+        def make():
+            from google.cloud import storage
+
+            return storage.Client()
+
+        return self._once("storage", make)
+
+    @property
     def bigquery(self):
         def make():
             from google.cloud import bigquery

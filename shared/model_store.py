@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Callable, Protocol
 
 
 class ModelStore(Protocol):
@@ -65,22 +65,32 @@ class LocalStore:
         return LocalStore(self._path(prefix))
 
 
+def default_storage_client():
+    from google.cloud import storage
+
+    return storage.Client()
+
+
 class GcsStore:
     """Cloud Storage through the official client (``google-cloud-storage``,
-    which firebase-admin already brings)."""
+    which firebase-admin already brings).
 
-    def __init__(self, url: str, client=None) -> None:
+    ``make_client`` is called on the first read or write, not before: a
+    process that never touches Cloud Storage never imports its client. The
+    functions pass their ``Clients``' own (``shared/app.py``); the jobs and
+    tools the library default."""
+
+    def __init__(self, url: str, client=None, make_client: Callable[[], Any] = default_storage_client) -> None:
         bucket, _, prefix = url.removeprefix("gs://").partition("/")
         self.url = url.rstrip("/")
         self._bucket_name = bucket
         self._prefix = prefix.strip("/")
         self._client = client
+        self._make_client = make_client
 
     def _blob(self, key: str):
         if self._client is None:
-            from google.cloud import storage
-
-            self._client = storage.Client()
+            self._client = self._make_client()
         name = f"{self._prefix}/{key}" if self._prefix else key
         return self._client.bucket(self._bucket_name).blob(name)
 
@@ -102,10 +112,13 @@ class GcsStore:
             pass
 
     def child(self, prefix: str) -> "GcsStore":
-        return GcsStore(f"{self.url}/{prefix.strip('/')}", self._client)
+        return GcsStore(f"{self.url}/{prefix.strip('/')}", self._client, self._make_client)
 
 
-def open_store(url: str) -> ModelStore:
+def open_store(url: str, make_storage_client: Callable[[], Any] = default_storage_client) -> ModelStore:
+    """The store at ``url``: ``gs://bucket/prefix``, else a local folder
+    (``file://`` or a path). ``make_storage_client`` makes the Cloud Storage
+    client when a ``gs://`` store is first used."""
     if url.startswith("gs://"):
-        return GcsStore(url)
+        return GcsStore(url, make_client=make_storage_client)
     return LocalStore(url.removeprefix("file://"))

@@ -30,8 +30,6 @@ import time
 from dataclasses import dataclass
 from typing import Protocol, Sequence
 
-from google.api_core import exceptions as api_exceptions
-
 from shared import faults as faults_module, moves, persona, text, timeutil
 from shared.config import Settings
 from shared.events import SCHEMA_VERSION, SchemaError, ScoredText, SelectionLog, UtteranceEvent
@@ -39,7 +37,7 @@ from shared.ranking import Candidate, Context, RankerRegistry, Scored, UnknownAl
 from shared.delivery import reply_event
 from shared.replies import Reply, ReplyStore
 from shared.reply_endpoint import decision_fields
-from shared.stores import CandidateStore, Conversation, ConversationStore, DecisionStore
+from shared.stores import CandidateStore, Conversation, ConversationStore, DecisionStore, Replayed, StaleRead
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +185,6 @@ class ScorerService:
     def __init__(
         self,
         settings: Settings,
-        db,
         conversations: ConversationStore,
         candidates: CandidateStore,
         decisions: DecisionStore,
@@ -198,7 +195,6 @@ class ScorerService:
         retriever: Retriever | None = None,
     ) -> None:
         self.settings = settings
-        self.db = db
         self.conversations = conversations
         self.candidates = candidates
         self.decisions = decisions
@@ -245,36 +241,38 @@ class ScorerService:
         """The decision, and whether its reply was written in the same commit."""
         for _ in range(DECIDE_ATTEMPTS):
             decision = self.decide(event, conversation)
-            batch = self.db.batch()
-            self.decisions.add_create(batch, event.message_id, {**decision.to_dict(), **decision_fields(event)})
-            self.conversations.add_exchange(
-                batch,
-                event.conversation_id,
-                conversation,
-                event.user_id,
-                event.message_id,
-                event.text,
-                decision.reply.text,
-                decision.reply.created_at,
-            )
-            replied = self.replies.add_to(batch, event.conversation_id, decision.reply)
-            self.faults.point("scorer.before_write", event.message_id, event.text)
+
+            def writes_with_it(batch) -> bool:
+                """The conversation's turns and (in Firestore) the reply: committed with the decision or not at all."""
+                self.conversations.add_exchange(
+                    batch,
+                    event.conversation_id,
+                    conversation,
+                    event.user_id,
+                    event.message_id,
+                    event.text,
+                    decision.reply.text,
+                    decision.reply.created_at,
+                )
+                replied = self.replies.add_to(batch, event.conversation_id, decision.reply)
+                self.faults.point("scorer.before_write", event.message_id, event.text)
+                return replied
+
             try:
-                batch.commit()
-            except api_exceptions.Aborted:
-                raise  # contention, not a decision taken elsewhere: retried
-            except (api_exceptions.AlreadyExists, api_exceptions.Conflict, api_exceptions.FailedPrecondition):
-                # An earlier or concurrent delivery decided first (its decision
-                # stands), or the conversation changed since it was read
-                # (another line, or another first line opened it).
-                stored = self.decisions.get(event.message_id)
-                if stored is not None:
-                    log.info("decision already recorded, replaying it")
-                    return Decision.from_dict(stored), False
+                outcome = self.decisions.create_or_replay(
+                    event.message_id, {**decision.to_dict(), **decision_fields(event)}, writes_with_it
+                )
+            except StaleRead:
+                # The conversation changed since it was read (another line, or
+                # another first line opened it), and nothing was decided.
                 log.info("conversation %s changed while deciding, deciding again", event.conversation_id)
                 conversation = self.conversations.read(event.conversation_id)
                 continue
-            return decision, replied
+            if isinstance(outcome, Replayed):
+                # An earlier or concurrent delivery decided first: its decision stands.
+                log.info("decision already recorded, replaying it")
+                return Decision.from_dict(outcome.stored), False
+            return decision, outcome.written
         raise DecisionRace(f"conversation {event.conversation_id} kept changing while deciding {event.message_id}")
 
     @staticmethod

@@ -11,6 +11,7 @@ Layout (collection/document):
   ``candidates_json`` as one JSON string, ``[{text, context, source, terms}]``.
 - ``decisions/{message_id}``: the scorer's decision, created once; a
   redelivered event replays it instead of deciding again.
+- ``router/stats``: each algorithm's rewards, for the Thompson router.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ import json
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, NamedTuple, Sequence
+from typing import Any, Callable, Generic, Iterable, Mapping, NamedTuple, Sequence, TypeVar
 
 from cachetools import LRUCache, TTLCache
 from google.api_core import exceptions, retry
 
+from shared.bandit import ArmStats
 from shared.ranking import Candidate
 from shared.text import keyword_doc_id
 
@@ -230,9 +232,32 @@ class CandidateStore:
         self._cache.pop(keyword, None)
 
 
+T = TypeVar("T")
+
+
+class StaleRead(RuntimeError):
+    """The commit failed on a precondition of the writes that went with the
+    decision (say, the conversation changed since it was read), and no
+    decision is stored: read again and decide again."""
+
+
+@dataclass(frozen=True)
+class Created(Generic[T]):
+    """Our decision was created; ``written`` is what the other writes returned."""
+
+    written: T
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """A decision was there first (an earlier or concurrent delivery): it stands."""
+
+    stored: dict
+
+
 class DecisionStore:
-    """First decision wins: ``create`` fails if one exists, and the caller
-    replays the stored one.
+    """First decision wins: ``create_or_replay`` creates it, or returns the
+    stored one to replay.
 
     ``decisions/{message_id}``: ``decision`` (the decision as one JSON
     string: encoding its nested log field by field cost the scorer about a
@@ -262,6 +287,31 @@ class DecisionStore:
                 "expire_at": _expire_at(),
             },
         )
+
+    def create_or_replay(
+        self, message_id: str, decision: dict, writes_with_it: Callable[[Any], T] = lambda batch: None
+    ) -> Created[T] | Replayed:
+        """Creates ``decisions/{message_id}`` in one atomic commit with what
+        ``writes_with_it(batch)`` adds (the conversation's turns, the reply),
+        or returns the decision already stored.
+
+        ``Aborted`` (contention, nothing decided elsewhere) and transient
+        errors propagate: the delivery is retried. A create that finds the
+        document, or a failed precondition of the other writes, replays the
+        stored decision if there is one, else raises ``StaleRead``."""
+        batch = self._db.batch()
+        self.add_create(batch, message_id, decision)
+        written = writes_with_it(batch)
+        try:
+            batch.commit()
+        except exceptions.Aborted:
+            raise
+        except (exceptions.AlreadyExists, exceptions.Conflict, exceptions.FailedPrecondition) as error:
+            stored = self.get(message_id)
+            if stored is None:
+                raise StaleRead(f"decisions/{message_id} not created: {error}") from error
+            return Replayed(stored)
+        return Created(written)
 
     def answered_user(self, message_id: str) -> str | None:
         """The user whose line ``message_id`` the scorer answered, or None if it has not (yet).
@@ -366,3 +416,54 @@ class IdempotencyKeys:
 
     def release(self, doc_id: str) -> None:
         self._collection.document(doc_id).delete()
+
+
+# ``router/stats``: written by jobs/refresh_router_stats.py, read by the Thompson router.
+STATS_DOCUMENT = ("router", "stats")
+
+
+def stats_from_dict(data: Mapping | None) -> dict[str, ArmStats]:
+    arms = (data or {}).get("arms") or {}
+    return {
+        name: ArmStats(int(values.get("rated", 0)), float(values.get("successes", 0.0)))
+        for name, values in arms.items()
+        if isinstance(values, Mapping)
+    }
+
+
+def stats_to_dict(stats: Mapping[str, ArmStats]) -> dict:
+    return {
+        "arms": {name: {"rated": s.rated, "successes": s.successes} for name, s in stats.items()},
+        "updated_at": dt.datetime.now(dt.timezone.utc),
+    }
+
+
+class RouterStatsStore:
+    """The ``router/stats`` document, read at most once per TTL per instance.
+
+    A failed read keeps the last statistics (or none: uniform priors), so the
+    router never fails a request over its statistics."""
+
+    def __init__(self, db, ttl_s: float = 60.0) -> None:
+        self._ref = db.collection(STATS_DOCUMENT[0]).document(STATS_DOCUMENT[1])
+        self._cache: TTLCache[str, dict[str, ArmStats]] = TTLCache(maxsize=1, ttl=ttl_s)
+        self._last: dict[str, ArmStats] = {}
+        self._lock = threading.Lock()
+
+    def get(self) -> dict[str, ArmStats]:
+        with self._lock:
+            cached = self._cache.get("stats")
+            if cached is not None:
+                return cached
+            try:
+                snapshot = self._ref.get()
+                self._last = stats_from_dict(snapshot.to_dict() if snapshot.exists else None)
+            except Exception as error:  # stale statistics beat a failed request
+                log.warning("router stats unavailable, keeping the last ones: %s", error)
+            self._cache["stats"] = self._last
+            return self._last
+
+    def put(self, stats: Mapping[str, ArmStats]) -> None:
+        self._ref.set(stats_to_dict(stats))
+        with self._lock:
+            self._cache.clear()

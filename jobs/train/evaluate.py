@@ -175,7 +175,8 @@ def published_rankers(store_url: str, version: str | None) -> tuple[list[Ranker]
     """The dual encoder exactly as the scorer serves it (LiteRT, no
     TensorFlow), then, if it has a lexical prior, the encoder alone."""
     from shared.model_store import open_store
-    from shared.ranking.dual_encoder import MANIFEST, DualEncoderRanker, EncoderModel
+    from shared.ranking.dual_encoder import DualEncoderRanker
+    from shared.ranking.encoder_model import MANIFEST, EncoderModel
 
     store = open_store(store_url)
     version = version or store.read("LATEST").decode().strip()

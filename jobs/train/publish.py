@@ -3,7 +3,7 @@
     python -m jobs.train.publish --trial TRIAL_ID [--env .run/stack.env]
 
 A version is written whole into ``<store>/versions/<version>/`` (the files
-shared/ranking/dual_encoder.py reads) before the pointer moves, so a scorer
+shared/ranking/encoder_model.py reads) before the pointer moves, so a scorer
 never sees a pointer to half a version. The candidate table holds every reply
 text of every ``candidates/{keyword}`` document, embedded by the reply tower.
 
@@ -26,15 +26,8 @@ import numpy as np
 
 from jobs import ENV_HELP, connect
 from shared.model_store import ModelStore, open_store
-from shared.ranking.dual_encoder import (
-    CANDIDATES,
-    CONTEXT_ENCODER,
-    LEXICAL,
-    MANIFEST,
-    REPLY_ENCODER,
-    EncoderModel,
-    pack_texts,
-)
+from shared.ranking.encoder_model import CANDIDATES, CONTEXT_ENCODER, LEXICAL, MANIFEST, REPLY_ENCODER, EncoderModel
+from shared.ranking.packed_texts import pack_texts
 from shared.ranking.lexical_prior import LexicalPrior, combine
 from shared.ranking.ngrams import NgramConfig, encode
 from shared.stores import MODEL_POINTER_COLLECTION, MODEL_POINTER_DOCUMENT, QUERY_RETRY, decode_candidates

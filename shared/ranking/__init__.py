@@ -66,18 +66,36 @@ def _lexical(name: str) -> Callable[[], Ranker]:
     return build
 
 
-def _dual_encoder() -> Ranker:
-    from shared.ranking import dual_encoder
-
-    return dual_encoder.from_environment()
+class UnwiredRanker(RuntimeError):
+    """A ranker that serves the published model was asked to rank where none was wired in."""
 
 
-# name -> factory. Factories import lazily so a heavy ranker (TensorFlow)
-# costs nothing until it is chosen.
+class _Unwired:
+    """Stands in for a ranker that needs the published model, outside the
+    composition root: it can be chosen (a move may answer without ranking),
+    but ranking with it fails."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def rank(self, context: Context, candidates: Sequence[Candidate]) -> list[Scored]:
+        raise UnwiredRanker(
+            f"{self.name} serves the published model: the composition root (shared/app.py) builds it with its model pointer"
+        )
+
+
+def _serves_published_model(name: str) -> Callable[[], Ranker]:
+    return lambda: _Unwired(name)
+
+
+# name -> factory. Factories import lazily so a heavy ranker costs nothing
+# until it is chosen. The dual encoder is named here (ingress routes to it)
+# but built only by the composition root, which owns the clients that read
+# the model pointer (``shared.app.serving_rankers``).
 RANKERS: dict[str, Callable[[], Ranker]] = {
     "tfidf": _lexical("tfidf"),
     "bm25": _lexical("bm25"),
-    "dual_encoder": _dual_encoder,
+    "dual_encoder": _serves_published_model("dual_encoder"),
 }
 
 

@@ -81,7 +81,7 @@ def test_the_chat_answers_with_the_dual_encoder(dual_encoder_ingress, clients, u
 def test_the_published_version_holds_an_embedding_for_every_candidate(published, clients):
     from jobs.train.publish import candidate_texts
     from shared.model_store import open_store
-    from shared.ranking.dual_encoder import EncoderModel
+    from shared.ranking.encoder_model import EncoderModel
 
     model = EncoderModel.load(open_store(published["uri"]))
     assert model.version == published["version"]

@@ -6,7 +6,8 @@ import dataclasses
 
 from jobs.refresh_router_stats import refresh
 from shared import app, ids, timeutil
-from shared.bandit import ArmStats, RouterStatsStore, ThompsonRouter
+from shared.bandit import ArmStats, ThompsonRouter
+from shared.stores import RouterStatsStore
 from shared.events import FeedbackEvent
 from tests.support import selection_log
 

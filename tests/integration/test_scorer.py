@@ -174,7 +174,7 @@ def scorer_with(settings, clients, faults):
 
     base = build_scorer_service(settings, clients)
     return ScorerService(
-        settings, base.db, base.conversations, base.candidates, base.decisions, base.replies,
+        settings, base.conversations, base.candidates, base.decisions, base.replies,
         base.publisher, base.rankers, faults,
     )
 

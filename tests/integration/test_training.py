@@ -24,7 +24,7 @@ from jobs.train.trials import Trial, TrialRecords
 from shared.model_store import LocalStore
 from shared.pubsub import Publisher
 from shared.ranking import Context
-from shared.ranking.dual_encoder import EncoderModel
+from shared.ranking.encoder_model import EncoderModel
 from shared.ranking.ngrams import NgramConfig
 from tests.conftest import REPO
 from tests.support import eventually

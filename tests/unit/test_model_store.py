@@ -34,3 +34,25 @@ def test_the_url_picks_the_store(url, kind):
 
 def test_a_gcs_child_is_a_longer_prefix():
     assert GcsStore("gs://bucket/models").child("versions/v1").url == "gs://bucket/models/versions/v1"
+
+
+def test_a_gcs_store_makes_its_client_on_first_use_with_the_given_maker_and_its_children_share_it():
+    made = []
+
+    class FakeClient:
+        def bucket(self, name):
+            return self
+
+        def blob(self, name):
+            return type("Blob", (), {"download_as_bytes": lambda self: name.encode()})()
+
+    def make():
+        made.append(FakeClient())
+        return made[-1]
+
+    store = open_store("gs://bucket/models", make)
+    child = store.child("versions/v1")
+    assert made == []  # nothing made until a read
+    assert child.read("manifest.json") == b"models/versions/v1/manifest.json"
+    assert store.read("LATEST") == b"models/LATEST" and len(made) == 2  # the parent was not yet used: its own
+    assert child.read("x") and len(made) == 2

@@ -15,7 +15,7 @@ from shared.config import Settings
 from shared.events import SchemaError, SelectionLog, UtteranceEvent
 from shared.ranking import Candidate, RankerRegistry, Scored
 from shared.scorer import FALLBACK_REPLIES, Decision, ScorerService, fallback_reply
-from shared.stores import Conversation, Turn
+from shared.stores import Conversation, DecisionStore, Turn
 
 from .fakes import FakePublisher, load_golden
 
@@ -75,8 +75,11 @@ class FakeDb:
         return self.batches[-1]
 
 
-class FakeDecisions:
+class FakeDecisions(DecisionStore):
+    """The store's own create-or-replay rule over a fake batch; reads and the create are recorded."""
+
     def __init__(self, stored: dict | None = None, after_conflict: dict | None = None) -> None:
+        super().__init__(FakeDb())
         self.stored = stored
         self.after_conflict = after_conflict  # what a concurrent delivery stored while we decided
         self.gets = 0
@@ -89,6 +92,15 @@ class FakeDecisions:
     def add_create(self, batch, message_id: str, decision: dict) -> None:
         self.created = True
         batch.ops.append(("create", message_id, decision))
+
+    def on(self, db: FakeDb) -> "FakeDecisions":
+        """Commits into ``db``'s batches."""
+        self._db = db
+        return self
+
+    @property
+    def db(self) -> FakeDb:
+        return self._db
 
 
 class FakeReplies:
@@ -132,9 +144,10 @@ def _service(
     replies=None,
     publisher=None,
 ) -> ScorerService:
+    if decisions is not None and db is not None:
+        decisions.on(db)
     return Scorer(
         settings,
-        db,
         FakeConversations(history) if not isinstance(history, FakeConversations) else history,
         candidates if isinstance(candidates, FakeCandidates) else FakeCandidates(candidates),
         decisions,
@@ -552,8 +565,8 @@ def test_a_redelivery_replays_the_committed_decision_before_any_check_or_ranking
     # "owner check": the conversation now reads as someone else's, which a check would refuse.
     owner = "someone else" if broken == "owner check" else event.user_id
     service = ScorerService(
-        Settings(), db, FakeConversations(answered, owner=owner),
-        FakeCandidates(JA_POOL), FakeDecisions(stored=stored), FakeReplies(), FakePublisher(),
+        Settings(), FakeConversations(answered, owner=owner),
+        FakeCandidates(JA_POOL), FakeDecisions(stored=stored).on(db), FakeReplies(), FakePublisher(),
         BrokenRankers() if broken == "ranker" else RankerRegistry(),
     )
     assert service.handle(_event()) == first
@@ -582,7 +595,7 @@ def test_a_conflict_without_a_stored_decision_is_a_retryable_error_not_a_type_er
 def test_the_first_line_opens_the_conversation_and_writes_the_reply_owner_later_lines_do_not():
     opening = _handle_service(FakeDecisions(), db=FakeDb())
     opening.handle(_event())
-    (batch,) = opening.db.batches
+    (batch,) = opening.decisions.db.batches
     assert [op[2] for op in batch.ops if op[0] == "exchange"] == [True]
     assert opening.replies.owner == _event().user_id
 

@@ -204,3 +204,84 @@ def test_damaged_entries_are_skipped_and_the_rest_kept():
     assert decode_candidates(fields) == [{"text": "猫はかわいい"}]
     db = MemoryDb({"猫": fields})
     assert [c.text for c in CandidateStore(db).load(["猫"])] == ["猫はかわいい"]
+
+
+class _AtomicDb:
+    """A ``FakeFirestore`` with batches that apply all their writes or none (as Firestore commits)."""
+
+    def __init__(self, documents=None, commit_error=None) -> None:
+        from .fakes import FakeFirestore
+
+        self.firestore = FakeFirestore(documents)
+        self.commit_error = commit_error
+
+    def collection(self, name):
+        return self.firestore.collection(name)
+
+    def batch(self):
+        db = self
+
+        class Batch:
+            def __init__(self) -> None:
+                self.writes = []
+
+            def create(self, ref, doc):
+                self.writes.append((ref, doc))
+
+            def commit(self):
+                if db.commit_error is not None:
+                    raise db.commit_error
+                if any(ref.path in db.firestore.documents for ref, _ in self.writes):
+                    from google.api_core import exceptions
+
+                    raise exceptions.AlreadyExists("exists")
+                for ref, doc in self.writes:
+                    ref.create(doc)
+
+        return Batch()
+
+
+_DECISION = {"reply": {"text": "猫はかわいい"}, "log": {"user_id": "alice"}}
+
+
+def test_a_new_decision_is_created_with_the_writes_that_go_with_it():
+    from shared.stores import Created
+
+    db = _AtomicDb()
+
+    def with_it(batch):
+        batch.create(db.collection("conversations").document("c1"), {"turns": "[]"})
+        return "written"
+
+    assert DecisionStore(db).create_or_replay("m1", _DECISION, with_it) == Created("written")
+    assert DecisionStore(db).get("m1") == _DECISION and "conversations/c1" in db.firestore.documents
+
+
+def test_a_decision_stored_first_is_replayed_and_nothing_that_went_with_ours_is_written():
+    from shared.stores import Replayed
+
+    first = {"reply": {"text": "犬もかわいい"}, "log": {"user_id": "alice"}}
+    db = _AtomicDb()
+    DecisionStore(db).create_or_replay("m1", first)
+    outcome = DecisionStore(db).create_or_replay(
+        "m1", _DECISION, lambda batch: batch.create(db.collection("conversations").document("c1"), {})
+    )
+    assert outcome == Replayed(first) and "conversations/c1" not in db.firestore.documents
+
+
+@pytest.mark.parametrize("error", ["FailedPrecondition", "Conflict", "AlreadyExists"])
+def test_a_failed_commit_with_no_decision_stored_is_a_stale_read(error):
+    from google.api_core import exceptions
+
+    from shared.stores import StaleRead
+
+    with pytest.raises(StaleRead):
+        DecisionStore(_AtomicDb(commit_error=getattr(exceptions, error)("changed"))).create_or_replay("m1", _DECISION)
+
+
+@pytest.mark.parametrize("error", ["Aborted", "ServiceUnavailable"])
+def test_contention_and_outages_propagate_to_be_retried(error):
+    from google.api_core import exceptions
+
+    with pytest.raises(getattr(exceptions, error)):
+        DecisionStore(_AtomicDb(commit_error=getattr(exceptions, error)("busy"))).create_or_replay("m1", _DECISION)
