@@ -59,7 +59,7 @@ from firestore_events import WriteEvents  # noqa: E402
 from procs import cpu_s  # noqa: E402
 from usage import FirestoreUsage, PubSubUsage, PUBSUB_MIN_REQUEST_BYTES  # noqa: E402
 
-from infra.local import topology  # noqa: E402
+from shared.messaging import topology  # noqa: E402
 from infra.local.grpc_meter import MeteringProxy  # noqa: E402
 from infra.local.stack import Stack, started_stack  # noqa: E402
 

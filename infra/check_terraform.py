@@ -3,14 +3,14 @@
     python -m infra.check_terraform [terraform_dir]     (exit 1 on drift)
 
 The code's side, and nothing else, is the source of truth:
-- ``infra/local/topology.py``: topics (each with ``<topic>-dead`` and
-  ``<topic>-dead-sub``, as the local stack makes them), push subscriptions
-  (function, ordering, retry and dead-letter policy), pull subscriptions
-  (lease, dead-letter policy), BigQuery tables with partitioning and
-  clustering, views;
+- ``shared/messaging/topology.py``: topics (each with its dead-letter topic
+  and the subscription keeping its dead letters, as the local stack makes
+  them), push subscriptions (function, ordering, retry and dead-letter
+  policy), pull subscriptions (lease, dead-letter policy);
+- ``shared/tables.py``: BigQuery tables with partitioning and clustering,
+  views;
 - ``shared/schemas/*.json``: one table per schema file, Terraform reading the
-  same file; ``shared/sql/<view>.sql`` for the views in topology's
-  BIGQUERY_VIEWS;
+  same file; ``shared/sql/<view>.sql`` for the views in BIGQUERY_VIEWS;
 - ``shared/config.py``: the environment variables ``load()`` reads;
 - ``infra/deploy.py``: the functions that are deployed;
 - ``infra/firestore.rules``, ``infra/database.rules.json``: the security
@@ -34,9 +34,10 @@ from pathlib import Path
 from typing import Iterable
 
 from infra import deploy
-from infra.local import topology
 from infra.terraform_model import TERRAFORM_DIR, TerraformModel
 from shared import config
+from shared.messaging import topology
+from shared.tables import BIGQUERY_TABLES, BIGQUERY_VIEWS
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMAS_DIR = REPO / "shared" / "schemas"
@@ -65,7 +66,7 @@ class Setting:
     # bucket), ("write_objects", bucket), ("write_dataset", dataset),
     # ("project_role", role).
     # "{value}" is the variable's value in function_env, "{bucket}" the bucket
-    # of a gs:// value.
+    # of a gs:// value, "{dead_letter}" the dead-letter topic of a topic value.
     uses: tuple[tuple[str, str, str], ...] = ()
 
     @property
@@ -89,13 +90,13 @@ SETTINGS: dict[str, Setting] = {
     "ROUTER_STATS_TTL_S": Setting(("ingress",), TERRAFORM),
     "ROUTER_MIN_PROPENSITY": Setting(("ingress",), TERRAFORM),
     "UTTERANCES_TOPIC": Setting(
-        ("ingress", "scorer"), TERRAFORM, (("ingress", "publish", "{value}"), ("scorer", "publish", "{value}-dead"))
+        ("ingress", "scorer"), TERRAFORM, (("ingress", "publish", "{value}"), ("scorer", "publish", "{dead_letter}"))
     ),
     "SELECTION_LOGS_TOPIC": Setting(
-        ("scorer", "log-sink"), TERRAFORM, (("scorer", "publish", "{value}"), ("log-sink", "publish", "{value}-dead"))
+        ("scorer", "log-sink"), TERRAFORM, (("scorer", "publish", "{value}"), ("log-sink", "publish", "{dead_letter}"))
     ),
     "FEEDBACK_TOPIC": Setting(
-        ("ingress", "log-sink"), TERRAFORM, (("ingress", "publish", "{value}"), ("log-sink", "publish", "{value}-dead"))
+        ("ingress", "log-sink"), TERRAFORM, (("ingress", "publish", "{value}"), ("log-sink", "publish", "{dead_letter}"))
     ),
     "TRAIN_TRIALS_TOPIC": Setting(("job:train",), TERRAFORM),
     "BIGQUERY_DATASET": Setting(("log-sink",), TERRAFORM, (("log-sink", "write_dataset", "{value}"),)),
@@ -125,7 +126,7 @@ SETTINGS: dict[str, Setting] = {
     "MODEL_POINTER_TTL_S": Setting(("ingress", "scorer"), TERRAFORM),
     "CHECK_REVOKED": Setting(("ingress",), TERRAFORM),
     "REPLIES_TOPIC": Setting(
-        ("scorer", "delivery"), TERRAFORM, (("scorer", "publish", "{value}"), ("delivery", "publish", "{value}-dead"))
+        ("scorer", "delivery"), TERRAFORM, (("scorer", "publish", "{value}"), ("delivery", "publish", "{dead_letter}"))
     ),
     "CALLBACK_SECRET": Setting(("delivery",), SECRET),
     "CALLBACK_TIMEOUT_S": Setting(("delivery",), TERRAFORM),
@@ -373,9 +374,9 @@ class Checker:
         tables = {name: label for name, label in every.items() if name not in views}
         self.check_views(views, resources, dataset)
         schema_files = {path.stem for path in SCHEMAS_DIR.glob("*.json")}
-        self.problems += _compare("table", set(topology.BIGQUERY_TABLES), tables)
+        self.problems += _compare("table", set(BIGQUERY_TABLES), tables)
         self.problems += _compare("table (from shared/schemas)", schema_files, tables)
-        for table, (partition, clustering) in topology.BIGQUERY_TABLES.items():
+        for table, (partition, clustering) in BIGQUERY_TABLES.items():
             if table not in tables:
                 continue
             body = resources[tables[table]]
@@ -395,7 +396,7 @@ class Checker:
                 self.problems.append(f"{where}: clustered on {declared_clustering!r}, the code expects {clustering!r}")
 
     def check_views(self, views: dict[str, str], resources: dict[str, dict], dataset: str | None) -> None:
-        self.problems += _compare("view", set(topology.BIGQUERY_VIEWS), views)
+        self.problems += _compare("view", set(BIGQUERY_VIEWS), views)
         project = self.model.resolve("${var.project}")
         for view, address in views.items():
             sql = SQL_DIR / f"{view}.sql"
@@ -505,7 +506,7 @@ class Checker:
                 bucket = value[len("gs://"):].split("/", 1)[0] if value.startswith("gs://") else ""
                 if kind == "read_objects" and not bucket:
                     continue  # a folder: nothing to grant
-                wanted = target.format(value=value, bucket=bucket)
+                wanted = target.format(value=value, bucket=bucket, dead_letter=topology.dead_letter_topic(value))
                 if wanted not in self.granted(kind, reader):
                     self.problems.append(
                         f"{reader} is configured with {name}={value} but has no role to {kind.replace('_', ' ')} {wanted!r}"
