@@ -92,3 +92,17 @@ def test_the_workers_subscriptions_follow_the_naming_rule():
     for pull in topology.PULL_SUBSCRIPTIONS:
         assert pull.name == topology.workers_subscription(pull.topic)
         assert topology.pull_subscription(pull.topic) == pull
+
+
+def test_the_terraform_check_takes_its_names_from_the_table_not_the_dev_stack():
+    """Production's drift check learns topics and tables from shared/, not from
+    the dev-stack folder (it compares with the local stack's environment only)."""
+    tree = ast.parse((REPO / "infra" / "check_terraform.py").read_text())
+    imported = {
+        f"{node.module}.{alias.name}" if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    }
+    assert {"shared.messaging.topology", "shared.tables.BIGQUERY_TABLES", "shared.tables.BIGQUERY_VIEWS"} <= imported
+    assert not (REPO / "infra" / "local" / "topology.py").exists()
