@@ -3,13 +3,14 @@
     python -m infra.check_terraform [terraform_dir]     (exit 1 on drift)
 
 The code's side, and nothing else, is the source of truth:
-- ``infra/local/topology.py``: topics (each with ``<topic>-dead`` and
-  ``<topic>-dead-sub``, as the local stack makes them), push subscriptions
-  (function, ordering, retry and dead-letter policy), pull subscriptions
-  (lease, dead-letter policy), BigQuery tables with partitioning and
-  clustering, views;
+- ``shared/messaging/topology.py``: topics (each with its dead-letter topic
+  and the subscription keeping its dead letters, as the local stack makes
+  them), push subscriptions (function, ordering, retry and dead-letter
+  policy), pull subscriptions (lease, dead-letter policy);
+- ``shared/tables.py``: BigQuery tables with partitioning and clustering,
+  views;
 - ``shared/schemas/*.json``: one table per schema file, Terraform reading the
-  same file; ``shared/sql/<view>.sql`` for the views in topology's
+  same file; ``shared/sql/<view>.sql`` for the views in
   BIGQUERY_VIEWS;
 - ``shared/config.py``: the settings table (SETTINGS), every environment
   variable ``load()`` reads, who reads it and how production sets it;
@@ -34,9 +35,10 @@ from pathlib import Path
 from typing import Iterable
 
 from infra import deploy, settings_doc
-from infra.local import topology
 from infra.terraform_model import TERRAFORM_DIR, TerraformModel
 from shared import config
+from shared.messaging import topology
+from shared.tables import BIGQUERY_TABLES, BIGQUERY_VIEWS
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMAS_DIR = REPO / "shared" / "schemas"
@@ -59,15 +61,15 @@ SECRET = config.SECRET  # mounted from Secret Manager (function_secrets)
 # batch_service_accounts) uses: ("publish", topic), ("read_objects", bucket),
 # ("write_objects", bucket), ("write_dataset", dataset), ("project_role", role).
 # "{value}" is the variable's value in function_env, "{bucket}" the bucket of a
-# gs:// value.
+# gs:// value, "{dead_letter}" the dead-letter topic of a topic value.
 GRANTS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "FIREBASE_DATABASE_URL": (("scorer", "project_role", "roles/firebasedatabase.admin"),),
-    "UTTERANCES_TOPIC": (("ingress", "publish", "{value}"), ("scorer", "publish", "{value}-dead")),
-    "SELECTION_LOGS_TOPIC": (("scorer", "publish", "{value}"), ("log-sink", "publish", "{value}-dead")),
-    "FEEDBACK_TOPIC": (("ingress", "publish", "{value}"), ("log-sink", "publish", "{value}-dead")),
+    "UTTERANCES_TOPIC": (("ingress", "publish", "{value}"), ("scorer", "publish", "{dead_letter}")),
+    "SELECTION_LOGS_TOPIC": (("scorer", "publish", "{value}"), ("log-sink", "publish", "{dead_letter}")),
+    "FEEDBACK_TOPIC": (("ingress", "publish", "{value}"), ("log-sink", "publish", "{dead_letter}")),
     "BIGQUERY_DATASET": (("log-sink", "write_dataset", "{value}"),),
     "MODEL_STORE": (("scorer", "read_objects", "{bucket}"), ("trainer", "write_objects", "{bucket}")),
-    "REPLIES_TOPIC": (("scorer", "publish", "{value}"), ("delivery", "publish", "{value}-dead")),
+    "REPLIES_TOPIC": (("scorer", "publish", "{value}"), ("delivery", "publish", "{dead_letter}")),
 }
 
 
@@ -315,9 +317,9 @@ class Checker:
         tables = {name: label for name, label in every.items() if name not in views}
         self.check_views(views, resources, dataset)
         schema_files = {path.stem for path in SCHEMAS_DIR.glob("*.json")}
-        self.problems += _compare("table", set(topology.BIGQUERY_TABLES), tables)
+        self.problems += _compare("table", set(BIGQUERY_TABLES), tables)
         self.problems += _compare("table (from shared/schemas)", schema_files, tables)
-        for table, (partition, clustering) in topology.BIGQUERY_TABLES.items():
+        for table, (partition, clustering) in BIGQUERY_TABLES.items():
             if table not in tables:
                 continue
             body = resources[tables[table]]
@@ -337,7 +339,7 @@ class Checker:
                 self.problems.append(f"{where}: clustered on {declared_clustering!r}, the code expects {clustering!r}")
 
     def check_views(self, views: dict[str, str], resources: dict[str, dict], dataset: str | None) -> None:
-        self.problems += _compare("view", set(topology.BIGQUERY_VIEWS), views)
+        self.problems += _compare("view", set(BIGQUERY_VIEWS), views)
         project = self.model.resolve("${var.project}")
         for view, address in views.items():
             sql = SQL_DIR / f"{view}.sql"
@@ -448,7 +450,7 @@ class Checker:
                 bucket = value[len("gs://"):].split("/", 1)[0] if value.startswith("gs://") else ""
                 if kind == "read_objects" and not bucket:
                     continue  # a folder: nothing to grant
-                wanted = target.format(value=value, bucket=bucket)
+                wanted = target.format(value=value, bucket=bucket, dead_letter=topology.dead_letter_topic(value))
                 if wanted not in self.granted(kind, reader):
                     self.problems.append(
                         f"{reader} is configured with {name}={value} but has no role to {kind.replace('_', ' ')} {wanted!r}"

@@ -22,8 +22,8 @@ from shared.http import Route, serve
 from shared.ingress import IngressService
 from shared.line_channel import MAX_BODY_BYTES as LINE_MAX_BODY_BYTES, LineChannel, LineEvents
 from shared.log_sink import LogSinkService
-from shared.pubsub import Publisher
-from shared.push import PushHandler, TopicRouter
+from shared.messaging.publish import Publisher
+from shared.messaging.push import PushByTopic, PushHandler
 from shared.ranking import RANKERS, RankerRegistry
 from shared.replies import REPLY_PATHS, make_reply_store
 from shared.reply_endpoint import ReplyReader
@@ -208,7 +208,7 @@ def build_scorer(settings: Settings, clients: Clients) -> PushHandler:
     )
 
 
-def build_log_sink(settings: Settings, clients: Clients) -> TopicRouter:
+def build_log_sink(settings: Settings, clients: Clients) -> PushByTopic:
     """Selection logs and feedback, each into its table, each with its dead-letter topic."""
     publisher = Publisher(clients.publisher, settings.project)
     injector = faults.from_settings(settings)
@@ -216,7 +216,7 @@ def build_log_sink(settings: Settings, clients: Clients) -> TopicRouter:
     selections = LogSinkService(clients.bigquery, settings.selections_table_id, injector)
     feedback = LogSinkService(clients.bigquery, settings.feedback_table_id)
     topics = settings.topics
-    return TopicRouter(
+    return PushByTopic(
         {
             topics.selection_logs: PushHandler(
                 "log_sink",

@@ -89,7 +89,7 @@ class Clients:
             from google.cloud import pubsub_v1
 
             # The functions publish through its GAPIC layer (``.api``, see
-            # shared/pubsub.py Publisher); these settings serve direct users
+            # shared/messaging/publish.py Publisher); these settings serve direct users
             # of the batching client (tests, jobs).
             return pubsub_v1.PublisherClient(
                 # One message per batch: a caller waiting for each publish would

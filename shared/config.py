@@ -17,6 +17,8 @@ import os
 from dataclasses import dataclass, field, make_dataclass
 from typing import Any, Callable, Mapping
 
+from shared.messaging import topology
+
 # The dual encoder answers most utterances once a model is published (before
 # that, ingress routes to the lexical baselines alone: shared.router.ModelGatedRouter).
 DEFAULT_WEIGHTS = "dual_encoder:0.8,tfidf:0.1,bm25:0.1"
@@ -24,17 +26,17 @@ DEFAULT_WEIGHTS = "dual_encoder:0.8,tfidf:0.1,bm25:0.1"
 
 @dataclass(frozen=True)
 class Topics:
-    utterances: str = "utterances"
-    selection_logs: str = "selection-logs"
-    feedback: str = "feedback"
-    corpus_tasks: str = "corpus-tasks"  # shard tasks (jobs/corpus), leased by workers
-    train_trials: str = "train-trials"  # hyperparameter trials (jobs/train)
-    replies: str = "replies"  # replies to deliver (callback URL, LINE): the delivery function
+    """The settings' view of the topic table (shared/messaging/topology.py):
+    its names, each overridable by an environment variable (``load``)."""
 
-    @staticmethod
-    def dead_letter(topic: str) -> str:
-        """Every push subscription dead-letters into ``<topic>-dead``."""
-        return f"{topic}-dead"
+    utterances: str = topology.UTTERANCES
+    selection_logs: str = topology.SELECTION_LOGS
+    feedback: str = topology.FEEDBACK
+    corpus_tasks: str = topology.CORPUS_TASKS
+    train_trials: str = topology.TRAIN_TRIALS
+    replies: str = topology.REPLIES
+
+    dead_letter = staticmethod(topology.dead_letter_topic)
 
 
 # -- how a value is read -------------------------------------------------------

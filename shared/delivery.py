@@ -4,7 +4,7 @@ One ``ReplyEvent`` (topic ``replies``, published by the scorer after the
 reply is written) is sent by the channel its ``reply_to`` names:
 ``callback`` (a signed POST to the caller's URL, below) or ``line``
 (shared/line_sender.py). Failures follow the push handler's rule
-(shared/push.py): a transient one (timeout, connection refused, a 5xx or
+(shared/messaging/push.py): a transient one (timeout, connection refused, a 5xx or
 other non-2xx answer) fails the delivery, Pub/Sub redelivers with backoff and
 the handler dead-letters the event with the last error after the configured
 attempts; one that can never succeed (a URL that may not be called, 410 Gone)

@@ -9,7 +9,7 @@ A small chain of filters (processors, each adding one thing) runs before it:
 
 The trace comes from the incoming request (``traceparent`` or
 ``X-Cloud-Trace-Context`` header) at ingress, travels on every Pub/Sub message
-as a ``traceparent`` attribute (added by ``shared.pubsub.Publisher``), and is
+as a ``traceparent`` attribute (added by ``shared.messaging.publish.Publisher``), and is
 restored by the push handler, so one utterance can be followed across
 ingress, scorer and log sink by its trace and its ``message_id`` label.
 """

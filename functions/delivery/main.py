@@ -7,7 +7,7 @@ never be delivered is dead-lettered with its reason, others are retried.
 
 import functions_framework
 
-from shared import push
+from shared.messaging import push
 from shared.app import build_delivery, lazy
 
 _handle = lazy(build_delivery)

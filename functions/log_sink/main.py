@@ -6,7 +6,7 @@ Logic: shared/log_sink.py; rows BigQuery rejects are dead-lettered.
 
 import functions_framework
 
-from shared import push
+from shared.messaging import push
 from shared.app import build_log_sink, lazy
 
 _handle = lazy(build_log_sink)

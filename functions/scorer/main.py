@@ -1,11 +1,11 @@
 """scorer (Pub/Sub push on `utterances`): rank candidates, write the reply, log it.
 
-Logic: shared/scorer.py; poison events are dead-lettered by shared/push.py.
+Logic: shared/scorer.py; poison events are dead-lettered by shared/messaging/push.py.
 """
 
 import functions_framework
 
-from shared import push
+from shared.messaging import push
 from shared.app import build_scorer, lazy
 
 _handle = lazy(build_scorer)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Iterator
 
 from bench.running_stack import RunningStack
-from infra.local import topology
+from shared.messaging import topology
 from infra.local.grpc_meter import MeteringProxy
 from infra.local.stack import REPO, Stack
 from shared.env_file import load_env_file

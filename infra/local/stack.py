@@ -37,7 +37,8 @@ from typing import Callable
 
 import requests
 
-from infra.local import topology
+from shared import tables
+from shared.messaging import queues, topology
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_PROJECT = "zatsudan-local"
@@ -589,38 +590,23 @@ def provision(stack: Stack) -> None:
 
     with _pubsub_clients(stack) as (publisher, subscriber):
         for topic in topology.TOPICS:
-            for name in (topic, topology.dead_letter_topic(topic)):
-                publisher.create_topic(name=publisher.topic_path(stack.project, name))
-            subscriber.create_subscription(
-                name=subscriber.subscription_path(stack.project, topology.dead_letter_subscription(topic)),
-                topic=publisher.topic_path(stack.project, topology.dead_letter_topic(topic)),
-            )
+            queues.create_topic(publisher, subscriber, stack.project, topic)
         for pull in topology.PULL_SUBSCRIPTIONS:
-            subscriber.create_subscription(
-                request={
-                    "name": subscriber.subscription_path(stack.project, pull.name),
-                    "topic": publisher.topic_path(stack.project, pull.topic),
-                    "ack_deadline_seconds": pull.ack_deadline_s,
-                    "dead_letter_policy": {
-                        "dead_letter_topic": publisher.topic_path(stack.project, topology.dead_letter_topic(pull.topic)),
-                        "max_delivery_attempts": topology.MAX_DELIVERY_ATTEMPTS,
-                    },
-                }
-            )
+            queues.create_pull_subscription(publisher, subscriber, stack.project, pull.topic, pull.name, pull.ack_deadline_s)
     client = bigquery.Client(
         project=stack.project,
         credentials=AnonymousCredentials(),
         client_options={"api_endpoint": stack.url("bigquery")},
     )
     dataset = client.create_dataset("zatsudan", exists_ok=True)
-    for table_name, (partition, clustering) in topology.BIGQUERY_TABLES.items():
+    for table_name, (partition, clustering) in tables.BIGQUERY_TABLES.items():
         table = bigquery.Table(dataset.table(table_name), schema=schemas.bigquery_schema(table_name))
         table.time_partitioning = bigquery.TimePartitioning(type_=bigquery.TimePartitioningType.DAY, field=partition)
         table.clustering_fields = clustering
         client.create_table(table, exists_ok=True)
     from shared import sql
 
-    for view_name in topology.BIGQUERY_VIEWS:
+    for view_name in tables.BIGQUERY_VIEWS:
         view = bigquery.Table(dataset.table(view_name))
         view.view_query = sql.render(view_name, f"{stack.project}.{dataset.dataset_id}")
         client.create_table(view, exists_ok=True)
@@ -648,7 +634,7 @@ def provision_push_subscriptions(stack: Stack) -> None:
                     "ack_deadline_seconds": topology.ACK_DEADLINE_S,
                     "enable_message_ordering": sub.ordered,
                     # The push handler dead-letters at MAX_DELIVERY_ATTEMPTS itself
-                    # (shared/push.py). The emulator's own dead-lettering from a push
+                    # (shared/messaging/push.py). The emulator's own dead-lettering from a push
                     # subscription kills its push loop (docs/reliability.md), so locally its
                     # policy sits above the handler's: only pushes that never reached
                     # a function (it was down) could get there.

@@ -1,6 +1,6 @@
 # The selection log and the feedback. Each schema is the file the code uses
 # (shared/schemas/<table>.json); partitioning and clustering match
-# infra/local/topology.py's BIGQUERY_TABLES; the de-duplicating views are the
+# shared/tables.py's BIGQUERY_TABLES; the de-duplicating views are the
 # code's SQL (shared/sql/<view>.sql, {dataset} filled in as the code does).
 
 resource "google_bigquery_dataset" "zatsudan" {

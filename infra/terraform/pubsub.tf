@@ -1,4 +1,4 @@
-# Topics and subscriptions: the same names as infra/local/topology.py, one
+# Topics and subscriptions: the same names as shared/messaging/topology.py, one
 # entry per topic in local.topics. Every topic has one consumer subscription
 # that dead-letters into <topic>-dead after max_delivery_attempts, and
 # <topic>-dead-sub keeps dead letters for inspection.

@@ -1,5 +1,5 @@
 # Names default to the ones the code and the local stack use
-# (shared/config.py, infra/local/topology.py); tests/infra checks they agree.
+# (shared/config.py, shared/messaging/topology.py); tests/infra checks they agree.
 
 variable "project" {
   description = "Google Cloud project id."

@@ -17,10 +17,11 @@ from jobs.corpus import pipeline, sources
 from jobs.corpus import rules as rules_lib
 from jobs.corpus import sql
 from jobs.corpus.store import CANDIDATES_COLLECTION
+from shared.messaging import topology
 
 DEFAULT_SAMPLE = 5000  # pairs of each large source in the default run; --full for all
-# The workers' pull subscription (infra/local/topology.py declares it; a test checks).
-DEFAULT_SUBSCRIPTION = "corpus-tasks-workers"
+# The workers' pull subscription, as the topic table declares it.
+DEFAULT_SUBSCRIPTION = topology.pull_subscription(topology.CORPUS_TASKS).name
 
 
 def cmd_sql(args) -> int:
@@ -43,8 +44,8 @@ def cmd_worker(args) -> int:
     options = WorkerOptions(
         subscription=path,
         dead_letter_topic=subscription.dead_letter_policy.dead_letter_topic
-        or settings.topic_path(f"{subscription.topic.rsplit('/', 1)[-1]}-dead"),
-        ack_deadline_s=subscription.ack_deadline_seconds or 10,
+        or settings.topic_path(topology.dead_letter_topic(subscription.topic.rsplit("/", 1)[-1])),
+        ack_deadline_s=subscription.ack_deadline_seconds or topology.LEASE_S,
         candidates_collection=args.candidates_collection,
         write_batch_size=args.write_batch_size,
         idle_exit_s=args.idle_exit_s,

@@ -26,6 +26,7 @@ from jobs.corpus import shards as shards_lib
 from jobs.corpus import sources, sql
 from jobs import workers as workers_lib
 from jobs.corpus.store import RunProgress
+from shared.messaging import topology
 
 REPO = Path(__file__).resolve().parents[2]
 POSTS_TABLE = "posts"
@@ -113,37 +114,6 @@ def publish_tasks(publisher, topic_path: str, tasks: Iterable[shards_lib.ShardTa
     for future in futures:
         future.result(timeout=60)
     return len(futures)
-
-
-def create_task_queue(publisher, subscriber, project: str, topic: str, subscription: str, ack_deadline_s: int, max_attempts: int = 5) -> None:
-    """A topic, its dead-letter topic and keeper, and the workers' pull
-    subscription (what the stack provisions for ``corpus-tasks``; tests make
-    their own)."""
-    from google.api_core.exceptions import AlreadyExists
-
-    dead = f"{topic}-dead"
-    for name in (topic, dead):
-        try:
-            publisher.create_topic(name=publisher.topic_path(project, name))
-        except AlreadyExists:
-            pass
-    requests_ = [
-        {"name": subscriber.subscription_path(project, f"{dead}-sub"), "topic": publisher.topic_path(project, dead)},
-        {
-            "name": subscriber.subscription_path(project, subscription),
-            "topic": publisher.topic_path(project, topic),
-            "ack_deadline_seconds": ack_deadline_s,
-            "dead_letter_policy": {
-                "dead_letter_topic": publisher.topic_path(project, dead),
-                "max_delivery_attempts": max_attempts,
-            },
-        },
-    ]
-    for request in requests_:
-        try:
-            subscriber.create_subscription(request=request)
-        except AlreadyExists:
-            pass
 
 
 # ----- 4. workers ------------------------------------------------------------
@@ -244,7 +214,7 @@ class RunOptions:
     rules: rules_lib.Rules
     shard_url: str
     rows_per_shard: int = 2000
-    subscription: str = "corpus-tasks-workers"
+    subscription: str = topology.pull_subscription(topology.CORPUS_TASKS).name
     candidates_collection: str = "candidates"
     workers: int = 2  # at most; a worker per shard waiting up to this many
     # Where they run: None for processes on this machine, or a Cloud Run job

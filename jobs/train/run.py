@@ -2,8 +2,9 @@
 
     python -m jobs.train.run --trials 4 --workers 2 [--env .run/stack.env]
 
-1. Makes sure the queue exists: topic ``train-trials``, its dead-letter topic,
-   and the pull subscription ``train-trials-workers`` (ack deadline = lease).
+1. Makes sure the queue exists: the trials topic, its dead-letter topic, and
+   the workers' pull subscription (ack deadline = lease), as
+   shared/messaging/topology.py names them.
 2. Proposes ``--trials`` hyperparameter sets, records each in
    ``trials/{id}`` and publishes it.
 3. Starts a worker per trial, at most ``--workers``: local processes kept
@@ -30,46 +31,18 @@ from jobs import ENV_HELP, connect
 from jobs import workers as workers_lib
 from jobs.train.data import DataSpec
 from jobs.train.trials import TrialRecords, propose
-from jobs.train.worker import LEASE_S, subscription_for
+from shared.messaging import queues, topology
 
 REPO = Path(__file__).resolve().parents[2]
-MAX_DELIVERY_ATTEMPTS = 5
 POLL_S = 1.0
 
 
 def ensure_queue(project: str, topic: str) -> str:
     """Creates what is missing; returns the subscription path."""
-    from google.api_core.exceptions import AlreadyExists
     from google.cloud import pubsub_v1
 
     publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
-    dead = f"{topic}-dead"
-    subscription = subscription_for(topic)
-    for name in (topic, dead):
-        try:
-            publisher.create_topic(name=publisher.topic_path(project, name))
-        except AlreadyExists:
-            pass
-    path = subscriber.subscription_path(project, subscription)
-    for name, request in (
-        (f"{dead}-sub", {"name": subscriber.subscription_path(project, f"{dead}-sub"), "topic": publisher.topic_path(project, dead)}),
-        (
-            subscription,
-            {
-                "name": path,
-                "topic": publisher.topic_path(project, topic),
-                "ack_deadline_seconds": LEASE_S,
-                "dead_letter_policy": {
-                    "dead_letter_topic": publisher.topic_path(project, dead),
-                    "max_delivery_attempts": MAX_DELIVERY_ATTEMPTS,
-                },
-            },
-        ),
-    ):
-        try:
-            subscriber.create_subscription(request=request)
-        except AlreadyExists:
-            pass
+    path = queues.create_task_queue(publisher, subscriber, project, topic, topology.workers_subscription(topic), topology.LEASE_S)
     subscriber.close()
     return path
 
@@ -146,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env", help=ENV_HELP)
     workers_lib.add_launcher_arguments(parser, "train-worker")
     args = parser.parse_args(argv)
-    from shared.pubsub import Publisher
+    from shared.messaging.publish import Publisher
 
     settings, clients = connect(args.env)
     records = TrialRecords(clients.firestore)

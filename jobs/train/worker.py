@@ -2,15 +2,13 @@
 
     python -m jobs.train.worker [--env .run/stack.env] [--idle-exit-s 60]
 
-Synchronous pull on the ``train-trials-workers`` subscription, one message at
-a time (streaming pull misbehaves on the emulator after a cancel, and one
-trial at a time is the unit of work anyway). While a trial trains, a lease
-thread keeps extending the message's ack deadline; the message is acked only
-when the trial is done. A worker that dies stops extending: the message is
-redelivered after at most ``LEASE_S`` to another worker, which resumes from
-the last checkpoint, so at most one epoch is lost. A message that keeps
-failing is moved to ``train-trials-dead`` by the subscription's dead-letter
-policy.
+One trial at a time, leased from the trials topic's workers subscription by
+shared/messaging/lease.py's loop: while a trial trains, a keeper thread
+extends the lease; the message is acked only when the trial is done. A
+worker that dies stops extending: the message is redelivered after at most
+the lease (``topology.LEASE_S``) to another worker, which resumes from the
+last checkpoint, so at most one epoch is lost. A message that keeps failing
+is moved to the dead-letter topic by the subscription's dead-letter policy.
 """
 
 from __future__ import annotations
@@ -23,24 +21,19 @@ import signal
 import socket
 import sys
 import threading
-import time
 
 import numpy as np
 
 from jobs import ENV_HELP, connect
 from jobs.train.data import Pair, load_pairs
 from jobs.train.trials import Trial, TrialRecords, checkpoint_store
+from shared.messaging import topology
+from shared.messaging.lease import LONG_POLL, LeaseLoop, Outcome
 from shared.model_store import ModelStore, open_store
 from shared.ranking.ngrams import encode
 
 log = logging.getLogger("jobs.train.worker")
 
-LEASE_S = 10  # the subscription's ack deadline, and each extension
-
-
-def subscription_for(topic: str) -> str:
-    """The workers' pull subscription on a trials topic (``train-trials-workers``)."""
-    return f"{topic}-workers"
 
 # Passes over a language's pairs per epoch: a language with few pairs (the
 # Japanese of chatterbot-corpus alone, before RealPersonaChat) is seen more
@@ -51,32 +44,6 @@ SMALL_LANGUAGE_PASSES = 4
 
 def passes(pair_count: int) -> int:
     return SMALL_LANGUAGE_PASSES if pair_count < SMALL_LANGUAGE_PAIRS else 1
-
-
-class Lease:
-    """Extends one message's ack deadline every third of ``LEASE_S`` until stopped."""
-
-    def __init__(self, subscriber, subscription: str, ack_id: str, lease_s: int = LEASE_S) -> None:
-        self._subscriber, self._subscription, self._ack_id, self._lease_s = subscriber, subscription, ack_id, lease_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._extend, name="lease", daemon=True)
-
-    def _extend(self) -> None:
-        while not self._stop.wait(self._lease_s / 3):
-            try:
-                self._subscriber.modify_ack_deadline(
-                    request={"subscription": self._subscription, "ack_ids": [self._ack_id], "ack_deadline_seconds": self._lease_s}
-                )
-            except Exception:  # a missed extension is retried on the next tick
-                log.warning("lease extension failed", exc_info=True)
-
-    def __enter__(self) -> "Lease":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def by_language(pairs: list[Pair], trial: Trial) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -150,38 +117,26 @@ def train_trial(trial: Trial, store: ModelStore, records: TrialRecords | None, w
 
 def work(subscriber, subscription: str, store: ModelStore, records: TrialRecords, worker: str, idle_exit_s: float | None = None, stop: threading.Event | None = None) -> int:
     """Leases and trains trials until stopped or idle; returns how many it finished."""
-    stop = stop or threading.Event()
-    finished = 0
-    idle_since = time.monotonic()
-    while not stop.is_set():
+
+    def work_on(message) -> Outcome:
         try:
-            response = subscriber.pull(request={"subscription": subscription, "max_messages": 1}, timeout=15)
-        except Exception as error:  # DeadlineExceeded when the queue is empty, transient errors
-            log.debug("pull: %s", error)
-            response = None
-        messages = list(response.received_messages) if response is not None else []
-        if not messages:
-            if idle_exit_s is not None and time.monotonic() - idle_since > idle_exit_s:
-                break
-            continue
-        message = messages[0]
-        try:
-            trial = Trial.from_json(message.message.data)
+            trial = Trial.from_json(message.data)
         except (ValueError, KeyError, TypeError):
-            log.error("malformed trial message %s: nacked (dead-lettered after retries)", message.message.message_id)
-            subscriber.modify_ack_deadline(request={"subscription": subscription, "ack_ids": [message.ack_id], "ack_deadline_seconds": 0})
-            continue
+            log.error("malformed trial message %s: nacked (dead-lettered after retries)", message.message_id)
+            return Outcome.RETURNED
         if records is not None and records.abandoned(trial.trial_id):
             # A trial of a run that was killed and replaced: nobody waits for it.
             log.info("trial %s was abandoned with its run: acknowledged, not trained", trial.trial_id)
-            subscriber.acknowledge(request={"subscription": subscription, "ack_ids": [message.ack_id]})
-            continue
-        with Lease(subscriber, subscription, message.ack_id):
-            train_trial(trial, store, records, worker)
-        subscriber.acknowledge(request={"subscription": subscription, "ack_ids": [message.ack_id]})
-        finished += 1
-        idle_since = time.monotonic()
-    return finished
+            return Outcome.SKIPPED
+        train_trial(trial, store, records, worker)  # a failure ends the worker; the lease lapses
+        return Outcome.DONE
+
+    loop = LeaseLoop(
+        subscriber, subscription, work_on, topology.LEASE_S, LONG_POLL, stop or threading.Event(), worker,
+        # Only a trained trial restarts the idle clock.
+        activity=frozenset({Outcome.DONE}),
+    )
+    return loop.run(idle_exit_s)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -203,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     worker = f"{socket.gethostname()}:{os.getpid()}"
     done = work(
         subscriber,
-        subscriber.subscription_path(settings.project, subscription_for(settings.topics.train_trials)),
+        subscriber.subscription_path(settings.project, topology.workers_subscription(settings.topics.train_trials)),
         open_store(settings.model_store),
         TrialRecords(clients.firestore),
         worker,

@@ -15,7 +15,7 @@ from collections import Counter
 import pytest
 import requests
 
-from infra.local import topology
+from shared.messaging import topology
 from shared.client import verify_callback
 from tests.e2e.receiver import OK, Receiver, Step
 from tests.e2e.reliability import services_with

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from infra.local import topology
+from shared.messaging import topology
 from tests.e2e.reliability import ReplyRecorder, check_invariants, functions_with, restore, send_utterances
 
 # The issue asks for 500; the local log sink writes 1-4 rows/s (one push, one

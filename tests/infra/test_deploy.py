@@ -134,7 +134,7 @@ def test_the_dry_run_deploys_the_readmes_reply_store_and_the_whole_configuration
     and the settings the functions read reach them (rate limit, delivery attempts)."""
     import re
 
-    from infra.local import topology
+    from shared.messaging import topology
 
     _, commands = dry_run
     stated = re.search(r"\*\*Production runs `REPLY_STORE=(\w+)`\.\*\*", (REPO / "README.md").read_text()).group(1)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from jobs.corpus import pipeline, reference, rules as rules_lib, shards, sources
+from shared.messaging import queues
 from shared.stores import decode_candidates
 from tests.support import eventually
 
@@ -99,7 +100,7 @@ def queue(stack, clients, settings, unique):
 
     subscriber = pubsub_v1.SubscriberClient()
     topic, subscription = f"{unique}-tasks", f"{unique}-workers"
-    pipeline.create_task_queue(clients.publisher, subscriber, settings.project, topic, subscription, ACK_DEADLINE_S)
+    queues.create_task_queue(clients.publisher, subscriber, settings.project, topic, subscription, ACK_DEADLINE_S)
     subscriber.close()
     return clients.publisher.topic_path(settings.project, topic), subscription
 

@@ -22,7 +22,7 @@ from jobs.train.publish import LEXICAL_WEIGHTS
 from jobs.train.run import ensure_queue
 from jobs.train.trials import Trial, TrialRecords
 from shared.model_store import LocalStore
-from shared.pubsub import Publisher
+from shared.messaging.publish import Publisher
 from shared.ranking import Context
 from shared.ranking.encoder_model import EncoderModel
 from shared.ranking.ngrams import NgramConfig
@@ -145,7 +145,8 @@ def test_trials_of_a_killed_run_are_abandoned_and_skipped_by_the_workers(setting
     """A killed `make train` leaves its trials queued; the next run must not train them first."""
     from google.cloud import pubsub_v1
 
-    from jobs.train.worker import subscription_for, work
+    from jobs.train.worker import work
+    from shared.messaging.topology import workers_subscription
 
     topic = training_env["TRAIN_TRIALS_TOPIC"]
     ensure_queue(settings.project, topic)
@@ -155,7 +156,7 @@ def test_trials_of_a_killed_run_are_abandoned_and_skipped_by_the_workers(setting
     Publisher(clients.publisher, settings.project).publish(topic, stale.to_json())
     assert stale.trial_id in records.abandon_others(f"{unique}-new-run")
     subscriber = pubsub_v1.SubscriberClient()
-    subscription = subscriber.subscription_path(settings.project, subscription_for(topic))
+    subscription = subscriber.subscription_path(settings.project, workers_subscription(topic))
     finished = work(subscriber, subscription, LocalStore(training_env["MODEL_STORE"]), records, "test", idle_exit_s=3)
     assert finished == 0
     record = records.get(stale.trial_id)

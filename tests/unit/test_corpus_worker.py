@@ -85,7 +85,7 @@ def test_a_failure_that_may_pass_later_releases_the_lease_at_once_without_ack():
 
 
 def test_the_default_subscription_is_the_one_the_stack_provisions():
-    from infra.local import topology
+    from shared.messaging import topology
     from jobs.corpus.__main__ import DEFAULT_SUBSCRIPTION
     from shared.config import Topics
 

@@ -9,7 +9,7 @@ from shared.config import Settings
 from shared.errors import ApiError
 from shared.events import FeedbackEvent, SchemaError
 from shared.ingress import IngressService
-from shared.push import TopicRouter
+from shared.messaging.push import PushByTopic
 from shared.router import WeightedRouter
 
 from .fakes import FakePublisher
@@ -123,7 +123,7 @@ class Recorder:
 )
 def test_the_log_sink_picks_its_handler_by_the_events_topic(source, expected):
     handlers = {"selection-logs": Recorder(), "feedback": Recorder()}
-    TopicRouter(handlers, default="selection-logs")({"message": {}}, source)
+    PushByTopic(handlers, default="selection-logs")({"message": {}}, source)
     assert [name for name, h in handlers.items() if h.envelopes] == [expected]
 
 

@@ -9,8 +9,8 @@ import json
 import pytest
 
 from shared.events import SchemaError, UtteranceEvent
-from shared.pubsub import PushedMessage, dead_letter_attributes, decode_push, preview
-from shared.push import PushHandler
+from shared.messaging.publish import dead_letter_attributes, preview
+from shared.messaging.push import PushedMessage, PushHandler, decode_push
 
 from .fakes import FakePublisher, load_golden
 
@@ -181,20 +181,20 @@ def test_a_failing_dead_letter_publish_is_raised_so_the_message_is_redelivered()
 
 def test_dead_letter_reason_is_truncated_to_1024_characters():
     message = PushedMessage(b"", {}, "", None)
-    attributes = dead_letter_attributes(message, "x" * 5000, "log_sink")
+    attributes = dead_letter_attributes("x" * 5000, "log_sink", message.pubsub_message_id, message.attributes)
     assert len(attributes["dead_letter_reason"]) == 1024
     assert "original_message_id" not in attributes  # no id, no attribute
 
 
 def test_dead_letter_reason_fits_pubsubs_1024_byte_attribute_limit():
     message = PushedMessage(b"", {}, "", None)
-    attributes = dead_letter_attributes(message, "unsupported lang " + "猫" * 1000, "scorer")
+    attributes = dead_letter_attributes("unsupported lang " + "猫" * 1000, "scorer", message.pubsub_message_id, message.attributes)
     assert len(attributes["dead_letter_reason"].encode("utf-8")) <= 1024
 
 
 def test_dead_letter_attributes_do_not_change_the_message():
     message = PushedMessage(b"", {"message_id": "m"}, "p", 1)
-    dead_letter_attributes(message, "why", "scorer")
+    dead_letter_attributes("why", "scorer", message.pubsub_message_id, message.attributes)
     assert message.attributes == {"message_id": "m"}
 
 
@@ -259,7 +259,7 @@ def test_failures_are_counted_per_topic_when_message_ids_coincide():
 
 
 def test_the_settings_attempts_match_the_subscriptions_policy():
-    from infra.local import topology
+    from shared.messaging import topology
     from shared import config
 
     assert config.load({}).max_delivery_attempts == topology.MAX_DELIVERY_ATTEMPTS
@@ -272,7 +272,7 @@ def _answer(error, handler, body=b"", path="/"):
     """answer_failure's answer to ``error`` raised while serving ``body`` at ``path``."""
     import flask
 
-    from shared.push import answer_failure
+    from shared.messaging.push import answer_failure
 
     app = flask.Flask("push-test")
     with app.test_request_context(path, method="POST", data=body, content_type="application/json"):
@@ -289,7 +289,7 @@ def _raised(function, *args):
 
 def test_a_failure_inside_the_body_answers_500_whatever_file_raised_it():
     """A deploy bundle has main.py at its root: no ``functions/`` folder in the traceback."""
-    from shared.push import DeliveryFailed, delivery
+    from shared.messaging.push import DeliveryFailed, delivery
 
     def scorer(cloud_event):
         raise RuntimeError("firestore unavailable")
@@ -305,7 +305,7 @@ def test_a_failure_inside_the_body_answers_500_whatever_file_raised_it():
 
 
 def test_a_failure_inside_the_push_handler_counts_the_attempt_then_answers_500():
-    from shared.push import delivery
+    from shared.messaging.push import delivery
 
     publisher, counter = FakePublisher(), Counter()
     handler = PushHandler("scorer", Recorder(RuntimeError("down")), publisher, DEAD, counter, 5)
@@ -366,11 +366,11 @@ def test_an_unreadable_push_whose_dead_letter_cannot_be_published_answers_500():
     assert status == 500  # retried: the dead letter must not be lost
 
 
-def test_the_log_sinks_router_dead_letters_an_unreadable_push_to_its_own_topics_dead_letter():
-    from shared.push import TopicRouter
+def test_the_log_sinks_push_by_topic_dead_letters_an_unreadable_push_to_its_own_topics_dead_letter():
+    from shared.messaging.push import PushByTopic
 
     publisher = FakePublisher()
-    router = TopicRouter(
+    by_topic = PushByTopic(
         {
             "selection-logs": PushHandler("log_sink", Recorder(), publisher, "selection-logs-dead"),
             "feedback": PushHandler("log_sink", Recorder(), publisher, "feedback-dead"),
@@ -378,9 +378,9 @@ def test_the_log_sinks_router_dead_letters_an_unreadable_push_to_its_own_topics_
         default="selection-logs",
     )
     body = b'{"message": {"data": "aGk="}}'
-    assert _answer(TypeError("x"), router, body, "/projects/p/topics/feedback")[1] == 200
+    assert _answer(TypeError("x"), by_topic, body, "/projects/p/topics/feedback")[1] == 200
     assert [c.topic for c in publisher.calls] == ["feedback-dead"]
-    assert _answer(TypeError("x"), router, body, "/projects/p/topics/unknown")[1] == 400
+    assert _answer(TypeError("x"), by_topic, body, "/projects/p/topics/unknown")[1] == 400
 
 
 def test_http_errors_other_than_400_pass_through_the_push_error_handler():
@@ -391,7 +391,7 @@ def test_http_errors_other_than_400_pass_through_the_push_error_handler():
 
 
 def test_the_topic_of_a_push_endpoint_path():
-    from shared.push import topic_of
+    from shared.messaging.push import topic_of
 
     assert topic_of("/projects/p/topics/selection-logs") == "selection-logs"
     assert topic_of("/scorer/projects/p/topics/utterances") == "utterances"

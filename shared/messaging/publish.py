@@ -1,17 +1,15 @@
-"""Pub/Sub on both sides: publishing events, and decoding push deliveries."""
+"""Publishing to a topic, and what a dead letter carries."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Mapping
 
 from shared import logs
-from shared.events import SchemaError
 
 PUBLISH_TIMEOUT_S = 10.0
+# Pub/Sub limits attribute values to 1024 bytes, not characters.
+MAX_ATTRIBUTE_BYTES = 1024
 
 
 class Publisher:
@@ -40,45 +38,20 @@ class Publisher:
         return response.message_ids[0]
 
 
-@dataclass(frozen=True)
-class PushedMessage:
-    data: bytes
-    attributes: dict[str, str]
-    pubsub_message_id: str
-    delivery_attempt: int | None
-
-
-def decode_push(envelope: Any) -> PushedMessage:
-    """The Pub/Sub message inside a push delivery (CloudEvent data or raw body)."""
-    if not isinstance(envelope, Mapping) or not isinstance(envelope.get("message"), Mapping):
-        raise SchemaError("push body has no message")
-    message = envelope["message"]
-    try:
-        data = base64.b64decode(message.get("data", ""), validate=True)
-    except (binascii.Error, TypeError, ValueError):
-        raise SchemaError("message data is not base64") from None
-    attributes = message.get("attributes") or {}
-    if not isinstance(attributes, Mapping):
-        raise SchemaError("message attributes are not a map")
-    attempt = envelope.get("deliveryAttempt")
-    return PushedMessage(
-        data=data,
-        attributes={str(k): str(v) for k, v in attributes.items()},
-        pubsub_message_id=str(message.get("messageId") or message.get("message_id") or ""),
-        delivery_attempt=attempt if isinstance(attempt, int) else None,
-    )
-
-
-def dead_letter_attributes(message: PushedMessage, reason: str, source: str) -> dict[str, str]:
-    attributes = dict(message.attributes)
-    attributes.update({"dead_letter_reason": _truncate_utf8(reason, 1024), "dead_letter_source": source})
-    if message.pubsub_message_id:
-        attributes["original_message_id"] = message.pubsub_message_id
-    return attributes
+def dead_letter_attributes(
+    reason: str, source: str, original_message_id: str = "", attributes: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The attributes of a dead letter: the message's own (``attributes``),
+    why it was given up and by whom, and its Pub/Sub id if it had one. The one
+    builder for push handlers and pull workers alike."""
+    built = dict(attributes or {})
+    built.update({"dead_letter_reason": _truncate_utf8(reason, MAX_ATTRIBUTE_BYTES), "dead_letter_source": source})
+    if original_message_id:
+        built["original_message_id"] = original_message_id
+    return built
 
 
 def _truncate_utf8(value: str, max_bytes: int) -> str:
-    """Pub/Sub limits attribute values to 1024 bytes, not characters."""
     return value.encode("utf-8")[:max_bytes].decode("utf-8", "ignore")
 
 

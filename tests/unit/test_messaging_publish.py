@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.pubsub import PUBLISH_TIMEOUT_S, Publisher
+from shared.messaging.publish import PUBLISH_TIMEOUT_S, Publisher
 
 from .fakes import FakePubsubClient
 

@@ -1,5 +1,7 @@
 """Pub/Sub push handling: decode, process, and sort failures by what happened.
 
+One push function serving several topics dispatches by topic (:class:`PushByTopic`).
+
 Inside the push function's body (wrapped by :func:`delivery`):
 - ``SchemaError`` (the event can never succeed), including an envelope that
   does not decode: the message is published to the dead-letter topic with the
@@ -17,18 +19,50 @@ message and a known topic, 400 only when there is nothing to dead-letter.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import json
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from shared import logs
-from shared.config import Topics
 from shared.events import SchemaError
-from shared.pubsub import PushedMessage, dead_letter_attributes, decode_push
+from shared.messaging import topology
+from shared.messaging.publish import dead_letter_attributes
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PushedMessage:
+    data: bytes
+    attributes: dict[str, str]
+    pubsub_message_id: str
+    delivery_attempt: int | None
+
+
+def decode_push(envelope: Any) -> PushedMessage:
+    """The Pub/Sub message inside a push delivery (CloudEvent data or raw body)."""
+    if not isinstance(envelope, Mapping) or not isinstance(envelope.get("message"), Mapping):
+        raise SchemaError("push body has no message")
+    message = envelope["message"]
+    try:
+        data = base64.b64decode(message.get("data", ""), validate=True)
+    except (binascii.Error, TypeError, ValueError):
+        raise SchemaError("message data is not base64") from None
+    attributes = message.get("attributes") or {}
+    if not isinstance(attributes, Mapping):
+        raise SchemaError("message attributes are not a map")
+    attempt = envelope.get("deliveryAttempt")
+    return PushedMessage(
+        data=data,
+        attributes={str(k): str(v) for k, v in attributes.items()},
+        pubsub_message_id=str(message.get("messageId") or message.get("message_id") or ""),
+        delivery_attempt=attempt if isinstance(attempt, int) else None,
+    )
 
 
 class PushHandler:
@@ -70,7 +104,7 @@ class PushHandler:
                     raise
 
     def serves(self, topic: str) -> bool:
-        return Topics.dead_letter(topic) == self.dead_letter_topic
+        return topology.dead_letter_topic(topic) == self.dead_letter_topic
 
     def dead_letter_unreadable(self, envelope: Mapping, topic: str, reason: str) -> bool:
         """Dead-letter a push body functions-framework could not read, if it
@@ -114,7 +148,9 @@ class PushHandler:
             len(message.data),
         )
         self.publisher.publish(
-            self.dead_letter_topic, message.data, attributes=dead_letter_attributes(message, reason, self.name)
+            self.dead_letter_topic,
+            message.data,
+            attributes=dead_letter_attributes(reason, self.name, message.pubsub_message_id, message.attributes),
         )
 
 
@@ -123,7 +159,7 @@ def _child_span(traceparent: str | None) -> logs.TraceContext | None:
     return parent.child() if parent else None
 
 
-class TopicRouter:
+class PushByTopic:
     """One push function serving several topics: the CloudEvent source
     (``.../topics/<topic>``) picks the handler; no or an unknown source goes to
     ``default`` (whose parser dead-letters what it cannot read)."""
@@ -166,7 +202,7 @@ def delivery(function: Callable[[Any], None]) -> Callable[[Any], None]:
     return run
 
 
-def answer_failure(handler: Callable[[], "PushHandler | TopicRouter"]):
+def answer_failure(handler: Callable[[], "PushHandler | PushByTopic"]):
     """functions-framework's error handler for a push function; ``handler``
     returns the function's built handler (``lazy(build_...)``).
 
@@ -195,7 +231,7 @@ def answer_failure(handler: Callable[[], "PushHandler | TopicRouter"]):
     return answer
 
 
-def _unreadable(handler: Callable[[], "PushHandler | TopicRouter"], error: Exception):
+def _unreadable(handler: Callable[[], "PushHandler | PushByTopic"], error: Exception):
     import flask
 
     request = flask.request
