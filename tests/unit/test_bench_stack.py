@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from infra.local import bench_stack, topology
+from infra.local import bench_stack
+from shared.messaging import topology
 from infra.local.stack import Stack
 from tests.conftest import REPO
 
