@@ -196,43 +196,38 @@ def build_scorer_service(settings: Settings, clients: Clients) -> ScorerService:
     )
 
 
-def build_scorer(settings: Settings, clients: Clients) -> PushHandler:
-    service = build_scorer_service(settings, clients)
+def pushed(function: str, topic: str, handle: Callable[[bytes], object], settings: Settings, clients: Clients) -> PushHandler:
+    """``handle`` behind a push subscription on ``topic``: failures counted,
+    poison and the last failure dead-lettered to the topic's dead-letter topic."""
     return PushHandler(
-        "scorer",
-        lambda data: service.handle(UtteranceEvent.from_json(data)),
+        function,
+        handle,
         Publisher(clients.publisher, settings.project),
-        settings.topics.dead_letter(settings.topics.utterances),
+        settings.topics.dead_letter(topic),
         DeliveryAttempts(clients.firestore).failed,
         settings.max_delivery_attempts,
     )
 
 
+def build_scorer(settings: Settings, clients: Clients) -> PushHandler:
+    service = build_scorer_service(settings, clients)
+    return pushed(
+        "scorer", settings.topics.utterances, lambda data: service.handle(UtteranceEvent.from_json(data)), settings, clients
+    )
+
+
 def build_log_sink(settings: Settings, clients: Clients) -> PushByTopic:
     """Selection logs and feedback, each into its table, each with its dead-letter topic."""
-    publisher = Publisher(clients.publisher, settings.project)
-    injector = faults.from_settings(settings)
-    attempts = DeliveryAttempts(clients.firestore)
-    selections = LogSinkService(clients.bigquery, settings.selections_table_id, injector)
+    selections = LogSinkService(clients.bigquery, settings.selections_table_id, faults.from_settings(settings))
     feedback = LogSinkService(clients.bigquery, settings.feedback_table_id)
     topics = settings.topics
     return PushByTopic(
         {
-            topics.selection_logs: PushHandler(
-                "log_sink",
-                lambda data: selections.handle(SelectionLog.from_json(data)),
-                publisher,
-                topics.dead_letter(topics.selection_logs),
-                attempts.failed,
-                settings.max_delivery_attempts,
+            topics.selection_logs: pushed(
+                "log_sink", topics.selection_logs, lambda data: selections.handle(SelectionLog.from_json(data)), settings, clients
             ),
-            topics.feedback: PushHandler(
-                "log_sink",
-                lambda data: feedback.handle(FeedbackEvent.from_json(data)),
-                publisher,
-                topics.dead_letter(topics.feedback),
-                attempts.failed,
-                settings.max_delivery_attempts,
+            topics.feedback: pushed(
+                "log_sink", topics.feedback, lambda data: feedback.handle(FeedbackEvent.from_json(data)), settings, clients
             ),
         },
         default=topics.selection_logs,
@@ -252,12 +247,6 @@ def build_delivery(settings: Settings, clients: Clients) -> PushHandler:
         "line": LineSender(settings.line_channel_access_token, settings.line_api_url, settings.callback_timeout_s),
     }
     service = DeliveryService(DeliveryLedger(clients.firestore), channels, faults.from_settings(settings))
-    topics = settings.topics
-    return PushHandler(
-        "delivery",
-        lambda data: service.handle(ReplyEvent.from_json(data)),
-        Publisher(clients.publisher, settings.project),
-        topics.dead_letter(topics.replies),
-        DeliveryAttempts(clients.firestore).failed,
-        settings.max_delivery_attempts,
+    return pushed(
+        "delivery", settings.topics.replies, lambda data: service.handle(ReplyEvent.from_json(data)), settings, clients
     )

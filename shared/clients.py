@@ -101,6 +101,17 @@ class Clients:
         return self._once("publisher", make)
 
     @property
+    def subscriber(self):
+        """Pub/Sub pulls for the batch workers' task queues (leases)."""
+
+        def make():
+            from google.cloud import pubsub_v1
+
+            return pubsub_v1.SubscriberClient()
+
+        return self._once("subscriber", make)
+
+    @property
     def storage(self):
         """Cloud Storage (a model store at ``gs://``): no project needed to read a bucket's objects."""
 

@@ -32,12 +32,10 @@ def cmd_sql(args) -> int:
 
 
 def cmd_worker(args) -> int:
-    from google.cloud import pubsub_v1
-
     from jobs.corpus.worker import Worker, WorkerOptions, install_stop_handlers
 
     settings, clients = connect(args.env)
-    subscriber = pubsub_v1.SubscriberClient()
+    subscriber = clients.subscriber
     path = subscriber.subscription_path(settings.project, args.subscription)
     # The lease length and the dead-letter topic are the subscription's own.
     subscription = subscriber.get_subscription(request={"subscription": path})
@@ -51,7 +49,7 @@ def cmd_worker(args) -> int:
         idle_exit_s=args.idle_exit_s,
         drill_pause_s=args.drill_pause_s,
     )
-    worker = Worker(subscriber, pubsub_v1.PublisherClient(), clients.firestore, options, name=args.name)
+    worker = Worker(subscriber, clients.publisher, clients.firestore, options, name=args.name)
     install_stop_handlers(worker)
     print(f"{worker.name}: pulling {path} (lease {options.ack_deadline_s}s)", flush=True)
     done = worker.run()

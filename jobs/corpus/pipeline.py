@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -227,7 +224,6 @@ class RunOptions:
 
 def run(clients, options: RunOptions, pairs: Iterable[sources.Pair] | None) -> Summary:
     """The whole pipeline; ``pairs`` None keeps the posts table as it is."""
-    from google.cloud import pubsub_v1
     from tqdm import tqdm
 
     run_id = new_run_id()
@@ -264,14 +260,11 @@ def run(clients, options: RunOptions, pairs: Iterable[sources.Pair] | None) -> S
             clients.bigquery, options.tables, shards_lib.ShardStore(options.shard_url), run_id, options.rows_per_shard
         )
         summary.shards, summary.rows_out = len(tasks), sum(t.rows for t in tasks)
-        subscriber = pubsub_v1.SubscriberClient()
-        try:
-            subscription = subscriber.get_subscription(
-                request={"subscription": subscriber.subscription_path(clients.settings.project, options.subscription)}
-            )
-        finally:
-            subscriber.close()
-        publish_tasks(pubsub_v1.PublisherClient(), subscription.topic, tasks)
+        subscriber = clients.subscriber
+        subscription = subscriber.get_subscription(
+            request={"subscription": subscriber.subscription_path(clients.settings.project, options.subscription)}
+        )
+        publish_tasks(clients.publisher, subscription.topic, tasks)
         timed("export")
 
         shard_bar = tqdm(total=len(tasks), desc="shards", unit="shard", disable=not options.progress, position=0)

@@ -26,6 +26,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jobs import ENV_HELP, connect
 from jobs import workers as workers_lib
@@ -33,18 +34,18 @@ from jobs.train.data import DataSpec
 from jobs.train.trials import TrialRecords, propose
 from shared.messaging import queues, topology
 
+if TYPE_CHECKING:
+    from shared.clients import Clients
+
 REPO = Path(__file__).resolve().parents[2]
 POLL_S = 1.0
 
 
-def ensure_queue(project: str, topic: str) -> str:
+def ensure_queue(clients: Clients, topic: str) -> str:
     """Creates what is missing; returns the subscription path."""
-    from google.cloud import pubsub_v1
-
-    publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
-    path = queues.create_task_queue(publisher, subscriber, project, topic, topology.workers_subscription(topic), topology.LEASE_S)
-    subscriber.close()
-    return path
+    return queues.create_task_queue(
+        clients.publisher, clients.subscriber, clients.settings.project, topic, topology.workers_subscription(topic), topology.LEASE_S
+    )
 
 
 def best_trial(records: list[dict]) -> dict | None:
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     run_id = new_run_id()
     if abandoned := records.abandon_others(run_id):
         print(f"abandoned {len(abandoned)} unfinished trial(s) of earlier runs: workers skip them", flush=True)
-    ensure_queue(settings.project, settings.topics.train_trials)
+    ensure_queue(clients, settings.topics.train_trials)
     data = DataSpec(args.chitchat_conversations, args.seed, real_persona_chat_dialogues=args.rpc_dialogues)
     trials = propose(run_id, args.trials, args.epochs, data, seed=args.seed)
     publisher = Publisher(clients.publisher, settings.project)

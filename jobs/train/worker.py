@@ -150,9 +150,7 @@ def main(argv: list[str] | None = None) -> int:
 
     settings, clients = connect(args.env)
     model_lib.configure_threads(args.threads)
-    from google.cloud import pubsub_v1
-
-    subscriber = pubsub_v1.SubscriberClient()
+    subscriber = clients.subscriber
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: (stop.set(), sys.exit(0)))
     worker = f"{socket.gethostname()}:{os.getpid()}"

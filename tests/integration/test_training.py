@@ -57,7 +57,7 @@ def start_worker(env) -> subprocess.Popen:
 def test_a_worker_killed_mid_trial_loses_at_most_one_epoch_and_the_trial_resumes_on_another(
     settings, clients, training_env, unique
 ):
-    ensure_queue(settings.project, training_env["TRAIN_TRIALS_TOPIC"])
+    ensure_queue(clients, training_env["TRAIN_TRIALS_TOPIC"])
     # patience=0: no early stop, so all four epochs run whatever the recall does.
     trial = Trial(f"{unique}-0", unique, HParams(**TINY, epochs=4, patience=0), CHATTERBOT_ONLY, TINY_NGRAM)
     records = TrialRecords(clients.firestore)
@@ -149,7 +149,7 @@ def test_trials_of_a_killed_run_are_abandoned_and_skipped_by_the_workers(setting
     from shared.messaging.topology import workers_subscription
 
     topic = training_env["TRAIN_TRIALS_TOPIC"]
-    ensure_queue(settings.project, topic)
+    ensure_queue(clients, topic)
     stale = Trial(f"{unique}-old", f"{unique}-old-run", HParams(**TINY, epochs=1), CHATTERBOT_ONLY, TINY_NGRAM)
     records = TrialRecords(clients.firestore)
     records.queued(stale)

@@ -37,6 +37,23 @@ def test_only_the_wiring_makes_clients_in_shared():
     assert makers <= set(CLIENT_MAKERS), makers - set(CLIENT_MAKERS)
 
 
+# The same for the jobs: ``jobs.connect`` is their composition root.
+JOB_CLIENT_MAKERS = {
+    "jobs/__init__.py": "connect(): settings and Clients for a job",
+    "jobs/corpus/shards.py": "shard files at gs:// read and written by module functions (a storage client of their own)",
+    "jobs/train/evaluate.py": "the settings' defaults of its command line",
+}
+
+
+def test_only_connect_makes_clients_in_jobs():
+    makers = {
+        str(path.relative_to(REPO))
+        for path in _sources("jobs")
+        if MAKES_A_CLIENT.search(path.read_text(encoding="utf-8"))
+    }
+    assert makers <= set(JOB_CLIENT_MAKERS), makers - set(JOB_CLIENT_MAKERS)
+
+
 def test_the_dual_encoder_builds_no_settings_or_clients_of_its_own():
     for name in ("dual_encoder", "encoder_model", "model_pointer"):
         source = (REPO / "shared" / "ranking" / f"{name}.py").read_text(encoding="utf-8")
