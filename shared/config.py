@@ -222,7 +222,7 @@ SETTINGS: tuple[Setting, ...] = (
         empty_is_unset=True, local_knob=True,
     ),
     Setting(
-        "max_delivery_attempts", "MAX_DELIVERY_ATTEMPTS", INTEGER, 5, ("scorer", "log-sink", "delivery"),
+        "max_delivery_attempts", "MAX_DELIVERY_ATTEMPTS", INTEGER, topology.MAX_DELIVERY_ATTEMPTS, ("scorer", "log-sink", "delivery"),
         "push deliveries of one message before its handler dead-letters it with the last error (equal to the "
         "subscriptions' `max_delivery_attempts`: production sets both from one Terraform variable)",
         empty_is_unset=True,

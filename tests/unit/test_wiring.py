@@ -28,12 +28,12 @@ def _sources(folder: str):
     return sorted((REPO / folder).rglob("*.py"))
 
 
+def _client_makers(folder: str) -> set[str]:
+    return {str(path.relative_to(REPO)) for path in _sources(folder) if MAKES_A_CLIENT.search(path.read_text(encoding="utf-8"))}
+
+
 def test_only_the_wiring_makes_clients_in_shared():
-    makers = {
-        str(path.relative_to(REPO))
-        for path in _sources("shared")
-        if MAKES_A_CLIENT.search(path.read_text(encoding="utf-8"))
-    }
+    makers = _client_makers("shared")
     assert makers <= set(CLIENT_MAKERS), makers - set(CLIENT_MAKERS)
 
 
@@ -46,11 +46,7 @@ JOB_CLIENT_MAKERS = {
 
 
 def test_only_connect_makes_clients_in_jobs():
-    makers = {
-        str(path.relative_to(REPO))
-        for path in _sources("jobs")
-        if MAKES_A_CLIENT.search(path.read_text(encoding="utf-8"))
-    }
+    makers = _client_makers("jobs")
     assert makers <= set(JOB_CLIENT_MAKERS), makers - set(JOB_CLIENT_MAKERS)
 
 
