@@ -20,7 +20,7 @@ class RunningStack:
     env: dict[str, str]  # what a client needs to talk to the stack (its stack.env)
     urls: dict[str, str]  # service -> its base URL
     logs_dir: Path  # where a process the bench starts beside the stack logs
-    pids: dict[str, int]  # service -> its process group's leader: the processes to sample
+    pids: dict[str, int]  # service -> its process group's leader when the stack came up: the processes to sample
     pushed_to: dict[str, str] = field(default_factory=dict)  # topic -> service its push subscription calls
 
     def url(self, service: str) -> str:

@@ -133,15 +133,18 @@ class StepTimer:
         return run
 
     def _wrap_commits(self, service) -> None:
-        """The batch's commit belongs to the decision record."""
-        db, make_batch = service.db, service.db.batch
+        """The batch's commit belongs to the decision record. The decision
+        store makes and commits the batch (``create_or_replay``), so its
+        client is wrapped: a bench may reach inside what it measures."""
+        store = service.decisions
+        db, make_batch = store._db, store._db.batch
 
         def batch():
             made = make_batch()
             made.commit = self._timed("decision record (batch + commit)", made.commit)
             return made
 
-        service.db = type("TimedDb", (), {"batch": staticmethod(batch), "__getattr__": lambda _, n: getattr(db, n)})()
+        store._db = type("TimedDb", (), {"batch": staticmethod(batch), "__getattr__": lambda _, n: getattr(db, n)})()
 
 
 def steps(service, work, run: str, algorithm: str) -> tuple[float, dict[str, float]]:

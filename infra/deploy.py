@@ -42,7 +42,7 @@ RUNTIME = "python311"
 
 # Imported by every function: main.py (functions_framework), shared.app ->
 # shared.text (stopwordsiso), shared.stores (cachetools), shared.ids (ulid),
-# shared.scorer (google.api_core, via the Pub/Sub client), shared.logs
+# shared.stores (google.api_core, via the Pub/Sub client), shared.logs
 # (google-cloud-logging), shared.messaging (publisher, dead letters).
 COMMON_REQUIREMENTS = (
     "functions-framework",

@@ -101,6 +101,18 @@ class Clients:
         return self._once("publisher", make)
 
     @property
+    def task_publisher(self):
+        """Many messages at once (a run's shard tasks): the library's default
+        batching, up to 100 messages a request, in the order published."""
+
+        def make():
+            from google.cloud import pubsub_v1
+
+            return pubsub_v1.PublisherClient()
+
+        return self._once("task_publisher", make)
+
+    @property
     def subscriber(self):
         """Pub/Sub pulls for the batch workers' task queues (leases)."""
 

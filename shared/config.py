@@ -27,7 +27,9 @@ DEFAULT_WEIGHTS = "dual_encoder:0.8,tfidf:0.1,bm25:0.1"
 @dataclass(frozen=True)
 class Topics:
     """The settings' view of the topic table (shared/messaging/topology.py):
-    its names, each overridable by an environment variable (``load``)."""
+    its names, each overridable by an environment variable (``load``) but
+    ``corpus_tasks``, whose subscription the corpus jobs take as an option
+    (``--subscription``)."""
 
     utterances: str = topology.UTTERANCES
     selection_logs: str = topology.SELECTION_LOGS

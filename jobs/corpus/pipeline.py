@@ -264,7 +264,7 @@ def run(clients, options: RunOptions, pairs: Iterable[sources.Pair] | None) -> S
         subscription = subscriber.get_subscription(
             request={"subscription": subscriber.subscription_path(clients.settings.project, options.subscription)}
         )
-        publish_tasks(clients.publisher, subscription.topic, tasks)
+        publish_tasks(clients.task_publisher, subscription.topic, tasks)
         timed("export")
 
         shard_bar = tqdm(total=len(tasks), desc="shards", unit="shard", disable=not options.progress, position=0)

@@ -1,7 +1,8 @@
 """Creating topics and leased task queues, with their dead letters, as the
-table (``topology``) says. What exists already is kept: the coordinators
-(jobs/corpus, jobs/train) make sure of their queue on every run, the local
-stack provisions everything once, and tests make queues of their own."""
+table (``topology``) says. What exists already is kept: the training
+coordinator (jobs/train) makes sure of its queue on every run, the local
+stack provisions everything once (the corpus pipeline's queue included;
+Terraform in production), and tests make queues of their own."""
 
 from __future__ import annotations
 

@@ -730,3 +730,19 @@ def test_a_greeting_with_more_to_it_is_greeted_back_in_its_own_words():
                    Candidate("こんにちは、本当に暑くて過ごしづらいですね。", context="暑い")]}
     decision = _service(candidates=pool).decide(_event(text="こんにちは、今日は暑いですね", lang="ja", algorithm="tfidf"))
     assert decision.reply.text == "こんにちは、本当に暑くて過ごしづらいですね。"
+
+
+def test_the_scorer_profile_times_the_steps_of_a_scorer_as_built(monkeypatch):
+    """bench/scorer_profile.py wraps the service's parts by name: it must
+    still find them all (it broke once when the commit moved into the store)."""
+    import importlib
+
+    from tests.conftest import REPO
+
+    monkeypatch.syspath_prepend(str(REPO / "bench"))
+    scorer_profile = importlib.import_module("scorer_profile")
+    service = _handle_service(FakeDecisions())
+    timer = scorer_profile.StepTimer(service)
+    service.handle(_event())
+    assert service.decisions.db.batches[0].committed
+    assert set(timer.seconds) == set(scorer_profile.STEPS)
