@@ -341,6 +341,8 @@ class ScorerService:
             # A plan is not asked about as done (来週ライブに行きます -> 「最近どんな
             # ライブ行きましたか?」, 北海道に行くんです -> 「どちらへ行かれたんですか?」).
             (text.plans(answered, lang), lambda c: not text.takes_as_done(c.text, lang)),
+            # ...nor what is done asked about as a plan (今日髪切ったんだ -> 「バッサリ切る予定ですか?」).
+            (text.tells_done(answered, lang) and not text.plans(answered, lang), lambda c: not text.asks_plan(c.text, lang)),
         )
         for applies, keep in preferences:
             if applies:

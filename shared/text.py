@@ -225,11 +225,13 @@ _PLAN = {
     "ja": re.compile(
         r"明日|明後日|あさって|来週|来月|来年|今度|今週末|今夜|今晩|予定|つもり|(よう|こう|そう|ろう|おう)と(思|考)"
         r"|行く(ん|の|ところ|予定|$)|行きます|楽しみ|たのしみ|ワクワク|わくわく|ドキドキ|どきどき"
+        # A wish is not done yet either (ライブ行きたいな -> 「どこであったんです?」).
+        r"|たい(な|なあ|なぁ|なー|ね|です|んです|んだ|けど)?[!。〜ー…]*$"
     ),
     "en": re.compile(
         r"\b(next (week|month|year|weekend|time|summer|winter|spring)|tomorrow|tonight|this (weekend|summer|winter|evening)"
         r"|(i'?m|i am|we'?re|we are) (going|gonna|planning|about|hoping) to|i'?ll|i will|plan(ning)? to|can'?t wait"
-        r"|looking forward)\b",
+        r"|looking forward|i (want|would like|'d like|'d love|wish i could) to)\b",
         re.IGNORECASE,
     ),
 }
@@ -241,6 +243,34 @@ _TOLD_AS_DONE = {
     "ja": re.compile(r"(かった|だった|でした|ました|った)(ん|の)?(です)?(ね|よね)[!。〜ー]*$"),
     "en": re.compile(r"\b(must have been|that was (so |really )?(fun|great|nice|cool)|glad you (had|went|enjoyed))\b", re.IGNORECASE),
 }
+
+
+# A line that tells of something done (今日髪切ったんだ, 映画見てきたよ), and
+# a reply that asks of it as a plan (「バッサリ切る予定ですか?」).
+_TELLS_DONE = {
+    "ja": re.compile(
+        r"(った|した|いた|えた|けた|きた|せた|てた|でた|れた|めた|ねた|べた|みた|びた|ぎた|じた|(?<!な)んだ"
+        r"|ました|でした|かった|ちゃった|じゃった)"
+        r"(ん|の)?(だ|です)?(よ|ね|よね|な|なー)?[!。〜ー…]*$"
+    ),
+    "en": re.compile(r"\bi (just |finally )?(went|got|did|had|made|saw|watched|bought|cut|finished|came)\b", re.IGNORECASE),
+}
+_ASKS_PLAN = {
+    "ja": re.compile(r"予定|つもり|これから|今度"),
+    "en": re.compile(r"\b(are you (going|planning) to|will you|gonna)\b", re.IGNORECASE),
+}
+
+
+def tells_done(text: str, lang: str) -> bool:
+    """Whether the text tells of something done, not asked (``_TELLS_DONE``)."""
+    normal = normalize(text)
+    return not is_question(text, lang) and _found(_TELLS_DONE, normal, lang)
+
+
+def asks_plan(text: str, lang: str) -> bool:
+    """Whether a question of the text asks of a plan (``_ASKS_PLAN``)."""
+    asks = _ASKS.get(lang)
+    return bool(asks) and any(asks.search(s) and _found(_ASKS_PLAN, s, lang) for s in _sentences(normalize(text)))
 
 
 def plans(text: str, lang: str) -> bool:
@@ -308,8 +338,12 @@ def takes_news(text: str, lang: str) -> bool:
 # question, or a line that asks to be agreed with (暑いですね): to 「毎日寝不足
 # です」, 「そうなんです。毎日寝不足です。」 took the user's news as the bot's.
 _CONFIRMS = {
-    "ja": re.compile(r"^(はい|ええ|いいえ|いえ(?!いえ)|そうなんです(?![ねか])|そうです(?![ねよか])|違います|ちがいます)([、。!,. ]|$)"),
-    "en": re.compile(r"^(yes|yep|yup|no|nope)([,.! ]|$)(?!way)"),
+    "ja": re.compile(
+        r"^(はい|ええ|いいえ|いえ(?!いえ)|そうなんです(?![ねか])|そうです(?![ねよか])|違います|ちがいます)([、。!,. ]|$)"
+        # "I don't know" answers a question too (今日髪切ったんだ -> 「全くわかりません。すみません。…」).
+        r"|^(全く|全然|よく|ちょっと)?(わかりません|分かりません|わからない|分からない|知りません|知らない)([、。!,. ]|$)"
+    ),
+    "en": re.compile(r"^(yes|yep|yup|no|nope|i don'?t know|no idea)([,.! ]|$)(?!way)"),
 }
 _ASKS_AGREEMENT = {
     "ja": re.compile(r"(ね|よね|でしょ|でしょう|じゃない|よな)[。!?〜ー]*$"),
@@ -318,7 +352,7 @@ _ASKS_AGREEMENT = {
 
 
 def confirms(text: str, lang: str) -> bool:
-    """Whether the text opens with yes or no (``_CONFIRMS``)."""
+    """Whether the text opens with yes, no or "I don't know": it answers a question (``_CONFIRMS``)."""
     return traits(text, lang).confirms
 
 

@@ -709,6 +709,10 @@ def test_the_bot_does_not_go_back_on_what_it_said_it_likes():
     [
         # A plan is not taken as done.
         ("夏休みに北海道に行くんです", "北海道", "北海道!いいですね!どちらへ行かれたんですか?", "北海道いいですね!どこを回る予定ですか?"),
+        # A wish is a plan: not taken as done either.
+        ("ライブ行きたいな", "ライブ", "ライブ! いいですね。どこであったんです?", "ライブいいですね!誰のライブですか?"),
+        # What is done is not asked about as a plan.
+        ("今日髪切ったんだ", "髪", "いいですね、バッサリ切る予定ですか?", "いいですね!短くしたんですか?"),
         # A question is not taken in as news.
         ("ワールドカップ見てます?", "ワールドカップ", "そうなんですね!今年はワールドカップがあるので是非見てください!", "ワールドカップは毎試合見てます!"),
         # News is not answered yes or no, as if it were the bot's.

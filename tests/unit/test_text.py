@@ -213,6 +213,9 @@ def test_yes_or_no_and_a_line_asking_agreement_are_recognised():
     assert text.confirms("Yes, I do", "en") and text.confirms("Nope.", "en")
     assert not any(text.confirms(t, "ja") for t in ("そうなんですね", "そうですね", "いえいえ", "はいはい"))
     assert not text.confirms("No way!", "en") and not text.confirms("Yesterday I went", "en")
+    # "I don't know" answers a question as well (今日髪切ったんだ got 「全くわかりません。すみません。…」).
+    assert text.confirms("全くわかりません。すみません。", "ja") and text.confirms("I don't know, maybe", "en")
+    assert not text.confirms("わからないことがあったら聞いてください", "ja")
     assert text.asks_agreement("今日は暑いですね", "ja") and text.asks_agreement("It is hot, right?", "en")
     assert not text.asks_agreement("毎日寝不足です", "ja") and not text.asks_agreement("I like it", "en")
 
@@ -431,6 +434,23 @@ def test_a_plan_and_a_reply_that_takes_it_as_done_are_told_apart():
                   "楽しんできてくださいね", "I went there last year, it was great",
                   "Have you been there before?"):
         assert not text.takes_as_done(reply, text.detect_lang(reply)), reply
+
+
+def test_a_wish_is_a_plan_too():
+    # ライブ行きたいな got 「ライブ! いいですね。どこであったんです?」.
+    for line in ("ライブ行きたいな", "海外旅行したいです", "I want to go to Kyoto"):
+        assert text.plans(line, text.detect_lang(line)), line
+
+
+def test_a_line_that_tells_of_something_done_and_a_reply_that_asks_of_a_plan_are_told_apart():
+    for line in ("今日髪切ったんだ", "映画見てきたよ", "カフェでバイト始めた", "傘忘れちゃった", "本を読んだ", "I just got a haircut"):
+        assert text.tells_done(line, text.detect_lang(line)), line
+    for line in ("好きなんだ", "週末どこか行った?", "髪を切りたい", "I love sushi"):
+        assert not text.tells_done(line, text.detect_lang(line)), line
+    for reply in ("いいですね、バッサリ切る予定ですか?", "これから何をするんですか?", "Are you going to try it?"):
+        assert text.asks_plan(reply, text.detect_lang(reply)), reply
+    for reply in ("予定はないです。", "どこで切ったんですか?", "Did you like it?"):
+        assert not text.asks_plan(reply, text.detect_lang(reply)), reply
 
 
 def test_words_of_time_are_not_english_topics():
