@@ -3,7 +3,7 @@
 They are the social turns of a chat: a greeting alone, a call for attention
 (ねえ, 聞いてよ), よろしく, thanks, a request for something to talk about or
 for advice, a feeling, a birthday or a success with nothing else said, a
-loss, coming home, praise of the bot, good night and goodbye, and a line with
+new pet, a loss, coming home, praise of the bot, good night and goodbye, and a line with
 nothing in it (うん, わかりません, "Really?") before any topic came up.
 
 Ranking answers what a line is about; these lines are about nothing the
@@ -100,7 +100,8 @@ MOVES = (
         "wants a listener",
         {
             "ja": re.compile(
-                r"^(ねえ|ねぇ|ねー|おーい|あのさ|あのね|ちょっと)?[、 ]*(聞いて(よ|ください|下さい|くれる|ほしい)?|話(を)?聞いて(よ|ください)?)?"
+                # Said twice too: ねえねえ got 「そういいますね」.
+                r"^((ねえ|ねぇ|ねー|おーい|あのさ|あのね|ちょっと)[、 ]*)*(聞いて(よ|ください|下さい|くれる|ほしい)?|話(を)?聞いて(よ|ください)?)?"
                 r"(?<=.)" + _TAIL_JA
             ),
             "en": re.compile(r"^(hey|listen|guess what|you know what|can i tell you something)" + _TAIL_EN),
@@ -242,6 +243,27 @@ MOVES = (
         {
             "ja": ("おめでとうございます!本当によかったですね。", "すごい、おめでとうございます!"),
             "en": ("Congratulations! That's wonderful news.", "Congrats! You must be so happy."),
+        },
+        tells_news=True,
+    ),
+    Move(
+        "has a new pet",
+        {
+            "ja": re.compile(
+                r"^(実は|じつは|最近|先週|昨日|今日|ついに|やっと)?[、 ]*(うちに|家に)?"
+                r"(子猫|猫|ねこ|ネコ|子犬|犬|いぬ|イヌ|うさぎ|ウサギ|ハムスター|インコ|小鳥|ペット)(を|が)?"
+                r"(飼い始め(ました|た|たんです|たんだ)|飼うことになり(ました)|飼うことになった|(お)?迎え(しました|ました|た|たんです|たんだ)"
+                r"|(うちに)?来(ました|た|たんです|たんだ))" + _TAIL_JA
+            ),
+            "en": re.compile(
+                r"^(i|we) (just |finally )?(adopted|got|rescued)( a| my first| our first)?( new| little| baby)?"
+                r" (kitten|puppy|cat|dog|bunny|rabbit|hamster|parrot|bird)( today| yesterday| last week)?" + _TAIL_EN
+            ),
+        },
+        # Ranked, "I just adopted a kitten" got "oh man. don't tempt me. woah I mean that's pretty messed up".
+        {
+            "ja": ("わあ、いいですね!名前はもう決めましたか?", "かわいいでしょうね!どんな子ですか?"),
+            "en": ("Aww, congratulations! Have you picked a name yet?", "That's wonderful! What are they like?"),
         },
         tells_news=True,
     ),

@@ -34,6 +34,8 @@ OWN = [
     ("ja", "話してて楽しいです"), ("ja", "あなたは優しいですね"), ("en", "You're so funny"),
     ("ja", "実家の犬が亡くなったんです"), ("ja", "祖母が亡くなりました"), ("en", "My grandpa passed away yesterday"),
     ("en", "Our dog Max died last week"),
+    ("ja", "ねえねえ"), ("ja", "子猫を飼い始めました"), ("ja", "先週うちに犬が来たんです"), ("en", "I just adopted a kitten"),
+    ("en", "We got a puppy!"),
 ]
 RANKED = [
     # They say something the corpus can answer.
@@ -47,6 +49,7 @@ RANKED = [
     ("ja", "誕生日は何月ですか?"), ("ja", "最悪な映画を見ました"), ("en", "I had a long day at work"), ("ja", "誕生日に彼氏から花をもらいました"), ("en", "I passed the salt to my brother and he laughed"),
     ("ja", "今日は家に帰ってきて料理しました"), ("ja", "彼は優しいですね"), ("ja", "話してて楽しいけど、明日は仕事なんです"),
     ("en", "You're so funny, said my sister to the cat"), ("en", "My phone died"), ("ja", "亡くなった祖父の話をします"),
+    ("ja", "猫を飼い始めたきっかけは友達です"), ("en", "I got a cat food coupon"),
     # Symbols alone keep their fallback.
     ("en", "!!!"), ("ja", "👍"),
 ]
