@@ -288,8 +288,15 @@ MOVES = (
     Move(
         "is home",
         {
-            "ja": re.compile(r"^(今|いま|さっき|やっと)?[、 ]*(家に)?(帰って(きました|きた|来ました)|帰りました|帰宅しました|ただいま(です)?)" + _TAIL_JA),
-            "en": re.compile(r"^(i'?m|i am|just got|i just got|finally)( back)? home( now| finally)?" + _TAIL_EN),
+            "ja": re.compile(
+                r"^(今|いま|さっき|やっと)?[、 ]*((仕事|学校|会社|バイト|部活)から)?(家に)?"
+                r"(帰って(きました|きた|来ました)|帰りました|帰宅しました|ただいま(です)?)" + _TAIL_JA
+            ),
+            # "just got home from work" got "Until you get home? From what?".
+            "en": re.compile(
+                r"^(i'?m|i am|just got|i just got|finally)( back)? home( now| finally)?"
+                r"( from (work|school|the office|class|the gym|my shift))?" + _TAIL_EN
+            ),
         },
         # Ranked, 「今帰ってきました」 got 「早く帰れることを祈ります...」.
         {

@@ -35,7 +35,7 @@ OWN = [
     ("ja", "実家の犬が亡くなったんです"), ("ja", "祖母が亡くなりました"), ("en", "My grandpa passed away yesterday"),
     ("en", "Our dog Max died last week"),
     ("ja", "ねえねえ"), ("ja", "子猫を飼い始めました"), ("ja", "先週うちに犬が来たんです"), ("en", "I just adopted a kitten"),
-    ("en", "We got a puppy!"),
+    ("en", "We got a puppy!"), ("en", "just got home from work"), ("ja", "仕事から帰ってきました"),
 ]
 RANKED = [
     # They say something the corpus can answer.
