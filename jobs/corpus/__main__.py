@@ -49,7 +49,9 @@ def cmd_worker(args) -> int:
         idle_exit_s=args.idle_exit_s,
         drill_pause_s=args.drill_pause_s,
     )
-    worker = Worker(subscriber, clients.publisher, clients.firestore, options, name=args.name)
+    worker = Worker(
+        subscriber, clients.publisher, clients.firestore, options, name=args.name, storage=lambda: clients.storage
+    )
     install_stop_handlers(worker)
     print(f"{worker.name}: pulling {path} (lease {options.ack_deadline_s}s)", flush=True)
     done = worker.run()

@@ -257,7 +257,7 @@ def run(clients, options: RunOptions, pairs: Iterable[sources.Pair] | None) -> S
         shards_waiting = shard_count(summary.outcomes.get("kept", 0), options.rows_per_shard)
         workers = launcher.start(workers_lib.workers_for(shards_waiting, options.workers), worker_args(worker_options))
         tasks = export_shards(
-            clients.bigquery, options.tables, shards_lib.ShardStore(options.shard_url), run_id, options.rows_per_shard
+            clients.bigquery, options.tables, shards_lib.ShardStore(options.shard_url, lambda: clients.storage), run_id, options.rows_per_shard
         )
         summary.shards, summary.rows_out = len(tasks), sum(t.rows for t in tasks)
         subscriber = clients.subscriber

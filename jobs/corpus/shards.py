@@ -4,7 +4,8 @@ A shard is a newline-delimited JSON file of rows. Rows are assigned to shards
 by a stable hash of their keyword, so all rows of a keyword land in one shard
 (see ``candidates``). The shard location is a URL: ``file:///abs/dir`` or a
 plain path locally, ``gs://bucket/prefix`` in production (Cloud Storage,
-through google-cloud-storage).
+through google-cloud-storage: the caller hands a maker of its client,
+``lambda: clients.storage``, made only when a shard is at gs://).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import urlparse
 
 TASK_SCHEMA_VERSION = 1
@@ -64,15 +65,20 @@ class ShardTask:
         return task
 
 
+# A maker of the google-cloud-storage client (``Clients.storage``).
+StorageClient = Callable[[], Any]
+
+
 class ShardStore:
     """Writes and reads shard files under a base URL."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, storage: StorageClient | None = None) -> None:
         parsed = urlparse(base_url)
         self.scheme = parsed.scheme if len(parsed.scheme) > 1 else "file"  # "C:" is not a scheme
         if self.scheme not in ("file", "gs"):
             raise ValueError(f"shard location {base_url!r}: use a path, file:// or gs://")
         self.base_url = base_url.rstrip("/")
+        self._storage = storage
 
     def url(self, run_id: str, index: int) -> str:
         if self.scheme == "gs":
@@ -87,15 +93,15 @@ class ShardStore:
                 continue
             body = "".join(json.dumps(dict(row), ensure_ascii=False, default=str) + "\n" for row in rows)
             url = self.url(run_id, index)
-            _write_text(url, body)
+            _write_text(url, body, self._storage)
             urls[index] = url
         return urls
 
 
-def read_rows(url: str) -> list[dict]:
+def read_rows(url: str, storage: StorageClient | None = None) -> list[dict]:
     """The rows of a shard; TaskError if it is not there (it never will be)."""
     try:
-        body = _read_text(url)
+        body = _read_text(url, storage)
     except FileNotFoundError:
         raise TaskError(f"shard {url} does not exist") from None
     return [json.loads(line) for line in body.splitlines() if line.strip()]
@@ -113,9 +119,9 @@ def _local_path(url: str) -> Path:
     return Path(parsed.path) if parsed.scheme == "file" else Path(url)
 
 
-def _write_text(url: str, body: str) -> None:
+def _write_text(url: str, body: str, storage: StorageClient | None) -> None:
     if url.startswith("gs://"):
-        _gcs_blob(url).upload_from_string(body, content_type="application/x-ndjson")
+        _gcs_blob(url, storage).upload_from_string(body, content_type="application/x-ndjson")
         return
     path = _local_path(url)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -124,20 +130,20 @@ def _write_text(url: str, body: str) -> None:
     temporary.replace(path)  # a reader never sees half a shard
 
 
-def _read_text(url: str) -> str:
+def _read_text(url: str, storage: StorageClient | None) -> str:
     if url.startswith("gs://"):
         from google.api_core.exceptions import NotFound
 
         try:
-            return _gcs_blob(url).download_as_text(encoding="utf-8")
+            return _gcs_blob(url, storage).download_as_text(encoding="utf-8")
         except NotFound:
             raise FileNotFoundError(url) from None
     return _local_path(url).read_text(encoding="utf-8")
 
 
-def _gcs_blob(url: str):
-    from google.cloud import storage  # production only; installed with firebase-admin
-
+def _gcs_blob(url: str, storage: StorageClient | None):
+    if storage is None:
+        raise ValueError(f"shard {url}: a gs:// shard needs a Cloud Storage client (Clients.storage)")
     parsed = urlparse(url)
-    return storage.Client().bucket(parsed.netloc).blob(parsed.path.lstrip("/"))
+    return storage().bucket(parsed.netloc).blob(parsed.path.lstrip("/"))
 

@@ -37,10 +37,14 @@ class WorkerOptions:
 
 
 class Worker:
-    def __init__(self, subscriber, publisher, db, options: WorkerOptions, name: str | None = None) -> None:
+    def __init__(
+        self, subscriber, publisher, db, options: WorkerOptions, name: str | None = None,
+        storage: shards.StorageClient | None = None,
+    ) -> None:
         self._subscriber = subscriber
         self._publisher = publisher
         self._db = db
+        self._storage = storage  # shards at gs://
         self.options = options
         self.name = name or f"worker-{os.getpid()}"
         self.stop = threading.Event()
@@ -80,7 +84,7 @@ class Worker:
     def process(self, task: shards.ShardTask) -> None:
         print(f"{self.name}: leased shard {task.shard} of run {task.run_id} ({task.rows} rows)", flush=True)
         started = time.perf_counter()
-        rows = shards.read_rows(task.uri)
+        rows = shards.read_rows(task.uri, self._storage)
         docs = candidates_lib.build(rows)
         built = time.perf_counter()
         writer = CandidateWriter(self._db, self.options.candidates_collection, self.options.write_batch_size)

@@ -8,6 +8,8 @@ import socket
 import pytest
 
 from jobs.corpus import shards
+from shared import config
+from shared.clients import Clients
 
 BUCKET = "corpus-shards"
 
@@ -24,18 +26,19 @@ def cloud_storage(monkeypatch):
     # google-cloud-storage talks to the stand-in when this is set.
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{port}")
     monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "zatsudan-local")
-    yield
+    clients = Clients(config.load())
+    yield lambda: clients.storage  # what the corpus jobs hand the shards
     server.stop()
 
 
 def test_shards_round_trip_through_cloud_storage(cloud_storage):
     rows = [{"post_id": "p1", "keyword": "猫", "text": "猫が好き", "reply_text": "私も", "lang": "ja"}]
-    urls = shards.ShardStore(f"gs://{BUCKET}/runs/").write("run1", {0: rows, 1: [], 2: rows * 2})
+    urls = shards.ShardStore(f"gs://{BUCKET}/runs/", cloud_storage).write("run1", {0: rows, 1: [], 2: rows * 2})
     assert urls == {0: f"gs://{BUCKET}/runs/run1/shard-00000.jsonl", 2: f"gs://{BUCKET}/runs/run1/shard-00002.jsonl"}
-    assert shards.read_rows(urls[0]) == rows
-    assert shards.read_rows(urls[2]) == rows * 2
+    assert shards.read_rows(urls[0], cloud_storage) == rows
+    assert shards.read_rows(urls[2], cloud_storage) == rows * 2
 
 
 def test_a_missing_shard_on_cloud_storage_is_a_task_error(cloud_storage):
     with pytest.raises(shards.TaskError):
-        shards.read_rows(f"gs://{BUCKET}/runs/none/shard-00000.jsonl")
+        shards.read_rows(f"gs://{BUCKET}/runs/none/shard-00000.jsonl", cloud_storage)

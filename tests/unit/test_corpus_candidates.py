@@ -86,6 +86,11 @@ def test_a_task_round_trips():
     assert shards.ShardTask.from_json(task.to_json()) == task
 
 
+def test_a_shard_at_gs_needs_the_storage_client_it_is_handed():
+    with pytest.raises(ValueError, match="Cloud Storage client"):
+        shards.read_rows("gs://bucket/run1/shard-00000.jsonl")
+
+
 def test_shard_locations_other_than_paths_file_and_gs_are_refused():
     with pytest.raises(ValueError):
         shards.ShardStore("s3://bucket/x")

@@ -40,7 +40,6 @@ def test_only_the_wiring_makes_clients_in_shared():
 # The same for the jobs: ``jobs.connect`` is their composition root.
 JOB_CLIENT_MAKERS = {
     "jobs/__init__.py": "connect(): settings and Clients for a job",
-    "jobs/corpus/shards.py": "shard files at gs:// read and written by module functions (a storage client of their own)",
     "jobs/train/evaluate.py": "the settings' defaults of its command line",
 }
 
