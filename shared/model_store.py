@@ -77,8 +77,8 @@ class GcsStore:
 
     ``make_client`` is called on the first read or write, not before: a
     process that never touches Cloud Storage never imports its client. The
-    functions pass their ``Clients``' own (``shared/app.py``); the jobs and
-    tools the library default."""
+    functions and the training jobs pass their ``Clients``' own; tools that
+    only read (seeding, evaluation, benches, preflight) the library default."""
 
     def __init__(self, url: str, client=None, make_client: Callable[[], Any] = default_storage_client) -> None:
         bucket, _, prefix = url.removeprefix("gs://").partition("/")

@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     if not trial or trial.get("status") != "done":
         print(f"error: trial {args.trial!r} is not finished", file=sys.stderr)
         return 1
-    print(json.dumps(publish_trial(db, open_store(settings.model_store), trial)))
+    print(json.dumps(publish_trial(db, open_store(settings.model_store, lambda: clients.storage), trial)))
     return 0
 
 

@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         from shared.model_store import open_store
 
         model_lib.configure_threads(1)
-        published = publish_trial(clients.firestore, open_store(settings.model_store), best)
+        published = publish_trial(clients.firestore, open_store(settings.model_store, lambda: clients.storage), best)
         print(f"published {published['version']} -> models/current ({published['uri']})")
     return 0
 

@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     done = work(
         subscriber,
         subscriber.subscription_path(settings.project, topology.workers_subscription(settings.topics.train_trials)),
-        open_store(settings.model_store),
+        open_store(settings.model_store, lambda: clients.storage),
         TrialRecords(clients.firestore),
         worker,
         args.idle_exit_s,
