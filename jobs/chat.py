@@ -50,6 +50,23 @@ class Answer:
     message_id: str = ""
 
 
+class _FirstValue:
+    """The first value a listener hands over (its callbacks run in one thread)."""
+
+    def __init__(self) -> None:
+        self._arrived = threading.Event()
+        self._value: dict | None = None
+
+    def offer(self, value: dict) -> None:
+        if not self._arrived.is_set():
+            self._value = value
+            self._arrived.set()
+
+    def wait(self, timeout: float) -> dict | None:
+        self._arrived.wait(timeout)
+        return self._value
+
+
 class FirestoreReplyWatcher:
     """Waits for a document to exist, by an ``on_snapshot`` listener."""
 
@@ -57,23 +74,21 @@ class FirestoreReplyWatcher:
         self._db = db
 
     def wait(self, path: str, timeout: float) -> dict | None:
-        arrived = threading.Event()
-        found: list[dict] = []
+        first = _FirstValue()
 
         def on_snapshot(snapshots, _changes, _read_time):
             for snapshot in snapshots:
-                if snapshot.exists and not arrived.is_set():
-                    found.append(snapshot.to_dict())
-                    arrived.set()
+                if snapshot.exists:
+                    first.offer(snapshot.to_dict())
 
         document = self._db.document(path)
         watch = document.on_snapshot(on_snapshot)
         try:
-            arrived.wait(timeout)
+            found = first.wait(timeout)
         finally:
             watch.unsubscribe()
-        if found:
-            return found[0]
+        if found is not None:
+            return found
         # A listener can miss a write made while its stream was being set up
         # (seen once in a full test run on the emulator, the reply written in
         # 10 ms): one read before giving up.
@@ -88,24 +103,21 @@ class RtdbReplyWatcher:
         self._root = root_reference
 
     def wait(self, path: str, timeout: float) -> dict | None:
-        arrived = threading.Event()
-        found: list[dict] = []
+        first = _FirstValue()
         node = self._root.child(path.lstrip("/"))
 
         def on_event(event):
             # The first event is a put of the current value at "/"; a reply is
             # written with one set, so it arrives whole in one put at "/".
-            if event.event_type == "put" and event.path == "/" and event.data and not arrived.is_set():
-                found.append({"keywords": [], **event.data})  # RTDB drops an empty list
-                arrived.set()
+            if event.event_type == "put" and event.path == "/" and event.data:
+                first.offer({"keywords": [], **event.data})  # RTDB drops an empty list
 
         registration = node.listen(on_event)
         try:
-            arrived.wait(timeout)
+            return first.wait(timeout)
         finally:
             # close() returns at the stream's next keep-alive: do not make the user wait for it.
             threading.Thread(target=registration.close, daemon=True).start()
-        return found[0] if found else None
 
 
 class ChatClient:

@@ -104,28 +104,17 @@ class Clients:
     def task_publisher(self):
         """Many messages at once (a run's shard tasks): the library's default
         batching, up to 100 messages a request, in the order published."""
-
-        def make():
-            from google.cloud import pubsub_v1
-
-            return pubsub_v1.PublisherClient()
-
-        return self._once("task_publisher", make)
+        return self._once("task_publisher", lambda: _pubsub().PublisherClient())
 
     @property
     def subscriber(self):
         """Pub/Sub pulls for the batch workers' task queues (leases)."""
-
-        def make():
-            from google.cloud import pubsub_v1
-
-            return pubsub_v1.SubscriberClient()
-
-        return self._once("subscriber", make)
+        return self._once("subscriber", lambda: _pubsub().SubscriberClient())
 
     @property
     def storage(self):
-        """Cloud Storage (a model store at ``gs://``): no project needed to read a bucket's objects."""
+        """Cloud Storage (model stores and corpus shards at ``gs://``): no
+        project needed to read a bucket's objects."""
 
         def make():
             from google.cloud import storage
@@ -153,6 +142,13 @@ class Clients:
             return client
 
         return self._once("bigquery", make)
+
+
+def _pubsub():
+    """The Pub/Sub library, imported by the first client that needs it."""
+    from google.cloud import pubsub_v1
+
+    return pubsub_v1
 
 
 def skip_proxy_lookups(session) -> None:
