@@ -2,7 +2,8 @@
 
 They are the social turns of a chat: a greeting alone, a call for attention
 (ねえ, 聞いてよ), よろしく, thanks, a request for something to talk about or
-for advice, a feeling, a birthday or a success with nothing else said, a
+for advice, a feeling, being worn down, unwell, tired or nervous, being done
+with an exam or a day's work, a birthday or a success with nothing else said, a
 new pet, a loss, coming home, praise of the bot, good night and goodbye, and a line with
 nothing in it (うん, わかりません, "Really?") before any topic came up.
 
@@ -53,7 +54,14 @@ OPENERS = {
     ),
 }
 
-_TAIL_JA = r"[、。!?w笑〜ー…♪ ]*$"
+# Lines are NFKC-normalised first, so "…" arrives as "...".
+_TAIL_JA = r"[、。.!?w笑〜ー♪ ]*$"
+
+
+def _kana_tail(most: int) -> str:
+    """At most ``most`` kana and marks to the end: a line that names more
+    (寂しいです、彼氏と別れて) is left to ranking."""
+    return rf"[ぁ-んー〜.、。!?w ]{{0,{most}}}$"
 _TAIL_EN = r"[\s.!?~]*$"
 
 
@@ -177,7 +185,7 @@ MOVES = (
                 r"|最悪|散々|さんざん|ついてな|ツイてな)(な|の|い)?(一日|日)?"
                 # Kana only after it: a line that names what happened (寂しいです、
                 # 彼氏と別れて) is left to ranking.
-                r"[ぁ-んー〜…、。!?w ]{0,10}$"
+                + _kana_tail(10)
             ),
             "en": re.compile(
                 r"^((i'?m|i am|i feel|feeling|i'?ve been|been)( so| really| a bit| kind of| pretty| very| quite| feeling)*"
@@ -197,11 +205,117 @@ MOVES = (
         },
     ),
     Move(
+        "is worn down by something",
+        {
+            # What wears them down is named first, so nothing is asked: 毎日残業でつらい
+            # got 「あえて少し残業、同じですね」. (辛い is left out: このカレーが辛い.)
+            "ja": re.compile(
+                r"^.{1,15}?(で|が|て|くて|のが|すぎて)[、 ]*(つらい|しんどい|きつい|キツい|大変|疲れる|疲れた)"
+                # ...not what only looks hard (道具を揃えるのが大変そうで).
+                r"(?!そう)(です|だ|なんです|んです|すぎる)?" + _kana_tail(6)
+            ),
+            "en": re.compile(
+                r"^(work|school|my job|my boss|life|everything|this week|college|uni)"
+                r" (is|has been)( so| really| pretty| just)? (hard|tough|stressful|exhausting|rough|a lot|too much)"
+                r"( (lately|these days|right now|this week))?" + _TAIL_EN
+            ),
+        },
+        {
+            "ja": ("それは大変ですね…。あまり無理しないでくださいね。", "それはしんどいですね…。少しでも休めるといいんですが。"),
+            "en": ("That sounds really tough. Don't push yourself too hard.", "I'm sorry. I hope things ease up soon."),
+        },
+    ),
+    Move(
+        "is unwell",
+        {
+            "ja": re.compile(
+                r"^(実は|なんか|ちょっと|今日は?|昨日から|朝から|最近|少し)*[、 ]*"
+                r"(風邪(を)?(ひ|引)(い|き)|風邪気味|熱(が)?(ある|あり|出|でた)|(喉|のど|頭|あたま|お腹|おなか|腹|歯|腰|胃|目|肩)(が)?(痛|いた)"
+                r"|体調(が)?(悪|わる|崩|よくな|良くな)|具合(が)?(悪|わる)|気持ち悪|吐き気|寒気|インフルエンザ|インフル|コロナ(に)?(かか|なっ))"
+                # Kana only after it: 風邪をひいて病院に行きました is ranked.
+                + _kana_tail(14)
+            ),
+            "en": re.compile(
+                r"^(i think |ugh,? )?((i'?m|i am|i feel|i'?ve been|feeling)( so| really| a bit| kind of| pretty| kinda)*"
+                r" (sick|ill|unwell|under the weather|not (feeling )?(well|good|great))"
+                r"|(i (have|got|caught)|i'?ve got|i'?m getting) (a |the )?(cold|flu|fever|headache|stomachache|stomach ache|sore throat|migraine|cough)"
+                r"|my (head|throat|stomach|back|tooth) (hurts|is killing me))( (today|again|now|right now))?" + _TAIL_EN
+            ),
+        },
+        # Ranked, 喉が痛い got 「喉痛くなったことはなかったんですか?」.
+        {
+            "ja": ("大丈夫ですか?無理しないで、お大事にしてくださいね。", "それはつらいですね…。早く良くなるといいですね。"),
+            "en": ("Oh no, I hope you feel better soon! Get plenty of rest.", "Sorry to hear that. Take care of yourself!"),
+        },
+        tells_news=True,
+    ),
+    Move(
+        "is tired",
+        {
+            "ja": re.compile(
+                r"^(今日は?|なんか|もう|めっちゃ|すごく|とても|かなり|ちょっと|あー|ああ|はぁ|はあ|超)*[、 ]*"
+                r"(眠い|ねむい|眠たい|ねむたい|疲れた|つかれた|疲れました|疲れてます|疲れてる|寝不足|くたくた|クタクタ|ヘトヘト|へとへと|だるい)"
+                + _kana_tail(8)
+            ),
+            "en": re.compile(
+                r"^((i'?m|i am|i feel|feeling|so)( so| really| super| pretty| kind of| kinda| a bit| very)* (tired|sleepy|exhausted|worn out|drained)"
+                r"|i (didn'?t|did not|couldn'?t|could not|can'?t) sleep( (well|much|at all))?( last night)?)" + _TAIL_EN
+            ),
+        },
+        # Ranked, "I didn't sleep well" got "that is a better plan. when I am sad and then sleep, I feel better".
+        {
+            "ja": ("お疲れさまです。少しでも休めるといいですね。", "それはお疲れですね…。今日は早めに休んでくださいね。"),
+            "en": ("Aw, I hope you get some rest soon.", "Sounds exhausting. Take it easy today."),
+        },
+    ),
+    Move(
+        "is done with something",
+        {
+            "ja": re.compile(
+                r"^(やっと|ついに|無事|今日で|よし|やった)?[!、 ]*"
+                r"((テスト|試験|期末|中間|課題|宿題|レポート|仕事|バイト|残業|発表|プレゼン|面接|引っ越し|卒論|締め切り|締切|受験|研修|出張)(が|も)?(全部)?(やっと|無事)?"
+                r"|(やっと|ついに)[、 ]*)"
+                r"(終わった|終わりました|おわった|終わったよ|片付いた|済んだ|提出した|提出しました|完了)" + _TAIL_JA
+            ),
+            "en": re.compile(
+                r"^(i'?m |i am |i )?(finally |just )?(done|finished)( with)?( (my|the|all my|all the))?"
+                r" (exams?|finals|midterms|work|homework|project|shift|presentation|essay|paper|thesis|assignment)( (for )?(today|the day|the week))?"
+                + _TAIL_EN
+            ),
+        },
+        # Ranked, テスト終わった! got 「今大学3年なのであとちょっとテストとのお付き合いがあります。」.
+        {
+            "ja": ("お疲れさまでした!これでひと息つけますね。", "お疲れさまです!今日はのんびりしてくださいね。"),
+            "en": ("Congrats on getting through it! Time to relax.", "Nice work! You've earned a break."),
+        },
+        tells_news=True,
+    ),
+    Move(
+        "is nervous",
+        {
+            "ja": re.compile(
+                r"^(でも|あー|ああ|なんか|ちょっと|今から|もう)?[、 ]*"
+                r"((うまく|上手く|上手に|ちゃんと|無事(に)?)[^、。!?]{0,8}(る|できる)かな|大丈夫かな|受かるかな|間に合うかな"
+                r"|(すごく|めっちゃ|ちょっと|かなり)?緊張(する|します|してます|してる|しています|してきた|してきました))"
+                + _kana_tail(6)
+            ),
+            "en": re.compile(
+                r"^(((i'?m|i am|i feel|feeling) )?((so|really|a (bit|little)|kind of|kinda|pretty) )*nervous( (now|about it|about tomorrow))?"
+                r"|i hope (it|i|everything) (goes|go|do|does) well|wish me luck|what if i (fail|mess up|mess it up))" + _TAIL_EN
+            ),
+        },
+        # Ranked, うまく弾けるかな (before a piano recital) got 「おお私もピアノ習っていました。もう弾けませんが。」.
+        {
+            "ja": ("きっと大丈夫ですよ!応援しています。", "緊張しますよね。でも、あなたならきっとできますよ!"),
+            "en": ("You've got this! I'm rooting for you.", "It's normal to feel nervous. I'm sure you'll do great!"),
+        },
+    ),
+    Move(
         "feels good",
         {
             "ja": re.compile(
                 r"^(今日は?|昨日は?|最近|なんか|ちょっと|すごく|とても|めっちゃ|かなり)*[、 ]*"
-                r"(嬉し|うれし|楽し(?!み)|たのし(?!み)|幸せ|しあわせ|最高|いいこと|良いこと)[ぁ-んー〜…、。!?w ]{0,12}$"
+                r"(嬉し|うれし|楽し(?!み)|たのし(?!み)|幸せ|しあわせ|最高|いいこと|良いこと)" + _kana_tail(12)
             ),
             "en": re.compile(
                 r"^((i'?m|i am|i feel|feeling)( so| really| very| pretty)* (happy|great|amazing|fantastic|wonderful)"
@@ -313,7 +427,7 @@ MOVES = (
                 r"|(あなた|君|きみ|ざつだん)(は|って)(本当に|ほんとに|すごく|とても)?"
                 r"(優しい|やさしい|面白い|おもしろい|かわいい|可愛い|賢い|かしこい|すごい|いい人|いい子|話しやすい))"
                 # Kana only after it: 「話してて楽しいけど、明日は仕事なんです」 is ranked.
-                r"[ぁ-んー〜…、。!?w ]{0,10}$"
+                + _kana_tail(10)
             ),
             "en": re.compile(
                 r"^((you'?re|you are)( so| really| very| pretty)? (nice|sweet|funny|smart|cool|kind|fun|great|awesome|cute)"
@@ -330,7 +444,10 @@ MOVES = (
     Move(
         "good night",
         {
-            "ja": re.compile(r"^(じゃあ|では|それでは|そろそろ|もう)?[、 ]*(おやすみ(なさい)?|寝ます(ね)?|寝るね|寝よう(かな)?)(ー|〜)?" + _TAIL_JA),
+            "ja": re.compile(
+                r"^(じゃあ|では|それでは|そろそろ|もう)?[、 ]*(今日は|今夜は)?(もう)?(早く|早めに)?"
+                r"(おやすみ(なさい)?|寝ます(ね)?|寝るね|寝よう(かな)?)(ー|〜)?" + _TAIL_JA
+            ),
             "en": re.compile(r"^(good ?night|nighty night|night|(i'?m )?(going|off) to (bed|sleep)|time (for|to) (bed|sleep))" + _TAIL_EN),
         },
         {
@@ -398,6 +515,9 @@ def answer(utterance: str, lang: str, said_by_user: Sequence[str] = (), bot_said
         # and what is left answers 「こんにちは!」 with 「この夏にやりたいことありますか?」.
         opener = _opener("", lang, bot_said)
         return f"{greeting}!" + (_GREETING_SEPARATOR[lang] + opener if opener else "")
+    if bot_said and text.is_question(bot_said[-1], lang) and text.asks_why(utterance, lang):
+        # "Why?" to the bot's question asks why it asks.
+        return next((reply for reply in _JUST_CURIOUS[lang] if reply not in bot_said), None)
     if _turns_it_around(utterance, lang, said_by_user, bot_said):
         # The user asked, the bot answered, the user only reacted (へえ): a
         # person asks the question back. Ranked anew, the line was answered a
@@ -422,6 +542,10 @@ def answer(utterance: str, lang: str, said_by_user: Sequence[str] = (), bot_said
 
 
 _ASKED_BACK = {"ja": ("あなたはどうですか?", "そちらはどうですか?"), "en": ("How about you?", "What about you?")}
+_JUST_CURIOUS = {
+    "ja": ("なんとなく気になったんです。よかったら教えてください!", "ただの好奇心です。あなたのことをもっと知りたくて。"),
+    "en": ("Just curious! I'd love to hear about it.", "No reason, I just like getting to know people."),
+}
 
 
 def _turns_it_around(utterance: str, lang: str, said_by_user: Sequence[str], bot_said: Sequence[str]) -> bool:
@@ -432,6 +556,7 @@ def _turns_it_around(utterance: str, lang: str, said_by_user: Sequence[str], bot
         and _only_reacts(utterance, lang)
         and not text.is_question(utterance, lang)
         and text.is_question(said_by_user[-1], lang)
+        and not text.asks_why(said_by_user[-1], lang)  # "Why?" is not asked back
         and not text.is_question(bot_said[-1], lang)
     )
 

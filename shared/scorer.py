@@ -50,6 +50,17 @@ FALLBACK_REPLIES = {
         "そうなんですね。それで、どうなったんですか？",
         "へえ、面白いですね。ほかにも聞かせてください。",
     ),
+    # "Why?" with no reason in the corpus for what the bot said.
+    ("ja", "why"): (
+        "うーん、なんとなく、ですかね。あなたはどうですか？",
+        "改めて聞かれると難しいですね。直感です!",
+        "理由は自分でもよく分からないんです。不思議ですよね。",
+    ),
+    ("en", "why"): (
+        "Hmm, I can't really say. It just feels right to me. What about you?",
+        "Good question! I guess I just do.",
+        "Honestly, I'm not sure why. Some things just click, you know?",
+    ),
     ("ja", "question"): (
         "うーん、すぐには答えが浮かびません。あなたはどうですか？",
         "難しい質問ですね。あなたならどう答えますか？",
@@ -92,10 +103,15 @@ MEANING_NEIGHBOURS = 30
 MEANING_MIN_SCORE = 0.4
 
 
+def fallback_kind(utterance: str, lang: str) -> str:
+    """Which of ``FALLBACK_REPLIES`` fits the line: a "why?", a question, or a statement."""
+    return "why" if text.asks_why(utterance, lang) else "question" if text.is_question(utterance, lang) else "statement"
+
+
 def fallback_reply(utterance: str, lang: str, bot_said: Sequence[str] = ()) -> str:
     """The first of the kind's fallbacks the bot has not said lately (the least
     recently said one when it has said them all)."""
-    replies = FALLBACK_REPLIES[(lang, "question" if text.is_question(utterance, lang) else "statement")]
+    replies = FALLBACK_REPLIES[(lang, fallback_kind(utterance, lang))]
     last_said = {said: i for i, said in enumerate(bot_said)}
     return min(replies, key=lambda reply: last_said.get(reply, -1))
 
@@ -310,6 +326,12 @@ class ScorerService:
         if said.bot and pool:
             repeats = self.retriever.same_meaning([c.text for c in pool], said.bot, SAME_MEANING)
             pool = [c for c, repeat in zip(pool, repeats) if not repeat]
+        if said.bot and text.asks_why(said.utterance, lang := said.lang):
+            # A reason for what the bot said, or the fallback: any other line
+            # answered the question before it again, the other way (好きな季節
+            # は秋ですねー, なんで? -> 「好きな季節は冬ですね…」).
+            asked = said.user[-1] if said.user else ""
+            pool = [c for c in pool if text.gives_reason_for(c.text, said.bot[-1], asked, lang)]
         return self._preferred(pool, said)
 
     @staticmethod
@@ -367,12 +389,14 @@ class ScorerService:
         lang = conversation_lang(event, history)
         turns = (*(t.text for t in window), event.text)
         # The topic is what the user talks about: the bot's own words must not
-        # steer which candidates are looked up (they still shape the ranking).
+        # steer which candidates are looked up (they still shape the ranking),
+        # unless the user asks why the bot said them.
+        bot_said = [t.text for t in history if t.role == "bot"]
+        asked_about = bot_said[-1:] if text.asks_why(event.text, lang) else []
         keywords = text.topic_keywords(
-            [t.text for t in window if t.role == "user"] + [event.text], lang, self.settings.max_keywords
+            [t.text for t in window if t.role == "user"] + asked_about + [event.text], lang, self.settings.max_keywords
         )
         context = Context(reaction_context(window, event.text, lang) or turns, lang)
-        bot_said = [t.text for t in history if t.role == "bot"]
         # A question about the bot itself gets the bot's own answer (the
         # corpus's are strangers'), and a line with nothing to rank on (thanks,
         # "tell me something", うん before any topic) the bot's own move: the

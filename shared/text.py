@@ -240,7 +240,8 @@ _ASKED_AS_DONE = {
     "en": re.compile(r"\b(did you|did it|how was|how did|was it|were you|what did you)\b", re.IGNORECASE),
 }
 _TOLD_AS_DONE = {
-    "ja": re.compile(r"(かった|だった|でした|ました|った)(ん|の)?(です)?(ね|よね)[!。〜ー]*$"),
+    # 「引っ越したばかりなんですね」 to 来月引っ越すんです.
+    "ja": re.compile(r"([っしいえけきせてでれめねべみびぎじか]た|だった|でした|ました)(ばかり(な)?)?(ん|の)?(です)?(ね|よね)[!。〜ー]*$"),
     "en": re.compile(r"\b(must have been|that was (so |really )?(fun|great|nice|cool)|glad you (had|went|enjoyed))\b", re.IGNORECASE),
 }
 
@@ -701,11 +702,64 @@ _KANJI_KATAKANA = re.compile(r"[\u30a1-\u30fa\u3400-\u4dbf\u4e00-\u9fff]")
 _REACTION_QUESTION_TERMS = 3
 
 
+# "Why?" alone asks for the reason of what the bot just said: answered as a
+# reaction, the question before it was answered again, the other way (好きな
+# 季節は、しいて言えば秋ですねー, なんで? -> 「好きな季節は冬ですね…」).
+_ASKS_WHY = {
+    "ja": re.compile(
+        r"^(え|えー|ええ|へえ|へー)?[、 ]*(なんで|何で|どうして|なぜ)(ですか|なの|なんですか|なん|だろう|(好き|嫌い)(なの|なんですか))?[?!。〜ー]*$"
+    ),
+    "en": re.compile(r"^(oh,? |but )?(why|how come|why is that|why not|why do you (like|love|think) (it|that|them|so))[?!. ]*$"),
+}
+# A reply that gives a reason (秋は過ごしやすいので, "because it's cozy").
+_GIVES_REASON = {
+    "ja": re.compile(r"から(です|かな|ですね|かも)?[!。〜ー]*$|ので(?!す)|ため(?!し)|から、|からね"),
+    "en": re.compile(r"\b(because|since|cause|'cause|so i|i guess it'?s|it'?s just)\b"),
+}
+
+
+def asks_why(text: str, lang: str) -> bool:
+    """Whether the line only asks why (``_ASKS_WHY``)."""
+    return _found(_ASKS_WHY, normalize(text).casefold(), lang)
+
+
+def gives_reason(text: str, lang: str) -> bool:
+    """Whether the text gives a reason (``_GIVES_REASON``) and asks nothing."""
+    return not is_question(text, lang) and _found(_GIVES_REASON, normalize(text).casefold(), lang)
+
+
+_KANA = re.compile(r"[ぁ-ん]")
+# Nouns that work as adverbs and name no choice: 「最近はアボカドをよく食べま
+# す」 names アボカド, not 最近. (Seasons are such nouns too, and are choices.)
+_JA_NOT_A_CHOICE = frozenset({"最近", "今日", "昨日", "明日", "毎日", "今", "普段", "一番", "結構", "本当", "全然", "自分", "私", "僕",
+                              "今年", "去年", "来年", "時々", "先日", "今度", "一緒", "他", "色々"})
+
+
+def gives_reason_for(reply: str, said: str, asked: str, lang: str) -> bool:
+    """Whether ``reply`` gives a reason and names what ``said`` named beyond
+    the question ``asked`` (秋 in 「好きな季節は秋です」 to 好きな季節は?): a
+    reason for something else answers nothing."""
+    if not gives_reason(reply, lang):
+        return False
+    # Names, not the verbs and words of manner around them (言う, よく).
+    if lang == "ja":
+        named = {t for t in terms(said, lang) if not _KANA.search(t)} - _JA_NOT_A_CHOICE
+    else:
+        named = set(keywords(said, lang))
+    named -= set(terms(asked, lang))
+    folded = normalize(reply).casefold()
+    if lang == "en":
+        return bool(named & set(_ENGLISH_TOKEN.findall(folded)))
+    return any(t in folded for t in named)
+
+
 def is_reaction(text: str, lang: str) -> bool:
     """Whether a line only reacts: every term of it a ``REACTION_WORDS`` or
     stop word (そうなんですね, いいですね!, "Oh I see", "What about you?"), not
-    a longer question, and it neither greets, thanks (``SOCIAL``) nor says
-    goodbye."""
+    a longer question, and it neither greets, thanks (``SOCIAL``), says
+    goodbye nor asks why (which asks about the bot's last words)."""
+    if asks_why(text, lang):
+        return False
     reaction_words, stop = REACTION_WORDS.get(lang, frozenset()), _stop_words(lang)
     words = terms(text, lang)
     if not all(term in reaction_words or term in stop for term in words):

@@ -50,6 +50,8 @@ RANKED = [
     ("ja", "今日は家に帰ってきて料理しました"), ("ja", "彼は優しいですね"), ("ja", "話してて楽しいけど、明日は仕事なんです"),
     ("en", "You're so funny, said my sister to the cat"), ("en", "My phone died"), ("ja", "亡くなった祖父の話をします"),
     ("ja", "猫を飼い始めたきっかけは友達です"), ("en", "I got a cat food coupon"),
+    ("ja", "このカレーが辛い"), ("ja", "風邪をひいて病院に行きました"), ("ja", "終わった…"), ("ja", "仕事が終わったら飲みに行きます"), ("ja", "でも道具を揃えるのが大変そうで"),
+    ("en", "I'm nervous about the move because my new flat is small"), ("en", "My cat is sick of the rain"),
     # Symbols alone keep their fallback.
     ("en", "!!!"), ("ja", "👍"),
 ]
@@ -64,6 +66,37 @@ def test_a_line_with_nothing_to_rank_on_gets_the_bots_own_move(lang, line):
 @pytest.mark.parametrize("lang, line", RANKED)
 def test_a_line_that_says_something_is_left_to_ranking(lang, line):
     assert moves.answer(line, lang) is None
+
+
+MOVE = {move.name: move for move in moves.MOVES}
+
+
+@pytest.mark.parametrize(
+    "lang, line, name",
+    [
+        # Ranked, 毎日残業でつらい got 「あえて少し残業、同じですね」.
+        ("ja", "毎日残業でつらい", "is worn down by something"), ("ja", "仕事で疲れた", "is worn down by something"),
+        ("en", "work has been so stressful lately", "is worn down by something"),
+        # Ranked, 喉が痛い got 「喉痛くなったことはなかったんですか?」.
+        ("ja", "風邪ひいたかも", "is unwell"), ("ja", "喉が痛い", "is unwell"), ("ja", "熱があるんです", "is unwell"),
+        ("en", "I think I'm getting a cold", "is unwell"), ("en", "my head hurts", "is unwell"),
+        ("ja", "眠い…", "is tired"), ("ja", "疲れた〜", "is tired"), ("en", "I didn't sleep well", "is tired"),
+        # Ranked, テスト終わった! got 「今大学3年なのであとちょっとテストとのお付き合いがあります。」.
+        ("ja", "テスト終わった!", "is done with something"), ("ja", "やっと終わったー", "is done with something"),
+        ("en", "I finished my exams", "is done with something"),
+        ("ja", "うまく弾けるかな", "is nervous"), ("ja", "緊張してきた", "is nervous"),
+        ("en", "a bit nervous", "is nervous"), ("en", "wish me luck!", "is nervous"),
+        ("ja", "今日は早く寝ます", "good night"), ("ja", "悲しい…", "feels low"),
+    ],
+)
+def test_a_line_gets_the_move_it_calls_for(lang, line, name):
+    assert moves.answer(line, lang) in MOVE[name].replies[lang]
+
+
+def test_a_second_line_of_the_same_move_gets_the_next_reply():
+    # 風邪ひいたかも, then 喉が痛い: not the same words twice.
+    first = moves.answer("風邪ひいたかも", "ja")
+    assert moves.answer("喉が痛い", "ja", ["風邪ひいたかも"], [first]) == MOVE["is unwell"].replies["ja"][1]
 
 
 def test_thanks_get_a_welcome_in_other_words_each_time_then_ranking():
@@ -139,3 +172,10 @@ def test_a_birthday_is_congratulated_not_ranked():
     # Ranked, 「今日誕生日なんです」 got 「分かります、私も今でも誕生日の月は嬉しいです。」
     assert "おめでとう" in moves.answer("今日誕生日なんです", "ja", ["犬を飼ってます"], ["いいですね"])
     assert "birthday" in moves.answer("It's my birthday today!", "en").casefold()
+
+
+def test_why_to_the_bots_question_is_answered_as_why_it_asks():
+    assert moves.answer("なんで?", "ja", ["そうなんだ"], ["最近は何にハマっていますか?"]) == moves._JUST_CURIOUS["ja"][0]
+    assert moves.answer("Why?", "en", ["Really?"], ["What have you been into lately?"]) == moves._JUST_CURIOUS["en"][0]
+    # To a statement it asks for a reason, which ranking looks for.
+    assert moves.answer("なんで?", "ja", ["好きな季節は?"], ["秋ですねー。"]) is None

@@ -14,7 +14,7 @@ from shared import moves, persona, text
 from shared.config import Settings
 from shared.events import SchemaError, SelectionLog, UtteranceEvent
 from shared.ranking import Candidate, RankerRegistry, Scored
-from shared.scorer import FALLBACK_REPLIES, Decision, ScorerService, fallback_reply
+from shared.scorer import FALLBACK_REPLIES, Decision, ScorerService, fallback_kind, fallback_reply
 from shared.stores import Conversation, DecisionStore, Turn
 
 from .fakes import FakePublisher, load_golden
@@ -179,7 +179,7 @@ def test_no_candidates_gives_the_fallback_reply_of_the_language(lang, text_, alg
 def test_there_is_a_fallback_reply_for_every_language():
     from shared.events import LANGUAGES
 
-    assert set(FALLBACK_REPLIES) == {(lang, kind) for lang in LANGUAGES for kind in ("statement", "question")}
+    assert set(FALLBACK_REPLIES) == {(lang, kind) for lang in LANGUAGES for kind in ("statement", "question", "why")}
     assert all(reply.strip() for replies in FALLBACK_REPLIES.values() for reply in replies)
     assert all(text.detect_lang(reply) == lang for (lang, _), replies in FALLBACK_REPLIES.items() for reply in replies)
 
@@ -194,7 +194,7 @@ def test_a_question_never_gets_tell_me_more(lang, question):
 @pytest.mark.parametrize("lang, line", [("ja", "ｗｗｗ"), ("en", "hmm"), ("ja", "何？"), ("en", "why?")])
 def test_a_fallback_is_never_said_twice_while_another_is_left(lang, line):
     said: list[str] = []
-    for _ in FALLBACK_REPLIES[(lang, "question" if text.is_question(line, lang) else "statement")]:
+    for _ in FALLBACK_REPLIES[(lang, fallback_kind(line, lang))]:
         said.append(fallback_reply(line, lang, said))
     assert len(set(said)) == len(said)
     assert fallback_reply(line, lang, said) == said[0]  # then the least recently said
@@ -720,13 +720,41 @@ def test_the_bot_does_not_go_back_on_what_it_said_it_likes():
         # Thanks only for praise or thanks.
         ("毎日寝不足です", "寝不足", "ありがとうございます。寝不足って、夜に何かしてるんですか?", "寝不足はつらいですよね。夜に何かしてるんですか?"),
         # Bad news is not cheered.
-        ("風邪をひいちゃいました", "風邪", "いいですね!風邪の時は寝るに限ります", "大変ですね。お大事にしてください"),
+        # (風邪をひいちゃいました alone is the bot's own move now.)
+        ("風邪をひいて学校を休みました", "風邪", "いいですね!風邪の時は寝るに限ります", "大変ですね。お大事にしてください"),
     ],
 )
 def test_a_preference_leaves_out_a_reply_that_does_not_fit_the_line(utterance, keyword, dropped, kept):
     pool = {keyword: [Candidate(dropped, context=keyword), Candidate(kept, context=keyword)]}
     decision = _service(candidates=pool).decide(_event(text=utterance, lang="ja", algorithm="tfidf"))
     assert decision.reply.text == kept
+
+
+WHY_HISTORY = ["好きな季節はいつですか?", Turn("bot", "好きな季節は、しいて言えば秋ですねー。")]
+
+
+def test_why_gets_a_reason_for_what_the_bot_said_not_the_question_answered_again():
+    # Answered as a reaction, なんで? got 「好きな季節は冬ですね…」.
+    pool = {
+        "季節": [Candidate("好きな季節は冬ですね寒いですけど夏よりかはマシです", context="季節"),
+                 Candidate("冬が一番好きですね。花粉がないので。", context="季節"),
+                 Candidate("春と秋でしょうか、お花が好きなので。", context="季節")],
+    }
+    decision = _service(candidates=pool, history=WHY_HISTORY).decide(_event(text="なんで?", lang="ja", algorithm="tfidf"))
+    assert decision.reply.text == "春と秋でしょうか、お花が好きなので。"
+
+
+def test_why_looks_up_what_the_bot_named():
+    history = ["好きな食べ物は何ですか?", Turn("bot", "最近はアボカドをよく食べます。")]
+    pool = {"アボカド": [Candidate("アボカドは栄養があるので好きなんです", context="アボカド")]}
+    decision = _service(candidates=pool, history=history).decide(_event(text="どうして?", lang="ja", algorithm="tfidf"))
+    assert decision.reply.text == "アボカドは栄養があるので好きなんです"
+
+
+def test_why_with_no_reason_for_what_the_bot_said_gets_the_why_fallback():
+    pool = {"季節": [Candidate("冬が一番好きですね。花粉がないので。", context="季節")]}
+    decision = _service(candidates=pool, history=WHY_HISTORY).decide(_event(text="どうして?", lang="ja", algorithm="tfidf"))
+    assert decision.log.fallback and decision.reply.text in FALLBACK_REPLIES[("ja", "why")]
 
 
 def test_a_greeting_with_more_to_it_is_greeted_back_in_its_own_words():

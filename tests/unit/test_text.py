@@ -185,7 +185,7 @@ def test_a_question_that_asks_back_an_earlier_line_of_the_user_is_recognised_too
 def test_a_longer_question_in_stop_words_asks_something_of_its_own():
     # "Have you been there?" was answered as if it were "Really?": a fallback.
     assert not text.is_reaction("Have you been there?", "en")
-    assert text.is_reaction("What about you?", "en") and text.is_reaction("Why?", "en")
+    assert text.is_reaction("What about you?", "en") and text.is_reaction("Really?", "en")
 
 
 def test_a_question_asked_back_in_another_interrogative_is_asked_back():
@@ -427,11 +427,12 @@ def test_a_plan_and_a_reply_that_takes_it_as_done_are_told_apart():
     assert not text.plans("昨日ライブに行きました", "ja") and not text.plans("I went to Kyoto", "en")
     for reply in ("北海道!いいですね!どちらへ行かれたんですか?", "最近どんなライブ行きましたか?", "どこであったんです?",
                   "今の時期の北海道は気持ちよかったのでは?", "How was it?", "楽しかったんですね!",
-                  "Oh that must have been great. Japan was one of the places I hoped for"):
+                  "Oh that must have been great. Japan was one of the places I hoped for",
+                  "引っ越したばかりなんですね", "できたんですね"):
         assert text.takes_as_done(reply, text.detect_lang(reply)), reply
     # Why it was decided, experience, and the plan itself are fair to ask.
     for reply in ("どうして行こうと思ったんですか?", "行ったことありますか?", "いつ行くんですか?", "昨日は楽しかったです。",
-                  "楽しんできてくださいね", "I went there last year, it was great",
+                  "楽しんできてくださいね", "I went there last year, it was great", "行きたいですね", "楽しそうですね",
                   "Have you been there before?"):
         assert not text.takes_as_done(reply, text.detect_lang(reply)), reply
 
@@ -463,3 +464,19 @@ def test_words_of_time_are_not_english_topics():
 def test_english_topics_that_web_stop_lists_drop_stay_keywords():
     assert text.keywords("Work was crazy", "en") == ["work", "crazy"]
     assert "home" in text.keywords("Have you ever tried making it at home?", "en")
+
+
+def test_why_alone_asks_for_a_reason_and_is_no_reaction():
+    for line, lang in (("なんで?", "ja"), ("どうしてですか?", "ja"), ("え、なんで好きなの?", "ja"), ("Why?", "en"), ("how come?", "en")):
+        assert text.asks_why(line, lang) and not text.is_reaction(line, lang), line
+    for line, lang in (("なんでも好きです", "ja"), ("どうしてこうなった", "ja"), ("Why do cats purr?", "en")):
+        assert not text.asks_why(line, lang), line
+
+
+def test_a_reason_counts_only_when_it_names_what_the_bot_said():
+    said, asked = "食べ物ですかー。最近はアボカドをよく食べます。", "好きな食べ物は何ですか?"
+    assert text.gives_reason_for("アボカドは栄養があるので好きなんです", said, asked, "ja")
+    # No reason; a reason for something else; 最近 names no choice; ので in のですね is no reason.
+    for reply in ("アボカドおいしいですよね", "パスタは簡単なので好きです", "最近忙しいので料理してません", "アボカド育ててらっしゃるのですね。"):
+        assert not text.gives_reason_for(reply, said, asked, "ja"), reply
+    assert text.gives_reason_for("I love fall because of the colors", "Fall, I think.", "What's your favorite season?", "en")
