@@ -360,6 +360,9 @@ class ScorerService:
             # -> 「そうなんです。毎日寝不足です。」.
             (not text.is_question(answered, lang) and not text.asks_agreement(answered, lang),
              lambda c: not text.confirms(c.text, lang)),
+            # What the user does not do is not asked about as done (料理は全然
+            # できなくて -> 「どういったお料理が得意ですか?」).
+            (text.denies(answered, lang), lambda c: not text.presumes(c.text, lang)),
             # A plan is not asked about as done (来週ライブに行きます -> 「最近どんな
             # ライブ行きましたか?」, 北海道に行くんです -> 「どちらへ行かれたんですか?」).
             (text.plans(answered, lang), lambda c: not text.takes_as_done(c.text, lang)),

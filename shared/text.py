@@ -861,6 +861,30 @@ def _leanings(text: str, lang: str) -> tuple[tuple[str, int], ...]:
     return tuple(found)
 
 
+# A reply that asks how or what the user does or likes (「どういったお料理が
+# 得意ですか?」), which presumes the opposite of a line that says they do not
+# (料理は全然できなくて, 全然勉強してない -> 「どうやって勉強しているのですか?」).
+_PRESUMES = {
+    "ja": re.compile(
+        r"(どう|どんな|どういった|どの|何|なに|いつ|どこ|どれくらい|どのくらい)[^。!?]*"
+        r"(得意|好き|して(い)?る|されて|やって(い)?る|作って|勉強して|飲んで|読んで|見て(い)?る|観て(い)?る|行って(い)?る)"
+    ),
+    "en": re.compile(r"^(what|which|how|where|when)\b.*\b(do|did) you (like|play|make|cook|study|do|watch|read|drink)\b"),
+}
+
+
+def denies(text: str, lang: str) -> bool:
+    """Whether a line says the user does not do or like something (a sentence
+    of it leans against, ``_AGAINST``), and asks nothing."""
+    return not is_question(text, lang) and any(lean < 0 for _, lean in _leanings(text, lang))
+
+
+def presumes(text: str, lang: str) -> bool:
+    """Whether a question of the text asks how or what one does or likes (``_PRESUMES``)."""
+    asks = _ASKS.get(lang)
+    return bool(asks) and any(asks.search(s) and _found(_PRESUMES, s, lang) for s in _sentences(normalize(text).casefold()))
+
+
 class Stances:
     """What the bot has said it likes or not, and whether a reply says the
     opposite: after 「料理はあまり得意ではないです。」, 「得意料理は餃子です!」

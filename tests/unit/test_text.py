@@ -480,3 +480,10 @@ def test_a_reason_counts_only_when_it_names_what_the_bot_said():
     for reply in ("アボカドおいしいですよね", "パスタは簡単なので好きです", "最近忙しいので料理してません", "アボカド育ててらっしゃるのですね。"):
         assert not text.gives_reason_for(reply, said, asked, "ja"), reply
     assert text.gives_reason_for("I love fall because of the colors", "Fall, I think.", "What's your favorite season?", "en")
+
+
+def test_a_line_that_denies_and_a_reply_that_presumes_are_told_apart():
+    assert text.denies("料理は全然できなくて", "ja") and text.denies("I don't really cook", "en")
+    assert not text.denies("料理が好きです", "ja") and not text.denies("Don't you cook?", "en")
+    assert text.presumes("どんな料理が好きですか?", "ja") and text.presumes("What do you like to cook?", "en")
+    assert not text.presumes("料理が好きなんですね。", "ja") and not text.presumes("Cooking is hard.", "en")
