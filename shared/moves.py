@@ -131,7 +131,7 @@ MOVES = (
         "asks for a topic",
         {
             "ja": re.compile(
-                r"^(((何|なに|なん)か)?(面白い|おもしろい|楽しい|たのしい)?(話|はなし|こと|ネタ)(を|が)?"
+                r"^(もっと)?(((何|なに|なん)か)?(面白い|おもしろい|楽しい|たのしい)?(話|はなし|こと|ネタ)(を|が)?"
                 r"(して|しよう|しましょう|聞かせて|教えて|言って|ちょうだい|ください|下さい)"
                 r"|(何|なに|なん)か(話して|話そう|話しましょう|しゃべって|しゃべろう|喋って|言って|聞かせて)"
                 r"|(何|なに|なん)(を|の)?(話|はなし)(す|そう|しましょう|しよう|する)"
@@ -148,6 +148,25 @@ MOVES = (
             ),
         },
         {"ja": ("いいですよ!じゃあ、まずは質問から。",), "en": ("Sure! Let me start with a question. ",)},
+        opens=True,
+    ),
+    Move(
+        "finds the bot lacking",
+        {
+            # Ranked, つまらない got 「わがままな人無理です」 and バカ 「些細なことでガミガミ言う人ってことですか」.
+            "ja": re.compile(
+                r"^(なんか|ちょっと|もう|全然|ぜんぜん|え|は|はあ|はぁ)?[、 ]*(つまらない|つまんない|つまんな|意味(が)?(わからない|分からない|わかんない|不明)"
+                r"|話(が)?(通じない|かみ合わない|噛み合わない)|会話(に)?なってない|ばか|バカ|馬鹿|あほ|アホ|ポンコツ|おかしい|変なの)"
+                r"(です|だね|だな|じゃん|なんだけど|ね|よ|な)?" + _TAIL_JA
+            ),
+            "en": re.compile(
+                r"^((you'?re|you are|this is)( so| really| kinda| pretty)? (boring|stupid|dumb|useless|weird|annoying)"
+                r"|(that|this|it) (makes|made) no sense|(that|this) doesn'?t make (any )?sense|what are you (talking about|saying)"
+                r"|that'?s not what i (said|asked|meant))" + _TAIL_EN
+            ),
+        },
+        {"ja": ("ごめんなさい、うまく返せなくて…。", "すみません、まだ勉強中なんです。"),
+         "en": ("Sorry about that, I'm still learning! ", "Oops, I lost the thread there. ")},
         opens=True,
     ),
     Move(
@@ -525,9 +544,10 @@ def answer(utterance: str, lang: str, said_by_user: Sequence[str] = (), bot_said
         # ゲームか、Youtubeを見ています。」, then へえ -> 「休みの日は、子どもと一緒
         # に過ごすことが多いですね。」).
         return next((reply for reply in _ASKED_BACK[lang] if reply not in bot_said), None)
-    # Whether the user named a topic earlier; a line that was itself a move
-    # (暇です, "I'm bored") names none, whatever its words.
-    on_topic = any(_names_topic(line, lang) for line in said_by_user)
+    # Whether the user named a topic earlier, or asked and the bot's answer
+    # named one (最近ハマってることある? -> 「料理本を…」, then それ面白い?); a
+    # line that was itself a move (暇です, "I'm bored") names none, whatever its words.
+    on_topic = any(_names_topic(line, lang) for line in said_by_user) or text.answered_with_topic(said_by_user, bot_said, lang)
     for move in MOVES:
         if not move.matches(folded, lang) and not (move is _SAYS_NOTHING and _only_reacts(utterance, lang)):
             continue
@@ -535,7 +555,9 @@ def answer(utterance: str, lang: str, said_by_user: Sequence[str] = (), bot_said
             return None
         replies = ((on_topic and move.on_topic) or move.replies).get(lang, ())
         if move.opens:
-            lead = replies[0] if bot_said or move is not _SAYS_NOTHING else ""
+            # Its lead-ins in turn too ("Sorry about that" twice read as a loop).
+            unsaid = next((r for r in replies if not any(said.startswith(r) for said in bot_said)), replies[0])
+            lead = unsaid if bot_said or move is not _SAYS_NOTHING else ""
             return _opener(lead, lang, bot_said)
         return next((reply for reply in replies if reply not in bot_said), None)
     return None

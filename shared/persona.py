@@ -113,6 +113,30 @@ QUESTIONS = (
         },
     ),
     Move(
+        "love",
+        {
+            # Ranked, 好きな人いる? got 「あまり好きではないですね!」.
+            "ja": re.compile(_ASKED_JA + r"(好きな人|恋人|彼氏|彼女|パートナー)(は|って|が)?(いる|います|いない|いません|できた)"),
+            "en": re.compile(r"\bdo you have a (girlfriend|boyfriend|partner|crush|wife|husband)\b|\bare you (single|married|in love)\b"),
+        },
+        {
+            "ja": ("ボットなので、恋人はいないんです。恋バナを聞くのは大好きです!あなたはいますか?", "残念ながらいません。あなたはどうですか?"),
+            "en": ("I'm a bot, so no partner for me! But I love hearing about yours.", "Nope! What about you?"),
+        },
+    ),
+    Move(
+        "clock",
+        {
+            # Ranked, 今何時? got 「昨日から寝つきが悪く、何時に起きたのやらって感じです。」.
+            "ja": re.compile(_ASKED_JA + r"((今|いま)(は)?(何時|なんじ)|(今日|きょう)(は)?(何曜日|なんようび|何日|なんにち|何月何日))"),
+            "en": re.compile(r"^(so |hey,? )?(what time is it|what('?s| is) the time|what day is (it|today)|what('?s| is) the date)( now| today)?\s*[?!.]*$"),
+        },
+        {
+            "ja": ("ごめんなさい、時計もカレンダーも見られないんです。そちらは今、何をしているところですか?",),
+            "en": ("Sorry, I can't see a clock or a calendar from here! What are you up to right now?",),
+        },
+    ),
+    Move(
         "home",
         {
             "ja": re.compile(

@@ -393,19 +393,22 @@ class ScorerService:
         turns = (*(t.text for t in window), event.text)
         # The topic is what the user talks about: the bot's own words must not
         # steer which candidates are looked up (they still shape the ranking),
-        # unless the user asks why the bot said them.
+        # unless the user asks why the bot said them, or asked and names no
+        # topic but the bot's answer (最近ハマってることある? -> 「料理本を…」, それ面白い?).
         bot_said = [t.text for t in history if t.role == "bot"]
-        asked_about = bot_said[-1:] if text.asks_why(event.text, lang) else []
-        keywords = text.topic_keywords(
-            [t.text for t in window if t.role == "user"] + asked_about + [event.text], lang, self.settings.max_keywords
+        said_by_user = [t.text for t in history if t.role == "user"]
+        user_turns = [t.text for t in window if t.role == "user"] + [event.text]
+        asks_about_bot = text.asks_why(event.text, lang) or (
+            text.answered_with_topic(said_by_user, bot_said, lang) and not any(text.names_topic(t, lang) for t in user_turns)
         )
+        asked_about = bot_said[-1:] if asks_about_bot else []
+        keywords = text.topic_keywords(user_turns[:-1] + asked_about + user_turns[-1:], lang, self.settings.max_keywords)
         context = Context(reaction_context(window, event.text, lang) or turns, lang)
         # A question about the bot itself gets the bot's own answer (the
         # corpus's are strangers'), and a line with nothing to rank on (thanks,
         # "tell me something", うん before any topic) the bot's own move: the
         # same in every conversation and whichever algorithm was routed, so the
         # algorithms' comparison is not skewed.
-        said_by_user = [t.text for t in history if t.role == "user"]
         own_answer = persona.answer(event.text, lang, bot_said) or moves.answer(event.text, lang, said_by_user, bot_said)
         if own_answer:
             pool = [Candidate(own_answer, source="own")]

@@ -753,6 +753,15 @@ def gives_reason_for(reply: str, said: str, asked: str, lang: str) -> bool:
     return any(t in folded for t in named)
 
 
+def answered_with_topic(user: Sequence[str], bot: Sequence[str], lang: str) -> bool:
+    """Whether the user's last line asked (not only "Why?") and the bot's
+    last answered it naming a topic (lines oldest first)."""
+    return bool(
+        user and bot and is_question(user[-1], lang) and not asks_why(user[-1], lang)
+        and not is_question(bot[-1], lang) and names_topic(bot[-1], lang)
+    )
+
+
 def is_reaction(text: str, lang: str) -> bool:
     """Whether a line only reacts: every term of it a ``REACTION_WORDS`` or
     stop word (そうなんですね, いいですね!, "Oh I see", "What about you?"), not

@@ -50,7 +50,7 @@ RANKED = [
     ("ja", "今日は家に帰ってきて料理しました"), ("ja", "彼は優しいですね"), ("ja", "話してて楽しいけど、明日は仕事なんです"),
     ("en", "You're so funny, said my sister to the cat"), ("en", "My phone died"), ("ja", "亡くなった祖父の話をします"),
     ("ja", "猫を飼い始めたきっかけは友達です"), ("en", "I got a cat food coupon"),
-    ("ja", "このカレーが辛い"), ("ja", "風邪をひいて病院に行きました"), ("ja", "終わった…"), ("ja", "仕事が終わったら飲みに行きます"), ("ja", "でも道具を揃えるのが大変そうで"),
+    ("ja", "このカレーが辛い"), ("ja", "風邪をひいて病院に行きました"), ("ja", "終わった…"), ("ja", "仕事が終わったら飲みに行きます"), ("ja", "でも道具を揃えるのが大変そうで"), ("ja", "仕事がつまらない"),
     ("en", "I'm nervous about the move because my new flat is small"), ("en", "My cat is sick of the rain"),
     # Symbols alone keep their fallback.
     ("en", "!!!"), ("ja", "👍"),
@@ -91,6 +91,20 @@ MOVE = {move.name: move for move in moves.MOVES}
 )
 def test_a_line_gets_the_move_it_calls_for(lang, line, name):
     assert moves.answer(line, lang) in MOVE[name].replies[lang]
+
+
+@pytest.mark.parametrize(
+    "lang, line, name",
+    [
+        # Ranked, つまらない got 「わがままな人無理です」: an apology, then a topic.
+        ("ja", "つまらない", "finds the bot lacking"), ("ja", "バカ", "finds the bot lacking"),
+        ("en", "that makes no sense", "finds the bot lacking"),
+        ("ja", "もっと面白いこと言って", "asks for a topic"),
+    ],
+)
+def test_a_line_gets_the_move_that_leads_to_an_opener(lang, line, name):
+    reply = moves.answer(line, lang, ["x"], ["y"])
+    assert reply.startswith(MOVE[name].replies[lang][0]) and reply.removeprefix(MOVE[name].replies[lang][0]) in moves.OPENERS[lang]
 
 
 def test_a_second_line_of_the_same_move_gets_the_next_reply():
@@ -179,3 +193,15 @@ def test_why_to_the_bots_question_is_answered_as_why_it_asks():
     assert moves.answer("Why?", "en", ["Really?"], ["What have you been into lately?"]) == moves._JUST_CURIOUS["en"][0]
     # To a statement it asks for a reason, which ranking looks for.
     assert moves.answer("なんで?", "ja", ["好きな季節は?"], ["秋ですねー。"]) is None
+
+
+def test_after_the_bot_answered_with_a_topic_a_reaction_is_ranked_on_it():
+    # Before, それ面白い? was taken for a line that says nothing: an opener.
+    assert moves.answer("それ面白い?", "ja", ["最近ハマってることある?"], ["最近は、料理本を借りて試すのにハマってます!"]) is None
+
+
+def test_a_move_that_leads_to_an_opener_takes_its_lead_ins_in_turn():
+    first = moves.answer("that makes no sense", "en", ["x"], ["y"])
+    second = moves.answer("you're boring", "en", ["x", "that makes no sense"], ["y", first])
+    assert first.startswith(MOVE["finds the bot lacking"].replies["en"][0])
+    assert second.startswith(MOVE["finds the bot lacking"].replies["en"][1])

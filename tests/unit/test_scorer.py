@@ -760,6 +760,13 @@ def test_why_with_no_reason_for_what_the_bot_said_gets_the_why_fallback():
     assert decision.log.fallback and decision.reply.text in FALLBACK_REPLIES[("ja", "why")]
 
 
+def test_when_the_user_named_no_topic_the_bots_answer_to_their_question_is_looked_up():
+    history = ["最近ハマってることある?", Turn("bot", "最近は、料理本を借りて試すのにハマってます!")]
+    pool = {"料理": [Candidate("家でも簡単にできるのでぜひやってみてください。", context="料理")]}
+    decision = _service(candidates=pool, history=history).decide(_event(text="私もやってみようかな", lang="ja", algorithm="tfidf"))
+    assert decision.reply.text == "家でも簡単にできるのでぜひやってみてください。"
+
+
 def test_a_greeting_with_more_to_it_is_greeted_back_in_its_own_words():
     pool = {"暑い": [Candidate("暑いですね、溶けそうです", context="暑い"), Candidate("おはようございます!暑いですね", context="暑い"),
                    Candidate("こんにちは、本当に暑くて過ごしづらいですね。", context="暑い")]}
