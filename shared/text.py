@@ -876,7 +876,9 @@ def _leanings(text: str, lang: str) -> tuple[tuple[str, int], ...]:
 _PRESUMES = {
     "ja": re.compile(
         r"(どう|どんな|どういった|どの|何|なに|いつ|どこ|どれくらい|どのくらい)[^。!?]*"
-        r"(得意|好き|して(い)?る|されて|やって(い)?る|作って|勉強して|飲んで|読んで|見て(い)?る|観て(い)?る|行って(い)?る)"
+        r"(好き|して(い)?る|されて|やって(い)?る|作って|勉強して|飲んで|読んで|見て(い)?る|観て(い)?る|行って(い)?る)"
+        # Any question of what one is good at (「得意料理は?」, 「得意な料理はありますか?」).
+        r"|得意|上手|好きな[^。!?]*(何|なに|なん|どれ|どんな|どの)"
     ),
     "en": re.compile(r"^(what|which|how|where|when)\b.*\b(do|did) you (like|play|make|cook|study|do|watch|read|drink)\b"),
 }

@@ -486,4 +486,5 @@ def test_a_line_that_denies_and_a_reply_that_presumes_are_told_apart():
     assert text.denies("料理は全然できなくて", "ja") and text.denies("I don't really cook", "en")
     assert not text.denies("料理が好きです", "ja") and not text.denies("Don't you cook?", "en")
     assert text.presumes("どんな料理が好きですか?", "ja") and text.presumes("What do you like to cook?", "en")
+    assert text.presumes("いいですね。得意なお料理はなんでしょう?", "ja")
     assert not text.presumes("料理が好きなんですね。", "ja") and not text.presumes("Cooking is hard.", "en")
