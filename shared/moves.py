@@ -63,6 +63,8 @@ def _kana_tail(most: int) -> str:
     (寂しいです、彼氏と別れて) is left to ranking."""
     return rf"[ぁ-んー〜.、。!?w ]{{0,{most}}}$"
 _TAIL_EN = r"[\s.!?~]*$"
+# What may open an English line of feeling ("but I'm exhausted", "ugh, I'm sick").
+_LEAD_EN = r"^((but|and|so|ugh|man|well|oh|honestly|now)[,.!]* )?"
 
 
 @dataclass(frozen=True)
@@ -182,8 +184,8 @@ MOVES = (
         "asks for advice",
         {
             "ja": re.compile(
-                r"^(じゃあ|で|それで|ああ|あー|もう)?[、 ]*((どう|どうし)たら(いい|良い)|(何|なに)か(いい)?(方法|案|アイデア|コツ|こつ)|どうしよう)"
-                r"(と思いますか|と思う|ですか|でしょうか|かな|ですかね|ありますか|ある|ない)?\??" + _TAIL_JA
+                r"^(じゃあ|で|それで|ああ|あー|もう)?[、 ]*((どう|どうし)たら(いい|良い)|どうすれば(いい|良い)|(何|なに)か(いい)?(方法|案|アイデア|コツ|こつ)|どうしよう)"
+                r"(と思いますか|と思う|ですか|でしょうか|かな|ですかね|ありますか|ある|ないですか|ないかな|ない)?\??" + _TAIL_JA
             ),
             "en": re.compile(
                 r"^((any|got any|do you have any) (tips|advice|suggestions|ideas)|what (should|would) (i|you) do"
@@ -207,7 +209,7 @@ MOVES = (
                 + _kana_tail(10)
             ),
             "en": re.compile(
-                r"^((i'?m|i am|i feel|feeling|i'?ve been|been)( so| really| a bit| kind of| pretty| very| quite| feeling)*"
+                _LEAD_EN + r"((i'?m|i am|i feel|feeling|i'?ve been|been)( so| really| a bit| kind of| pretty| very| quite| feeling)*"
                 r" (sad|down|depressed|upset|lonely|stressed( out)?|anxious|miserable|awful|terrible|heartbroken)"
                 r"( (today|lately|right now|now|again|these days|tonight))?"
                 r"|(i had a|i'?m having a|what a)( really| very| pretty)? (bad|terrible|awful|rough|horrible|crappy|long) day( today)?"
@@ -255,7 +257,7 @@ MOVES = (
                 + _kana_tail(14)
             ),
             "en": re.compile(
-                r"^(i think |ugh,? )?((i'?m|i am|i feel|i'?ve been|feeling)( so| really| a bit| kind of| pretty| kinda)*"
+                _LEAD_EN + r"(i think )?((i'?m|i am|i feel|i'?ve been|feeling)( so| really| a bit| kind of| pretty| kinda)*"
                 r" (sick|ill|unwell|under the weather|not (feeling )?(well|good|great))"
                 r"|(i (have|got|caught)|i'?ve got|i'?m getting) (a |the )?(cold|flu|fever|headache|stomachache|stomach ache|sore throat|migraine|cough)"
                 r"|my (head|throat|stomach|back|tooth) (hurts|is killing me))( (today|again|now|right now))?" + _TAIL_EN
@@ -277,7 +279,7 @@ MOVES = (
                 + _kana_tail(8)
             ),
             "en": re.compile(
-                r"^((i'?m|i am|i feel|feeling|so)( so| really| super| pretty| kind of| kinda| a bit| very)* (tired|sleepy|exhausted|worn out|drained)"
+                _LEAD_EN + r"((i'?m|i am|i feel|feeling|so)( so| really| super| pretty| kind of| kinda| a bit| very)* (tired|sleepy|exhausted|worn out|drained)"
                 r"|i (didn'?t|did not|couldn'?t|could not|can'?t) sleep( (well|much|at all))?( last night)?)" + _TAIL_EN
             ),
         },
@@ -315,11 +317,12 @@ MOVES = (
             "ja": re.compile(
                 r"^(でも|あー|ああ|なんか|ちょっと|今から|もう)?[、 ]*"
                 r"((うまく|上手く|上手に|ちゃんと|無事(に)?)[^、。!?]{0,8}(る|できる)かな|大丈夫かな|受かるかな|間に合うかな|やばいかも(しれない)?"
+                r"|[^、。!?]{0,8}(られる|れる|できる|える|ける)か(が)?(心配|不安)(です|なんです|だ)?"
                 r"|(すごく|めっちゃ|ちょっと|かなり)?緊張(する|します|してます|してる|しています|してきた|してきました))"
                 + _kana_tail(6)
             ),
             "en": re.compile(
-                r"^(((i'?m|i am|i feel|feeling) )?((so|really|a (bit|little)|kind of|kinda|pretty) )*nervous( (now|about it|about tomorrow))?"
+                _LEAD_EN + r"(((i'?m|i am|i feel|feeling) )?((so|really|a (bit|little)|kind of|kinda|pretty) )*nervous( (now|about it|about tomorrow))?"
                 r"|i hope (it|i|everything) (goes|go|do|does) well|wish me luck|what if i (fail|mess up|mess it up))" + _TAIL_EN
             ),
         },

@@ -363,6 +363,8 @@ class ScorerService:
             # What the user does not do is not asked about as done (料理は全然
             # できなくて -> 「どういったお料理が得意ですか?」).
             (text.denies(answered, lang), lambda c: not text.presumes(c.text, lang)),
+            # An amount told is not asked for (まだ3キロしか走れない -> 「どのくらい走るのですか?」).
+            (text.tells_amount(answered, lang), lambda c: not text.asks_amount(c.text, lang)),
             # A plan is not asked about as done (来週ライブに行きます -> 「最近どんな
             # ライブ行きましたか?」, 北海道に行くんです -> 「どちらへ行かれたんですか?」).
             (text.plans(answered, lang), lambda c: not text.takes_as_done(c.text, lang)),

@@ -884,6 +884,33 @@ _PRESUMES = {
 }
 
 
+# A line that tells an amount (まだ3キロしか走れない, "I ran 5 miles") and a
+# reply that asks how much (「どのくらい走るのですか?」): it asks back what was said.
+_TELLS_AMOUNT = {
+    "ja": re.compile(
+        r"[0-9]+(キロ|km|メートル|m|回|時間|分|日|週間|ヶ月|か月|カ月|年|歳|才|円|人|冊|本|杯|個|匹|kg|点|位)"
+        # Kanji numerals with fewer counters: 十分 (enough) and 一人 (alone) tell none.
+        r"|[一二三四五六七八九十百千万半]+(キロ|回|時間|週間|ヶ月|か月|カ月|年|歳|才|冊|杯|匹)"
+    ),
+    "en": re.compile(r"\b([0-9]+|one|two|three|four|five|six|seven|eight|nine|ten|twenty)\s?(km|k|miles?|kilometers?|meters?|times|hours?|minutes?|days?|weeks?|months?|years?|dollars|bucks|pounds|kg|lbs|books|cups)\b"),
+}
+_ASKS_AMOUNT = {
+    "ja": re.compile(r"どのくらい|どれくらい|どのぐらい|どれぐらい|何(キロ|回|時間|分|日|週間|ヶ月|か月|年|歳|円|人|冊|本|杯|個|匹)|いくら|何歳"),
+    "en": re.compile(r"\bhow (much|many|long|far|often|old)\b"),
+}
+
+
+def tells_amount(text: str, lang: str) -> bool:
+    """Whether the text tells an amount (``_TELLS_AMOUNT``)."""
+    return _found(_TELLS_AMOUNT, normalize(text).casefold(), lang)
+
+
+def asks_amount(text: str, lang: str) -> bool:
+    """Whether a question of the text asks how much or how many (``_ASKS_AMOUNT``)."""
+    asks = _ASKS.get(lang)
+    return bool(asks) and any(asks.search(s) and _found(_ASKS_AMOUNT, s, lang) for s in _sentences(normalize(text).casefold()))
+
+
 def denies(text: str, lang: str) -> bool:
     """Whether a line says the user does not do or like something (a sentence
     of it leans against, ``_AGAINST``), and asks nothing."""

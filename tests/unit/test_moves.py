@@ -80,11 +80,12 @@ MOVE = {move.name: move for move in moves.MOVES}
         # Ranked, 喉が痛い got 「喉痛くなったことはなかったんですか?」.
         ("ja", "風邪ひいたかも", "is unwell"), ("ja", "喉が痛い", "is unwell"), ("ja", "熱があるんです", "is unwell"),
         ("en", "I think I'm getting a cold", "is unwell"), ("en", "my head hurts", "is unwell"),
-        ("ja", "眠い…", "is tired"), ("ja", "疲れた〜", "is tired"), ("en", "I didn't sleep well", "is tired"),
+        ("ja", "眠い…", "is tired"), ("ja", "疲れた〜", "is tired"), ("en", "I didn't sleep well", "is tired"), ("en", "but I'm exhausted", "is tired"), ("en", "ugh, I'm sick", "is unwell"),
         # Ranked, テスト終わった! got 「今大学3年なのであとちょっとテストとのお付き合いがあります。」.
         ("ja", "テスト終わった!", "is done with something"), ("ja", "やっと終わったー", "is done with something"),
         ("en", "I finished my exams", "is done with something"),
-        ("ja", "うまく弾けるかな", "is nervous"), ("ja", "緊張してきた", "is nervous"), ("ja", "やばいかも", "is nervous"),
+        ("ja", "うまく弾けるかな", "is nervous"), ("ja", "緊張してきた", "is nervous"), ("ja", "やばいかも", "is nervous"), ("ja", "続けられるか心配です", "is nervous"),
+        ("ja", "どうすればいいですかね", "asks for advice"), ("ja", "何かいい方法ないですか", "asks for advice"),
         ("en", "a bit nervous", "is nervous"), ("en", "wish me luck!", "is nervous"),
         ("ja", "今日は早く寝ます", "good night"), ("ja", "悲しい…", "feels low"),
     ],

@@ -488,3 +488,10 @@ def test_a_line_that_denies_and_a_reply_that_presumes_are_told_apart():
     assert text.presumes("どんな料理が好きですか?", "ja") and text.presumes("What do you like to cook?", "en")
     assert text.presumes("いいですね。得意なお料理はなんでしょう?", "ja")
     assert not text.presumes("料理が好きなんですね。", "ja") and not text.presumes("Cooking is hard.", "en")
+
+
+def test_an_amount_told_and_a_question_that_asks_for_it_are_told_apart():
+    assert text.tells_amount("まだ3キロしか走れないけど", "ja") and text.tells_amount("I ran 5 miles today", "en")
+    assert not text.tells_amount("走るのが好きです", "ja") and not text.tells_amount("I love running", "en")
+    assert text.asks_amount("どのくらい走るのですか?", "ja") and text.asks_amount("How far do you run?", "en")
+    assert not text.asks_amount("どのくらいか覚えてないです。", "ja") and not text.asks_amount("Where do you run?", "en")
