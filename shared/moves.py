@@ -4,7 +4,8 @@ They are the social turns of a chat: a greeting alone, a call for attention
 (ねえ, 聞いてよ), よろしく, thanks, a request for something to talk about or
 for advice, a feeling, being worn down, unwell, tired or nervous, being done
 with an exam or a day's work, a birthday or a success with nothing else said, a
-new pet, a loss, coming home, praise of the bot, good night and goodbye, and a line with
+new pet, a loss, coming home, praise of the bot or finding it lacking, good
+night and goodbye, "why?" to the bot's question, and a line with
 nothing in it (うん, わかりません, "Really?") before any topic came up.
 
 Ranking answers what a line is about; these lines are about nothing the

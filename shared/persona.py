@@ -1,7 +1,8 @@
 """Who the bot is: the answers to questions about itself.
 
 People who try a chat bot ask it who it is, its name, its age, whether it is
-a bot, what it can do, who made it. The corpus answers those as the person
+a bot, what it can do, who made it, whether it has someone it loves, what
+time it is. The corpus answers those as the person
 who once said the line ("今2歳です。", "誰でしょう。呂布カルマとかインマンすき
 ですね"), a different person each time. These answers are the bot's own and stay the same in every
 conversation. Each question has a few wordings, taken in turn, so asking
