@@ -82,9 +82,15 @@ class Move:
     # The line tells what happened (a loss, a birthday): what follows is on
     # its topic, as after a line that is no move.
     tells_news: bool = False
+    # Only right after a bot line that matches (元気です!あなたはどうですか?).
+    after_bot: dict[str, re.Pattern] | None = None
 
-    def matches(self, folded: str, lang: str) -> bool:
+    def matches(self, folded: str, lang: str, bot_said: Sequence[str] = ()) -> bool:
         pattern = self.patterns.get(lang)
+        if self.after_bot is not None:
+            follows = self.after_bot.get(lang)
+            if not (bot_said and follows and follows.search(text.normalize(bot_said[-1]).casefold())):
+                return False
         return bool(pattern and pattern.search(folded))
 
 
@@ -369,7 +375,10 @@ MOVES = (
                 r"^(やった|やりました|ついに|とうとう|やっと|無事)?[!、 ]*(試験|テスト|受験|面接|資格|検定|大学|会社|第一志望)?(に|の|が|を)?"
                 r"(合格(しました|した|できました|でした|です)|受かり(ました)|受かった|内定(をもらいました|もらいました|もらった|が出ました|出ました|です)"
                 r"|(就職|転職)(が)?決まり(ました)|(就職|転職)(が)?決まった|結婚(しました|します|することになりました)"
-                r"|(子供|子ども|赤ちゃん|娘|息子)(が)?(生まれ|産まれ)(ました|たんです|た)|出産しました)" + _TAIL_JA
+                r"|(子供|子ども|赤ちゃん|娘|息子)(が)?(生まれ|産まれ)(ました|たんです|た)|出産しました"
+                # Won a draw (推しのライブ当たった!): not 車に当たった.
+                r"|[^、。!?]{0,8}(ライブ|チケット|抽選|宝くじ|懸賞|くじ|応募)(が|に|の)?[^、。!?]{0,4}(当たった|当たりました|当選(しました|した))"
+                r")" + _TAIL_JA
             ),
             "en": re.compile(
                 r"^(i|we) (finally |just )?(passed( (my|the) [a-z ]{1,20})?|got (the|a) job|got in|got engaged|got married|got promoted"
@@ -380,6 +389,25 @@ MOVES = (
         {
             "ja": ("おめでとうございます!本当によかったですね。", "すごい、おめでとうございます!"),
             "en": ("Congratulations! That's wonderful news.", "Congrats! You must be so happy."),
+        },
+        tells_news=True,
+    ),
+    Move(
+        "was dumped",
+        {
+            "ja": re.compile(
+                r"^(実は|じつは|昨日|この前|先週|最近)?[、 ]*((彼氏|彼女|恋人|好きな人)(に|から))?(振られ|ふられ|フラれ)(た|ました|ちゃった|ちゃいました|てしまった|てしまいました)"
+                r"|^(実は|じつは|昨日|この前|先週|最近)?[、 ]*(彼氏|彼女|恋人|旦那|妻|夫)と別れ(た|ました|ちゃった|ちゃいました|てしまった|てしまいました)" + _TAIL_JA
+            ),
+            "en": re.compile(
+                r"^(my (girlfriend|boyfriend|partner|wife|husband|gf|bf) (broke up with me|dumped me|left me)"
+                r"|i (just )?(got dumped|broke up with my (girlfriend|boyfriend|partner|gf|bf)))( (today|yesterday|last (week|night)))?" + _TAIL_EN
+            ),
+        },
+        # Ranked, 彼氏に振られた got 「彼氏さんはいくつなんですか?」.
+        {
+            "ja": ("それはつらかったですね…。話してくれてありがとうございます。", "今は無理しないで、自分を大事にしてくださいね。"),
+            "en": ("Oh no, I'm so sorry. Breakups are really hard.", "That hurts. Be gentle with yourself right now."),
         },
         tells_news=True,
     ),
@@ -496,6 +524,23 @@ MOVES = (
         },
     ),
     Move(
+        "is fine",
+        {
+            # After 元気です!あなたはどうですか?, 私は元気だよ got 「元気じゃないんですか?」.
+            "ja": re.compile(r"^(私は|僕は|俺は|うん|はい)?[、 ]*(元気|げんき|まあまあ|ぼちぼち)(です|だよ|ですよ|だ|にしてます|にしています|かな|やってます)?(よ|ね)?" + _TAIL_JA),
+            "en": re.compile(
+                r"^(i'?m |i am |doing |it'?s )?(good|great|fine|ok(ay)?|pretty good|not bad|well|alright|all good)"
+                r"(,? thanks?( you)?)?(,? (and|how about|what about) you)?" + _TAIL_EN
+            ),
+        },
+        {"ja": ("それはよかったです!",), "en": ("Glad to hear it! ",)},
+        opens=True,
+        after_bot={
+            "ja": re.compile(r"(元気|調子)[^。!?]*(どう|ですか|\?)|あなたはどうですか|そちらはどうですか"),
+            "en": re.compile(r"how are you|how about you|what about you|how'?s it going|how have you been"),
+        },
+    ),
+    Move(
         "says nothing",
         {
             "ja": re.compile(
@@ -538,7 +583,7 @@ def answer(utterance: str, lang: str, said_by_user: Sequence[str] = (), bot_said
         # and what is left answers 「こんにちは!」 with 「この夏にやりたいことありますか?」.
         opener = _opener("", lang, bot_said)
         return f"{greeting}!" + (_GREETING_SEPARATOR[lang] + opener if opener else "")
-    if bot_said and text.is_question(bot_said[-1], lang) and text.asks_why(utterance, lang):
+    if bot_said and text.ends_asking(bot_said[-1], lang) and text.asks_why(utterance, lang):
         # "Why?" to the bot's question asks why it asks.
         return next((reply for reply in _JUST_CURIOUS[lang] if reply not in bot_said), None)
     if _turns_it_around(utterance, lang, said_by_user, bot_said):
@@ -553,7 +598,7 @@ def answer(utterance: str, lang: str, said_by_user: Sequence[str] = (), bot_said
     # line that was itself a move (暇です, "I'm bored") names none, whatever its words.
     on_topic = any(_names_topic(line, lang) for line in said_by_user) or text.answered_with_topic(said_by_user, bot_said, lang)
     for move in MOVES:
-        if not move.matches(folded, lang) and not (move is _SAYS_NOTHING and _only_reacts(utterance, lang)):
+        if not move.matches(folded, lang, bot_said) and not (move is _SAYS_NOTHING and _only_reacts(utterance, lang)):
             continue
         if on_topic and move.before_topic_only:
             return None

@@ -151,6 +151,18 @@ QUESTIONS = (
             "en": ("I live in the cloud. Where are you from?", "On a server somewhere. It's cozy!"),
         },
     ),
+    Move(
+        "how are you",
+        {
+            # Ranked, 元気? got 「元気じゃないです!元気ください!」.
+            "ja": re.compile(r"^(ねえ|ところで|で)?[、 ]*(お?元気|げんき|調子(は)?どう)(ですか|です|なの|してる|してた|ですか|\?|$)"),
+            "en": re.compile(r"^(hi|hey|hello)?[, ]*(how are you( doing)?|how'?s it going|how have you been|how'?s your day( going)?|what'?s up|sup)\s*[?!.]*$"),
+        },
+        {
+            "ja": ("元気です!ありがとうございます。あなたはどうですか?", "おかげさまで元気です!"),
+            "en": ("I'm doing well, thanks! How about you?", "Pretty good! Thanks for asking."),
+        },
+    ),
 )
 
 

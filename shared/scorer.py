@@ -356,6 +356,8 @@ class ScorerService:
             (text.is_question(answered, lang), lambda c: not text.answers_nothing(c.text, lang)),
             # ...nor one that takes it in as news (ワールドカップ見てます? -> 「そうなんですね!…」).
             (text.is_question(answered, lang), lambda c: not text.takes_news(c.text, lang)),
+            # ...nor yes or no to what, where or who (何のゲームやってる? -> 「そうです。スイッチのゲームです。」).
+            (text.asks_wh(answered, lang), lambda c: not text.confirms(c.text, lang)),
             # Yes or no answers a question (or 暑いですね), not news: 毎日寝不足です
             # -> 「そうなんです。毎日寝不足です。」.
             (not text.is_question(answered, lang) and not text.asks_agreement(answered, lang),

@@ -61,7 +61,7 @@ REACTION_WORDS = {
 # (``GREETING``, ``greeting_of``).
 GREETINGS = {
     "ja": {"こんにちは": r"こんにち[はわ]|こんちは", "こんばんは": r"こんばん[はわ]|今晩は", "おはようございます": r"おはよう?",
-           "はじめまして": r"はじめまして|初めまして"},
+           "はじめまして": r"はじめまして|初めまして", "やっほー": r"やっほ[ーう〜]*"},
     "en": {"Hi": r"hi+|hello|hey+|hiya|howdy", "Good morning": r"good morning", "Good afternoon": r"good afternoon",
            "Good evening": r"good evening"},
 }
@@ -758,7 +758,7 @@ def answered_with_topic(user: Sequence[str], bot: Sequence[str], lang: str) -> b
     last answered it naming a topic (lines oldest first)."""
     return bool(
         user and bot and is_question(user[-1], lang) and not asks_why(user[-1], lang)
-        and not is_question(bot[-1], lang) and names_topic(bot[-1], lang)
+        and not ends_asking(bot[-1], lang) and names_topic(bot[-1], lang)
     )
 
 
@@ -909,6 +909,27 @@ def asks_amount(text: str, lang: str) -> bool:
     """Whether a question of the text asks how much or how many (``_ASKS_AMOUNT``)."""
     asks = _ASKS.get(lang)
     return bool(asks) and any(asks.search(s) and _found(_ASKS_AMOUNT, s, lang) for s in _sentences(normalize(text).casefold()))
+
+
+# A question that asks what, where, who... (何のゲームやってる?): yes or no
+# answers none (「そうです。スイッチのゲームです。」).
+_ASKS_WH = {
+    "ja": re.compile(r"何|なに|なん(の|で|て|か)|どこ|どれ|どの|どんな|どちら|どっち|誰|だれ|いつ|いくつ|いくら|どう"),
+    "en": re.compile(r"^(what|who|whom|whose|where|when|why|how|which)\b"),
+}
+
+
+def asks_wh(text: str, lang: str) -> bool:
+    """Whether a question of the text asks what, where, who... (``_ASKS_WH``)."""
+    asks = _ASKS.get(lang)
+    return bool(asks) and any(asks.search(s) and _found(_ASKS_WH, s, lang) for s in _sentences(normalize(text).casefold()))
+
+
+def ends_asking(text: str, lang: str) -> bool:
+    """Whether the text's last sentence is a question (「どちらかというと犬派で
+    しょうか。猫はたまにアレルギー出ちゃいます。」 ends telling)."""
+    sentences = _sentences(normalize(text))
+    return bool(sentences) and is_question(sentences[-1], lang)
 
 
 def denies(text: str, lang: str) -> bool:

@@ -22,7 +22,7 @@ OWN = [
     ("ja", "何か話そう"), ("ja", "どうしたらいいと思いますか?"), ("ja", "何かいい方法ありますか?"), ("en", "Any tips?"), ("ja", "どうしよう"), ("ja", "あー、どうしようかな"), ("en", "Thanks, I will"),
     ("ja", "こんにちは!"), ("ja", "こんばんわー"), ("ja", "おはよう"), ("ja", "はじめまして、よろしくお願いします!"),
     ("en", "Hi there!"), ("en", "hey"), ("en", "Good morning everyone"),
-    ("ja", "ねえ"), ("ja", "聞いてよ"), ("ja", "ねえ、聞いて!"), ("en", "Guess what!"), ("ja", "今日いいことあった"),
+    ("ja", "ねえ"), ("ja", "やっほー"), ("ja", "聞いてよ"), ("ja", "ねえ、聞いて!"), ("en", "Guess what!"), ("ja", "今日いいことあった"),
     ("ja", "よろしくお願いします"), ("ja", "こちらこそよろしくです!"), ("en", "Nice to meet you!"),
     ("ja", "そろそろ寝ますね"), ("ja", "おやすみなさい"), ("en", "Good night!"),
     ("ja", "今日は話せて楽しかったです"), ("ja", "じゃあまたね"), ("en", "Bye!"), ("en", "Nice talking to you"),
@@ -50,7 +50,7 @@ RANKED = [
     ("ja", "今日は家に帰ってきて料理しました"), ("ja", "彼は優しいですね"), ("ja", "話してて楽しいけど、明日は仕事なんです"),
     ("en", "You're so funny, said my sister to the cat"), ("en", "My phone died"), ("ja", "亡くなった祖父の話をします"),
     ("ja", "猫を飼い始めたきっかけは友達です"), ("en", "I got a cat food coupon"),
-    ("ja", "このカレーが辛い"), ("ja", "風邪をひいて病院に行きました"), ("ja", "終わった…"), ("ja", "仕事が終わったら飲みに行きます"), ("ja", "でも道具を揃えるのが大変そうで"), ("ja", "仕事がつまらない"),
+    ("ja", "このカレーが辛い"), ("ja", "風邪をひいて病院に行きました"), ("ja", "終わった…"), ("ja", "仕事が終わったら飲みに行きます"), ("ja", "でも道具を揃えるのが大変そうで"), ("ja", "仕事がつまらない"), ("ja", "ボールが頭に当たった"), ("ja", "寂しいです、彼氏と別れて"),
     ("en", "I'm nervous about the move because my new flat is small"), ("en", "My cat is sick of the rain"),
     # Symbols alone keep their fallback.
     ("en", "!!!"), ("ja", "👍"),
@@ -88,6 +88,9 @@ MOVE = {move.name: move for move in moves.MOVES}
         ("ja", "どうすればいいですかね", "asks for advice"), ("ja", "何かいい方法ないですか", "asks for advice"),
         ("en", "a bit nervous", "is nervous"), ("en", "wish me luck!", "is nervous"),
         ("ja", "今日は早く寝ます", "good night"), ("ja", "悲しい…", "feels low"),
+        # Ranked, 彼氏に振られた got 「彼氏さんはいくつなんですか?」.
+        ("ja", "彼氏に振られた", "was dumped"), ("ja", "実は彼女と別れました", "was dumped"), ("en", "my girlfriend dumped me", "was dumped"),
+        ("ja", "推しのライブ当たった!", "made it"), ("ja", "宝くじが当たりました", "made it"),
     ],
 )
 def test_a_line_gets_the_move_it_calls_for(lang, line, name):
@@ -206,3 +209,17 @@ def test_a_move_that_leads_to_an_opener_takes_its_lead_ins_in_turn():
     second = moves.answer("you're boring", "en", ["x", "that makes no sense"], ["y", first])
     assert first.startswith(MOVE["finds the bot lacking"].replies["en"][0])
     assert second.startswith(MOVE["finds the bot lacking"].replies["en"][1])
+
+
+def test_why_to_a_reply_that_ends_telling_is_left_to_ranking():
+    told = "お~。どちらかというと犬派でしょうか。猫はたまにアレルギー出ちゃいます。"
+    assert moves.answer("なんで?", "ja", ["犬派?猫派?"], [told]) is None
+
+
+def test_being_fine_is_welcomed_only_when_the_bot_asked_how_they_are():
+    # After 元気です!あなたはどうですか?, 私は元気だよ got 「元気じゃないんですか?」.
+    for lang, line, asked in (("ja", "私は元気だよ", "元気です!ありがとうございます。あなたはどうですか?"),
+                              ("en", "I'm good, thanks", "I'm doing well, thanks! How about you?")):
+        reply = moves.answer(line, lang, ["元気?"], [asked])
+        assert reply.startswith(MOVE["is fine"].replies[lang][0]) and reply.removeprefix(MOVE["is fine"].replies[lang][0]) in moves.OPENERS[lang]
+    assert moves.answer("元気です", "ja", ["猫を飼ってます"], ["いいですね"]) is None

@@ -722,6 +722,8 @@ def test_the_bot_does_not_go_back_on_what_it_said_it_likes():
         # What the user does not do is not asked about as done.
         ("料理は全然できなくて", "料理", "おお、どういったお料理が得意ですか?", "私もです。料理って難しいですよね。"),
         ("全然勉強してない", "勉強", "どうやって勉強しているのですか?", "勉強って、やる気が出ないときありますよね。"),
+        # What, where or who is not answered yes or no.
+        ("何のゲームやってる?", "ゲーム", "そうです。スイッチのゲームです。", "スイッチのゲームをよくやってます。"),
         # An amount told is not asked for.
         ("ランニングは3キロ走ってます", "ランニング", "ランニングですか!どのくらい走るのですか?", "3キロでも毎日は大変ですよね。"),
         # Bad news is not cheered.

@@ -495,3 +495,10 @@ def test_an_amount_told_and_a_question_that_asks_for_it_are_told_apart():
     assert not text.tells_amount("走るのが好きです", "ja") and not text.tells_amount("I love running", "en")
     assert text.asks_amount("どのくらい走るのですか?", "ja") and text.asks_amount("How far do you run?", "en")
     assert not text.asks_amount("どのくらいか覚えてないです。", "ja") and not text.asks_amount("Where do you run?", "en")
+
+
+def test_a_question_of_what_where_or_who_and_a_reply_that_ends_asking():
+    assert text.asks_wh("何のゲームやってる?", "ja") and text.asks_wh("Where do you live?", "en")
+    assert not text.asks_wh("ゲーム好き?", "ja") and not text.asks_wh("Do you like games?", "en")
+    assert text.ends_asking("いいですね。どこに行きましたか?", "ja")
+    assert not text.ends_asking("どちらかというと犬派でしょうか。猫はたまにアレルギー出ちゃいます。", "ja")
