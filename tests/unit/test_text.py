@@ -225,6 +225,12 @@ def test_a_closing_dewa_takes_leave():
     assert not text.takes_leave("では、始めましょう", "ja") and not text.takes_leave("じゃあ行こう", "ja")
 
 
+def test_going_to_bed_now_takes_leave_a_habit_does_not():
+    # The good-night move answers 今日は早く寝ます: the evaluation counted it a goodbye to no goodbye.
+    assert text.takes_leave("今日は早く寝ます", "ja") and text.takes_leave("もう寝るね", "ja")
+    assert not text.takes_leave("夜は12時に寝ます", "ja") and not text.takes_leave("寝る前に本を読みます", "ja")
+
+
 def test_laughter_only_exclaims():
     assert text.answers_nothing("hahahaha. what is your favorite pizza place", "en")
     assert not text.answers_nothing("Hahaha!! I love it", "en")
