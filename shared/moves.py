@@ -593,10 +593,7 @@ def answer(utterance: str, lang: str, said_by_user: Sequence[str] = (), bot_said
         # ゲームか、Youtubeを見ています。」, then へえ -> 「休みの日は、子どもと一緒
         # に過ごすことが多いですね。」).
         return next((reply for reply in _ASKED_BACK[lang] if reply not in bot_said), None)
-    # Whether the user named a topic earlier, or asked and the bot's answer
-    # named one (最近ハマってることある? -> 「料理本を…」, then それ面白い?); a
-    # line that was itself a move (暇です, "I'm bored") names none, whatever its words.
-    on_topic = any(_names_topic(line, lang) for line in said_by_user) or text.answered_with_topic(said_by_user, bot_said, lang)
+    on_topic = topic_came_up(said_by_user, bot_said, lang)
     for move in MOVES:
         if not move.matches(folded, lang, bot_said) and not (move is _SAYS_NOTHING and _only_reacts(utterance, lang)):
             continue
@@ -632,6 +629,13 @@ def _turns_it_around(utterance: str, lang: str, said_by_user: Sequence[str], bot
     )
 
 
+def topic_came_up(said_by_user: Sequence[str], bot_said: Sequence[str], lang: str) -> bool:
+    """Whether the user named a topic earlier, or asked and the bot's answer
+    named one (最近ハマってることある? -> 「料理本を…」, then それ面白い?); a
+    line that was itself a move (暇です, "I'm bored") names none, whatever its words."""
+    return any(names_topic(line, lang) for line in said_by_user) or text.answered_with_topic(said_by_user, bot_said, lang)
+
+
 def _only_reacts(line: str, lang: str) -> bool:
     # Words of a reaction, not a symbol or emoji alone (which keeps its fallback).
     return text.has_letters(line) and text.is_reaction(line, lang)
@@ -649,7 +653,8 @@ def _folded(line: str) -> str:
     return text.normalize(line).casefold()
 
 
-def _names_topic(line: str, lang: str) -> bool:
+def names_topic(line: str, lang: str) -> bool:
+    """Whether the user's line named a topic: a line that was itself a move names none."""
     move = _move_of(_folded(line), lang)
     return (move is None and text.names_topic(line, lang)) or (move is not None and move.tells_news)
 

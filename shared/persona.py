@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from shared import text
+from shared import moves, text
 from shared.moves import Move  # a question about the bot is one of the bot's own moves
 
 _YOU_JA = r"(あなた|あんた|君|きみ|キミ|お前|ざつだん|zatsudan)"
@@ -29,6 +29,11 @@ _ASKED_JA = rf"(^(ところで|じゃあ|ちなみに|ねえ|ねぇ|で|今|い�
 # A request that asks without a question's form ("Tell me your name"; 教えて
 # already counts as a question: ``text.is_question``).
 _REQUEST = {"en": re.compile(r"\b(tell me|i wonder)\b", re.IGNORECASE)}
+
+_NAME_REPLIES = {
+    "ja": ("ざつだんといいます。よろしくお願いします!", "ざつだんです。気軽に呼んでくださいね。"),
+    "en": ("I'm zatsudan. Nice to meet you!", "zatsudan. Call me that, it's short for small talk in Japanese."),
+}
 
 QUESTIONS = (
     Move(
@@ -47,13 +52,18 @@ QUESTIONS = (
     Move(
         "name",
         {
-            "ja": re.compile(_ASKED_JA + r"お?名前(は|を|って|教え)|(何|なん)て(呼べば|呼んだら)"),
+            "ja": re.compile(_YOU_JA + r"(は|って|さん|の)?お?名前(は|を|って|教え)|(何|なん)て(呼べば|呼んだら)"),
             "en": re.compile(r"\byour name\b|\bwhat (should|do|can) i call you\b"),
         },
-        {
-            "ja": ("ざつだんといいます。よろしくお願いします!", "ざつだんです。気軽に呼んでくださいね。"),
-            "en": ("I'm zatsudan. Nice to meet you!", "zatsudan. Call me that, it's short for small talk in Japanese."),
-        },
+        _NAME_REPLIES,
+    ),
+    Move(
+        "name, asked bare",
+        # 名前は何ですか? opening a line asks the bot's only before a topic came
+        # up: after a talk about pets it got 「ざつだんといいます。」.
+        {"ja": re.compile(r"^(ところで|じゃあ|ちなみに|ねえ|ねぇ|で)?[、, ]*お?名前(は|を|って|教え)"), "en": re.compile(r"^name\s*[?!.]*$")},
+        _NAME_REPLIES,
+        before_topic_only=True,
     ),
     Move(
         "age",
@@ -166,9 +176,20 @@ QUESTIONS = (
 )
 
 
-def answer(utterance: str, lang: str, bot_said: Sequence[str] = ()) -> str | None:
+def _asks_about_bot(line: str, lang: str) -> bool:
+    folded = text.normalize(line).casefold()
+    return any(question.matches(folded, lang) for question in QUESTIONS)
+
+
+def _topic_came_up(said_by_user: Sequence[str], lang: str) -> bool:
+    """Whether a line of the user's, not a question about the bot (お名前は?), named a topic."""
+    return any(moves.names_topic(line, lang) and not _asks_about_bot(line, lang) for line in said_by_user)
+
+
+def answer(utterance: str, lang: str, bot_said: Sequence[str] = (), said_by_user: Sequence[str] = ()) -> str | None:
     """The bot's own answer if ``utterance`` asks about the bot, the first
-    wording it has not said in this conversation; else None."""
+    wording it has not said in this conversation; else None. ``bot_said`` and
+    ``said_by_user``: the conversation's earlier lines, oldest first."""
     # Only a question (or 教えて): 「名前はまだ決めてないんです」 about a new puppy
     # got 「ざつだんといいます。」.
     request = _REQUEST.get(lang)
@@ -178,5 +199,7 @@ def answer(utterance: str, lang: str, bot_said: Sequence[str] = ()) -> str | Non
     said = set(bot_said)
     for question in QUESTIONS:
         if question.matches(folded, lang):
+            if question.before_topic_only and _topic_came_up(said_by_user, lang):
+                return None
             return next((reply for reply in question.replies[lang] if reply not in said), None)
     return None

@@ -413,7 +413,7 @@ class ScorerService:
         # "tell me something", うん before any topic) the bot's own move: the
         # same in every conversation and whichever algorithm was routed, so the
         # algorithms' comparison is not skewed.
-        own_answer = persona.answer(event.text, lang, bot_said) or moves.answer(event.text, lang, said_by_user, bot_said)
+        own_answer = persona.answer(event.text, lang, bot_said, said_by_user) or moves.answer(event.text, lang, said_by_user, bot_said)
         if own_answer:
             pool = [Candidate(own_answer, source="own")]
         else:

@@ -325,7 +325,11 @@ def praises(text: str, lang: str) -> bool:
 # answers a statement, not a question: ワールドカップ見てます? got 「そうなんで
 # すね!今年はワールドカップがあるので是非見てください!」.
 _TAKES_NEWS = {
-    "ja": re.compile(r"^(あ|え|お)?[ー〜、!]*(そうなん(です|だ)(ね|か|よね)|そうだったん(です|だ)|そうでしたか|なるほど|へ[えぇー〜]|ほ[うおー〜]|ふーん|そっか)"),
+    "ja": re.compile(
+        r"^(あ|え|お)?[ー〜、!]*(そうなん(です|だ)(ね|か|よね)|そうだったん(です|だ)|そうでしたか|なるほど|へ[えぇー〜]|ほ[うおー〜]|ふーん|そっか)"
+        # ...or a first sentence that says it back (兄弟いますか? -> 「4人兄弟なのですねー!」).
+        r"|^[^。!?]{1,20}?(なの|なん)(です|だ)ね[ー〜]*([!。]|$)"
+    ),
     "en": re.compile(r"^(oh,? )?(i see|oh really|good to know|that makes sense|gotcha|ah+,? ok)(?=\s*([.!,]|$))"),
 }
 

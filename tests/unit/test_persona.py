@@ -61,3 +61,12 @@ def test_every_answer_is_in_its_language():
         assert set(question.patterns) == set(question.replies) == {"ja", "en"}
         for lang, replies in question.replies.items():
             assert replies and all(text.lang_of(reply) == lang for reply in replies)
+
+
+def test_a_bare_name_question_asks_the_bots_only_before_a_topic_came_up():
+    # After a talk about pets, 名前は何ですか? got 「ざつだんといいます。」.
+    assert persona.answer("名前は何ですか?", "ja") in persona.QUESTIONS[1].replies["ja"]
+    assert persona.answer("名前は何ですか?", "ja", ["いえ"], ["ペット飼ってますか?", "何匹いるんですか?"]) is None
+    assert persona.answer("あなたの名前は何ですか?", "ja", ["いえ"], ["ペット飼ってますか?"]) is not None
+    # A question about the bot names no topic of its own.
+    assert persona.answer("名前は何ですか?", "ja", ["x"], ["お名前は?"]) is not None
