@@ -980,9 +980,16 @@ class Stances:
             about = sentence if _analyse(sentence, self._lang)[1] else folded
             named = set(_ENGLISH_TOKEN.findall(about)) if self._lang == "en" else None
             for keyword, stance in self._stance.items():
-                if stance == -lean and (keyword in named if named is not None else keyword in about):
+                if stance == -lean and (keyword in named if named is not None else keyword in about or _marks_topic(folded, keyword)):
                     return True
         return False
+
+
+def _marks_topic(folded: str, keyword: str) -> bool:
+    """Whether the reply makes ``keyword`` its topic (お酒は, 紅茶って): then
+    each of its sentences leans on it (after 「お酒あまり飲めないんですよー」,
+    「お酒は一年前から目覚めました!ワイン大好きです!」)."""
+    return re.search(re.escape(keyword) + r"(は|って|も)", folded) is not None
 
 
 def keyword_doc_id(keyword: str) -> str:

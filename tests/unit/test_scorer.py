@@ -704,6 +704,15 @@ def test_the_bot_does_not_go_back_on_what_it_said_it_likes():
     assert decision.reply.text == "簡単なものだけ作ります。"
 
 
+def test_a_reply_that_makes_the_topic_its_own_leans_on_it_in_every_sentence():
+    # After 「お酒あまり飲めないんですよー。」, 「お酒は一年前から目覚めました!ワイン大好きです!」 said the opposite.
+    pool = {"酒": [Candidate("お酒は一年前から目覚めました!ワイン大好きです!", context="お酒"),
+                    Candidate("お酒だと甘いカクテルくらいしか飲めないです。", context="お酒")]}
+    history = ["お酒は飲みますか?", Turn("bot", "お酒あまり飲めないんですよー。あなたは?")]
+    decision = _service(candidates=pool, history=history).decide(_event(text="どんなお酒が好き?", lang="ja", algorithm="tfidf"))
+    assert decision.reply.text == "お酒だと甘いカクテルくらいしか飲めないです。"
+
+
 @pytest.mark.parametrize(
     "utterance, keyword, dropped, kept",
     [
