@@ -165,7 +165,7 @@ QUESTIONS = (
         "how are you",
         {
             # Ranked, 元気? got 「元気じゃないです!元気ください!」.
-            "ja": re.compile(r"^(ねえ|ところで|で)?[、 ]*(お?元気|げんき|調子(は)?どう)(ですか|です|なの|してる|してた|ですか|\?|$)"),
+            "ja": re.compile(r"^(ねえ|ところで|で)?[、 ]*(お?元気|げんき|調子(は)?どう|最近(は)?どう)(ですか|です|なの|してる|してた|\?|$)"),
             "en": re.compile(r"^(hi|hey|hello)?[, ]*(how are you( doing)?|how'?s it going|how have you been|how'?s your day( going)?|what'?s up|sup)\s*[?!.]*$"),
         },
         {
