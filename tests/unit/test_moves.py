@@ -78,7 +78,7 @@ MOVE = {move.name: move for move in moves.MOVES}
         ("ja", "毎日残業でつらい", "is worn down by something"), ("ja", "仕事で疲れた", "is worn down by something"),
         ("en", "work has been so stressful lately", "is worn down by something"),
         # Ranked, 喉が痛い got 「喉痛くなったことはなかったんですか?」.
-        ("ja", "風邪ひいたかも", "is unwell"), ("ja", "喉が痛い", "is unwell"), ("ja", "熱があるんです", "is unwell"),
+        ("ja", "風邪ひいたかも", "is unwell"), ("ja", "喉が痛い", "is unwell"), ("ja", "熱があるんです", "is unwell"), ("ja", "子供が熱を出して", "is unwell"),
         ("en", "I think I'm getting a cold", "is unwell"), ("en", "my head hurts", "is unwell"),
         ("ja", "眠い…", "is tired"), ("ja", "疲れた〜", "is tired"), ("en", "I didn't sleep well", "is tired"), ("en", "but I'm exhausted", "is tired"), ("en", "ugh, I'm sick", "is unwell"),
         # Ranked, テスト終わった! got 「今大学3年なのであとちょっとテストとのお付き合いがあります。」.
@@ -163,7 +163,9 @@ def test_every_move_has_both_languages_and_replies_in_them():
 
 def test_good_news_asks_what_happened_only_when_nothing_was_said_yet():
     assert moves.answer("楽しかった!", "ja") == "いいですね!何があったんですか?"
-    assert moves.answer("すごく楽しかった!", "ja", ["昨日映画を観ました"], ["何の映画ですか?"]) is None
+    # On a topic, gladness (it was ranked: でも楽しい got 「楽しいことか、なんだろうな」).
+    assert moves.answer("すごく楽しかった!", "ja", ["昨日映画を観ました"], ["何の映画ですか?"]) == "よかったですね!"
+    assert moves.answer("でも楽しい", "ja", ["コーヒーの淹れ方覚えるの大変"], ["x"]) == "よかったですね!"
 
 
 def test_a_greeting_alone_is_greeted_back_in_its_own_words_with_a_topic():
