@@ -126,7 +126,7 @@ variable "cors_origins" {
 }
 
 variable "reply_store" {
-  description = "Where replies are written (REPLY_STORE): rtdb (production's choice, see the README) or firestore."
+  description = "Where replies are written (REPLY_STORE): rtdb (production's choice, docs/configuration.md) or firestore."
   type        = string
   default     = "rtdb"
   validation {
