@@ -84,9 +84,14 @@ class Move:
     tells_news: bool = False
     # Only right after a bot line that matches (元気です!あなたはどうですか?).
     after_bot: dict[str, re.Pattern] | None = None
+    # The move may be asked (何話す?, "Any tips?"); any other is told, and a
+    # question is not it: 風邪ひいたことある? is no cold, 仕事が大変ですか? no trouble.
+    asked: bool = False
 
     def matches(self, folded: str, lang: str, bot_said: Sequence[str] = ()) -> bool:
         pattern = self.patterns.get(lang)
+        if not self.asked and "?" in folded:
+            return False
         if self.after_bot is not None:
             follows = self.after_bot.get(lang)
             if not (bot_said and follows and follows.search(text.normalize(bot_said[-1]).casefold())):
@@ -124,6 +129,7 @@ MOVES = (
             "en": re.compile(r"^(hey|listen|guess what|you know what|can i tell you something)" + _TAIL_EN),
         },
         {"ja": ("はい、どうしたんですか?", "うんうん、何ですか?"), "en": ("Yes? What is it?", "I'm listening!")},
+        asked=True,
     ),
     Move(
         "pleased to meet you",
@@ -158,6 +164,7 @@ MOVES = (
         },
         {"ja": ("いいですよ!じゃあ、まずは質問から。",), "en": ("Sure! Let me start with a question. ",)},
         opens=True,
+        asked=True,
     ),
     Move(
         "finds the bot lacking",
@@ -165,12 +172,12 @@ MOVES = (
             # Ranked, つまらない got 「わがままな人無理です」 and バカ 「些細なことでガミガミ言う人ってことですか」.
             "ja": re.compile(
                 r"^(なんか|ちょっと|もう|全然|ぜんぜん|え|は|はあ|はぁ)?[、 ]*(つまらない|つまんない|つまんな|意味(が)?(わからない|分からない|わかんない|不明)"
-                r"|話(が)?(通じない|かみ合わない|噛み合わない)|会話(に)?なってない|ばか|バカ|馬鹿|あほ|アホ|ポンコツ|おかしい|変なの)"
+                r"|話(が)?(通じない|かみ合わない|噛み合わない)|会話(に)?なってない|ばか|バカ|馬鹿|あほ|アホ|ポンコツ|変なの)"
                 r"(です|だね|だな|じゃん|なんだけど|ね|よ|な)?" + _TAIL_JA
             ),
             "en": re.compile(
                 r"^((you'?re|you are|this is)( so| really| kinda| pretty)? (boring|stupid|dumb|useless|weird|annoying)"
-                r"|(that|this|it) (makes|made) no sense|(that|this) doesn'?t make (any )?sense|what are you (talking about|saying)"
+                r"|(that|this|you) (makes?|made) no sense|(that|this) doesn'?t make (any )?sense|what are you (talking about|saying)"
                 r"|that'?s not what i (said|asked|meant))" + _TAIL_EN
             ),
         },
@@ -203,6 +210,7 @@ MOVES = (
             "ja": ("うーん、私もよく分からないんです。何か試してみたことはありますか?", "難しいですね…。あなたはどうしたいと思っていますか?"),
             "en": ("Hmm, I'm not sure myself. What have you tried so far?", "Tough one. What are you leaning towards?"),
         },
+        asked=True,
     ),
     Move(
         "feels low",
@@ -239,8 +247,9 @@ MOVES = (
             # got 「あえて少し残業、同じですね」. (辛い is left out: このカレーが辛い.)
             "ja": re.compile(
                 r"^.{1,15}?(で|が|て|くて|のが|すぎて)[、 ]*(つらい|しんどい|きつい|キツい|大変|疲れる|疲れた)"
-                # ...not what only looks hard (道具を揃えるのが大変そうで).
-                r"(?!そう)(です|だ|なんです|んです|すぎる)?" + _kana_tail(6)
+                # ...not what only looks hard (道具を揃えるのが大変そうで), is not (大変じゃないです),
+                # 大変 as "very" (大変よかった), nor sympathy with the bot (雪で大変でしたね).
+                r"(?!そう|じゃ|では|よ|う|[^。!?]*(でした|だった|です|だ)ね[!。〜ー]*$)(です|だ|なんです|んです|すぎる)?" + _kana_tail(6)
             ),
             "en": re.compile(
                 r"^(work|school|my job|my boss|life|everything|this week|college|uni)"
@@ -252,6 +261,8 @@ MOVES = (
             "ja": ("それは大変ですね…。あまり無理しないでくださいね。", "それはしんどいですね…。少しでも休めるといいんですが。"),
             "en": ("That sounds really tough. Don't push yourself too hard.", "I'm sorry. I hope things ease up soon."),
         },
+        # What wears them down is the topic (うん after it got an opener).
+        tells_news=True,
     ),
     Move(
         "is unwell",
@@ -260,8 +271,10 @@ MOVES = (
                 r"^(実は|なんか|ちょっと|今日は?|昨日から|朝から|最近|少し)*[、 ]*"
                 # ...or someone close (子供が熱を出して got 「確かに子供だと冬でもそういう子いますよね」).
                 r"((子供|子ども|息子|娘|夫|旦那|妻|母|父|母親|父親|彼氏|彼女|祖母|祖父)(が|も))?"
-                r"(風邪(を)?(ひ|引)(い|き)|風邪気味|熱(が|を)?(ある|あり|出|でた)|(喉|のど|頭|あたま|お腹|おなか|腹|歯|腰|胃|目|肩)(が)?(痛|いた)"
-                r"|体調(が)?(悪|わる|崩|よくな|良くな)|具合(が)?(悪|わる)|気持ち悪|吐き気|寒気|インフルエンザ|インフル|コロナ(に)?(かか|なっ))"
+                # Not recovery nor denial (体調よくなりました, 風邪ひいてないよ, 頭が痛くない).
+                r"(風邪(を)?(ひ|引)(い|き)(?!てな|てませ)|風邪気味|熱(が|を)?(ある|あり|出|でた)|(喉|のど|頭|あたま|お腹|おなか|腹|歯|腰|胃|目|肩)(が)?(痛|いた)(?!くな)"
+                r"|体調(が)?(悪(?!くな)|わる(?!くな)|崩|(よく|良く)な(?![っりる]))|具合(が)?(悪(?!くな)|わる(?!くな))|吐き気|寒気"
+                r"|インフル(エンザ)?(に|で)|コロナ(に)?(かか|なっ))"
                 # Kana only after it: 風邪をひいて病院に行きました is ranked.
                 + _kana_tail(14)
             ),
@@ -325,7 +338,7 @@ MOVES = (
         {
             "ja": re.compile(
                 r"^(でも|あー|ああ|なんか|ちょっと|今から|もう)?[、 ]*"
-                r"((うまく|上手く|上手に|ちゃんと|無事(に)?)[^、。!?]{0,8}(る|できる)かな|大丈夫かな|受かるかな|間に合うかな|やばいかも(しれない)?"
+                r"((うまく|上手く|上手に|ちゃんと|無事(に)?)[^、。!?]{0,8}かな|大丈夫かな|受かるかな|間に合うかな|やばいかも(しれない)?"
                 r"|[^、。!?]{0,8}(られる|れる|できる|える|ける)か(が)?(心配|不安)(です|なんです|だ)?"
                 r"|(すごく|めっちゃ|ちょっと|かなり)?緊張(する|します|してます|してる|しています|してきた|してきました))"
                 + _kana_tail(6)
@@ -346,7 +359,8 @@ MOVES = (
         {
             "ja": re.compile(
                 r"^(今日は?|昨日は?|最近|なんか|ちょっと|すごく|とても|めっちゃ|かなり|でも|けど|まあ)*[、 ]*"
-                r"(嬉し|うれし|楽し(?!み)|たのし(?!み)|幸せ|しあわせ|最高|いいこと|良いこと)" + _kana_tail(12)
+                # Not 楽しそう!, a reaction to the bot's story.
+                r"((嬉し|うれし)(?!そう)|(楽し|たのし)(?!み|そう)|幸せ|しあわせ|最高(?!です?ね)|いいこと|良いこと)" + _kana_tail(12)
             ),
             "en": re.compile(
                 r"^((i'?m|i am|i feel|feeling)( so| really| very| pretty)* (happy|great|amazing|fantastic|wonderful)"
@@ -399,8 +413,8 @@ MOVES = (
         "was dumped",
         {
             "ja": re.compile(
-                r"^(実は|じつは|昨日|この前|先週|最近)?[、 ]*((彼氏|彼女|恋人|好きな人)(に|から))?(振られ|ふられ|フラれ)(た|ました|ちゃった|ちゃいました|てしまった|てしまいました)"
-                r"|^(実は|じつは|昨日|この前|先週|最近)?[、 ]*(彼氏|彼女|恋人|旦那|妻|夫)と別れ(た|ました|ちゃった|ちゃいました|てしまった|てしまいました)" + _TAIL_JA
+                r"^(実は|じつは|昨日|この前|先週|最近)?[、 ]*(((彼氏|彼女|恋人|好きな人)(に|から))?(振られ|ふられ|フラれ)|(彼氏|彼女|恋人|旦那|妻|夫)と別れ)"
+                r"(た|ました|ちゃった|ちゃいました|てしまった|てしまいました)" + _TAIL_JA
             ),
             "en": re.compile(
                 r"^(my (girlfriend|boyfriend|partner|wife|husband|gf|bf) (broke up with me|dumped me|left me)"
@@ -539,8 +553,8 @@ MOVES = (
         {"ja": ("それはよかったです!",), "en": ("Glad to hear it! ",)},
         opens=True,
         after_bot={
-            "ja": re.compile(r"(元気|調子)[^。!?]*(どう|ですか|\?)|あなたはどうですか|そちらはどうですか"),
-            "en": re.compile(r"how are you|how about you|what about you|how'?s it going|how have you been"),
+            "ja": re.compile(r"(元気|調子)[^。!?]*(どう|ですか|\?)|元気です[^?]*(あなた|そちら)はどうですか"),
+            "en": re.compile(r"how are you|how'?s it going|how have you been|(doing well|pretty good)[^?]*(how|what) about you"),
         },
     ),
     Move(
@@ -560,6 +574,7 @@ MOVES = (
         {"ja": ("じゃあ、ひとつ聞いてもいいですか?",), "en": ("Let me ask you something. ",)},
         before_topic_only=True,
         opens=True,
+        asked=True,
     ),
 )
 _SAYS_NOTHING = MOVES[-1]
@@ -586,7 +601,7 @@ def answer(utterance: str, lang: str, said_by_user: Sequence[str] = (), bot_said
         # and what is left answers 「こんにちは!」 with 「この夏にやりたいことありますか?」.
         opener = _opener("", lang, bot_said)
         return f"{greeting}!" + (_GREETING_SEPARATOR[lang] + opener if opener else "")
-    if bot_said and text.ends_asking(bot_said[-1], lang) and text.asks_why(utterance, lang):
+    if bot_said and text.only_asks(bot_said[-1], lang) and text.asks_why(utterance, lang):
         # "Why?" to the bot's question asks why it asks.
         return next((reply for reply in _JUST_CURIOUS[lang] if reply not in bot_said), None)
     if _turns_it_around(utterance, lang, said_by_user, bot_said):

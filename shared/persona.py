@@ -21,6 +21,11 @@ from typing import Sequence
 from shared import moves, text
 from shared.moves import Move  # a question about the bot is one of the bot's own moves
 
+
+def _question(name: str, patterns: dict, replies: dict, **options) -> Move:
+    """A move that is asked (it ends in "?"), which ``Move.matches`` otherwise refuses."""
+    return Move(name, patterns, replies, asked=True, **options)
+
 _YOU_JA = r"(あなた|あんた|君|きみ|キミ|お前|ざつだん|zatsudan)"
 # Asked of the bot: after "you" (あなたは, 君って) or opening the line (何歳ですか?,
 # ところで、どこに住んでるの?), never of a third person (お子さんは何歳ですか?).
@@ -36,7 +41,7 @@ _NAME_REPLIES = {
 }
 
 QUESTIONS = (
-    Move(
+    _question(
         "who",
         {
             "ja": re.compile(_YOU_JA + r"(は|って|さん)?((誰|だれ)(?![がをにとのかも])|何者|なにもの|なんなの|何なの)"),
@@ -49,7 +54,7 @@ QUESTIONS = (
                    "Just zatsudan, a bot that likes to chat. Nice to meet you!"),
         },
     ),
-    Move(
+    _question(
         "name",
         {
             "ja": re.compile(_YOU_JA + r"(は|って|さん|の)?お?名前(は|を|って|教え)|(何|なん)て(呼べば|呼んだら)"),
@@ -57,7 +62,7 @@ QUESTIONS = (
         },
         _NAME_REPLIES,
     ),
-    Move(
+    _question(
         "name, asked bare",
         # 名前は何ですか? opening a line asks the bot's only before a topic came
         # up: after a talk about pets it got 「ざつだんといいます。」.
@@ -65,7 +70,7 @@ QUESTIONS = (
         _NAME_REPLIES,
         before_topic_only=True,
     ),
-    Move(
+    _question(
         "age",
         {
             "ja": re.compile(_ASKED_JA + r"((何歳|なんさい|年齢|歳)|お?いくつ(ですか|なの|\?|$))"),
@@ -76,7 +81,7 @@ QUESTIONS = (
             "en": ("I'm a bot, so I don't really have an age. How old are you?", "Bots don't age, luckily!"),
         },
     ),
-    Move(
+    _question(
         "bot",
         {
             "ja": re.compile(_ASKED_JA + r"(ロボット|ボット|bot|ai|人工知能|機械|人間)(なの|ですか|なんですか|\?|$)"),
@@ -87,7 +92,7 @@ QUESTIONS = (
             "en": ("I'm a bot, but I love to chat!", "I'm a bot. My replies come from real people's conversations."),
         },
     ),
-    Move(
+    _question(
         "abilities",
         {
             "ja": re.compile(_ASKED_JA + r"(何|なに|なん)(が|か)?(でき|出来)(る|ます)"),
@@ -100,7 +105,7 @@ QUESTIONS = (
                    "Small talk is my thing. What have you been into lately?"),
         },
     ),
-    Move(
+    _question(
         "maker",
         {
             "ja": re.compile(_ASKED_JA + r"(誰|だれ)(が|に)(作|つく)"),
@@ -111,7 +116,7 @@ QUESTIONS = (
             "en": ("A small team built me. I learned to chat from real people's conversations.",),
         },
     ),
-    Move(
+    _question(
         "job",
         {
             "ja": re.compile(_ASKED_JA + r"お?仕事(は|って)(何|なに|なん)|" + _ASKED_JA + r"(何|なに|なん)の(お)?仕事"),
@@ -123,11 +128,11 @@ QUESTIONS = (
             "en": ("I'm a bot, so chatting is sort of my job. What do you do?", "Talking with people like you is my whole job!"),
         },
     ),
-    Move(
+    _question(
         "love",
         {
             # Ranked, 好きな人いる? got 「あまり好きではないですね!」.
-            "ja": re.compile(_ASKED_JA + r"(好きな人|恋人|彼氏|彼女|パートナー)(は|って|が)?(いる|います|いない|いません|できた)"),
+            "ja": re.compile(_ASKED_JA + r"(好きな人|恋人|彼氏|彼女|パートナー)(は|って|が)?(いる|います|いない|いません|できた)(の|んですか|ですか|か)?[?!。]*$"),
             "en": re.compile(r"\bdo you have a (girlfriend|boyfriend|partner|crush|wife|husband)\b|\bare you (single|married|in love)\b"),
         },
         {
@@ -135,11 +140,11 @@ QUESTIONS = (
             "en": ("I'm a bot, so no partner for me! But I love hearing about yours.", "Nope! What about you?"),
         },
     ),
-    Move(
+    _question(
         "clock",
         {
             # Ranked, 今何時? got 「昨日から寝つきが悪く、何時に起きたのやらって感じです。」.
-            "ja": re.compile(_ASKED_JA + r"((今|いま)(は)?(何時|なんじ)|(今日|きょう)(は)?(何曜日|なんようび|何日|なんにち|何月何日))"),
+            "ja": re.compile(_ASKED_JA + r"((今|いま)(は)?(何時|なんじ)(?![間頃ごにま])|(今日|きょう)(は)?(何曜日|なんようび|何日|なんにち|何月何日))"),
             "en": re.compile(r"^(so |hey,? )?(what time is it|what('?s| is) the time|what day is (it|today)|what('?s| is) the date)( now| today)?\s*[?!.]*$"),
         },
         {
@@ -147,7 +152,7 @@ QUESTIONS = (
             "en": ("Sorry, I can't see a clock or a calendar from here! What are you up to right now?",),
         },
     ),
-    Move(
+    _question(
         "home",
         {
             "ja": re.compile(
@@ -161,12 +166,12 @@ QUESTIONS = (
             "en": ("I live in the cloud. Where are you from?", "On a server somewhere. It's cozy!"),
         },
     ),
-    Move(
+    _question(
         "how are you",
         {
             # Ranked, 元気? got 「元気じゃないです!元気ください!」.
-            "ja": re.compile(r"^(ねえ|ところで|で)?[、 ]*(お?元気|げんき|調子(は)?どう|最近(は)?どう)(ですか|です|なの|してる|してた|\?|$)"),
-            "en": re.compile(r"^(hi|hey|hello)?[, ]*(how are you( doing)?|how'?s it going|how have you been|how'?s your day( going)?|what'?s up|sup)\s*[?!.]*$"),
+            "ja": re.compile(r"^(ねえ|ところで|で)?[、 ]*(お?元気|げんき|調子(は)?どう|最近(は)?どう)(ですか|です\?|なの|してる|してた|\?|$)"),
+            "en": re.compile(r"^(hi|hey|hello)?[, ]*(how are you( doing)?( today)?|how'?s it going|how have you been|how'?s your day( going)?|what'?s up|sup)\s*[?!.]*$"),
         },
         {
             "ja": ("元気です!ありがとうございます。あなたはどうですか?", "おかげさまで元気です!"),

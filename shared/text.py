@@ -714,7 +714,7 @@ _ASKS_WHY = {
     "ja": re.compile(
         r"^(え|えー|ええ|へえ|へー)?[、 ]*(なんで|何で|どうして|なぜ)(ですか|なの|なんですか|なん|だろう|(好き|嫌い)(なの|なんですか))?[?!。〜ー]*$"
     ),
-    "en": re.compile(r"^(oh,? |but )?(why|how come|why is that|why not|why do you (like|love|think) (it|that|them|so))[?!. ]*$"),
+    "en": re.compile(r"^(oh,? |but )?(why|how come|why is that|why do you (like|love|think) (it|that|them|so))[?!. ]*$"),
 }
 # A reply that gives a reason (秋は過ごしやすいので, "because it's cozy").
 _GIVES_REASON = {
@@ -893,9 +893,11 @@ _PRESUMES = {
 # reply that asks how much (「どのくらい走るのですか?」): it asks back what was said.
 _TELLS_AMOUNT = {
     "ja": re.compile(
-        r"[0-9]+(キロ|km|メートル|m|回|時間|分|日|週間|ヶ月|か月|カ月|年|歳|才|円|人|冊|本|杯|個|匹|kg|点|位)"
+        r"([0-9]+(キロ|km|メートル|m|回|時間|分|日|週間|ヶ月|か月|カ月|年|歳|才|円|人|冊|本|杯|個|匹|kg|点|位)"
         # Kanji numerals with fewer counters: 十分 (enough) and 一人 (alone) tell none.
-        r"|[一二三四五六七八九十百千万半]+(キロ|回|時間|週間|ヶ月|か月|カ月|年|歳|才|冊|杯|匹)"
+        r"|[一二三四五六七八九十百千万半]+(キロ|回|時間|週間|ヶ月|か月|カ月|年|歳|才|冊|杯|匹))"
+        # A point in time (10年前に) tells no amount.
+        r"(?!前|後|ぶり)"
     ),
     "en": re.compile(r"\b([0-9]+|one|two|three|four|five|six|seven|eight|nine|ten|twenty)\s?(km|k|miles?|kilometers?|meters?|times|hours?|minutes?|days?|weeks?|months?|years?|dollars|bucks|pounds|kg|lbs|books|cups)\b"),
 }
@@ -919,7 +921,8 @@ def asks_amount(text: str, lang: str) -> bool:
 # A question that asks what, where, who... (何のゲームやってる?): yes or no
 # answers none (「そうです。スイッチのゲームです。」).
 _ASKS_WH = {
-    "ja": re.compile(r"何|なに|なん(の|で|て|か)|どこ|どれ|どの|どんな|どちら|どっち|誰|だれ|いつ|いくつ|いくら|どう"),
+    # Not the indefinite 何か, どこか, 誰か, いつも: 何か趣味ありますか? is answered yes or no.
+    "ja": re.compile(r"何(?!か)|なに(?!か)|なん(の|で|て)|どこ(?!か)|どれ|どの|どんな|どちら|どっち|誰(?!か)|だれ(?!か)|いつ(?![かも])|いくつ|いくら|どう(?!か)"),
     "en": re.compile(r"^(what|who|whom|whose|where|when|why|how|which)\b"),
 }
 
@@ -937,10 +940,22 @@ def ends_asking(text: str, lang: str) -> bool:
     return bool(sentences) and is_question(sentences[-1], lang)
 
 
+def only_asks(text: str, lang: str) -> bool:
+    """Whether the text is one sentence, a question (最近は何にハマっていますか?)."""
+    sentences = _sentences(normalize(text))
+    return len(sentences) == 1 and is_question(sentences[0], lang)
+
+
 def denies(text: str, lang: str) -> bool:
     """Whether a line says the user does not do or like something (a sentence
     of it leans against, ``_AGAINST``), and asks nothing."""
-    return not is_question(text, lang) and any(lean < 0 for _, lean in _leanings(text, lang))
+    return not is_question(text, lang) and any(
+        lean < 0 and not _FOR_AFTER_BUT.search(sentence) for sentence, lean in _leanings(text, lang)
+    )
+
+
+# ...but not one that goes on to what they do (映画はあまり見ないけど、ドラマはよく見ます).
+_FOR_AFTER_BUT = re.compile(r"(けど|けれど|が、|でも)[^。!?]*(" + _FOR["ja"].pattern + r")")
 
 
 def presumes(text: str, lang: str) -> bool:

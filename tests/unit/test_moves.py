@@ -51,6 +51,11 @@ RANKED = [
     ("en", "You're so funny, said my sister to the cat"), ("en", "My phone died"), ("ja", "亡くなった祖父の話をします"),
     ("ja", "猫を飼い始めたきっかけは友達です"), ("en", "I got a cat food coupon"),
     ("ja", "このカレーが辛い"), ("ja", "風邪をひいて病院に行きました"), ("ja", "終わった…"), ("ja", "仕事が終わったら飲みに行きます"), ("ja", "でも道具を揃えるのが大変そうで"), ("ja", "仕事がつまらない"), ("ja", "ボールが頭に当たった"), ("ja", "寂しいです、彼氏と別れて"),
+    # A review found these caught: questions, recovery, denial, 大変 as "very", sympathy with the bot, amusement.
+    ("ja", "彼氏に振られたことある?"), ("ja", "振られたらどうしよう"), ("ja", "好きな人に振られたけど、今は新しい彼氏がいて幸せです"),
+    ("ja", "仕事が大変ですか?"), ("ja", "風邪ひいたことある?"), ("ja", "緊張しますか?"), ("ja", "眠い?"), ("ja", "テスト終わった?"),
+    ("ja", "サービスが大変よかったです"), ("ja", "仕事が大変じゃないです"), ("ja", "雪で大変でしたね"), ("ja", "楽しそう!"),
+    ("ja", "体調よくなりました"), ("ja", "風邪ひいてないよ"), ("ja", "頭が痛くない"), ("ja", "おかしいw"),
     ("en", "I'm nervous about the move because my new flat is small"), ("en", "My cat is sick of the rain"),
     # Symbols alone keep their fallback.
     ("en", "!!!"), ("ja", "👍"),
@@ -84,7 +89,7 @@ MOVE = {move.name: move for move in moves.MOVES}
         # Ranked, テスト終わった! got 「今大学3年なのであとちょっとテストとのお付き合いがあります。」.
         ("ja", "テスト終わった!", "is done with something"), ("ja", "やっと終わったー", "is done with something"),
         ("en", "I finished my exams", "is done with something"),
-        ("ja", "うまく弾けるかな", "is nervous"), ("ja", "緊張してきた", "is nervous"), ("ja", "やばいかも", "is nervous"), ("ja", "続けられるか心配です", "is nervous"),
+        ("ja", "うまく弾けるかな", "is nervous"), ("ja", "緊張してきた", "is nervous"), ("ja", "やばいかも", "is nervous"), ("ja", "続けられるか心配です", "is nervous"), ("ja", "うまくいくかな", "is nervous"),
         ("ja", "どうすればいいですかね", "asks for advice"), ("ja", "何かいい方法ないですか", "asks for advice"),
         ("en", "a bit nervous", "is nervous"), ("en", "wish me luck!", "is nervous"),
         ("ja", "今日は早く寝ます", "good night"), ("ja", "悲しい…", "feels low"),
@@ -225,3 +230,12 @@ def test_being_fine_is_welcomed_only_when_the_bot_asked_how_they_are():
         reply = moves.answer(line, lang, ["元気?"], [asked])
         assert reply.startswith(MOVE["is fine"].replies[lang][0]) and reply.removeprefix(MOVE["is fine"].replies[lang][0]) in moves.OPENERS[lang]
     assert moves.answer("元気です", "ja", ["猫を飼ってます"], ["いいですね"]) is None
+
+
+def test_being_fine_is_not_welcomed_after_any_what_about_you():
+    assert moves.answer("okay", "en", ["I like pizza"], ["I love pizza. What about you?"]) is None
+    assert moves.answer("まあまあです", "ja", ["映画見ました"], ["私も映画好きです。あなたはどうですか?"]) is None
+
+
+def test_why_to_a_statement_then_a_question_is_left_to_ranking():
+    assert moves.answer("なんで?", "ja", ["好きな人いる?"], ["残念ながらいません。あなたはどうですか?"]) is None

@@ -21,7 +21,7 @@ ASKED = [
     ("ja", "好きな人いる?"), ("ja", "彼氏いるの?"), ("en", "Do you have a girlfriend?"), ("en", "are you single?"),
     ("ja", "今何時?"), ("ja", "今日は何曜日?"), ("en", "What time is it?"),
     # Ranked, 元気? got 「元気じゃないです!元気ください!」.
-    ("ja", "元気?"), ("ja", "調子どう?"), ("ja", "最近どう?"), ("ja", "お元気ですか"), ("en", "how's it going?"), ("en", "Hi, how are you?"),
+    ("ja", "元気?"), ("ja", "調子どう?"), ("ja", "最近どう?"), ("ja", "お元気ですか"), ("en", "how's it going?"), ("en", "how are you doing today?"), ("en", "Hi, how are you?"),
 ]
 NOT_ASKED = [
     ("ja", "その人は誰ですか?"), ("ja", "あなたは誰が好きですか?"), ("ja", "お子さんは何歳ですか?"), ("ja", "犬の名前は何ですか?"),
@@ -31,7 +31,8 @@ NOT_ASKED = [
     ("en", "Are you a machine learning engineer?"), ("ja", "人間なんて嫌いです"),
     ("ja", "料理で何ができる?"), ("ja", "奥さんの出身はどこですか?"), ("ja", "この料理は誰が作ったの?"), ("en", "What can you do about it?"),
     ("en", "What do you do for fun?"), ("en", "Who made your dinner?"),
-    ("ja", "お兄さんは今何時に起きますか?"), ("ja", "お母さんは元気ですか?"), ("en", "How's it going with your sister?"), ("ja", "妹に彼氏いるの?"), ("en", "What time is it in London when it's noon here?"),
+    ("ja", "お兄さんは今何時に起きますか?"), ("ja", "お母さんは元気ですか?"), ("ja", "今何時に寝てる?"), ("ja", "恋人がいる時って何してる?"),
+    ("ja", "元気です!あなたは?"), ("en", "How's it going with your sister?"), ("ja", "妹に彼氏いるの?"), ("en", "What time is it in London when it's noon here?"),
     # Not questions: a new puppy's name, a statement about the bot.
     ("ja", "名前はまだ決めてないんです"), ("ja", "年齢は気にしないです"), ("en", "Your name is hard to say"),
 ]

@@ -491,6 +491,7 @@ def test_a_reason_counts_only_when_it_names_what_the_bot_said():
 def test_a_line_that_denies_and_a_reply_that_presumes_are_told_apart():
     assert text.denies("料理は全然できなくて", "ja") and text.denies("I don't really cook", "en")
     assert not text.denies("料理が好きです", "ja") and not text.denies("Don't you cook?", "en")
+    assert not text.denies("映画はあまり見ないけど、ドラマはよく見ます", "ja")  # what they do is fair to ask about
     assert text.presumes("どんな料理が好きですか?", "ja") and text.presumes("What do you like to cook?", "en")
     assert text.presumes("いいですね。得意なお料理はなんでしょう?", "ja")
     assert not text.presumes("料理が好きなんですね。", "ja") and not text.presumes("Cooking is hard.", "en")
@@ -508,3 +509,9 @@ def test_a_question_of_what_where_or_who_and_a_reply_that_ends_asking():
     assert not text.asks_wh("ゲーム好き?", "ja") and not text.asks_wh("Do you like games?", "en")
     assert text.ends_asking("いいですね。どこに行きましたか?", "ja")
     assert not text.ends_asking("どちらかというと犬派でしょうか。猫はたまにアレルギー出ちゃいます。", "ja")
+
+
+def test_indefinite_words_and_points_in_time_are_no_questions_nor_amounts():
+    assert not text.asks_wh("何か趣味ありますか?", "ja") and not text.asks_wh("どこか行きましたか?", "ja")
+    assert not text.tells_amount("10年前にハワイに行きました", "ja") and text.tells_amount("10年住んでます", "ja")
+    assert not text.asks_why("Why not!", "en")
