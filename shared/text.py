@@ -268,10 +268,15 @@ def tells_done(text: str, lang: str) -> bool:
     return not is_question(text, lang) and _found(_TELLS_DONE, normal, lang)
 
 
+def _question_with(table: dict[str, re.Pattern], text: str, lang: str) -> bool:
+    """Whether a sentence of the text asks and holds the language's pattern of ``table``."""
+    asks = _ASKS.get(lang)
+    return bool(asks) and any(asks.search(s) and _found(table, s, lang) for s in _sentences(normalize(text).casefold()))
+
+
 def asks_plan(text: str, lang: str) -> bool:
     """Whether a question of the text asks of a plan (``_ASKS_PLAN``)."""
-    asks = _ASKS.get(lang)
-    return bool(asks) and any(asks.search(s) and _found(_ASKS_PLAN, s, lang) for s in _sentences(normalize(text)))
+    return _question_with(_ASKS_PLAN, text, lang)
 
 
 def plans(text: str, lang: str) -> bool:
@@ -914,8 +919,7 @@ def tells_amount(text: str, lang: str) -> bool:
 
 def asks_amount(text: str, lang: str) -> bool:
     """Whether a question of the text asks how much or how many (``_ASKS_AMOUNT``)."""
-    asks = _ASKS.get(lang)
-    return bool(asks) and any(asks.search(s) and _found(_ASKS_AMOUNT, s, lang) for s in _sentences(normalize(text).casefold()))
+    return _question_with(_ASKS_AMOUNT, text, lang)
 
 
 # A question that asks what, where, who... (何のゲームやってる?): yes or no
@@ -929,8 +933,7 @@ _ASKS_WH = {
 
 def asks_wh(text: str, lang: str) -> bool:
     """Whether a question of the text asks what, where, who... (``_ASKS_WH``)."""
-    asks = _ASKS.get(lang)
-    return bool(asks) and any(asks.search(s) and _found(_ASKS_WH, s, lang) for s in _sentences(normalize(text).casefold()))
+    return _question_with(_ASKS_WH, text, lang)
 
 
 def ends_asking(text: str, lang: str) -> bool:
@@ -960,8 +963,7 @@ _FOR_AFTER_BUT = re.compile(r"(けど|けれど|が、|でも)[^。!?]*(" + _FOR
 
 def presumes(text: str, lang: str) -> bool:
     """Whether a question of the text asks how or what one does or likes (``_PRESUMES``)."""
-    asks = _ASKS.get(lang)
-    return bool(asks) and any(asks.search(s) and _found(_PRESUMES, s, lang) for s in _sentences(normalize(text).casefold()))
+    return _question_with(_PRESUMES, text, lang)
 
 
 class Stances:
