@@ -326,12 +326,12 @@ class ScorerService:
         if said.bot and pool:
             repeats = self.retriever.same_meaning([c.text for c in pool], said.bot, SAME_MEANING)
             pool = [c for c, repeat in zip(pool, repeats) if not repeat]
-        if said.bot and text.asks_why(said.utterance, lang := said.lang):
+        if said.bot and text.asks_why(said.utterance, said.lang):
             # A reason for what the bot said, or the fallback: any other line
             # answered the question before it again, the other way (好きな季節
             # は秋ですねー, なんで? -> 「好きな季節は冬ですね…」).
             asked = said.user[-1] if said.user else ""
-            pool = [c for c in pool if text.gives_reason_for(c.text, said.bot[-1], asked, lang)]
+            pool = [c for c in pool if text.gives_reason_for(c.text, said.bot[-1], asked, said.lang)]
         return self._preferred(pool, said)
 
     @staticmethod
@@ -378,6 +378,18 @@ class ScorerService:
                 pool = [c for c in pool if keep(c)] or pool
         return pool
 
+    def _keywords(self, utterance: str, lang: str, window_user: list[str], said_by_user: list[str], bot_said: list[str]) -> list[str]:
+        """The topic is what the user talks about: the bot's own words must not
+        steer which candidates are looked up (they still shape the ranking),
+        unless the user asks why the bot said them, or asked and names no
+        topic but the bot's answer (最近ハマってることある? -> 「料理本を…」, それ面白い?)."""
+        user_turns = [*window_user, utterance]
+        about_bot = text.asks_why(utterance, lang) or (
+            text.answered_with_topic(said_by_user, bot_said, lang) and not any(text.names_topic(t, lang) for t in user_turns)
+        )
+        asked_about = bot_said[-1:] if about_bot else []
+        return text.topic_keywords(window_user + asked_about + [utterance], lang, self.settings.max_keywords)
+
     def decide(self, event: UtteranceEvent, conversation: Conversation) -> Decision:
         """Pure of side effects except candidate reads: keywords, candidates, ranking."""
         started = timeutil.now()
@@ -395,18 +407,9 @@ class ScorerService:
         window = history[len(history) - self.settings.context_turns :] if self.settings.context_turns > 0 else []
         lang = conversation_lang(event, history)
         turns = (*(t.text for t in window), event.text)
-        # The topic is what the user talks about: the bot's own words must not
-        # steer which candidates are looked up (they still shape the ranking),
-        # unless the user asks why the bot said them, or asked and names no
-        # topic but the bot's answer (最近ハマってることある? -> 「料理本を…」, それ面白い?).
         bot_said = [t.text for t in history if t.role == "bot"]
         said_by_user = [t.text for t in history if t.role == "user"]
-        user_turns = [t.text for t in window if t.role == "user"] + [event.text]
-        asks_about_bot = text.asks_why(event.text, lang) or (
-            text.answered_with_topic(said_by_user, bot_said, lang) and not any(text.names_topic(t, lang) for t in user_turns)
-        )
-        asked_about = bot_said[-1:] if asks_about_bot else []
-        keywords = text.topic_keywords(user_turns[:-1] + asked_about + user_turns[-1:], lang, self.settings.max_keywords)
+        keywords = self._keywords(event.text, lang, [t.text for t in window if t.role == "user"], said_by_user, bot_said)
         context = Context(reaction_context(window, event.text, lang) or turns, lang)
         # A question about the bot itself gets the bot's own answer (the
         # corpus's are strangers'), and a line with nothing to rank on (thanks,
