@@ -89,7 +89,8 @@ _JA_QUESTION = re.compile(
     r"|教えて)"
 )
 _EN_ASKING_WORDS = r"what|who|whom|whose|where|when|why|how|which|do|does|did|are|is|was|were|can|could|will|would|have|has|should|shall|may"
-_EN_QUESTION = re.compile(rf"(\?|^({_EN_ASKING_WORDS})\b)", re.IGNORECASE)
+# After a greeting too: "hey how are you" (not after "so": "So do I").
+_EN_QUESTION = re.compile(rf"(\?|^((hi|hey|hello|ok|okay|well)[,!.]* )?({_EN_ASKING_WORDS})\b)", re.IGNORECASE)
 
 
 class Traits(NamedTuple):
