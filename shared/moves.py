@@ -56,7 +56,7 @@ OPENERS = {
 }
 
 # Lines are NFKC-normalised first, so "…" arrives as "...".
-_TAIL_JA = r"[、。.!?w笑〜ー♪ ]*$"
+_TAIL_JA = r"[、。.!?w笑〜~ー♪ ]*$"
 
 
 def _kana_tail(most: int) -> str:
@@ -514,7 +514,7 @@ MOVES = (
         {
             "ja": re.compile(
                 r"^(じゃあ|では|それでは|そろそろ|もう)?[、 ]*(今日は|今夜は)?(もう)?(早く|早めに)?"
-                r"(おやすみ(なさい)?|寝ます(ね)?|寝るね|寝よう(かな)?)(ー|〜)?" + _TAIL_JA
+                r"((おやすみ|お休み|オヤスミ)(なさい|ナサイ)?|寝ます(ね)?|寝るね|寝よう(かな)?)(ー|〜)?" + _TAIL_JA
             ),
             "en": re.compile(r"^(good ?night|nighty night|night|(i'?m )?(going|off) to (bed|sleep)|time (for|to) (bed|sleep))" + _TAIL_EN),
         },
@@ -528,7 +528,8 @@ MOVES = (
         {
             "ja": re.compile(
                 r"^(今日は)?(話せて|お話しできて|お話できて)(楽しかった|よかった|良かった|嬉しかった|うれしかった)(です)?"
-                r"|^(じゃあ|では|それでは)?[、 ]*(またね|また今度|また話しましょう|さようなら|さよなら|バイバイ|ばいばい|失礼します)" + _TAIL_JA
+                r"|^(じゃあ|では|それでは)?[、 ]*(またね|またな|また今度|また話しましょう|さようなら|さよなら|バイバイ|ばいばい|バイ|失礼します"
+                r"|じゃあね|じゃね|じゃーね|そろそろ(行|い)かなくては(いけません|なりません)|そろそろ行きます)" + _TAIL_JA
             ),
             "en": re.compile(
                 r"^((ok(ay)? )?(bye|goodbye|good bye)( for now)?|see (you|ya)( later| soon)?|talk (to you )?(later|soon)|gotta go"
@@ -583,7 +584,7 @@ _SAYS_NOTHING = MOVES[-1]
 # What may follow a greeting in a line that only greets (こんにちは!よろしく
 # お願いします, "Hi there!").
 _AFTER_GREETING = {
-    "ja": re.compile(r"(ございます)?[ー〜!?。、w ]*(よろしく(お願いします|です|ね)?)?" + _TAIL_JA),
+    "ja": re.compile(r"(ございます)?[ー〜~!?。、w ]*(よろしく(お願いします|です|ね)?)?" + _TAIL_JA),
     "en": re.compile(r"[\s,.!~]*(there|everyone|zatsudan|bot)?" + _TAIL_EN),
 }
 _GREETING_SEPARATOR = {"ja": "", "en": " "}

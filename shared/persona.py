@@ -170,7 +170,7 @@ QUESTIONS = (
         "how are you",
         {
             # Ranked, 元気? got 「元気じゃないです!元気ください!」.
-            "ja": re.compile(r"^(ねえ|ところで|で)?[、 ]*(お?元気|げんき|調子(は)?どう|最近(は)?どう)(ですか|です\?|なの|してる|してた|\?|$)"),
+            "ja": re.compile(r"^(ねえ|ところで|で|最近)?[、 ]*(お?元気|げんき|調子(は)?どう|最近(は)?どう)(ですか|です\?|なの|よ|してる|してた|\?|$)"),
             "en": re.compile(r"^(hi|hey|hello)?[, ]*(how are you( doing)?( today)?|how'?s it going|how have you been|how'?s your day( going)?|what'?s up|sup)\s*[?!.]*$"),
         },
         {

@@ -22,7 +22,7 @@ def corpus_run(stack, tmp_path_factory):
     folder = tmp_path_factory.mktemp("corpus")
     result = subprocess.run(
         [sys.executable, "-m", "jobs.corpus", "run", "--env", str(stack.env_file), "--workers", "2",
-         "--source", "nagonbot", "--source", "chitchat", "--sample", "300", "--rows-per-shard", "200",
+         "--source", "nagonbot", "--source", "real_persona_chat", "--source", "chitchat", "--sample", "300", "--rows-per-shard", "200",
          "--shard-url", str(folder / "shards"), "--log-dir", str(folder / "logs"), "--no-progress"],
         capture_output=True, text=True, timeout=240, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
     )
@@ -54,25 +54,26 @@ def answer_from_pipeline(stack, clients, unique, utterance: str, lang: str) -> t
     return answer.text, {c["text"] for doc in docs for c in decode_candidates(doc)}
 
 
-def test_the_chat_answers_japanese_from_the_pipelines_candidates(stack, clients, corpus_run, unique):
-    time.sleep(1.5)  # past the test stack's one-second candidate cache
-    reply, candidates = answer_from_pipeline(stack, clients, unique, "お元気ですか", "ja")  # nagonbot's greetings
-    assert reply in candidates
-
-
-def test_the_chat_answers_english_from_the_pipelines_candidates(stack, clients, corpus_run, unique):
-    # A post of the sample whose every topic keyword has a pipeline document.
+def pipeline_utterance(clients, lang: str) -> str:
+    """A post of the run whose every topic keyword has a pipeline document and
+    that the bot answers by ranking (its own lines, 元気? or thanks, are no
+    candidates)."""
     docs = [s.to_dict() for s in clients.firestore.collection("candidates").stream()]
     contexts = {
-        c["context"] for d in docs if d.get("content_hash") and d["lang"] == "en"
-        for c in decode_candidates(d) if c["source"] == "chitchat-dataset"
+        c["context"] for d in docs if d.get("content_hash") and d["lang"] == lang
+        for c in decode_candidates(d) if c["source"] != "own"
     }
-    utterance = next(
+    return next(
         c for c in sorted(contexts)
-        if (keywords := textlib.topic_keywords([c], "en", 4))
+        if (keywords := textlib.topic_keywords([c], lang, 4))
         and all(pipeline_doc(clients, k) for k in keywords)
-        and moves.answer(c, "en") is None and persona.answer(c, "en") is None  # the bot's own lines are no candidates
+        and moves.answer(c, lang) is None and persona.answer(c, lang) is None
     )
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_the_chat_answers_from_the_pipelines_candidates(stack, clients, corpus_run, unique, lang):
+    utterance = pipeline_utterance(clients, lang)
     time.sleep(1.5)  # past the test stack's one-second candidate cache
-    reply, candidates = answer_from_pipeline(stack, clients, unique, utterance, "en")
+    reply, candidates = answer_from_pipeline(stack, clients, unique, utterance, lang)
     assert reply in candidates

@@ -21,7 +21,7 @@ ASKED = [
     ("ja", "好きな人いる?"), ("ja", "彼氏いるの?"), ("en", "Do you have a girlfriend?"), ("en", "are you single?"),
     ("ja", "今何時?"), ("ja", "今日は何曜日?"), ("en", "What time is it?"),
     # Ranked, 元気? got 「元気じゃないです!元気ください!」.
-    ("ja", "元気?"), ("ja", "調子どう?"), ("ja", "最近どう?"), ("ja", "お元気ですか"), ("en", "how's it going?"), ("en", "how are you doing today?"), ("en", "hey how are you"), ("en", "Hi, how are you?"),
+    ("ja", "元気?"), ("ja", "調子どう?"), ("ja", "最近どう?"), ("ja", "調子どうよ?"), ("ja", "最近、調子はどうですか?"), ("ja", "お元気ですか"), ("en", "how's it going?"), ("en", "how are you doing today?"), ("en", "hey how are you"), ("en", "Hi, how are you?"),
 ]
 NOT_ASKED = [
     ("ja", "その人は誰ですか?"), ("ja", "あなたは誰が好きですか?"), ("ja", "お子さんは何歳ですか?"), ("ja", "犬の名前は何ですか?"),

@@ -225,6 +225,11 @@ def test_a_closing_dewa_takes_leave():
     assert not text.takes_leave("では、始めましょう", "ja") and not text.takes_leave("じゃあ行こう", "ja")
 
 
+def test_short_goodbyes_take_leave():
+    assert all(text.takes_leave(line, "ja") for line in ("バイ", "じゃね", "またな", "お休みなさい"))
+    assert not text.takes_leave("バイト行ってきます", "ja")
+
+
 def test_going_to_bed_now_takes_leave_a_habit_does_not():
     # The good-night move answers 今日は早く寝ます: the evaluation counted it a goodbye to no goodbye.
     assert text.takes_leave("今日は早く寝ます", "ja") and text.takes_leave("もう寝るね", "ja")
