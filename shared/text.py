@@ -207,7 +207,7 @@ _CHEER = {
         r"^(それは|それ|あ|お|え|わ)?[ー〜、!]*(いいですね|いいな|良いですね|素敵|すてき|羨まし|うらやまし|すご(い|っ)|凄い|最高|おめでとう"
         r"|楽しそう|やった|わー|わあ|ナイス)"
     ),
-    "en": re.compile(r"^(nice|great|awesome|cool|yay|congrats|congratulations|lucky|sweet|how fun|sounds fun|that'?s (great|awesome|cool)|good for you)\b"),
+    "en": re.compile(r"^(nice|great|awesome|cool|yay|congrats|congratulations|lucky|sweet|how fun|sounds fun|that'?s (great|awesome|cool|good|nice)|good for you)\b"),
 }
 
 
@@ -785,7 +785,10 @@ def is_reaction(text: str, lang: str) -> bool:
     words = terms(text, lang)
     if not all(term in reaction_words or term in stop for term in words):
         return False
-    if len(words) > _REACTION_QUESTION_TERMS and is_question(text, lang):
+    # English counts every word: "What do you do for fun?" is no reaction for
+    # being made of stop words and one reaction word (it got an opener).
+    length = len(_analyse(text, lang)[2]) if lang == "en" else len(words)
+    if length > _REACTION_QUESTION_TERMS and is_question(text, lang):
         return False
     pattern = SOCIAL.get(lang)
     return not (pattern and pattern.search(normalize(text).casefold())) and not takes_leave(text, lang)

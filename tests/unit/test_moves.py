@@ -85,7 +85,9 @@ MOVE = {move.name: move for move in moves.MOVES}
         ("ja", "毎日残業でつらい", "is worn down by something"), ("ja", "仕事で疲れた", "is worn down by something"),
         ("en", "work has been so stressful lately", "is worn down by something"),
         # Ranked, 喉が痛い got 「喉痛くなったことはなかったんですか?」.
-        ("ja", "風邪ひいたかも", "is unwell"), ("ja", "喉が痛い", "is unwell"), ("ja", "熱があるんです", "is unwell"), ("ja", "子供が熱を出して", "is unwell"),
+        ("ja", "風邪ひいたかも", "is unwell"), ("ja", "喉が痛い", "is unwell"), ("ja", "熱があるんです", "is unwell"),
+        ("ja", "子供が熱を出して", "someone close is unwell"), ("en", "my dog is sick", "someone close is unwell"),
+        ("en", "I'm so stressed about exams", "feels low"), ("en", "I hope I pass", "is nervous"),
         ("en", "I think I'm getting a cold", "is unwell"), ("en", "my head hurts", "is unwell"),
         ("ja", "眠い…", "is tired"), ("ja", "疲れた〜", "is tired"), ("en", "I didn't sleep well", "is tired"), ("en", "but I'm exhausted", "is tired"), ("en", "ugh, I'm sick", "is unwell"),
         # Ranked, テスト終わった! got 「今大学3年なのであとちょっとテストとのお付き合いがあります。」.
