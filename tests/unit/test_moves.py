@@ -93,7 +93,7 @@ MOVE = {move.name: move for move in moves.MOVES}
         # Ranked, テスト終わった! got 「今大学3年なのであとちょっとテストとのお付き合いがあります。」.
         ("ja", "テスト終わった!", "is done with something"), ("ja", "やっと終わったー", "is done with something"),
         ("en", "I finished my exams", "is done with something"),
-        ("ja", "うまく弾けるかな", "is nervous"), ("ja", "緊張してきた", "is nervous"), ("ja", "やばいかも", "is nervous"), ("ja", "続けられるか心配です", "is nervous"), ("ja", "うまくいくかな", "is nervous"),
+        ("ja", "うまく弾けるかな", "is nervous"), ("ja", "緊張してきた", "is nervous"), ("ja", "やばいかも", "is nervous"), ("ja", "続けられるか心配です", "is nervous"), ("ja", "うまくいくかな", "is nervous"), ("ja", "続くかな", "is nervous"), ("ja", "最近仕事で昇進しました", "made it"),
         ("ja", "どうすればいいですかね", "asks for advice"), ("ja", "何かいい方法ないですか", "asks for advice"),
         ("en", "a bit nervous", "is nervous"), ("en", "wish me luck!", "is nervous"),
         ("ja", "今日は早く寝ます", "good night"), ("ja", "悲しい…", "feels low"),
