@@ -950,8 +950,7 @@ def ends_asking(text: str, lang: str) -> bool:
 
 def only_asks(text: str, lang: str) -> bool:
     """Whether the text is one sentence, a question (最近は何にハマっていますか?)."""
-    sentences = _sentences(normalize(text))
-    return len(sentences) == 1 and is_question(sentences[0], lang)
+    return len(_sentences(normalize(text))) == 1 and ends_asking(text, lang)
 
 
 def denies(text: str, lang: str) -> bool:
