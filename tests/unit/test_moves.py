@@ -89,7 +89,7 @@ MOVE = {move.name: move for move in moves.MOVES}
         ("ja", "子供が熱を出して", "someone close is unwell"), ("en", "my dog is sick", "someone close is unwell"),
         ("en", "I'm so stressed about exams", "feels low"), ("en", "I hope I pass", "is nervous"),
         ("en", "I think I'm getting a cold", "is unwell"), ("en", "my head hurts", "is unwell"),
-        ("ja", "眠い…", "is tired"), ("ja", "疲れた〜", "is tired"), ("en", "I didn't sleep well", "is tired"), ("en", "but I'm exhausted", "is tired"), ("en", "ugh, I'm sick", "is unwell"),
+        ("ja", "眠い…", "is tired"), ("ja", "風邪かも", "is unwell"), ("ja", "元気ない", "feels low"), ("ja", "疲れた〜", "is tired"), ("en", "I didn't sleep well", "is tired"), ("en", "but I'm exhausted", "is tired"), ("en", "ugh, I'm sick", "is unwell"),
         # Ranked, テスト終わった! got 「今大学3年なのであとちょっとテストとのお付き合いがあります。」.
         ("ja", "テスト終わった!", "is done with something"), ("ja", "やっと終わったー", "is done with something"),
         ("en", "I finished my exams", "is done with something"),
@@ -110,7 +110,7 @@ def test_a_line_gets_the_move_it_calls_for(lang, line, name):
     "lang, line, name",
     [
         # Ranked, つまらない got 「わがままな人無理です」: an apology, then a topic.
-        ("ja", "つまらない", "finds the bot lacking"), ("ja", "バカ", "finds the bot lacking"),
+        ("ja", "つまらない", "finds the bot lacking"), ("ja", "バカ", "finds the bot lacking"), ("ja", "あなたつまらない", "finds the bot lacking"),
         ("en", "that makes no sense", "finds the bot lacking"),
         ("ja", "もっと面白いこと言って", "asks for a topic"),
     ],
