@@ -59,6 +59,14 @@ OPENERS = {
 _TAIL_JA = r"[、。.!?w笑〜~ー♪ ]*$"
 
 
+# Being ill, said of oneself or of someone close: not recovery nor denial
+# (風邪ひいてないよ, 体調悪くないです).
+_ILL_JA = (
+    r"風邪(を)?(ひ|引)(い|き)(?!てな|てませ)|熱(が|を)?(ある|あり|出|でた)"
+    r"|体調(が)?(悪(?!くな)|わる(?!くな)|崩)|具合(が)?(悪(?!くな)|わる(?!くな))"
+)
+
+
 def _kana_tail(most: int) -> str:
     """At most ``most`` kana and marks to the end: a line that names more
     (寂しいです、彼氏と別れて) is left to ranking."""
@@ -272,8 +280,7 @@ MOVES = (
             # is sick" a stranger's dog: "her name is crystal and she is just the best dog".
             "ja": re.compile(
                 r"^(実は|なんか|今日は?|昨日から|朝から|最近)*[、 ]*(うちの)?(子供|子ども|息子|娘|夫|旦那|妻|母|父|母親|父親|彼氏|彼女|祖母|祖父|犬|猫|ペット)(が|も)"
-                r"(風邪(を)?(ひ|引)(い|き)(?!てな|てませ)|熱(が|を)?(ある|あり|出|でた)|体調(が)?(悪(?!くな)|わる(?!くな)|崩)|入院|具合(が)?(悪(?!くな)|わる(?!くな)))"
-                + _kana_tail(14)
+                r"(" + _ILL_JA + r"|入院)" + _kana_tail(14)
             ),
             "en": re.compile(
                 r"^my (dog|cat|pet|puppy|kitten|mom|mother|dad|father|son|daughter|kid|kids|baby|wife|husband|boyfriend|girlfriend"
@@ -292,10 +299,9 @@ MOVES = (
         {
             "ja": re.compile(
                 r"^(実は|なんか|ちょっと|今日は?|昨日から|朝から|最近|少し)*[、 ]*"
-                # Not recovery nor denial (体調よくなりました, 風邪ひいてないよ, 頭が痛くない).
-                r"(風邪(を)?(ひ|引)(い|き)(?!てな|てませ)|風邪気味|風邪(かも|っぽい)|熱(が|を)?(ある|あり|出|でた)|(喉|のど|頭|あたま|お腹|おなか|腹|歯|腰|胃|目|肩)(が)?(痛|いた)(?!くな)"
-                r"|体調(が)?(悪(?!くな)|わる(?!くな)|崩|(よく|良く)な(?![っりる]))|具合(が)?(悪(?!くな)|わる(?!くな))|吐き気|寒気"
-                r"|インフル(エンザ)?(に|で)|コロナ(に)?(かか|なっ))"
+                # Not recovery nor denial (体調よくなりました, 頭が痛くない).
+                r"(" + _ILL_JA + r"|風邪気味|風邪(かも|っぽい)|(喉|のど|頭|あたま|お腹|おなか|腹|歯|腰|胃|目|肩)(が)?(痛|いた)(?!くな)"
+                r"|体調(が)?(よく|良く)な(?![っりる])|吐き気|寒気|インフル(エンザ)?(に|で)|コロナ(に)?(かか|なっ))"
                 # Kana only after it: 風邪をひいて病院に行きました is ranked.
                 + _kana_tail(14)
             ),
