@@ -275,6 +275,7 @@ def _question_with(table: dict[str, re.Pattern], text: str, lang: str) -> bool:
     return bool(asks) and any(asks.search(s) and _found(table, s, lang) for s in _sentences(normalize(text).casefold()))
 
 
+@functools.lru_cache(maxsize=32768)  # asked of every candidate, like takes_as_done
 def asks_plan(text: str, lang: str) -> bool:
     """Whether a question of the text asks of a plan (``_ASKS_PLAN``)."""
     return _question_with(_ASKS_PLAN, text, lang)
@@ -922,6 +923,7 @@ def tells_amount(text: str, lang: str) -> bool:
     return _found(_TELLS_AMOUNT, normalize(text).casefold(), lang)
 
 
+@functools.lru_cache(maxsize=32768)  # asked of every candidate, like takes_as_done
 def asks_amount(text: str, lang: str) -> bool:
     """Whether a question of the text asks how much or how many (``_ASKS_AMOUNT``)."""
     return _question_with(_ASKS_AMOUNT, text, lang)
@@ -965,6 +967,7 @@ def denies(text: str, lang: str) -> bool:
 _FOR_AFTER_BUT = re.compile(r"(けど|けれど|が、|でも)[^。!?]*(" + _FOR["ja"].pattern + r")")
 
 
+@functools.lru_cache(maxsize=32768)  # asked of every candidate, like takes_as_done
 def presumes(text: str, lang: str) -> bool:
     """Whether a question of the text asks how or what one does or likes (``_PRESUMES``)."""
     return _question_with(_PRESUMES, text, lang)
